@@ -1,0 +1,78 @@
+/**
+ * The yolo-wgsl command line, Ultralytics style:
+ *
+ *   deno run -A cli.ts [segment] MODE key=value ...
+ *
+ * MODE is one of info, export, predict, val. Keys and defaults are Ultralytics' (see src/cfg.ts).
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { type CfgValue, MODES, parseCliWords, resolveCfg } from "./src/cfg.ts";
+import { loadModel } from "./src/load_model.ts";
+import { error, info } from "./src/log.ts";
+import { exportModel } from "./src/modes/export.ts";
+import { runInfo } from "./src/modes/info.ts";
+
+const HELP = `yolo-wgsl: Ultralytics YOLO segmentation on WebGPU
+
+Usage: deno run -A cli.ts [segment] MODE key=value ...
+
+Modes:
+  info     model=PATH                 layers, parameters and GFLOPs, before and after BN fusion
+  export   model=PATH format=safetensors   write PATH.safetensors (BN folded, metadata to rebuild)
+
+model= takes an Ultralytics .pt, our .safetensors, or a model .yaml (yolo11n-seg.yaml ... yolo11x-seg.yaml,
+yolov8n-seg.yaml ...; shipped architectures build with random weights).`;
+
+const str = (v: CfgValue, key: string): string => {
+  if (typeof v !== "string" && typeof v !== "number") {
+    throw new TypeError(`Missing "${key}=": pass ${key}=VALUE`);
+  }
+  return String(v);
+};
+
+/** Run the CLI on its words; returns the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: { help: { type: "boolean", short: "h" } },
+  });
+  if (values.help || positionals.length === 0 || positionals[0] === "help") {
+    info(HELP);
+    return 0;
+  }
+  const { mode, overrides } = parseCliWords(positionals);
+  const cfg = resolveCfg(overrides);
+  switch (mode) {
+    case "info": {
+      const model = await loadModel(str(cfg.model, "model"));
+      runInfo(model, Number(cfg.imgsz));
+      return 0;
+    }
+    case "export": {
+      const model = await loadModel(str(cfg.model, "model"));
+      await exportModel(model, {
+        format: str(cfg.format, "format"),
+        imgsz: overrides.imgsz === undefined ? undefined : Number(cfg.imgsz),
+      });
+      return 0;
+    }
+    default:
+      throw new RangeError(
+        `Mode "${mode}" is not available yet: use one of ${
+          MODES.filter((m) => m === "info" || m === "export").join(", ")
+        }`,
+      );
+  }
+}
+
+if (import.meta.main) {
+  try {
+    Deno.exit(await main(Deno.args));
+  } catch (e) {
+    error(e instanceof Error ? e.message : String(e));
+    Deno.exit(1);
+  }
+}

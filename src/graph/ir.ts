@@ -1,0 +1,156 @@
+/**
+ * The op graph the executor runs: a flat, topologically ordered list of ops over values.
+ * A value is an activation tensor [n, c, H/stride, W/stride] for an input of size H x W; its spatial
+ * size follows from `stride`, so one graph serves every input shape that is a multiple of 32.
+ */
+
+/** An activation produced by one op. */
+export interface Value {
+  id: number;
+  /** Channels. */
+  c: number;
+  /** Downsampling factor relative to the network input (1, 2, 4, ... 32). */
+  stride: number;
+}
+
+/** Activation fused into a producer's epilogue. */
+export type Act = "silu" | "none";
+
+/** 2-D convolution (BatchNorm folded in at load), bias and activation in the epilogue. */
+export interface ConvOp {
+  op: "conv";
+  /** Ultralytics module path, e.g. `model.2.cv1`. */
+  name: string;
+  x: number;
+  y: number;
+  cin: number;
+  cout: number;
+  k: number;
+  s: number;
+  p: number;
+  g: number;
+  act: Act;
+  /** State-dict key of the weight [cout, cin/g, k, k]. */
+  weight: string;
+  /** State-dict key of the bias [cout] (for a Conv module it exists only after BatchNorm folding). */
+  bias: string;
+  /** State-dict prefix of the BatchNorm2d to fold (`model.0.bn`), when the module has one. */
+  bn?: string;
+  /** Residual added after the activation (set by the fusion pass). */
+  r?: number;
+}
+
+/** Transposed 2-D convolution with kernel == stride and no padding (Proto's 2x upsample). */
+export interface ConvTransposeOp {
+  op: "conv_transpose";
+  name: string;
+  x: number;
+  y: number;
+  cin: number;
+  cout: number;
+  k: number;
+  s: number;
+  weight: string;
+  bias: string;
+}
+
+/** Elementwise sum of two values of equal shape. */
+export interface AddOp {
+  op: "add";
+  a: number;
+  b: number;
+  y: number;
+}
+
+/** Channel concatenation (`torch.cat(xs, 1)`). */
+export interface ConcatOp {
+  op: "concat";
+  xs: number[];
+  y: number;
+}
+
+/** Channel split (`chunk` / `split` along dim 1). */
+export interface SplitOp {
+  op: "split";
+  x: number;
+  ys: number[];
+  sizes: number[];
+}
+
+/** Max pooling (SPPF). */
+export interface MaxPoolOp {
+  op: "maxpool";
+  x: number;
+  y: number;
+  k: number;
+  s: number;
+  p: number;
+}
+
+/** Nearest-neighbour upsampling by an integer factor. */
+export interface UpsampleOp {
+  op: "upsample";
+  x: number;
+  y: number;
+  scale: number;
+}
+
+/**
+ * The attention core of Ultralytics' `Attention` (C2PSA): from the `qkv` conv output, per head
+ * `o = v @ softmax(q^T k * scale)^T`, written to `o`; `v` (heads concatenated) is also written out for
+ * the positional depthwise conv.
+ */
+export interface AttentionOp {
+  op: "attention";
+  name: string;
+  qkv: number;
+  o: number;
+  v: number;
+  numHeads: number;
+  keyDim: number;
+  headDim: number;
+  scale: number;
+}
+
+/**
+ * Ultralytics `Segment` inference head output `output0` [n, 4 + nc + nm, anchors]: DFL over the box
+ * distributions, dist2bbox with anchors and strides (xywh in input pixels), class sigmoid, mask coefficients.
+ */
+export interface DetectOp {
+  op: "detect";
+  name: string;
+  /** Per level: box distribution values [4 * regMax channels]. */
+  boxes: number[];
+  /** Per level: class logits [nc channels]. */
+  scores: number[];
+  /** Per level: mask coefficients [nm channels] (empty for a detection-only head). */
+  coeffs: number[];
+  strides: number[];
+  nc: number;
+  nm: number;
+  regMax: number;
+  /** DFL projection weights key (`model.23.dfl.conv.weight`). */
+  dfl: string;
+  y: number;
+}
+
+/** Any op of the graph. */
+export type Op =
+  | ConvOp
+  | ConvTransposeOp
+  | AddOp
+  | ConcatOp
+  | SplitOp
+  | MaxPoolOp
+  | UpsampleOp
+  | AttentionOp
+  | DetectOp;
+
+/** A whole network as ops over values, with its input and named outputs. */
+export interface Graph {
+  values: Value[];
+  ops: Op[];
+  input: number;
+  /** `output0` (detections) and, for segmentation, `output1` (mask prototypes). */
+  outputs: Record<string, number>;
+}

@@ -1,0 +1,22 @@
+/** The one place that prints. Modes and the CLI call these; library code stays silent unless verbose. */
+let quiet = false;
+
+/** Silence or restore `info` output (errors and warnings always print). */
+export function setQuiet(value: boolean): void {
+  quiet = value;
+}
+
+/** Print an informational line to stdout. */
+export function info(line: string): void {
+  if (!quiet) console.log(line);
+}
+
+/** Print a warning line to stderr. */
+export function warn(line: string): void {
+  console.error(`WARNING ⚠️ ${line}`);
+}
+
+/** Print an error line to stderr. */
+export function error(line: string): void {
+  console.error(line);
+}

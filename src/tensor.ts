@@ -1,0 +1,19 @@
+/** Element types a checkpoint or safetensors file may store; values are always held as f32 in memory. */
+export type DType = "f16" | "f32" | "f64" | "bf16" | "i64" | "i32" | "i16" | "i8" | "u8" | "bool";
+
+/** A dense row-major tensor held on the CPU. `dtype` records how it was stored on disk. */
+export interface Tensor {
+  dtype: DType;
+  shape: number[];
+  data: Float32Array;
+}
+
+/** Number of elements of a shape (1 for a scalar). */
+export function numel(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+/** Named tensors, keyed by Ultralytics' state-dict names such as `model.0.conv.weight`. */
+export type StateDict = Map<string, Tensor>;
