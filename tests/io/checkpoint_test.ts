@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
-import { zipSync } from "fflate";
 import { CheckpointError } from "../../src/errors.ts";
 import { loadCheckpointFile, readCheckpoint } from "../../src/io/checkpoint.ts";
 import { readZip } from "../../src/io/zip.ts";
 import { numel } from "../../src/tensor.ts";
 import { sharedPath } from "../_shared.ts";
-import { type Op, pickler } from "./_pickler.ts";
+import type { Op } from "./_pickler.ts";
+import { checkpointZip, model, module, type ModuleParts, p, parameter } from "./_checkpoint_builder.ts";
+import { zipSync } from "fflate";
 
 const ptPath = sharedPath("models/yolo11n-seg-c128.pt");
 const ptBytes = Deno.readFileSync(ptPath);
@@ -80,66 +81,6 @@ Deno.test("loadCheckpointFile reads the file from a path", async () => {
 });
 
 // Hand-made checkpoints: a pickle written by tests/io/_pickler.ts, zipped as torch.save lays it out.
-
-const p = pickler(4);
-const setOf = (...names: string[]) =>
-  p.reduce(p.global("builtins", "set"), p.tuple(p.list(...names.map(p.str))));
-
-interface ModuleParts {
-  parameters?: [string, Op][];
-  buffers?: [string, Op][];
-  modules?: [string, Op][];
-  nonPersistent?: string[];
-  attributes?: [string, Op][];
-}
-
-/** An nn.Module as torch pickles it: `cls.__new__(cls)` then BUILD with its `__dict__`. */
-function module(className: string, parts: ModuleParts = {}): Op {
-  const dot = className.lastIndexOf(".");
-  return p.build(
-    p.newobj(p.global(className.slice(0, dot), className.slice(dot + 1)), p.tuple()),
-    p.dict([
-      ["training", p.bool(false)],
-      ["_parameters", p.ordered(parts.parameters ?? [])],
-      ["_buffers", p.ordered(parts.buffers ?? [])],
-      ["_non_persistent_buffers_set", setOf(...(parts.nonPersistent ?? []))],
-      ["_modules", p.ordered(parts.modules ?? [])],
-      ...(parts.attributes ?? []),
-    ]),
-  );
-}
-
-const parameter = (tensor: Op) =>
-  p.reduce(p.global("torch._utils", "_rebuild_parameter"), p.tuple(tensor, p.bool(true), p.ordered([])));
-
-/** A DetectionModel whose Sequential holds one layer with the given state, then a Detect head. */
-function model(layer: ModuleParts, attributes: [string, Op][] = []): Op {
-  return module("ultralytics.nn.tasks.DetectionModel", {
-    modules: [[
-      "model",
-      module("torch.nn.modules.container.Sequential", {
-        modules: [["0", module("torch.nn.modules.linear.Identity", layer)], [
-          "1",
-          module("ultralytics.nn.modules.head.Detect"),
-        ]],
-      }),
-    ]],
-    attributes: [
-      ["yaml", p.dict([["nc", p.int(2)], ["scale", p.str("n")], ["backbone", p.list()], ["head", p.list()]])],
-      ...attributes,
-    ],
-  });
-}
-
-/** A checkpoint zip: `archive/data.pkl`, `archive/byteorder` and `archive/data/<key>` storages. */
-function checkpointZip(root: Op, storages: Record<string, Uint8Array>, byteorder = "little"): Uint8Array {
-  const entries: Record<string, [Uint8Array, { level: 0 }]> = {
-    "archive/data.pkl": [p.dump(root), { level: 0 }],
-    "archive/byteorder": [new TextEncoder().encode(byteorder), { level: 0 }],
-  };
-  for (const [key, bytes] of Object.entries(storages)) entries[`archive/data/${key}`] = [bytes, { level: 0 }];
-  return zipSync(entries);
-}
 
 /** Bytes of `values` written with a DataView setter, `size` bytes each. */
 function bytesOf(
