@@ -1,0 +1,18 @@
+/**
+ * yolo-wgsl: Ultralytics-compatible YOLO11-seg / YOLOv8-seg instance segmentation on WebGPU in Deno.
+ *
+ * Load an Ultralytics checkpoint (`.pt`), our `.safetensors` export, or a model YAML:
+ *
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { YOLO } from "./mod.ts";
+ * const model = await YOLO.load("yolo11n-seg.yaml"); // shipped architecture, random weights
+ * assert.equal(model.info().parameters, 2_876_848);
+ * ```
+ * @module
+ */
+export { YOLO, type YoloLoadOptions } from "./src/yolo.ts";
+export { CheckpointError, DatasetError, ModelConfigError } from "./src/errors.ts";
+export type { ExportOptions } from "./src/modes/export.ts";
+export type { ModelSummary } from "./src/modes/info.ts";
+export type { LoadedModel, LoadModelOptions } from "./src/load_model.ts";
