@@ -1,0 +1,214 @@
+/**
+ * Spec of `conv2d.wgsl`: general convolution (square kernel, any stride, padding and groups) as an
+ * implicit GEMM with a fused bias + activation + residual epilogue, over NHWC (or NCHW) views.
+ *
+ * Tiling: a workgroup of `WG_M * WG_N` invocations computes `4 * WG_M` output pixels by `4 * WG_N`
+ * output channels of one group, `BK` reduction elements per step; each invocation holds a 4 x 4
+ * register tile. {@linkcode conv2dTile} picks the shape from the channel count.
+ *
+ * @module
+ */
+import code from "./conv2d.wgsl" with { type: "text" };
+import { ceilDiv, fold, type KernelSpec, u32Params } from "./_spec.ts";
+
+/** Names of the `Params` fields of `conv2d.wgsl`, in order. */
+export type Conv2dParam =
+  | "batch"
+  | "inH"
+  | "inW"
+  | "inC"
+  | "outH"
+  | "outW"
+  | "outC"
+  | "groups"
+  | "pad"
+  | "xBase"
+  | "xStride"
+  | "xOff"
+  | "yBase"
+  | "yStride"
+  | "yOff"
+  | "rBase"
+  | "rStride"
+  | "rOff";
+
+/** Names of the overrides of `conv2d.wgsl`. */
+export type Conv2dOverride =
+  | "ACT"
+  | "KSIZE"
+  | "STRIDE"
+  | "RESIDUAL"
+  | "IN_NCHW"
+  | "OUT_NCHW"
+  | "WG_M"
+  | "WG_N"
+  | "BK";
+
+/** Params values of a conv2d dispatch. `inC`/`outC` are totals over all groups. */
+export type Conv2dParams = Record<Conv2dParam, number>;
+
+/** Override values of a conv2d pipeline (booleans as 0/1). */
+export type Conv2dOverrides = Record<Conv2dOverride, number>;
+
+/** Register tile per invocation (pixels x channels); fixed in the shader. */
+export const CONV2D_THREAD_TILE = [4, 4] as const;
+
+/** The conv2d kernel: bindings x, w (packed), b, r (residual; a 4-byte dummy when off), y, params. */
+export const conv2d: KernelSpec<Conv2dParam, Conv2dOverride> = {
+  name: "conv2d",
+  code,
+  bindings: [
+    { name: "x", access: "read" },
+    { name: "w", access: "read" },
+    { name: "b", access: "read" },
+    { name: "r", access: "read" },
+    { name: "y", access: "read_write" },
+    { name: "params", access: "uniform" },
+  ],
+  params: u32Params<Conv2dParam>(
+    "batch",
+    "inH",
+    "inW",
+    "inC",
+    "outH",
+    "outW",
+    "outC",
+    "groups",
+    "pad",
+    "xBase",
+    "xStride",
+    "xOff",
+    "yBase",
+    "yStride",
+    "yOff",
+    "rBase",
+    "rStride",
+    "rOff",
+  ),
+  overrides: {
+    ACT: 0,
+    KSIZE: 3,
+    STRIDE: 1,
+    RESIDUAL: 0,
+    IN_NCHW: 0,
+    OUT_NCHW: 0,
+    WG_M: 16,
+    WG_N: 16,
+    BK: 16,
+  },
+  dispatch(p, o) {
+    const tilesM = ceilDiv(p.batch * p.outH * p.outW, 4 * o.WG_M);
+    const tilesN = ceilDiv(p.outC / p.groups, 4 * o.WG_N);
+    const [x, z] = fold(tilesM);
+    return [x, tilesN * p.groups, z];
+  },
+  validate(o) {
+    const nt = o.WG_M * o.WG_N;
+    if (!(o.ACT === 0 || o.ACT === 1)) {
+      throw new RangeError(`Set conv2d ACT to 0 (none) or 1 (SiLU): got ${o.ACT}`);
+    }
+    if (!(o.KSIZE >= 1 && o.STRIDE >= 1 && o.BK >= 1 && nt >= 1)) {
+      throw new RangeError(`Give conv2d positive KSIZE, STRIDE, BK, WG_M and WG_N`);
+    }
+    if (nt % o.BK !== 0) {
+      throw new RangeError(`Make conv2d WG_M * WG_N a multiple of BK: ${nt} and ${o.BK}`);
+    }
+  },
+};
+
+/** A tile shape for conv2d: the `WG_M`, `WG_N`, `BK` overrides. */
+export interface Conv2dTile {
+  WG_M: number;
+  WG_N: number;
+  BK: number;
+}
+
+/**
+ * Picks the conv2d tile for a layer. Channels first: the tile is as wide as the output channels
+ * per group need (16, 32 or 64 channels) with 256 invocations; then, while the grid would have
+ * fewer than `targetWorkgroups` workgroups (small maps at batch 1 would leave most of a large GPU
+ * idle), the tile shrinks along pixels down to 16 pixels, then along channels while a workgroup
+ * keeps at least 32 invocations (one warp).
+ *
+ * @param coutPerGroup Output channels per group.
+ * @param pixels Output pixels (`batch * outH * outW`). @default {Infinity}
+ * @param groups Groups (each is its own column of workgroups). @default {1}
+ * @param targetWorkgroups Workgroups wanted to fill the device. @default {264}
+ * @returns The `WG_M`, `WG_N`, `BK` overrides.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { conv2dTile } from "./conv2d.ts";
+ * assert.deepEqual(conv2dTile(64), { WG_M: 16, WG_N: 16, BK: 16 });
+ * assert.deepEqual(conv2dTile(16), { WG_M: 64, WG_N: 4, BK: 16 });
+ * assert.deepEqual(conv2dTile(256, 20 * 20), { WG_M: 4, WG_N: 8, BK: 16 });
+ * ```
+ */
+export function conv2dTile(
+  coutPerGroup: number,
+  pixels = Infinity,
+  groups = 1,
+  targetWorkgroups = 264,
+): Conv2dTile {
+  let wgN = coutPerGroup <= 16 ? 4 : coutPerGroup <= 32 ? 8 : 16;
+  let wgM = 256 / wgN;
+  const workgroups = () => ceilDiv(pixels, 4 * wgM) * ceilDiv(coutPerGroup, 4 * wgN) * groups;
+  while (wgM > 4 && workgroups() < targetWorkgroups) wgM /= 2;
+  while (wgN > 4 && wgM * wgN > 32 && workgroups() < targetWorkgroups) wgN /= 2;
+  return { WG_M: wgM, WG_N: wgN, BK: 16 };
+}
+
+/** Output size of a convolution along one axis: `floor((size + 2 * pad - k) / stride) + 1`. */
+export function convOutSize(size: number, k: number, stride: number, pad: number): number {
+  return Math.floor((size + 2 * pad - k) / stride) + 1;
+}
+
+/**
+ * Repacks PyTorch conv weights `[cout, cinPerGroup, k, k]` (BatchNorm already folded) into the
+ * GPU layout `[group][(ky * k + kx) * cinPerGroup + ci][ceil(coutPerGroup / 4) * 4]`: the
+ * reduction index runs channel-fastest like the NHWC input, and each row of output channels is
+ * zero-padded to whole vec4s.
+ *
+ * @param w Weights in PyTorch order.
+ * @param shape `[cout, cinPerGroup, kh, kw]` with `kh == kw`.
+ * @param groups Number of groups (must divide `cout`).
+ * @returns The packed weights.
+ * @throws {RangeError} When the shape does not match `w` or the kernel is not square.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { packConv2dWeight } from "./conv2d.ts";
+ * // 2 output channels, 1 input channel, 1x1: one k row padded to a vec4.
+ * assert.deepEqual([...packConv2dWeight(new Float32Array([5, 7]), [2, 1, 1, 1])], [5, 7, 0, 0]);
+ * ```
+ */
+export function packConv2dWeight(
+  w: Float32Array,
+  shape: readonly [number, number, number, number],
+  groups = 1,
+): Float32Array {
+  const [cout, cinG, kh, kw] = shape;
+  if (kh !== kw) throw new RangeError(`Use a square conv2d kernel: got ${kh}x${kw}`);
+  if (w.length !== cout * cinG * kh * kw) {
+    throw new RangeError(`Give conv2d weights of shape [${shape.join(", ")}]: got ${w.length} values`);
+  }
+  if (groups < 1 || cout % groups !== 0) {
+    throw new RangeError(`Use a group count that divides cout ${cout}: got ${groups}`);
+  }
+  const coutG = cout / groups;
+  const row = ceilDiv(coutG, 4) * 4;
+  const kTotal = kh * kw * cinG;
+  const out = new Float32Array(groups * kTotal * row);
+  for (let co = 0; co < cout; co++) {
+    const g = Math.floor(co / coutG);
+    const n = co % coutG;
+    for (let ci = 0; ci < cinG; ci++) {
+      for (let t = 0; t < kh * kw; t++) {
+        out[(g * kTotal + t * cinG + ci) * row + n] = w[(co * cinG + ci) * kh * kw + t];
+      }
+    }
+  }
+  return out;
+}

@@ -1,0 +1,92 @@
+// dwconv2d: depthwise convolution (groups == in channels == out channels), square kernel, any
+// stride and padding, with bias and optional SiLU, over NHWC views.
+//
+// One invocation computes one output pixel for 4 consecutive channels (consecutive invocations
+// take consecutive channel quads, so loads and stores of a warp are contiguous). Weights are
+// pre-packed on the CPU (packDwconv2dWeight) as [ky * KSIZE + kx][ceil(C / 4)] vec4, zero padded.
+//
+// Views: element (b, y, x, c) lives at base + ((b * H + y) * W + x) * stride + off + c.
+
+struct Params {
+  batch: u32,
+  inH: u32,
+  inW: u32,
+  channels: u32,
+  outH: u32,
+  outW: u32,
+  pad: u32,
+  xBase: u32,
+  xStride: u32,
+  xOff: u32,
+  yBase: u32,
+  yStride: u32,
+  yOff: u32,
+}
+
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> w: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> b: array<f32>;
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+@group(0) @binding(4) var<uniform> params: Params;
+
+// 0: identity, 1: SiLU x * sigmoid(x).
+override ACT: u32 = 0u;
+override KSIZE: u32 = 3u;
+override STRIDE: u32 = 1u;
+override WG: u32 = 64u;
+
+@compute @workgroup_size(WG)
+fn main(
+  @builtin(local_invocation_index) lid: u32,
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+  let c4s = (params.channels + 3u) / 4u;
+  let idx = (wid.x + wid.y * nwg.x) * WG + lid;
+  let c4 = idx % c4s;
+  let m = idx / c4s;
+  if (m >= params.batch * params.outH * params.outW) {
+    return;
+  }
+  let ox = m % params.outW;
+  let oy = (m / params.outW) % params.outH;
+  let n = m / (params.outW * params.outH);
+  let c0 = c4 * 4u;
+  let valid = min(4u, params.channels - c0);
+  let iy0 = i32(oy * STRIDE) - i32(params.pad);
+  let ix0 = i32(ox * STRIDE) - i32(params.pad);
+
+  var acc = vec4<f32>(0.0);
+  for (var ky = 0u; ky < KSIZE; ky++) {
+    let iy = iy0 + i32(ky);
+    if (iy < 0 || iy >= i32(params.inH)) {
+      continue;
+    }
+    for (var kx = 0u; kx < KSIZE; kx++) {
+      let ix = ix0 + i32(kx);
+      if (ix < 0 || ix >= i32(params.inW)) {
+        continue;
+      }
+      let i = params.xBase + ((n * params.inH + u32(iy)) * params.inW + u32(ix)) * params.xStride +
+        params.xOff + c0;
+      var xv = vec4<f32>(0.0);
+      if (valid == 4u) {
+        xv = vec4<f32>(x[i], x[i + 1u], x[i + 2u], x[i + 3u]);
+      } else {
+        for (var j = 0u; j < valid; j++) {
+          xv[j] = x[i + j];
+        }
+      }
+      acc = fma(xv, w[(ky * KSIZE + kx) * c4s + c4], acc);
+    }
+  }
+
+  let o = params.yBase + ((n * params.outH + oy) * params.outW + ox) * params.yStride + params.yOff + c0;
+  for (var j = 0u; j < valid; j++) {
+    var v = acc[j] + b[c0 + j];
+    if (ACT == 1u) {
+      v = v / (1.0 + exp(-v));
+    }
+    y[o + j] = v;
+  }
+}

@@ -1,0 +1,23 @@
+/**
+ * The kernel registry: every kernel spec, for the executor and for tests that iterate all
+ * kernels (binding/Params consistency, compilation).
+ *
+ * @module
+ */
+import type { KernelSpec } from "./_spec.ts";
+import { conv2d } from "./conv2d.ts";
+import { copyChannels } from "./copy_channels.ts";
+import { dwconv2d } from "./dwconv2d.ts";
+import { maxpool2d } from "./maxpool2d.ts";
+import { upsampleNearest } from "./upsample_nearest.ts";
+
+export { conv2d, copyChannels, dwconv2d, maxpool2d, upsampleNearest };
+
+/** Every kernel spec, by stem. */
+export const kernels: Readonly<Record<string, KernelSpec>> = {
+  conv2d,
+  dwconv2d,
+  maxpool2d,
+  upsample_nearest: upsampleNearest,
+  copy_channels: copyChannels,
+};

@@ -1,0 +1,143 @@
+/**
+ * The WebGPU device: adapter request with the adapter's real maxima for the limits the kernels
+ * need, optional features (`shader-f16`, `timestamp-query`) when present, and error surfacing.
+ *
+ * @module
+ */
+import * as log from "../log.ts";
+
+/** The one-line error when no WebGPU adapter exists. */
+export const NO_ADAPTER_MESSAGE =
+  "No WebGPU adapter found: install mesa-vulkan-drivers (apt-get install -y mesa-vulkan-drivers) or run on a machine with a GPU";
+
+/** Limits requested at the adapter's maximum rather than WebGPU's defaults. */
+export const REQUESTED_LIMITS = [
+  "maxStorageBufferBindingSize",
+  "maxBufferSize",
+  "maxComputeWorkgroupStorageSize",
+  "maxComputeInvocationsPerWorkgroup",
+  "maxComputeWorkgroupSizeX",
+  "maxStorageBuffersPerShaderStage",
+] as const;
+
+/** Optional features the device was created with. */
+export interface GpuFeatures {
+  /** `shader-f16`: WGSL `enable f16;` variants may be used. */
+  f16: boolean;
+  /** `timestamp-query`: passes may record GPU timestamps. */
+  timestamps: boolean;
+}
+
+/** A ready device with what it supports. */
+export interface Gpu {
+  /** The adapter, or `null` when the caller supplied the device. */
+  adapter: GPUAdapter | null;
+  device: GPUDevice;
+  features: GpuFeatures;
+  limits: GPUSupportedLimits;
+}
+
+/** Options of {@linkcode requestGpu}. */
+export interface GpuOptions {
+  /** Use this device instead of requesting one (its features and limits are read from it). */
+  device?: GPUDevice;
+  /** Adapter preference. @default {"high-performance"} */
+  powerPreference?: GPUPowerPreference;
+  /** Enable `shader-f16` when the adapter has it. @default {true} */
+  f16?: boolean;
+  /** Enable `timestamp-query` when the adapter has it. @default {true} */
+  timestamps?: boolean;
+  /**
+   * Called with each uncaptured GPU error (validation, out-of-memory, internal). By default the
+   * error is printed as one line naming the error kind and the labelled object when the message
+   * has one. Errors inside {@linkcode withErrorScope} are thrown instead.
+   */
+  onError?: (error: GPUError) => void;
+}
+
+/**
+ * Requests an adapter and device (or wraps a given device), installing the uncaptured-error and
+ * device-lost handlers.
+ *
+ * @param options See {@linkcode GpuOptions}.
+ * @returns The device with its features and limits.
+ * @throws {Error} {@linkcode NO_ADAPTER_MESSAGE} when no adapter is available.
+ *
+ * @example
+ * ```ts ignore
+ * const { device, features } = await requestGpu();
+ * console.log(features.f16, device.limits.maxStorageBufferBindingSize);
+ * ```
+ */
+export async function requestGpu(options: GpuOptions = {}): Promise<Gpu> {
+  let adapter: GPUAdapter | null = null;
+  let device = options.device;
+  if (!device) {
+    adapter = typeof navigator !== "undefined" && navigator.gpu
+      ? await navigator.gpu.requestAdapter({ powerPreference: options.powerPreference ?? "high-performance" })
+      : null;
+    if (!adapter) throw new Error(NO_ADAPTER_MESSAGE);
+    const requiredFeatures: GPUFeatureName[] = [];
+    if ((options.f16 ?? true) && adapter.features.has("shader-f16")) requiredFeatures.push("shader-f16");
+    if ((options.timestamps ?? true) && adapter.features.has("timestamp-query")) {
+      requiredFeatures.push("timestamp-query");
+    }
+    const requiredLimits: Record<string, number> = {};
+    for (const name of REQUESTED_LIMITS) requiredLimits[name] = adapter.limits[name];
+    device = await adapter.requestDevice({ label: "yolo-wgsl", requiredFeatures, requiredLimits });
+  }
+  const onError = options.onError ?? ((error: GPUError) => log.error(describeGpuError(error)));
+  device.addEventListener("uncapturederror", (event) => onError((event as GPUUncapturedErrorEvent).error));
+  device.lost.then((info) => {
+    if (info.reason !== "destroyed") log.error(`WebGPU device lost: ${info.message}`);
+  });
+  return {
+    adapter,
+    device,
+    features: { f16: device.features.has("shader-f16"), timestamps: device.features.has("timestamp-query") },
+    limits: device.limits,
+  };
+}
+
+/** One line for a GPU error: its kind, then its message (which names labelled objects). */
+export function describeGpuError(error: GPUError, label?: string): string {
+  const kind = error instanceof GPUValidationError
+    ? "validation error"
+    : error instanceof GPUOutOfMemoryError
+    ? "out of memory"
+    : "internal error";
+  const where = label ? ` in "${label}"` : "";
+  return `WebGPU ${kind}${where}: ${error.message.trim().replaceAll(/\s*\n\s*/g, " ")}`;
+}
+
+/**
+ * Runs `fn` inside validation and out-of-memory error scopes and throws the first error raised,
+ * prefixed with `label` (the object or kernel being created or run), so failures name the culprit.
+ *
+ * @param device The device.
+ * @param label What `fn` creates or runs, e.g. `"conv2d|ACT=1,KSIZE=3"`.
+ * @param fn Work that issues GPU calls.
+ * @returns What `fn` returned.
+ * @throws {Error} `WebGPU validation error in "<label>": <message>` when the scope caught one.
+ */
+export async function withErrorScope<T>(
+  device: GPUDevice,
+  label: string,
+  fn: () => T | Promise<T>,
+): Promise<T> {
+  device.pushErrorScope("out-of-memory");
+  device.pushErrorScope("validation");
+  let result: { value: T } | { thrown: unknown };
+  try {
+    result = { value: await fn() };
+  } catch (thrown) {
+    result = { thrown };
+  }
+  const validation = await device.popErrorScope();
+  const oom = await device.popErrorScope();
+  const error = validation ?? oom;
+  // A GPU error explains a failure better than what it caused on the JS side.
+  if (error) throw new Error(describeGpuError(error, label));
+  if ("thrown" in result) throw result.thrown;
+  return result.value;
+}

@@ -1,0 +1,120 @@
+/**
+ * Shared GPU test helper: one device and pipeline cache per test module, upload and read back of
+ * Float32Arrays, and running one kernel once. With no adapter the tests fail (never skip) with
+ * the one-line install hint.
+ *
+ * @module
+ */
+import type { KernelSpec } from "../kernels/_spec.ts";
+import { type Gpu, requestGpu, withErrorScope } from "../src/gpu/device.ts";
+import { PipelineCache } from "../src/gpu/pipeline_cache.ts";
+
+/** The device and pipeline cache shared by a test module. */
+export interface TestGpu {
+  gpu: Gpu;
+  device: GPUDevice;
+  cache: PipelineCache;
+}
+
+let shared: Promise<TestGpu> | undefined;
+
+/**
+ * The module's device and cache, requested on first use. Throws the adapter message when there
+ * is no WebGPU adapter, so GPU tests fail instead of skipping.
+ */
+export function testGpu(): Promise<TestGpu> {
+  shared ??= requestGpu({
+    onError: (error) => {
+      throw new Error(`Uncaptured WebGPU error: ${error.message}`);
+    },
+  }).then((gpu) => ({ gpu, device: gpu.device, cache: new PipelineCache(gpu.device) }));
+  return shared;
+}
+
+/** A storage buffer (also COPY_SRC/COPY_DST) holding `data`, at least 16 bytes. */
+export function upload(device: GPUDevice, data: Float32Array, label: string): GPUBuffer {
+  const buffer = device.createBuffer({
+    label,
+    size: Math.max(16, Math.ceil(data.byteLength / 16) * 16),
+    usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+    mappedAtCreation: true,
+  });
+  new Float32Array(buffer.getMappedRange()).set(data);
+  buffer.unmap();
+  return buffer;
+}
+
+/** Reads the first `length` floats of `buffer` back to the CPU. */
+export async function readBack(device: GPUDevice, buffer: GPUBuffer, length: number): Promise<Float32Array> {
+  const size = Math.max(16, Math.ceil((length * 4) / 16) * 16);
+  const staging = device.createBuffer({
+    label: `${buffer.label}.readback`,
+    size,
+    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+  });
+  const encoder = device.createCommandEncoder({ label: `${buffer.label}.readback` });
+  encoder.copyBufferToBuffer(buffer, 0, staging, 0, size);
+  device.queue.submit([encoder.finish()]);
+  await staging.mapAsync(GPUMapMode.READ);
+  const out = new Float32Array(staging.getMappedRange(0, length * 4).slice(0));
+  staging.unmap();
+  staging.destroy();
+  return out;
+}
+
+/** What {@linkcode runKernel} binds and runs. */
+export interface RunKernelOptions<P extends string, O extends string> {
+  /** Contents of read-only bindings; a read binding left out is bound to the 16-byte dummy. */
+  inputs: Record<string, Float32Array>;
+  /** Initial contents of read_write bindings; each is read back after the dispatch. */
+  outputs: Record<string, Float32Array>;
+  params: Readonly<Record<P, number>>;
+  overrides?: Readonly<Partial<Record<O, number>>>;
+}
+
+/**
+ * Runs one dispatch of `spec` and returns the read-back contents of every output binding.
+ *
+ * @throws {Error} When WebGPU reports a validation error, naming the pipeline key.
+ */
+export async function runKernel<P extends string, O extends string>(
+  spec: KernelSpec<P, O>,
+  options: RunKernelOptions<P, O>,
+): Promise<Record<string, Float32Array>> {
+  const { device, cache } = await testGpu();
+  const kernel = await cache.get(spec, options.overrides);
+  const created: GPUBuffer[] = [];
+  const resources: Record<string, GPUBuffer> = {};
+  for (const binding of spec.bindings) {
+    const label = `${spec.name}.${binding.name}`;
+    if (binding.access === "uniform") {
+      resources[binding.name] = cache.params(spec, options.params);
+    } else if (binding.access === "read") {
+      const data = options.inputs[binding.name];
+      resources[binding.name] = data ? upload(device, data, label) : cache.dummy;
+    } else {
+      const data = options.outputs[binding.name];
+      if (!data) {
+        throw new RangeError(`Give output "${binding.name}" of kernel "${spec.name}" its initial data`);
+      }
+      resources[binding.name] = upload(device, data, label);
+    }
+    if (resources[binding.name] !== cache.dummy) created.push(resources[binding.name]);
+  }
+  const result: Record<string, Float32Array> = {};
+  await withErrorScope(device, kernel.key, async () => {
+    const bindGroup = cache.bindGroup(kernel, resources);
+    const encoder = device.createCommandEncoder({ label: spec.name });
+    const pass = encoder.beginComputePass({ label: spec.name });
+    pass.setPipeline(kernel.pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(...spec.dispatch(options.params, kernel.overrides));
+    pass.end();
+    device.queue.submit([encoder.finish()]);
+    for (const [name, data] of Object.entries(options.outputs)) {
+      result[name] = await readBack(device, resources[name], data.length);
+    }
+  });
+  for (const buffer of created) buffer.destroy();
+  return result;
+}

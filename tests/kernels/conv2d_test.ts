@@ -1,0 +1,199 @@
+/**
+ * conv2d GPU vs the CPU reference on seeded random shapes: kernel 1/3/5, stride 1/2, groups,
+ * SiLU, residual, channel-slice views in and out, NCHW in/out, 1x1 maps, odd sizes, batch 2 and
+ * every tile shape conv2dTile picks. Tolerance: atol 1e-4 + rtol 1e-4 (f32 sums of <= 600 terms).
+ */
+import assert from "node:assert/strict";
+import {
+  conv2d,
+  type Conv2dOverrides,
+  type Conv2dParams,
+  conv2dTile,
+  convOutSize,
+  packConv2dWeight,
+} from "../../kernels/conv2d.ts";
+import { conv2d as conv2dCpu } from "../../src/cpu/conv2d.ts";
+import { assertClose } from "../_close.ts";
+import { runKernel } from "../_gpu.ts";
+import { randomArray } from "../_rand.ts";
+
+const TOL = { atol: 1e-4, rtol: 1e-4 };
+
+interface Case {
+  batch?: number;
+  h: number;
+  w: number;
+  cin: number;
+  cout: number;
+  k: number;
+  stride?: number;
+  pad?: number;
+  groups?: number;
+  act?: number;
+  residual?: boolean;
+  inNchw?: boolean;
+  outNchw?: boolean;
+  /** Extra channels around the input/output/residual views, and base offsets. */
+  xView?: [number, number, number];
+  yView?: [number, number, number];
+  rView?: [number, number, number];
+  tile?: Partial<Conv2dOverrides>;
+}
+
+async function check(c: Case, seed: number): Promise<void> {
+  const batch = c.batch ?? 1;
+  const stride = c.stride ?? 1;
+  const pad = c.pad ?? Math.floor(c.k / 2);
+  const groups = c.groups ?? 1;
+  const [xBase, xExtra, xOff] = c.xView ?? [0, 0, 0];
+  const [yBase, yExtra, yOff] = c.yView ?? [0, 0, 0];
+  const [rBase, rExtra, rOff] = c.rView ?? [0, 0, 0];
+  const outH = convOutSize(c.h, c.k, stride, pad);
+  const outW = convOutSize(c.w, c.k, stride, pad);
+  const p: Conv2dParams = {
+    batch,
+    inH: c.h,
+    inW: c.w,
+    inC: c.cin,
+    outH,
+    outW,
+    outC: c.cout,
+    groups,
+    pad,
+    xBase,
+    xStride: c.cin + xExtra,
+    xOff,
+    yBase,
+    yStride: c.cout + yExtra,
+    yOff,
+    rBase,
+    rStride: c.cout + rExtra,
+    rOff,
+  };
+  const o: Partial<Conv2dOverrides> = {
+    KSIZE: c.k,
+    STRIDE: stride,
+    ACT: c.act ?? 0,
+    RESIDUAL: c.residual ? 1 : 0,
+    IN_NCHW: c.inNchw ? 1 : 0,
+    OUT_NCHW: c.outNchw ? 1 : 0,
+    ...c.tile,
+  };
+  const wShape = [c.cout, c.cin / groups, c.k, c.k] as const;
+  const w = randomArray(wShape[0] * wShape[1] * c.k * c.k, seed + 1, -0.5, 0.5);
+  const b = randomArray(c.cout, seed + 2);
+  const x = randomArray(xBase + batch * c.h * c.w * p.xStride + 3, seed + 3);
+  const y0 = randomArray(yBase + batch * outH * outW * p.yStride + 5, seed + 4, 10, 11);
+  const r = randomArray(rBase + batch * outH * outW * p.rStride + 2, seed + 5);
+  const expected = y0.slice();
+  conv2dCpu({ x, w, b, r, y: expected }, p, o);
+  const got = await runKernel(conv2d, {
+    inputs: { x, w: packConv2dWeight(w, wShape, groups), b, ...(c.residual ? { r } : {}) },
+    outputs: { y: y0 },
+    params: p,
+    overrides: o,
+  });
+  assertClose(got.y, expected, TOL, `conv2d ${JSON.stringify(c)}`);
+}
+
+const cases: [string, Case][] = [
+  ["1x1, cin 13 -> cout 7", { h: 8, w: 8, cin: 13, cout: 7, k: 1 }],
+  ["3x3 s1, odd map 9x7, batch 2, SiLU", { batch: 2, h: 9, w: 7, cin: 5, cout: 7, k: 3, act: 1 }],
+  ["3x3 s2, 16 -> 32, channel views in and out", {
+    h: 16,
+    w: 16,
+    cin: 16,
+    cout: 32,
+    k: 3,
+    stride: 2,
+    act: 1,
+    xView: [5, 8, 3],
+    yView: [7, 32, 32],
+  }],
+  ["5x5 s1 pad 2, 8 -> 12", { h: 11, w: 10, cin: 8, cout: 12, k: 5 }],
+  ["5x5 s2 pad 0, odd sizes", { h: 13, w: 9, cin: 3, cout: 5, k: 5, stride: 2, pad: 0 }],
+  ["groups 2, 8 -> 12", { h: 7, w: 6, cin: 8, cout: 12, k: 3, groups: 2, act: 1 }],
+  ["groups 4, 16 -> 8, stride 2", { batch: 2, h: 9, w: 9, cin: 16, cout: 8, k: 3, stride: 2, groups: 4 }],
+  ["depthwise through conv2d, 6 ch", { h: 8, w: 5, cin: 6, cout: 6, k: 3, groups: 6 }],
+  ["residual after SiLU (Bottleneck), views", {
+    batch: 2,
+    h: 10,
+    w: 12,
+    cin: 16,
+    cout: 16,
+    k: 3,
+    act: 1,
+    residual: true,
+    xView: [0, 16, 16],
+    yView: [3, 16, 0],
+    rView: [9, 8, 4],
+  }],
+  ["1x1 map with 3x3 pad 1", { batch: 2, h: 1, w: 1, cin: 10, cout: 6, k: 3 }],
+  ["1x1 map, 1x1 kernel", { h: 1, w: 1, cin: 4, cout: 9, k: 1, act: 1 }],
+  ["IN_NCHW network input 3 ch, s2", {
+    batch: 2,
+    h: 15,
+    w: 13,
+    cin: 3,
+    cout: 16,
+    k: 3,
+    stride: 2,
+    act: 1,
+    inNchw: true,
+  }],
+  ["IN_NCHW channel slice", { h: 6, w: 7, cin: 3, cout: 5, k: 3, inNchw: true, xView: [11, 2, 1] }],
+  ["OUT_NCHW output1-like, 16 -> 32 1x1 into a slice", {
+    batch: 2,
+    h: 8,
+    w: 6,
+    cin: 16,
+    cout: 32,
+    k: 1,
+    outNchw: true,
+    yView: [4, 3, 2],
+  }],
+  ["64 -> 64 3x3 16x16, tile 16x16", { h: 16, w: 16, cin: 64, cout: 64, k: 3, act: 1, tile: conv2dTile(64) }],
+  ["16 -> 16 3x3 16x16, tile 64x4", { h: 16, w: 16, cin: 16, cout: 16, k: 3, tile: conv2dTile(16) }],
+  ["24 -> 30 3x3, tile 32x8, batch 2", {
+    batch: 2,
+    h: 9,
+    w: 11,
+    cin: 24,
+    cout: 30,
+    k: 3,
+    tile: conv2dTile(30),
+  }],
+  ["48 -> 48 3x3 on 6x6, small-map tile", { h: 6, w: 6, cin: 48, cout: 48, k: 3, tile: conv2dTile(48, 36) }],
+  ["more than 65535 pixel tiles (folded dispatch)", {
+    h: 512,
+    w: 513,
+    cin: 1,
+    cout: 1,
+    k: 1,
+    tile: { WG_M: 1, WG_N: 1, BK: 1 },
+  }],
+  ["tile 8x8 BK 4", { h: 10, w: 10, cin: 7, cout: 40, k: 3, tile: { WG_M: 8, WG_N: 8, BK: 4 } }],
+  ["tile 16x16 BK 32, cin 40", {
+    h: 6,
+    w: 6,
+    cin: 40,
+    cout: 20,
+    k: 3,
+    stride: 2,
+    tile: { WG_M: 16, WG_N: 16, BK: 32 },
+  }],
+];
+
+cases.forEach(([name, c], i) => {
+  Deno.test(`conv2d: ${name}`, () => check(c, 1000 * (i + 1)));
+});
+
+Deno.test("conv2d: packConv2dWeight layout with groups", () => {
+  // cout 4, cinG 1, 1x1, groups 2: group rows of 2 channels padded to 4.
+  const packed = packConv2dWeight(new Float32Array([1, 2, 3, 4]), [4, 1, 1, 1], 2);
+  assert.deepEqual([...packed], [1, 2, 0, 0, 3, 4, 0, 0]);
+});
+
+Deno.test("conv2d: validate rejects WG_M * WG_N not a multiple of BK", () => {
+  assert.throws(() => conv2d.validate!({ ...conv2d.overrides, WG_M: 3, WG_N: 3, BK: 16 }), RangeError);
+});

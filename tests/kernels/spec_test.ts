@@ -1,0 +1,108 @@
+/**
+ * Every kernel in kernels/mod.ts: its .wgsl text agrees with its spec (bindings in order with
+ * names and access, `struct Params` fields with names, order and types, overrides with defaults,
+ * entry point `main`), and it compiles with its default overrides on the device.
+ */
+import assert from "node:assert/strict";
+import { packParams, paramsByteLength } from "../../kernels/_spec.ts";
+import { kernels } from "../../kernels/mod.ts";
+import { pipelineKey } from "../../src/gpu/pipeline_cache.ts";
+import { testGpu } from "../_gpu.ts";
+
+/** The WGSL text without `//` and `/* *\/` comments. */
+function stripComments(code: string): string {
+  return code.replaceAll(/\/\*[\s\S]*?\*\//g, "").replaceAll(/\/\/[^\n]*/g, "");
+}
+
+function parseBindings(code: string): { index: number; name: string; access: string }[] {
+  const re = /@group\(\s*0\s*\)\s*@binding\(\s*(\d+)\s*\)\s*var\s*<\s*([\w\s,]+?)\s*>\s*(\w+)\s*:/g;
+  return [...code.matchAll(re)].map((m) => {
+    const space = m[2].split(",").map((s) => s.trim());
+    const access = space[0] === "uniform" ? "uniform" : space[1] ?? "read";
+    return { index: Number(m[1]), name: m[3], access };
+  });
+}
+
+function parseParams(code: string): { name: string; type: string }[] {
+  const body = code.match(/struct\s+Params\s*\{([^}]*)\}/);
+  assert.ok(body, "struct Params is declared");
+  return body[1].split(",").map((s) => s.trim()).filter((s) => s.length > 0).map((field) => {
+    const m = field.match(/^(\w+)\s*:\s*(\w+)$/);
+    assert.ok(m, `Params field "${field}" is "name: scalar"`);
+    return { name: m[1], type: m[2] };
+  });
+}
+
+function parseOverrides(code: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const m of code.matchAll(/override\s+(\w+)\s*:\s*(\w+)\s*=\s*([^;]+);/g)) {
+    const literal = m[3].trim();
+    out[m[1]] = literal === "true" ? 1 : literal === "false" ? 0 : Number(literal.replace(/[uif]$/, ""));
+  }
+  return out;
+}
+
+for (const [stem, spec] of Object.entries(kernels)) {
+  Deno.test(`spec: ${stem}.wgsl matches kernels/${stem}.ts`, () => {
+    assert.equal(spec.name, stem);
+    const code = stripComments(spec.code);
+
+    const bindings = parseBindings(code);
+    assert.deepEqual(
+      bindings,
+      spec.bindings.map((b, index) => ({ index, name: b.name, access: b.access })),
+      "bindings: names, order, access",
+    );
+    const accesses = spec.bindings.map((b) => b.access);
+    const firstWrite = accesses.indexOf("read_write");
+    assert.ok(firstWrite > 0, "at least one input before the outputs");
+    assert.ok(accesses.slice(0, firstWrite).every((a) => a === "read"), "inputs first");
+    assert.deepEqual(spec.bindings.at(-1), { name: "params", access: "uniform" }, "params uniform last");
+    assert.match(code, /var\s*<\s*uniform\s*>\s*params\s*:\s*Params\s*;/);
+
+    assert.deepEqual(parseParams(code), spec.params.map((p) => ({ name: p.name, type: p.type })), "Params");
+    assert.deepEqual(parseOverrides(code), { ...spec.overrides }, "overrides and defaults");
+    for (const name of Object.keys(spec.overrides)) assert.match(name, /^[A-Z][A-Z0-9_]*$/);
+
+    assert.match(code, /@compute\s+@workgroup_size\([^)]*\)\s*fn\s+main\s*\(/, "entry point main");
+    assert.equal([...code.matchAll(/@compute/g)].length, 1, "one entry point");
+
+    const values = Object.fromEntries(spec.params.map((p) => [p.name, 1]));
+    assert.equal(packParams(spec, values).byteLength, paramsByteLength(spec));
+    const dispatch = spec.dispatch(values, spec.overrides);
+    assert.ok(dispatch.every((n) => Number.isInteger(n) && n >= 1), `dispatch ${dispatch}`);
+  });
+
+  Deno.test(`spec: ${stem} compiles with its default overrides`, async () => {
+    const { cache } = await testGpu();
+    const kernel = await cache.get(spec);
+    assert.equal(kernel.key, pipelineKey(spec));
+    assert.equal(kernel.pipeline.label, kernel.key);
+  });
+}
+
+Deno.test("spec: pipeline cache shares one pipeline per override set", async () => {
+  const { cache } = await testGpu();
+  const spec = kernels.maxpool2d;
+  const [a, b] = await Promise.all([cache.get(spec, { KSIZE: 3 }), cache.get(spec, { KSIZE: 3, WG: 64 })]);
+  assert.equal(a, b);
+  assert.equal(a.key, "maxpool2d|KSIZE=3,STRIDE=1,WG=64");
+  assert.notEqual(await cache.get(spec, { KSIZE: 5 }), a);
+  assert.throws(() => cache.get(spec, { NOPE: 1 } as never), RangeError);
+});
+
+Deno.test("spec: packParams rejects missing and out-of-range values", () => {
+  const spec = kernels.copy_channels;
+  const values = Object.fromEntries(spec.params.map((p) => [p.name, 1]));
+  assert.throws(() => packParams(spec, { ...values, batch: -1 }), RangeError);
+  assert.throws(() => packParams(spec, { ...values, batch: 1.5 }), RangeError);
+  const { batch: _, ...missing } = values;
+  assert.throws(() => packParams(spec, missing), RangeError);
+});
+
+Deno.test("spec: bind groups name missing bindings", async () => {
+  const { cache } = await testGpu();
+  const kernel = await cache.get(kernels.copy_channels);
+  assert.throws(() => cache.bindGroup(kernel, { x: cache.dummy }), /Bind buffer "y"/);
+  assert.throws(() => cache.bindGroup(kernel, { x: cache.dummy, q: cache.dummy }), /"q" is not a binding/);
+});

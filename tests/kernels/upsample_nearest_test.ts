@@ -1,0 +1,61 @@
+/**
+ * upsample_nearest GPU vs the CPU reference: scale 2 and 3, channels not divisible by 4, 1x1
+ * maps, odd sizes, batch 2, channel-slice views (writing straight into a concat). Exact.
+ */
+import { upsampleNearest, type UpsampleNearestParams } from "../../kernels/upsample_nearest.ts";
+import { upsampleNearest as upsampleNearestCpu } from "../../src/cpu/upsample_nearest.ts";
+import { assertClose } from "../_close.ts";
+import { runKernel } from "../_gpu.ts";
+import { randomArray } from "../_rand.ts";
+
+interface Case {
+  batch?: number;
+  h: number;
+  w: number;
+  c: number;
+  scale?: number;
+  xView?: [number, number, number];
+  yView?: [number, number, number];
+}
+
+async function check(c: Case, seed: number): Promise<void> {
+  const batch = c.batch ?? 1;
+  const scale = c.scale ?? 2;
+  const [xBase, xExtra, xOff] = c.xView ?? [0, 0, 0];
+  const [yBase, yExtra, yOff] = c.yView ?? [0, 0, 0];
+  const p: UpsampleNearestParams = {
+    batch,
+    inH: c.h,
+    inW: c.w,
+    channels: c.c,
+    xBase,
+    xStride: c.c + xExtra,
+    xOff,
+    yBase,
+    yStride: c.c + yExtra,
+    yOff,
+  };
+  const x = randomArray(xBase + batch * c.h * c.w * p.xStride + 3, seed + 1);
+  const y0 = randomArray(yBase + batch * c.h * scale * c.w * scale * p.yStride + 5, seed + 2, 10, 11);
+  const expected = y0.slice();
+  upsampleNearestCpu({ x, y: expected }, p, { SCALE: scale });
+  const got = await runKernel(upsampleNearest, {
+    inputs: { x },
+    outputs: { y: y0 },
+    params: p,
+    overrides: { SCALE: scale },
+  });
+  assertClose(got.y, expected, { atol: 0, rtol: 0 }, `upsample_nearest ${JSON.stringify(c)}`);
+}
+
+const cases: [string, Case][] = [
+  ["2x, 16x16x16", { h: 16, w: 16, c: 16 }],
+  ["2x odd map, 7 ch, batch 2", { batch: 2, h: 5, w: 3, c: 7 }],
+  ["3x", { h: 4, w: 5, c: 6, scale: 3 }],
+  ["1x1 map", { h: 1, w: 1, c: 5 }],
+  ["into a concat slice", { batch: 2, h: 4, w: 4, c: 12, xView: [3, 4, 2], yView: [8, 20, 20] }],
+];
+
+cases.forEach(([name, c], i) => {
+  Deno.test(`upsample_nearest: ${name}`, () => check(c, 4000 * (i + 1)));
+});
