@@ -1,6 +1,7 @@
 /**
  * Spec of `dwconv2d.wgsl`: depthwise convolution (groups == channels), square kernel, any stride
- * and padding, bias and optional SiLU, over NHWC views. One invocation computes one pixel x 4
+ * and padding, bias, optional SiLU and an optional residual (`RESIDUAL`, added after the activation), over
+ * NHWC views. One invocation computes one pixel x 4
  * channels; faster than conv2d's GEMM tiling, which would waste a 4-wide channel tile per group.
  *
  * @module
@@ -22,10 +23,13 @@ export type Dwconv2dParam =
   | "xOff"
   | "yBase"
   | "yStride"
-  | "yOff";
+  | "yOff"
+  | "rBase"
+  | "rStride"
+  | "rOff";
 
 /** Names of the overrides of `dwconv2d.wgsl`. */
-export type Dwconv2dOverride = "ACT" | "KSIZE" | "STRIDE" | "WG";
+export type Dwconv2dOverride = "ACT" | "KSIZE" | "STRIDE" | "RESIDUAL" | "WG";
 
 /** Params values of a dwconv2d dispatch. */
 export type Dwconv2dParams = Record<Dwconv2dParam, number>;
@@ -33,7 +37,7 @@ export type Dwconv2dParams = Record<Dwconv2dParam, number>;
 /** Override values of a dwconv2d pipeline. */
 export type Dwconv2dOverrides = Record<Dwconv2dOverride, number>;
 
-/** The dwconv2d kernel: bindings x, w (packed), b, y, params. */
+/** The dwconv2d kernel: bindings x, w (packed), b, r (residual; a dummy when off), y, params. */
 export const dwconv2d: KernelSpec<Dwconv2dParam, Dwconv2dOverride> = {
   name: "dwconv2d",
   code,
@@ -41,6 +45,7 @@ export const dwconv2d: KernelSpec<Dwconv2dParam, Dwconv2dOverride> = {
     { name: "x", access: "read" },
     { name: "w", access: "read" },
     { name: "b", access: "read" },
+    { name: "r", access: "read" },
     { name: "y", access: "read_write" },
     { name: "params", access: "uniform" },
   ],
@@ -58,8 +63,11 @@ export const dwconv2d: KernelSpec<Dwconv2dParam, Dwconv2dOverride> = {
     "yBase",
     "yStride",
     "yOff",
+    "rBase",
+    "rStride",
+    "rOff",
   ),
-  overrides: { ACT: 0, KSIZE: 3, STRIDE: 1, WG: 64 },
+  overrides: { ACT: 0, KSIZE: 3, STRIDE: 1, RESIDUAL: 0, WG: 64 },
   dispatch(p, o) {
     const [x, y] = fold(ceilDiv(p.batch * p.outH * p.outW * ceilDiv(p.channels, 4), o.WG));
     return [x, y, 1];

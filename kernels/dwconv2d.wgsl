@@ -1,5 +1,5 @@
 // dwconv2d: depthwise convolution (groups == in channels == out channels), square kernel, any
-// stride and padding, with bias and optional SiLU, over NHWC views.
+// stride and padding, with bias, optional SiLU and an optional residual added after it, over NHWC views.
 //
 // One invocation computes one output pixel for 4 consecutive channels (consecutive invocations
 // take consecutive channel quads, so loads and stores of a warp are contiguous). Weights are
@@ -21,18 +21,23 @@ struct Params {
   yBase: u32,
   yStride: u32,
   yOff: u32,
+  rBase: u32,
+  rStride: u32,
+  rOff: u32,
 }
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> w: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
-@group(0) @binding(4) var<uniform> params: Params;
+@group(0) @binding(3) var<storage, read> r: array<f32>;
+@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+@group(0) @binding(5) var<uniform> params: Params;
 
 // 0: identity, 1: SiLU x * sigmoid(x).
 override ACT: u32 = 0u;
 override KSIZE: u32 = 3u;
 override STRIDE: u32 = 1u;
+override RESIDUAL: bool = false;
 override WG: u32 = 64u;
 
 @compute @workgroup_size(WG)
@@ -81,11 +86,16 @@ fn main(
     }
   }
 
-  let o = params.yBase + ((n * params.outH + oy) * params.outW + ox) * params.yStride + params.yOff + c0;
+  let pix = (n * params.outH + oy) * params.outW + ox;
+  let o = params.yBase + pix * params.yStride + params.yOff + c0;
+  let ro = params.rBase + pix * params.rStride + params.rOff + c0;
   for (var j = 0u; j < valid; j++) {
     var v = acc[j] + b[c0 + j];
     if (ACT == 1u) {
       v = v / (1.0 + exp(-v));
+    }
+    if (RESIDUAL) {
+      v += r[ro + j];
     }
     y[o + j] = v;
   }

@@ -13,6 +13,8 @@ export interface Dwconv2dBuffers {
   /** Unpacked weights `[channels, 1, KSIZE, KSIZE]`. */
   w: Float32Array;
   b: Float32Array;
+  /** Residual, read when `RESIDUAL` is 1. */
+  r?: Float32Array;
   y: Float32Array;
 }
 
@@ -37,6 +39,7 @@ export function dwconv2d(buf: Dwconv2dBuffers, p: Dwconv2dParams, o: Partial<Dwc
           }
           let v = s + buf.b[c];
           if (o.ACT === 1) v = silu(v);
+          if (o.RESIDUAL) v += buf.r![nhwcIndex(p.rBase, p.rStride, p.rOff, p.outH, p.outW, n, oy, ox, c)];
           buf.y[nhwcIndex(p.yBase, p.yStride, p.yOff, p.outH, p.outW, n, oy, ox, c)] = v;
         }
       }

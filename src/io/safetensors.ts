@@ -50,6 +50,17 @@ export interface Safetensors {
  * @param options The stored element type.
  * @returns The whole file.
  * @throws {RangeError} When a tensor's data length does not match its shape, or a name is `__metadata__`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { readSafetensors, writeSafetensors } from "./safetensors.ts";
+ * const w = { dtype: "f32" as const, shape: [2], data: new Float32Array([1, -0.5]) };
+ * const bytes = writeSafetensors(new Map([["model.0.conv.weight", w]]), { format: "pt" });
+ * const { tensors, metadata } = readSafetensors(bytes);
+ * assert.deepEqual(tensors.get("model.0.conv.weight"), w);
+ * assert.deepEqual(metadata, { format: "pt" });
+ * ```
  */
 export function writeSafetensors(
   tensors: StateDict,
@@ -83,12 +94,8 @@ export function writeSafetensors(
   for (const tensor of tensors.values()) {
     const { data } = tensor;
     if (dtype === "F32") {
-      const src = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-      if (littleEndianHost) out.set(src, at);
-      else {
-        const view = new DataView(out.buffer, at);
-        for (let i = 0; i < data.length; i++) view.setFloat32(4 * i, data[i], true);
-      }
+      // A byte copy, so NaN payloads survive; typed arrays are little-endian on every host Deno runs on.
+      out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), at);
       at += data.byteLength;
     } else {
       const bits = new Uint32Array(data.buffer, data.byteOffset, data.length);
@@ -288,19 +295,14 @@ export function f16BitsToF32(h: number): number {
   return h & 0x8000 ? -magnitude : magnitude;
 }
 
-const littleEndianHost = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-
 /** Little-endian elements of a safetensors dtype (`"F16"`, ...) as f32. */
 function decode(safetensorsDtype: string, b: Uint8Array): Float32Array {
   const [dtype, size] = dtypes[safetensorsDtype];
-  if (dtype === "f32" && littleEndianHost) return new Float32Array(b.slice().buffer);
+  if (dtype === "f32") return new Float32Array(b.slice().buffer); // a copy, aligned, bits kept
   const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
   const count = b.byteLength / size;
   const out = new Float32Array(count);
   switch (dtype) {
-    case "f32":
-      for (let i = 0; i < count; i++) out[i] = view.getFloat32(4 * i, true);
-      break;
     case "f16":
       for (let i = 0; i < count; i++) out[i] = f16BitsToF32(view.getUint16(2 * i, true));
       break;

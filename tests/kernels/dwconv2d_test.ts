@@ -1,6 +1,7 @@
 /**
  * dwconv2d GPU vs the CPU reference on seeded random shapes: kernel 3/5/7, stride 1/2, SiLU,
- * channels not divisible by 4, 1x1 maps, odd sizes, batch 2, channel-slice views in and out.
+ * channels not divisible by 4, 1x1 maps, odd sizes, batch 2, channel-slice views in and out, a fused
+ * residual read from its own view.
  * Tolerance: atol 1e-5 + rtol 1e-5 (sums of <= 49 terms).
  */
 import assert from "node:assert/strict";
@@ -24,6 +25,8 @@ interface Case {
   act?: number;
   xView?: [number, number, number];
   yView?: [number, number, number];
+  /** Residual view [base, extra stride, offset]; residual off when absent. */
+  rView?: [number, number, number];
 }
 
 async function check(c: Case, seed: number): Promise<void> {
@@ -34,6 +37,7 @@ async function check(c: Case, seed: number): Promise<void> {
   const [yBase, yExtra, yOff] = c.yView ?? [0, 0, 0];
   const outH = convOutSize(c.h, c.k, stride, pad);
   const outW = convOutSize(c.w, c.k, stride, pad);
+  const [rBase, rExtra, rOff] = c.rView ?? [0, 0, 0];
   const p: Dwconv2dParams = {
     batch,
     inH: c.h,
@@ -48,16 +52,20 @@ async function check(c: Case, seed: number): Promise<void> {
     yBase,
     yStride: c.c + yExtra,
     yOff,
+    rBase,
+    rStride: c.c + rExtra,
+    rOff,
   };
-  const o = { KSIZE: c.k, STRIDE: stride, ACT: c.act ?? 0 };
+  const o = { KSIZE: c.k, STRIDE: stride, ACT: c.act ?? 0, RESIDUAL: c.rView ? 1 : 0 };
   const w = randomArray(c.c * c.k * c.k, seed + 1);
   const b = randomArray(c.c, seed + 2);
   const x = randomArray(xBase + batch * c.h * c.w * p.xStride + 3, seed + 3);
   const y0 = randomArray(yBase + batch * outH * outW * p.yStride + 5, seed + 4, 10, 11);
+  const r = c.rView ? randomArray(rBase + batch * outH * outW * p.rStride + 2, seed + 5) : undefined;
   const expected = y0.slice();
-  dwconv2dCpu({ x, w, b, y: expected }, p, o);
+  dwconv2dCpu({ x, w, b, r, y: expected }, p, o);
   const got = await runKernel(dwconv2d, {
-    inputs: { x, w: packDwconv2dWeight(w, [c.c, 1, c.k, c.k]), b },
+    inputs: { x, w: packDwconv2dWeight(w, [c.c, 1, c.k, c.k]), b, ...(r ? { r } : {}) },
     outputs: { y: y0 },
     params: p,
     overrides: o,
@@ -82,6 +90,16 @@ const cases: [string, Case][] = [
     xView: [7, 6, 5],
     yView: [3, 20, 11],
   }],
+  ["residual from a channel view, batch 2", {
+    batch: 2,
+    h: 5,
+    w: 7,
+    c: 9,
+    k: 3,
+    yView: [1, 3, 2],
+    rView: [4, 7, 5],
+  }],
+  ["residual with SiLU, stride 2", { h: 9, w: 8, c: 12, k: 3, stride: 2, act: 1, rView: [0, 0, 0] }],
 ];
 
 cases.forEach(([name, c], i) => {
