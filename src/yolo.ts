@@ -1,6 +1,6 @@
 /** The `YOLO` model handle of the public API. */
 import { type LoadedModel, loadModel, type LoadModelOptions } from "./load_model.ts";
-import { type ExportOptions, exportModel } from "./modes/export.ts";
+import { exportModel, type ExportOptions } from "./modes/export.ts";
 import { type ModelSummary, summarize } from "./modes/info.ts";
 
 /** Options of {@link YOLO.load}. */

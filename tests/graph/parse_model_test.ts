@@ -35,6 +35,23 @@ for (const [scale, expected] of Object.entries(YOLO11_SEG_PARAMS)) {
   });
 }
 
+// The counts in the comments of Ultralytics' yolov8-seg.yaml (`YOLO("yolov8n-seg.yaml").info()`).
+const YOLOV8_SEG_PARAMS: Record<string, number> = {
+  n: 3_409_968,
+  s: 11_821_056,
+  m: 27_285_968,
+  l: 45_997_728,
+  x: 71_827_888,
+};
+
+for (const [scale, expected] of Object.entries(YOLOV8_SEG_PARAMS)) {
+  Deno.test(`yolov8${scale}-seg.yaml has Ultralytics' parameter count`, () => {
+    const m = build(`yolov8${scale}-seg.yaml`);
+    assert.equal(countModules(m.root, false).parameters, expected);
+    assert.deepEqual(m.strides, [8, 16, 32]);
+  });
+}
+
 Deno.test("fused yolo11n-seg and yolov8n-seg have Ultralytics' fused parameter counts", () => {
   assert.equal(countModules(build("yolo11n-seg.yaml").root, true).parameters, 2_868_664);
   assert.equal(countModules(build("yolov8n-seg.yaml").root, true).parameters, 3_404_320);
