@@ -58,10 +58,10 @@ export const conv2d: KernelSpec<Conv2dParam, Conv2dOverride> = {
   name: "conv2d",
   code,
   bindings: [
-    { name: "x", access: "read" },
+    { name: "x", access: "read", shared: true },
     { name: "w", access: "read" },
     { name: "b", access: "read" },
-    { name: "r", access: "read" },
+    { name: "r", access: "read", shared: true },
     { name: "y", access: "read_write" },
     { name: "params", access: "uniform" },
   ],

@@ -135,7 +135,7 @@ export class PipelineCache {
         entries: spec.bindings.map((binding, i) => ({
           binding: i,
           visibility: GPUShaderStage.COMPUTE,
-          buffer: { type: BUFFER_TYPE[binding.access] },
+          buffer: { type: binding.shared ? "storage" : BUFFER_TYPE[binding.access] },
         })),
       });
       const pipelineLayout = this.device.createPipelineLayout({

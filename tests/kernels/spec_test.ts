@@ -50,7 +50,7 @@ for (const [stem, spec] of Object.entries(kernels)) {
     const bindings = parseBindings(code);
     assert.deepEqual(
       bindings,
-      spec.bindings.map((b, index) => ({ index, name: b.name, access: b.access })),
+      spec.bindings.map((b, index) => ({ index, name: b.name, access: b.shared ? "read_write" : b.access })),
       "bindings: names, order, access",
     );
     const accesses = spec.bindings.map((b) => b.access);
