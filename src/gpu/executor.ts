@@ -1,0 +1,226 @@
+/**
+ * Runs a loaded model on the GPU. Weights are uploaded once (packed per kernel); for each input shape the
+ * memory plan, activation buffers, pipelines, Params uniforms and bind groups are built once; a forward is
+ * then: write the input → one command encoder with every dispatch in one compute pass → one submit → read
+ * back `output0` and `output1`.
+ */
+import { packConv2dWeight } from "../../kernels/conv2d.ts";
+import { packConvTranspose2dWeight } from "../../kernels/conv_transpose2d.ts";
+import { packDwconv2dWeight } from "../../kernels/dwconv2d.ts";
+import { fuseResidualAdds } from "../graph/fuse.ts";
+import type { Graph } from "../graph/ir.ts";
+import { type Plan, planMemory } from "../graph/plan.ts";
+import type { LoadedModel } from "../load_model.ts";
+import { planCalls } from "../ops/plan_calls.ts";
+import type { BindingTarget, KernelCall } from "../ops/kernel_call.ts";
+import type { StateDict } from "../tensor.ts";
+import type { Gpu } from "./device.ts";
+import { type CompiledKernel, PipelineCache } from "./pipeline_cache.ts";
+
+/** One raw output of the network, laid out as in Ultralytics' ONNX export. */
+export interface Output {
+  data: Float32Array;
+  shape: number[];
+}
+
+/** Raw network outputs: `output0` [n, 4 + nc + nm, anchors] and `output1` [n, nm, h/4, w/4]. */
+export interface ForwardResult {
+  output0: Output;
+  output1?: Output;
+}
+
+interface Step {
+  kernel: CompiledKernel;
+  bindGroup: GPUBindGroup;
+  dispatch: readonly [number, number, number];
+}
+
+interface Program {
+  plan: Plan;
+  buffers: GPUBuffer[];
+  uniforms: GPUBuffer[];
+  steps: Step[];
+  input: GPUBuffer;
+  outputs: { name: string; buffer: GPUBuffer; staging: GPUBuffer; elements: number; shape: number[] }[];
+}
+
+const USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+
+/** A model resident on one GPU device. */
+export class Executor {
+  readonly gpu: Gpu;
+  readonly cache: PipelineCache;
+  readonly graph: Graph;
+  #state: StateDict;
+  #weights = new Map<string, GPUBuffer>();
+  #programs = new Map<string, Promise<Program>>();
+  #queue: Promise<unknown> = Promise.resolve();
+  #disposed = false;
+
+  constructor(gpu: Gpu, model: LoadedModel, cache = new PipelineCache(gpu.device)) {
+    this.gpu = gpu;
+    this.cache = cache;
+    this.graph = fuseResidualAdds(model.parsed.graph);
+    this.#state = model.state;
+    this.#uploadWeights();
+  }
+
+  /** Upload every weight once, in the packing its kernel reads. */
+  #uploadWeights(): void {
+    // Packings follow from the ops at any shape; plan a tiny shape to enumerate the calls.
+    const plan = planMemory(this.graph, 1, 32 * 2, 32 * 2);
+    for (const call of planCalls(plan)) {
+      for (const target of Object.values(call.bind)) {
+        if ("weight" in target) this.#weight(target);
+      }
+    }
+  }
+
+  #weight(target: Extract<BindingTarget, { weight: string }>): GPUBuffer {
+    const key = `${target.weight}|${target.packing}`;
+    let buffer = this.#weights.get(key);
+    if (buffer) return buffer;
+    const t = this.#state.get(target.weight);
+    if (!t) throw new RangeError(`Cannot upload weights: tensor "${target.weight}" is missing`);
+    const shape4 = t.shape as [number, number, number, number];
+    const data = target.packing === "conv2d"
+      ? packConv2dWeight(t.data, shape4, target.groups ?? 1)
+      : target.packing === "dwconv2d"
+      ? packDwconv2dWeight(t.data, shape4)
+      : target.packing === "conv_transpose2d"
+      ? packConvTranspose2dWeight(t.data, shape4)
+      : t.data;
+    buffer = this.gpu.device.createBuffer({
+      label: key,
+      size: Math.max(16, Math.ceil(data.byteLength / 16) * 16),
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
+      mappedAtCreation: true,
+    });
+    new Float32Array(buffer.getMappedRange(0, data.byteLength)).set(data);
+    buffer.unmap();
+    this.#weights.set(key, buffer);
+    return buffer;
+  }
+
+  /** Build (once) everything a forward at `[n, 3, h, w]` needs. */
+  #program(n: number, h: number, w: number): Promise<Program> {
+    const key = `${n}x${h}x${w}`;
+    let p = this.#programs.get(key);
+    if (!p) {
+      p = this.#build(n, h, w);
+      this.#programs.set(key, p);
+      p.catch(() => this.#programs.delete(key));
+    }
+    return p;
+  }
+
+  async #build(n: number, h: number, w: number): Promise<Program> {
+    const device = this.gpu.device;
+    const plan = planMemory(this.graph, n, h, w);
+    const maxBinding = device.limits.maxStorageBufferBindingSize;
+    const buffers = plan.buffers.map((elements, i) => {
+      const size = Math.max(16, Math.ceil((elements * 4) / 16) * 16);
+      if (size > maxBinding) {
+        throw new RangeError(
+          `Cannot run batch ${n} at ${h}x${w} on this adapter: an activation buffer of ${
+            (size / 2 ** 20).toFixed(0)
+          } MiB exceeds its ${(maxBinding / 2 ** 20).toFixed(0)} MiB binding limit; use a smaller batch or image size`,
+        );
+      }
+      return device.createBuffer({ label: `activations.${i}`, size, usage: USAGE });
+    });
+    const bufferOfRegion = (region: number) => buffers[plan.regions[region].buffer];
+    const calls = planCalls(plan);
+    const kernels = await Promise.all(calls.map((c) => this.cache.get(c.spec, c.overrides)));
+    const uniforms: GPUBuffer[] = [];
+    const steps = calls.map((call: KernelCall, i): Step => {
+      const kernel = kernels[i];
+      const params = this.cache.params(call.spec, call.params, `${call.label}.params`);
+      uniforms.push(params);
+      const resources: Record<string, GPUBuffer> = { params };
+      for (const [name, target] of Object.entries(call.bind)) {
+        resources[name] = "value" in target
+          ? bufferOfRegion(plan.locs[target.value].region)
+          : "region" in target
+          ? bufferOfRegion(target.region)
+          : "weight" in target
+          ? this.#weight(target)
+          : this.cache.dummy;
+      }
+      return {
+        kernel,
+        bindGroup: this.cache.bindGroup(kernel, resources, call.label),
+        dispatch: call.spec.dispatch(call.params, kernel.overrides),
+      };
+    });
+    const outputs = Object.entries(plan.outputs).map(([name, v]) => {
+      const s = plan.shapes[v];
+      const isDetect = name === "output0";
+      const elements = isDetect ? n * s.c * plan.anchors : s.n * s.c * s.h * s.w;
+      const shape = isDetect ? [n, s.c, plan.anchors] : [s.n, s.c, s.h, s.w];
+      const staging = device.createBuffer({
+        label: `${name}.readback`,
+        size: Math.max(16, Math.ceil((elements * 4) / 16) * 16),
+        usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+      });
+      return { name, buffer: bufferOfRegion(plan.locs[v].region), staging, elements, shape };
+    });
+    return { plan, buffers, uniforms, steps, input: bufferOfRegion(plan.locs[plan.input].region), outputs };
+  }
+
+  /**
+   * Run the network on an NCHW float input (RGB, 0..1) of shape `[n, 3, h, w]`, `h` and `w` multiples of 32.
+   * Calls are queued: one forward runs at a time on this executor.
+   */
+  forward(data: Float32Array, shape: readonly number[]): Promise<ForwardResult> {
+    const run = this.#queue.then(() => this.#forward(data, shape));
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  async #forward(data: Float32Array, shape: readonly number[]): Promise<ForwardResult> {
+    if (this.#disposed) throw new TypeError("Cannot run a disposed model: load it again");
+    const [n, c, h, w] = shape;
+    if (shape.length !== 4 || c !== this.graph.values[this.graph.input].c || !(n >= 1)) {
+      throw new RangeError(`Give an input of shape [n, 3, h, w]: got [${shape.join(", ")}]`);
+    }
+    if (data.length !== n * c * h * w) {
+      throw new RangeError(`Give ${n * c * h * w} input values for shape [${shape.join(", ")}]: got ${data.length}`);
+    }
+    const program = await this.#program(n, h, w);
+    const device = this.gpu.device;
+    device.queue.writeBuffer(program.input, 0, data.buffer, data.byteOffset, data.byteLength);
+    const encoder = device.createCommandEncoder({ label: "forward" });
+    const pass = encoder.beginComputePass({ label: "forward" });
+    for (const step of program.steps) {
+      pass.setPipeline(step.kernel.pipeline);
+      pass.setBindGroup(0, step.bindGroup);
+      pass.dispatchWorkgroups(...step.dispatch);
+    }
+    pass.end();
+    for (const o of program.outputs) {
+      encoder.copyBufferToBuffer(o.buffer, 0, o.staging, 0, o.staging.size);
+    }
+    device.queue.submit([encoder.finish()]);
+    const result: Record<string, Output> = {};
+    await Promise.all(program.outputs.map(async (o) => {
+      await o.staging.mapAsync(GPUMapMode.READ);
+      result[o.name] = { data: new Float32Array(o.staging.getMappedRange(0, o.elements * 4).slice(0)), shape: o.shape };
+      o.staging.unmap();
+    }));
+    return result as unknown as ForwardResult;
+  }
+
+  /** Release every GPU buffer of this model (the device stays). */
+  dispose(): void {
+    this.#disposed = true;
+    for (const b of this.#weights.values()) b.destroy();
+    this.#weights.clear();
+    for (const p of this.#programs.values()) {
+      p.then((prog) => {
+        for (const b of [...prog.buffers, ...prog.uniforms, ...prog.outputs.map((o) => o.staging)]) b.destroy();
+      }).catch(() => {});
+    }
+    this.#programs.clear();
+  }
+}

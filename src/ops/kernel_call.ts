@@ -1,0 +1,42 @@
+/**
+ * What an op becomes at one input shape: a kernel, its overrides, its Params values and what each binding
+ * is bound to (an activation value, a weight tensor in a packing, or the dummy). Pure data: the executor
+ * turns it into a pipeline, a bind group and a dispatch once per shape.
+ */
+import type { KernelSpec } from "../../kernels/_spec.ts";
+import type { Loc, Plan } from "../graph/plan.ts";
+
+/** How a weight tensor is laid out on the GPU. */
+export type Packing = "raw" | "conv2d" | "dwconv2d" | "conv_transpose2d";
+
+/** What one binding is bound to. */
+export type BindingTarget =
+  | { value: number }
+  | { region: number }
+  | { weight: string; packing: Packing; groups?: number }
+  | { dummy: true };
+
+/** One dispatch of one kernel. */
+export interface KernelCall {
+  label: string;
+  // deno-lint-ignore no-explicit-any
+  spec: KernelSpec<any, any>;
+  overrides: Record<string, number>;
+  params: Record<string, number>;
+  bind: Record<string, BindingTarget>;
+}
+
+/** `(base, cStride, cOff)` of a value as Params fields with the given prefix (`x` → xBase, xStride, xOff). */
+export function viewParams(prefix: string, loc: Loc): Record<string, number> {
+  return { [`${prefix}Base`]: loc.base, [`${prefix}Stride`]: loc.cStride, [`${prefix}Off`]: loc.cOff };
+}
+
+/** The three view fields of an unused operand. */
+export function noView(prefix: string): Record<string, number> {
+  return { [`${prefix}Base`]: 0, [`${prefix}Stride`]: 0, [`${prefix}Off`]: 0 };
+}
+
+/** Shape and location of a value in a plan. */
+export function valueAt(plan: Plan, v: number) {
+  return { ...plan.shapes[v], loc: plan.locs[v] };
+}

@@ -1,0 +1,44 @@
+/** Every kernel call of a planned forward, in execution order (split and concat cost nothing). */
+import type { Plan } from "../graph/plan.ts";
+import { attentionCall } from "./attention.ts";
+import { convCall } from "./conv.ts";
+import { convTransposeCall } from "./conv_transpose.ts";
+import { detectCall } from "./detect.ts";
+import type { KernelCall } from "./kernel_call.ts";
+import { copyCall, maxPoolCall, upsampleCall } from "./pool.ts";
+
+/** The kernel calls of `plan`, copies placed where their concat stands. */
+export function planCalls(plan: Plan): KernelCall[] {
+  const calls: KernelCall[] = [];
+  plan.ops.forEach((op, i) => {
+    for (const [j, copy] of plan.copies.entries()) {
+      if (copy.at === i) calls.push(copyCall(copy, plan, `copy.${i}.${j}`));
+    }
+    switch (op.op) {
+      case "conv":
+        calls.push(convCall(op, plan));
+        break;
+      case "conv_transpose":
+        calls.push(convTransposeCall(op, plan));
+        break;
+      case "maxpool":
+        calls.push(maxPoolCall(op, plan, `maxpool.${i}`));
+        break;
+      case "upsample":
+        calls.push(upsampleCall(op, plan, `upsample.${i}`));
+        break;
+      case "attention":
+        calls.push(attentionCall(op, plan));
+        break;
+      case "detect":
+        calls.push(detectCall(op, plan));
+        break;
+      case "split":
+      case "concat":
+        break;
+      case "add":
+        throw new RangeError("Fuse residual adds into convs before planning calls");
+    }
+  });
+  return calls;
+}

@@ -1,0 +1,100 @@
+/**
+ * The memory plan is checked by an independent liveness simulation: walking the ops in order, every
+ * value's bytes (buffer, channel range) must stay untouched from the op that writes them to the last op
+ * that reads them (a concat's parts until the concat's own last read), and no op may write memory it reads.
+ */
+import assert from "node:assert/strict";
+import { fuseResidualAdds } from "../../src/graph/fuse.ts";
+import { builtinModelYaml, parseModelYaml } from "../../src/graph/model_yaml.ts";
+import { parseModel } from "../../src/graph/parse_model.ts";
+import { opInputs, opOutputs, type Plan, planMemory } from "../../src/graph/plan.ts";
+
+function graphOf(name: string) {
+  return fuseResidualAdds(parseModel(parseModelYaml(builtinModelYaml(name)!, name), name).graph);
+}
+
+/** Memory cells a value occupies: buffer, region base and channel range (regions of one buffer never overlap in time). */
+function cells(plan: Plan, v: number) {
+  const loc = plan.locs[v];
+  const region = plan.regions[loc.region];
+  return {
+    buffer: region.buffer,
+    region: loc.region,
+    base: loc.base,
+    c0: loc.cOff,
+    c1: loc.cOff + plan.shapes[v].c,
+  };
+}
+
+function overlaps(a: ReturnType<typeof cells>, b: ReturnType<typeof cells>): boolean {
+  if (a.buffer !== b.buffer) return false;
+  if (a.region !== b.region) return true; // two regions in one buffer: whole overlap
+  if (a.base !== b.base) return false; // the head region's levels are disjoint sub-tensors
+  return a.c0 < b.c1 && b.c0 < a.c1;
+}
+
+function simulate(plan: Plan) {
+  const ops = plan.ops;
+  // When a value's contents must survive to: its last read; concat parts until the concat result's last read.
+  const until = new Map<number, number>();
+  const read = (v: number, i: number) => until.set(v, Math.max(until.get(v) ?? -1, i));
+  ops.forEach((op, i) => {
+    if (op.op === "concat") return;
+    for (const x of opInputs(op)) read(x, i);
+  });
+  for (const v of Object.values(plan.outputs)) until.set(v, Infinity);
+  for (let i = ops.length - 1; i >= 0; i--) {
+    const op = ops[i];
+    if (op.op === "concat") { for (const x of op.xs) read(x, until.get(op.y) ?? i); }
+    if (op.op === "split") { for (const y of op.ys) read(op.x, until.get(y) ?? i); }
+  }
+  const live = new Map<number, number>(); // value → op index written
+  live.set(plan.input, -1);
+  ops.forEach((op, i) => {
+    if (op.op === "split" || op.op === "concat") {
+      // A split's pieces, and a concat's result, stand for the same bytes as what they come from.
+      const from = opInputs(op).map((x) => live.get(x) ?? i);
+      for (const x of opInputs(op)) live.delete(x);
+      for (const y of opOutputs(op)) live.set(y, Math.min(...from));
+      return;
+    }
+    const ins = opInputs(op);
+    for (const y of opOutputs(op)) {
+      const cy = cells(plan, y);
+      for (const x of ins) {
+        if (op.op === "detect") continue; // detect reads the head region and writes output0 elsewhere
+        assert.ok(!overlaps(cy, cells(plan, x)), `op ${i} (${op.op}) writes value ${y} over its input ${x}`);
+      }
+      for (const [v, at] of live) {
+        if (v === y || (until.get(v) ?? -1) < i || at >= i) continue;
+        assert.ok(
+          !overlaps(cy, cells(plan, v)),
+          `op ${i} (${op.op} ${"name" in op ? op.name : ""}) writes value ${y} over live value ${v}`,
+        );
+      }
+      live.set(y, i);
+    }
+  });
+}
+
+for (
+  const [name, n, h, w] of [["yolo11n-seg.yaml", 1, 640, 640], ["yolo11s-seg.yaml", 2, 480, 640], [
+    "yolov8n-seg.yaml",
+    1,
+    320,
+    256,
+  ]] as const
+) {
+  Deno.test(`plan for ${name} at ${n}x3x${h}x${w} keeps every live value intact`, () => {
+    const plan = planMemory(graphOf(name), n, h, w);
+    simulate(plan);
+    const naive = plan.shapes.reduce((s, v) => s + v.n * v.c * v.h * v.w, 0);
+    const planned = plan.buffers.reduce((s, b) => s + b, 0);
+    assert.ok(planned < naive / 2, `buffers hold ${planned} floats, not much below ${naive}`);
+    assert.equal(plan.anchors, (h / 8) * (w / 8) + (h / 16) * (w / 16) + (h / 32) * (w / 32));
+  });
+}
+
+Deno.test("plan rejects sizes that are not multiples of 32", () => {
+  assert.throws(() => planMemory(graphOf("yolo11n-seg.yaml"), 1, 600, 640), /multiple of 32: got 600x640/);
+});
