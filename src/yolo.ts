@@ -1,10 +1,15 @@
 /** The `YOLO` model handle of the public API. */
+import { requestGpu } from "./gpu/device.ts";
+import { Executor, type ForwardResult } from "./gpu/executor.ts";
 import { type LoadedModel, loadModel, type LoadModelOptions } from "./load_model.ts";
 import { exportModel, type ExportOptions } from "./modes/export.ts";
 import { type ModelSummary, summarize } from "./modes/info.ts";
 
 /** Options of {@link YOLO.load}. */
-export interface YoloLoadOptions extends LoadModelOptions {}
+export interface YoloLoadOptions extends LoadModelOptions {
+  /** A GPU device to run on (e.g. shared with the caller's own WebGPU work). @default a new device */
+  device?: GPUDevice;
+}
 
 /**
  * A YOLO segmentation model loaded from an Ultralytics `.pt` checkpoint, a `.safetensors` export, or a
@@ -14,8 +19,12 @@ export class YOLO {
   /** What was loaded: architecture, names and BN-folded weights. */
   readonly model: LoadedModel;
 
-  private constructor(model: LoadedModel) {
+  #device?: GPUDevice;
+  #executor?: Promise<Executor>;
+
+  private constructor(model: LoadedModel, device?: GPUDevice) {
     this.model = model;
+    this.#device = device;
   }
 
   /**
@@ -36,7 +45,45 @@ export class YOLO {
    * ```
    */
   static async load(source: string | Uint8Array, options: YoloLoadOptions = {}): Promise<YOLO> {
-    return new YOLO(await loadModel(source, options));
+    return new YOLO(await loadModel(source, options), options.device);
+  }
+
+  /** The GPU executor, created on first use (weights uploaded once). */
+  #gpu(): Promise<Executor> {
+    this.#executor ??= requestGpu({ device: this.#device }).then((gpu) => new Executor(gpu, this.model));
+    this.#executor.catch(() => (this.#executor = undefined));
+    return this.#executor;
+  }
+
+  /**
+   * Run the network on an NCHW float tensor (RGB in 0..1, letterboxed), returning Ultralytics' raw ONNX
+   * outputs: `output0` [n, 4 + nc + 32, anchors] (xywh boxes in input pixels, class scores after sigmoid,
+   * mask coefficients) and `output1` [n, 32, h/4, w/4] (mask prototypes).
+   *
+   * @param data The input values, `n * 3 * h * w` of them.
+   * @param shape `[n, 3, h, w]` with `h` and `w` multiples of 32.
+   * @returns The two outputs with their shapes.
+   * @throws {RangeError} for a shape that does not fit the data or the model.
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { YOLO } from "./mod.ts";
+   * const model = await YOLO.load("yolo11n-seg.yaml");
+   * const { output0, output1 } = await model.forward(new Float32Array(3 * 64 * 64).fill(0.5), [1, 3, 64, 64]);
+   * assert.deepEqual(output0.shape, [1, 116, 84]);
+   * assert.deepEqual(output1!.shape, [1, 32, 16, 16]);
+   * model.dispose();
+   * ```
+   */
+  async forward(data: Float32Array, shape: readonly number[]): Promise<ForwardResult> {
+    return (await this.#gpu()).forward(data, shape);
+  }
+
+  /** Free the model's GPU memory. The model can not run again afterwards. */
+  dispose(): void {
+    this.#executor?.then((e) => e.dispose()).catch(() => {});
+    this.#executor = Promise.reject(new TypeError("Cannot run a disposed model: load it again"));
+    this.#executor.catch(() => {});
   }
 
   /** Class names in index order. */

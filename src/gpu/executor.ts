@@ -124,7 +124,9 @@ export class Executor {
         throw new RangeError(
           `Cannot run batch ${n} at ${h}x${w} on this adapter: an activation buffer of ${
             (size / 2 ** 20).toFixed(0)
-          } MiB exceeds its ${(maxBinding / 2 ** 20).toFixed(0)} MiB binding limit; use a smaller batch or image size`,
+          } MiB exceeds its ${
+            (maxBinding / 2 ** 20).toFixed(0)
+          } MiB binding limit; use a smaller batch or image size`,
         );
       }
       return device.createBuffer({ label: `activations.${i}`, size, usage: USAGE });
@@ -185,11 +187,15 @@ export class Executor {
       throw new RangeError(`Give an input of shape [n, 3, h, w]: got [${shape.join(", ")}]`);
     }
     if (data.length !== n * c * h * w) {
-      throw new RangeError(`Give ${n * c * h * w} input values for shape [${shape.join(", ")}]: got ${data.length}`);
+      throw new RangeError(
+        `Give ${n * c * h * w} input values for shape [${shape.join(", ")}]: got ${data.length}`,
+      );
     }
     const program = await this.#program(n, h, w);
     const device = this.gpu.device;
-    device.queue.writeBuffer(program.input, 0, data.buffer, data.byteOffset, data.byteLength);
+    // WebGPU in Deno takes no SharedArrayBuffer-backed views: copy those first.
+    const src = data.buffer instanceof ArrayBuffer ? data : new Float32Array(data);
+    device.queue.writeBuffer(program.input, 0, src.buffer as ArrayBuffer, src.byteOffset, src.byteLength);
     const encoder = device.createCommandEncoder({ label: "forward" });
     const pass = encoder.beginComputePass({ label: "forward" });
     for (const step of program.steps) {
@@ -205,7 +211,10 @@ export class Executor {
     const result: Record<string, Output> = {};
     await Promise.all(program.outputs.map(async (o) => {
       await o.staging.mapAsync(GPUMapMode.READ);
-      result[o.name] = { data: new Float32Array(o.staging.getMappedRange(0, o.elements * 4).slice(0)), shape: o.shape };
+      result[o.name] = {
+        data: new Float32Array(o.staging.getMappedRange(0, o.elements * 4).slice(0)),
+        shape: o.shape,
+      };
       o.staging.unmap();
     }));
     return result as unknown as ForwardResult;
@@ -218,7 +227,9 @@ export class Executor {
     this.#weights.clear();
     for (const p of this.#programs.values()) {
       p.then((prog) => {
-        for (const b of [...prog.buffers, ...prog.uniforms, ...prog.outputs.map((o) => o.staging)]) b.destroy();
+        for (const b of [...prog.buffers, ...prog.uniforms, ...prog.outputs.map((o) => o.staging)]) {
+          b.destroy();
+        }
       }).catch(() => {});
     }
     this.#programs.clear();

@@ -37,7 +37,14 @@ export function upsampleCall(op: UpsampleOp, plan: Plan, label: string): KernelC
     label,
     spec: upsampleNearest,
     overrides: { SCALE: op.scale },
-    params: { batch: x.n, inH: x.h, inW: x.w, channels: x.c, ...viewParams("x", x.loc), ...viewParams("y", y.loc) },
+    params: {
+      batch: x.n,
+      inH: x.h,
+      inW: x.w,
+      channels: x.c,
+      ...viewParams("x", x.loc),
+      ...viewParams("y", y.loc),
+    },
     bind: { x: { value: op.x }, y: { value: op.y } },
   };
 }

@@ -1,0 +1,29 @@
+/**
+ * The Detect/Segment decode → `detect`: reads each level's [box | cls | coeff] channels from the shared
+ * head region (the planner places the three branches' last convs there) and writes `output0`.
+ */
+import { detect, detectParams } from "../../kernels/detect.ts";
+import type { DetectOp } from "../graph/ir.ts";
+import type { Plan } from "../graph/plan.ts";
+import type { KernelCall } from "./kernel_call.ts";
+
+/** The kernel call of the detect op at the plan's shape. */
+export function detectCall(op: DetectOp, plan: Plan): KernelCall {
+  const levels = op.boxes.map((box, l) => {
+    const loc = plan.locs[box];
+    const s = plan.shapes[box];
+    const channels = 4 * op.regMax + op.nc + op.nm;
+    if (loc.cOff !== 0 || loc.cStride !== channels) {
+      throw new RangeError(`Cannot decode "${op.name}": level ${l} is not laid out as [box | cls | coeff]`);
+    }
+    return { xBase: loc.base, h: s.h, w: s.w, stride: op.strides[l] };
+  });
+  const n = plan.shapes[op.boxes[0]].n;
+  return {
+    label: op.name,
+    spec: detect,
+    overrides: { REG_MAX: op.regMax },
+    params: detectParams(n, op.nc, op.nm, levels, plan.locs[op.y].base),
+    bind: { x: { value: op.boxes[0] }, y: { value: op.y } },
+  };
+}
