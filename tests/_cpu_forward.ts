@@ -1,0 +1,61 @@
+/**
+ * The network on the CPU: the same memory plan and kernel calls the GPU executor runs, each executed by
+ * its plain-TypeScript twin in src/cpu/ (weights in PyTorch order). An oracle for models with no ONNX
+ * export (YAML-built YOLOv8-seg, YOLO11s/m-seg); use small inputs, it is slow.
+ */
+import { attention } from "../src/cpu/attention.ts";
+import { conv2d } from "../src/cpu/conv2d.ts";
+import { convTranspose2d } from "../src/cpu/conv_transpose2d.ts";
+import { copyChannels } from "../src/cpu/copy_channels.ts";
+import { detect } from "../src/cpu/detect.ts";
+import { dwconv2d } from "../src/cpu/dwconv2d.ts";
+import { maxpool2d } from "../src/cpu/maxpool2d.ts";
+import { upsampleNearest } from "../src/cpu/upsample_nearest.ts";
+import { fuseResidualAdds } from "../src/graph/fuse.ts";
+import { planMemory } from "../src/graph/plan.ts";
+import type { LoadedModel } from "../src/load_model.ts";
+import { planCalls } from "../src/ops/plan_calls.ts";
+
+// deno-lint-ignore no-explicit-any
+type Twin = (buf: any, p: any, o: any) => void;
+const TWINS: Record<string, Twin> = {
+  conv2d,
+  dwconv2d,
+  conv_transpose2d: convTranspose2d,
+  maxpool2d,
+  upsample_nearest: upsampleNearest,
+  copy_channels: copyChannels,
+  attention,
+  detect,
+};
+
+/** Run `model` on `[n, 3, h, w]` with the CPU twins; returns output0 and output1 like the executor. */
+export function cpuForward(model: LoadedModel, data: Float32Array, shape: number[]) {
+  const [n, , h, w] = shape;
+  const plan = planMemory(fuseResidualAdds(model.parsed.graph), n, h, w);
+  const buffers = plan.buffers.map((e) => new Float32Array(e));
+  const bufferOf = (region: number) => buffers[plan.regions[region].buffer];
+  bufferOf(plan.locs[plan.input].region).set(data);
+  for (const call of planCalls(plan)) {
+    const buf: Record<string, Float32Array | undefined> = {};
+    for (const [name, t] of Object.entries(call.bind)) {
+      buf[name] = "value" in t
+        ? bufferOf(plan.locs[t.value].region)
+        : "region" in t
+        ? bufferOf(t.region)
+        : "weight" in t
+        ? model.state.get(t.weight)!.data
+        : undefined;
+    }
+    const twin = TWINS[call.spec.name];
+    if (!twin) throw new Error(`No CPU twin for kernel "${call.spec.name}"`);
+    twin(buf, call.params, { ...call.spec.overrides, ...call.overrides });
+  }
+  const out: Record<string, Float32Array> = {};
+  for (const [name, v] of Object.entries(plan.outputs)) {
+    const s = plan.shapes[v];
+    const len = name === "output0" ? n * s.c * plan.anchors : s.n * s.c * s.h * s.w;
+    out[name] = bufferOf(plan.locs[v].region).slice(0, len);
+  }
+  return out;
+}
