@@ -102,7 +102,9 @@ export function planMemory(graph: Graph, n: number, h: number, w: number): Plan 
   }
   const ops = graph.ops;
   for (const op of ops) {
-    if (op.op === "add") throw new RangeError("Fuse residual adds into convs before planning (fuseResidualAdds)");
+    if (op.op === "add") {
+      throw new RangeError("Fuse residual adds into convs before planning (fuseResidualAdds)");
+    }
   }
   const nv = graph.values.length;
   const shapes: ValueShape[] = graph.values.map((v) => ({
@@ -153,7 +155,11 @@ export function planMemory(graph: Graph, n: number, h: number, w: number): Plan 
   ops.forEach((op, i) => {
     if (op.op === "concat") {
       let off = 0;
-      groups.push({ at: i, y: op.y, parts: op.xs.map((v) => ({ v, off: (off += shapes[v].c) - shapes[v].c })) });
+      groups.push({
+        at: i,
+        y: op.y,
+        parts: op.xs.map((v) => ({ v, off: (off += shapes[v].c) - shapes[v].c })),
+      });
     }
   });
   if (detect && detect.op === "detect") {
@@ -195,13 +201,19 @@ export function planMemory(graph: Graph, n: number, h: number, w: number): Plan 
       const [r, delta] = root(part.v);
       const want = part.off - delta;
       if (home[r] === g.y && homeOff[r] === want) continue; // already there through another slice
-      const movable = home[r] < 0 && r !== graph.input && def[r] >= 0 && !Object.values(graph.outputs).includes(r) &&
+      const movable = home[r] < 0 && r !== graph.input && def[r] >= 0 &&
+        !Object.values(graph.outputs).includes(r) &&
         want >= 0 && want + shapes[r].c <= shapes[g.y].c && shapes[r].h === shapes[g.y].h &&
         !isGroupValue(r);
       let ok = movable;
       if (ok) {
         // Every slice of r must not overlap in channels and time with what is already placed there.
-        const slices = slicesOf(r).map(([v, o]) => ({ v, c0: want + o, c1: want + o + shapes[v].c, start: def[r] }));
+        const slices = slicesOf(r).map(([v, o]) => ({
+          v,
+          c0: want + o,
+          c1: want + o + shapes[v].c,
+          start: def[r],
+        }));
         ok = slices.every((s) =>
           list.every((o) =>
             s.c1 <= o.c0 || o.c1 <= s.c0 || endOfLocal(s.v, g) < o.start || endOfLocal(o.v, g) < s.start
@@ -346,7 +358,11 @@ export function planMemory(graph: Graph, n: number, h: number, w: number): Plan 
     locs,
     regions,
     buffers,
-    copies: copies.map((c) => ({ at: c.at, from: c.from, to: { ...locs[c.y], cOff: locs[c.y].cOff + c.off } })),
+    copies: copies.map((c) => ({
+      at: c.at,
+      from: c.from,
+      to: { ...locs[c.y], cOff: locs[c.y].cOff + c.off },
+    })),
     ops,
     input: graph.input,
     outputs: graph.outputs,
