@@ -5,13 +5,27 @@
  * @module
  */
 import type { KernelSpec } from "./_spec.ts";
+import { attention } from "./attention.ts";
 import { conv2d } from "./conv2d.ts";
+import { convTranspose2d } from "./conv_transpose2d.ts";
 import { copyChannels } from "./copy_channels.ts";
+import { detect } from "./detect.ts";
 import { dwconv2d } from "./dwconv2d.ts";
+import { maskMatmul } from "./mask_matmul.ts";
 import { maxpool2d } from "./maxpool2d.ts";
 import { upsampleNearest } from "./upsample_nearest.ts";
 
-export { conv2d, copyChannels, dwconv2d, maxpool2d, upsampleNearest };
+export {
+  attention,
+  conv2d,
+  convTranspose2d,
+  copyChannels,
+  detect,
+  dwconv2d,
+  maskMatmul,
+  maxpool2d,
+  upsampleNearest,
+};
 
 /** Every kernel spec, by stem. */
 export const kernels: Readonly<Record<string, KernelSpec>> = {
@@ -20,4 +34,8 @@ export const kernels: Readonly<Record<string, KernelSpec>> = {
   maxpool2d,
   upsample_nearest: upsampleNearest,
   copy_channels: copyChannels,
+  conv_transpose2d: convTranspose2d,
+  attention,
+  detect,
+  mask_matmul: maskMatmul,
 };

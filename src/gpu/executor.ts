@@ -132,7 +132,7 @@ export class Executor {
       return device.createBuffer({ label: `activations.${i}`, size, usage: USAGE });
     });
     const bufferOfRegion = (region: number) => buffers[plan.regions[region].buffer];
-    const calls = planCalls(plan);
+    const calls = planCalls(plan, { maxWorkgroupStorage: device.limits.maxComputeWorkgroupStorageSize });
     const kernels = await Promise.all(calls.map((c) => this.cache.get(c.spec, c.overrides)));
     const uniforms: GPUBuffer[] = [];
     const steps = calls.map((call: KernelCall, i): Step => {

@@ -1,16 +1,21 @@
 /** The attention core of C2PSA → `attention` (one workgroup column per image and head). */
-import { attention } from "../../kernels/attention.ts";
+import { attention, attentionTile, attentionWorkgroupBytes } from "../../kernels/attention.ts";
 import type { AttentionOp } from "../graph/ir.ts";
 import type { Plan } from "../graph/plan.ts";
 import { type KernelCall, valueAt, viewParams } from "./kernel_call.ts";
 
-/** The kernel call of one attention op at the plan's shape. */
-export function attentionCall(op: AttentionOp, plan: Plan): KernelCall {
+/**
+ * The kernel call of one attention op at the plan's shape; the query tile shrinks to fit
+ * `maxWorkgroupStorage` bytes of workgroup memory (16 KiB is WebGPU's default limit).
+ */
+export function attentionCall(op: AttentionOp, plan: Plan, maxWorkgroupStorage = 16384): KernelCall {
   const x = valueAt(plan, op.qkv);
+  const tile = { KEY_DIM: op.keyDim, HEAD_DIM: op.headDim, ...attentionTile(x.h * x.w, op.numHeads * x.n) };
+  while (tile.WG_Q > 1 && attentionWorkgroupBytes(tile) > maxWorkgroupStorage) tile.WG_Q /= 2;
   return {
     label: op.name,
     spec: attention,
-    overrides: { KEY_DIM: op.keyDim, HEAD_DIM: op.headDim },
+    overrides: tile,
     params: {
       batch: x.n,
       pixels: x.h * x.w,

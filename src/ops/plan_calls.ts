@@ -7,8 +7,14 @@ import { detectCall } from "./detect.ts";
 import type { KernelCall } from "./kernel_call.ts";
 import { copyCall, maxPoolCall, upsampleCall } from "./pool.ts";
 
+/** Device limits that change a kernel's tiling. */
+export interface CallLimits {
+  /** `maxComputeWorkgroupStorageSize` of the device. @default 16384 */
+  maxWorkgroupStorage?: number;
+}
+
 /** The kernel calls of `plan`, copies placed where their concat stands. */
-export function planCalls(plan: Plan): KernelCall[] {
+export function planCalls(plan: Plan, limits: CallLimits = {}): KernelCall[] {
   const calls: KernelCall[] = [];
   plan.ops.forEach((op, i) => {
     for (const [j, copy] of plan.copies.entries()) {
@@ -28,7 +34,7 @@ export function planCalls(plan: Plan): KernelCall[] {
         calls.push(upsampleCall(op, plan, `upsample.${i}`));
         break;
       case "attention":
-        calls.push(attentionCall(op, plan));
+        calls.push(attentionCall(op, plan, limits.maxWorkgroupStorage));
         break;
       case "detect":
         calls.push(detectCall(op, plan));

@@ -1,0 +1,121 @@
+/**
+ * Spec of `attention.wgsl`: the core of Ultralytics `Attention` (YOLO11 C2PSA) over NHWC views. Per
+ * image and head, from the qkv conv output (head h's channels `h*(2kd+hd) + [q | k | v]`, N pixels):
+ * `attn[i, j] = softmax_j(scale * Σ_d q[d, i] k[d, j])`, `o[h*hd + d, i] = Σ_j v[d, j] attn[i, j]`;
+ * `v` (heads concatenated) is also written out for the positional depthwise conv.
+ *
+ * Streaming (online) softmax over key blocks, so any N runs in fixed workgroup memory: a workgroup of
+ * `WG_Q * HEAD_DIM / 8` invocations owns `4 * WG_Q` queries of one (image, head) and walks the keys
+ * `HEAD_DIM / 2` at a time (`HEAD_DIM` a multiple of 8; YOLO11: 64). Workgroup memory:
+ * {@linkcode attentionWorkgroupBytes} (20 KiB by default, 16 KiB with `WG_Q` 4).
+ *
+ * @module
+ */
+import code from "./attention.wgsl" with { type: "text" };
+import { ceilDiv, fold, type KernelSpec, type ParamSpec, u32Params } from "./_spec.ts";
+
+/** Names of the `Params` fields of `attention.wgsl`, in order. */
+export type AttentionParam =
+  | "batch"
+  | "pixels"
+  | "numHeads"
+  | "scale"
+  | "xBase"
+  | "xStride"
+  | "xOff"
+  | "oBase"
+  | "oStride"
+  | "oOff"
+  | "vBase"
+  | "vStride"
+  | "vOff";
+
+/** Names of the overrides of `attention.wgsl`. */
+export type AttentionOverride = "KEY_DIM" | "HEAD_DIM" | "WG_Q";
+
+/** Params values of an attention dispatch: `pixels` is `H * W`, `scale` usually `KEY_DIM ** -0.5`. */
+export type AttentionParams = Record<AttentionParam, number>;
+
+/** Override values of an attention pipeline. */
+export type AttentionOverrides = Record<AttentionOverride, number>;
+
+/** The attention kernel: bindings x (qkv), o, v, params. */
+export const attention: KernelSpec<AttentionParam, AttentionOverride> = {
+  name: "attention",
+  code,
+  bindings: [
+    { name: "x", access: "read", shared: true },
+    { name: "o", access: "read_write" },
+    { name: "v", access: "read_write" },
+    { name: "params", access: "uniform" },
+  ],
+  params: [
+    ...u32Params<AttentionParam>("batch", "pixels", "numHeads"),
+    { name: "scale", type: "f32" } satisfies ParamSpec<AttentionParam>,
+    ...u32Params<AttentionParam>(
+      "xBase",
+      "xStride",
+      "xOff",
+      "oBase",
+      "oStride",
+      "oOff",
+      "vBase",
+      "vStride",
+      "vOff",
+    ),
+  ],
+  overrides: { KEY_DIM: 32, HEAD_DIM: 64, WG_Q: 8 },
+  dispatch(p, o) {
+    const [x, z] = fold(ceilDiv(p.pixels, 4 * o.WG_Q));
+    return [x, p.batch * p.numHeads, z];
+  },
+  validate(o) {
+    if (!(o.KEY_DIM >= 1 && o.HEAD_DIM >= 1 && o.WG_Q >= 1)) {
+      throw new RangeError(`Give attention positive KEY_DIM, HEAD_DIM and WG_Q`);
+    }
+    if (o.HEAD_DIM % 8 !== 0) {
+      throw new RangeError(`Use an attention HEAD_DIM that is a multiple of 8: got ${o.HEAD_DIM}`);
+    }
+  },
+};
+
+/**
+ * Bytes of workgroup memory an attention pipeline uses (compare with the device's
+ * `maxComputeWorkgroupStorageSize`): Q, K, V and score tiles of vec4s.
+ *
+ * @param o The full override set.
+ * @returns The byte count; 20480 for the defaults (`WG_Q` 4 gives 16384).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { attention, attentionWorkgroupBytes } from "./attention.ts";
+ * assert.equal(attentionWorkgroupBytes(attention.overrides), 20480);
+ * ```
+ */
+export function attentionWorkgroupBytes(o: Readonly<AttentionOverrides>): number {
+  const hd = o.HEAD_DIM;
+  return 16 * (o.KEY_DIM * o.WG_Q + (o.KEY_DIM * hd) / 8 + (hd * hd) / 8 + (hd / 2) * o.WG_Q);
+}
+
+/**
+ * Picks the attention `WG_Q`: 8 (32 queries per workgroup, each K/V block shared by more queries)
+ * unless that leaves fewer than `targetWorkgroups` workgroups (small maps at batch 1 would leave most
+ * of a large GPU idle), then 4 (one 32-wide warp per workgroup).
+ *
+ * @param pixels Pixels per image (`H * W`).
+ * @param heads Heads times images (`numHeads * batch`).
+ * @param targetWorkgroups Workgroups wanted to fill the device. @default {264}
+ * @returns The `WG_Q` override.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { attentionTile } from "./attention.ts";
+ * assert.deepEqual(attentionTile(400, 2), { WG_Q: 4 });
+ * assert.deepEqual(attentionTile(2040, 6), { WG_Q: 8 });
+ * ```
+ */
+export function attentionTile(pixels: number, heads: number, targetWorkgroups = 264): { WG_Q: number } {
+  return { WG_Q: ceilDiv(pixels, 32) * heads >= targetWorkgroups ? 8 : 4 };
+}

@@ -1,0 +1,195 @@
+// attention: the core of Ultralytics' Attention (YOLO11 C2PSA) over NHWC views. Per image and head h,
+// with N = H * W pixels and the qkv conv output x holding, for head h, channels
+// h * (2 * KEY_DIM + HEAD_DIM) + [q (KEY_DIM) | k (KEY_DIM) | v (HEAD_DIM)]:
+//   attn[i, j] = softmax_j(scale * sum_d q[d, i] * k[d, j]),
+//   o[h * HEAD_DIM + d, i] = sum_j v[d, j] * attn[i, j],
+// and v itself is copied out (heads concatenated) for the positional depthwise conv.
+//
+// Flash-attention style: a workgroup owns BQ = 4 * WG_Q queries of one (image, head) and streams the
+// keys in blocks of BKV = HEAD_DIM / 2, keeping a running row max m, row sum l and unnormalised output
+// per query (online softmax: on a new max, rescale l and the output by exp(m_old - m_new)), so any N
+// works in fixed memory. Per key block:
+//   1. stage K [KEY_DIM][BKV] and V [BKV][HEAD_DIM] in workgroup memory (Q^T, pre-scaled, was staged once);
+//   2. invocation (tq, tn) computes scores for queries 4tq..4tq+3 x keys 4tn..4tn+3 (4 x 4 register
+//      tile, one vec4 of Q and one of K per 16 FMAs) into a [BKV][BQ] score tile;
+//   3. the same invocation updates its 4 queries' max and sum from the score tile (every invocation
+//      of a row computes the same values) and accumulates output dims 8tn..8tn+7 (4 x 8 registers).
+// The workgroup is WG_Q x WG_D invocations, WG_D = HEAD_DIM / 8 (HEAD_DIM must be a multiple of 8).
+//
+// Views: element (b, y, x, c) lives at base + ((b * H + y) * W + x) * stride + off + c, and pixel
+// n = y * W + x, so (b, n) is at base + (b * N + n) * stride + off + c.
+
+struct Params {
+  batch: u32,
+  pixels: u32,
+  numHeads: u32,
+  scale: f32,
+  xBase: u32,
+  xStride: u32,
+  xOff: u32,
+  oBase: u32,
+  oStride: u32,
+  oOff: u32,
+  vBase: u32,
+  vStride: u32,
+  vOff: u32,
+}
+
+@group(0) @binding(0) var<storage, read_write> x: array<f32>; // read only (shared: may alias o's, v's buffer)
+@group(0) @binding(1) var<storage, read_write> o: array<f32>;
+@group(0) @binding(2) var<storage, read_write> v: array<f32>;
+@group(0) @binding(3) var<uniform> params: Params;
+
+// Query/key channels and value channels per head (YOLO11: 32 and 64).
+override KEY_DIM: u32 = 32u;
+override HEAD_DIM: u32 = 64u;
+// Invocations along queries (4 queries each).
+override WG_Q: u32 = 8u;
+
+// Start of the running max: below any real score, and exp(NO_MAX - score) is a clean 0.
+const NO_MAX = -1.0e30;
+
+// Q^T block, [KEY_DIM][WG_Q] vec4s of 4 consecutive queries, pre-multiplied by scale.
+var<workgroup> qTile: array<vec4<f32>, KEY_DIM * WG_Q>;
+// K block, [KEY_DIM][WG_D] vec4s of 4 consecutive keys.
+var<workgroup> kTile: array<vec4<f32>, KEY_DIM * (HEAD_DIM / 8u)>;
+// V block, [BKV][HEAD_DIM / 4] vec4s of 4 consecutive head dims.
+var<workgroup> vTile: array<vec4<f32>, (HEAD_DIM / 2u) * (HEAD_DIM / 4u)>;
+// Scores, [BKV][WG_Q] vec4s of 4 consecutive queries.
+var<workgroup> sTile: array<vec4<f32>, (HEAD_DIM / 2u) * WG_Q>;
+
+@compute @workgroup_size(WG_Q * HEAD_DIM / 8u)
+fn main(
+  @builtin(local_invocation_index) lid: u32,
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+  let wgD = HEAD_DIM / 8u;
+  let nt = WG_Q * wgD;
+  let bq = 4u * WG_Q;
+  let bkv = 4u * wgD;
+  let n = params.pixels;
+
+  let q0 = (wid.x + wid.z * nwg.x) * bq;
+  let head = wid.y % params.numHeads;
+  let img = wid.y / params.numHeads;
+  // Bounds guard (uniform over the workgroup: folded dispatches overshoot).
+  if (q0 >= n || img >= params.batch) {
+    return;
+  }
+  // Pixel 0 of this image, and this head's q, k and v channels.
+  let xImg = params.xBase + img * n * params.xStride;
+  let qc = params.xOff + head * (2u * KEY_DIM + HEAD_DIM);
+  let kc = qc + KEY_DIM;
+  let vc = kc + KEY_DIM;
+
+  for (var e = lid; e < KEY_DIM * bq; e += nt) {
+    let d = e % KEY_DIM;
+    let q = e / KEY_DIM;
+    var val = 0.0;
+    if (q0 + q < n) {
+      val = x[xImg + (q0 + q) * params.xStride + qc + d] * params.scale;
+    }
+    qTile[d * WG_Q + q / 4u][q % 4u] = val;
+  }
+
+  // This invocation: queries q0 + 4 * tq + (0..3); keys 4 * tn + (0..3) of each block for the
+  // scores; head dims 8 * tn + (0..7) for the output.
+  let tq = lid % WG_Q;
+  let tn = lid / WG_Q;
+  var m = vec4<f32>(NO_MAX);
+  var l = vec4<f32>(0.0);
+  var accLo: array<vec4<f32>, 4>;
+  var accHi: array<vec4<f32>, 4>;
+
+  for (var k0 = 0u; k0 < n; k0 += bkv) {
+    let kn = min(bkv, n - k0);
+    for (var e = lid; e < KEY_DIM * bkv; e += nt) {
+      let d = e % KEY_DIM;
+      let j = e / KEY_DIM;
+      var val = 0.0;
+      if (j < kn) {
+        val = x[xImg + (k0 + j) * params.xStride + kc + d];
+      }
+      kTile[d * wgD + j / 4u][j % 4u] = val;
+    }
+    for (var e = lid; e < bkv * HEAD_DIM; e += nt) {
+      let d = e % HEAD_DIM;
+      let j = e / HEAD_DIM;
+      var val = 0.0;
+      if (j < kn) {
+        val = x[xImg + (k0 + j) * params.xStride + vc + d];
+      }
+      vTile[e / 4u][e % 4u] = val;
+    }
+    workgroupBarrier();
+
+    // Scores: s_c holds queries 4tq..4tq+3 against key 4tn + c.
+    var s0 = vec4<f32>(0.0);
+    var s1 = vec4<f32>(0.0);
+    var s2 = vec4<f32>(0.0);
+    var s3 = vec4<f32>(0.0);
+    for (var d = 0u; d < KEY_DIM; d++) {
+      let a = qTile[d * WG_Q + tq];
+      let kv = kTile[d * wgD + tn];
+      s0 = fma(a, vec4<f32>(kv.x), s0);
+      s1 = fma(a, vec4<f32>(kv.y), s1);
+      s2 = fma(a, vec4<f32>(kv.z), s2);
+      s3 = fma(a, vec4<f32>(kv.w), s3);
+    }
+    let j0 = 4u * tn;
+    sTile[j0 * WG_Q + tq] = s0;
+    sTile[(j0 + 1u) * WG_Q + tq] = s1;
+    sTile[(j0 + 2u) * WG_Q + tq] = s2;
+    sTile[(j0 + 3u) * WG_Q + tq] = s3;
+    workgroupBarrier();
+
+    // Online softmax over the block's kn real keys, then output += p * v.
+    var mNew = m;
+    for (var j = 0u; j < kn; j++) {
+      mNew = max(mNew, sTile[j * WG_Q + tq]);
+    }
+    let alpha = exp(m - mNew);
+    m = mNew;
+    l *= alpha;
+    for (var r = 0u; r < 4u; r++) {
+      accLo[r] *= alpha[r];
+      accHi[r] *= alpha[r];
+    }
+    for (var j = 0u; j < kn; j++) {
+      let p = exp(sTile[j * WG_Q + tq] - m);
+      l += p;
+      let v0 = vTile[j * 2u * wgD + 2u * tn];
+      let v1 = vTile[j * 2u * wgD + 2u * tn + 1u];
+      for (var r = 0u; r < 4u; r++) {
+        accLo[r] = fma(vec4<f32>(p[r]), v0, accLo[r]);
+        accHi[r] = fma(vec4<f32>(p[r]), v1, accHi[r]);
+      }
+    }
+    workgroupBarrier();
+  }
+
+  // v out: this query block's value channels, copied (coalesced along channels).
+  for (var e = lid; e < bq * HEAD_DIM; e += nt) {
+    let d = e % HEAD_DIM;
+    let q = q0 + e / HEAD_DIM;
+    if (q < n) {
+      v[params.vBase + (img * n + q) * params.vStride + params.vOff + head * HEAD_DIM + d] =
+        x[xImg + q * params.xStride + vc + d];
+    }
+  }
+
+  // o out: normalise by the row sums.
+  for (var r = 0u; r < 4u; r++) {
+    let q = q0 + 4u * tq + r;
+    if (q >= n) {
+      break;
+    }
+    let inv = 1.0 / l[r];
+    let row = params.oBase + (img * n + q) * params.oStride + params.oOff + head * HEAD_DIM;
+    for (var c = 0u; c < 4u; c++) {
+      o[row + 8u * tn + c] = accLo[r][c] * inv;
+      o[row + 8u * tn + 4u + c] = accHi[r][c] * inv;
+    }
+  }
+}

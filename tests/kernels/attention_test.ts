@@ -1,0 +1,126 @@
+/**
+ * attention GPU vs the CPU reference on seeded random shapes: YOLO11's head sizes (kd 32, hd 64) at
+ * N = 400 (640 input) with 2 heads, batch 2, odd pixel counts that leave partial query and key blocks,
+ * a 1x1 map (N = 1: o = v), N = 2040 (1920x1088) with small heads, key dims not divisible by 4,
+ * channel-slice views with base offsets for x, o and v, every WG_Q, and large scores (the softmax must
+ * subtract the max). Tolerance: atol 1e-4 + rtol 1e-4 (outputs are convex combinations of v in [-1, 1];
+ * atol 1e-3 for the large-score case, whose scores reach ~300).
+ */
+import assert from "node:assert/strict";
+import {
+  attention,
+  type AttentionOverrides,
+  type AttentionParams,
+  attentionWorkgroupBytes,
+} from "../../kernels/attention.ts";
+import { attention as attentionCpu } from "../../src/cpu/attention.ts";
+import { assertClose } from "../_close.ts";
+import { runKernel } from "../_gpu.ts";
+import { randomArray } from "../_rand.ts";
+
+interface Case {
+  batch?: number;
+  pixels: number;
+  heads: number;
+  kd?: number;
+  hd?: number;
+  wgQ?: number;
+  /** Values of x are uniform in [-range, range]. @default {1} */
+  range?: number;
+  scale?: number;
+  /** [base, extra channels, channel offset] of each view. */
+  xView?: [number, number, number];
+  oView?: [number, number, number];
+  vView?: [number, number, number];
+  atol?: number;
+}
+
+async function check(c: Case, seed: number): Promise<void> {
+  const batch = c.batch ?? 1;
+  const kd = c.kd ?? 32;
+  const hd = c.hd ?? 64;
+  const range = c.range ?? 1;
+  const [xBase, xExtra, xOff] = c.xView ?? [0, 0, 0];
+  const [oBase, oExtra, oOff] = c.oView ?? [0, 0, 0];
+  const [vBase, vExtra, vOff] = c.vView ?? [0, 0, 0];
+  const p: AttentionParams = {
+    batch,
+    pixels: c.pixels,
+    numHeads: c.heads,
+    // An f32 on the GPU: give the reference the same rounded value.
+    scale: Math.fround(c.scale ?? kd ** -0.5),
+    xBase,
+    xStride: c.heads * (2 * kd + hd) + xExtra,
+    xOff,
+    oBase,
+    oStride: c.heads * hd + oExtra,
+    oOff,
+    vBase,
+    vStride: c.heads * hd + vExtra,
+    vOff,
+  };
+  const o: Partial<AttentionOverrides> = { KEY_DIM: kd, HEAD_DIM: hd, ...(c.wgQ ? { WG_Q: c.wgQ } : {}) };
+  const x = randomArray(xBase + batch * c.pixels * p.xStride + 3, seed + 1, -range, range);
+  const o0 = randomArray(oBase + batch * c.pixels * p.oStride + 5, seed + 2, 10, 11);
+  const v0 = randomArray(vBase + batch * c.pixels * p.vStride + 2, seed + 3, 10, 11);
+  const expected = { x, o: o0.slice(), v: v0.slice() };
+  attentionCpu(expected, p, o);
+  const got = await runKernel(attention, {
+    inputs: { x },
+    outputs: { o: o0, v: v0 },
+    params: p,
+    overrides: o,
+  });
+  const tol = { atol: c.atol ?? 1e-4, rtol: 1e-4 };
+  assertClose(got.o, expected.o, tol, `attention o ${JSON.stringify(c)}`);
+  assertClose(got.v, expected.v, { atol: 0, rtol: 0 }, `attention v ${JSON.stringify(c)}`);
+}
+
+const cases: [string, Case][] = [
+  ["YOLO11 heads, 640 input (20x20), 2 heads", { pixels: 400, heads: 2 }],
+  ["YOLO11 heads, odd map 7x9, batch 2, 3 heads", { batch: 2, pixels: 63, heads: 3 }],
+  ["1x1 map (N = 1, o = v), batch 2", { batch: 2, pixels: 1, heads: 2 }],
+  ["N = 2040 (1920x1088), small heads, kd 5", { pixels: 2040, heads: 1, kd: 5, hd: 8 }],
+  ["kd 5, hd 24, batch 2", { batch: 2, pixels: 37, heads: 2, kd: 5, hd: 24 }],
+  ["4 heads, N 9", { pixels: 9, heads: 4, kd: 8, hd: 16 }],
+  ["channel-slice views with base offsets", {
+    batch: 2,
+    pixels: 45,
+    heads: 2,
+    kd: 8,
+    hd: 16,
+    xView: [7, 5, 3],
+    oView: [3, 6, 2],
+    vView: [11, 4, 4],
+  }],
+  ["WG_Q 4 (16 KiB), N 50", { pixels: 50, heads: 1, wgQ: 4 }],
+  ["WG_Q 1, N 6", { pixels: 6, heads: 2, kd: 8, hd: 16, wgQ: 1 }],
+  ["WG_Q 16, N 130", { pixels: 130, heads: 1, kd: 8, hd: 16, wgQ: 16 }],
+  ["large scores (max subtraction), N 200", {
+    pixels: 200,
+    heads: 1,
+    kd: 8,
+    hd: 16,
+    range: 6,
+    scale: 1,
+    atol: 1e-3,
+  }],
+];
+
+cases.forEach(([name, c], i) => {
+  Deno.test(`attention: ${name}`, () => check(c, 9000 * (i + 1)));
+});
+
+Deno.test("attention: workgroup memory of the default and 16 KiB tiles", () => {
+  assert.equal(attentionWorkgroupBytes(attention.overrides), 20480);
+  assert.equal(attentionWorkgroupBytes({ ...attention.overrides, WG_Q: 4 }), 16384);
+});
+
+Deno.test("attention: validate rejects HEAD_DIM not a multiple of 8", () => {
+  assert.throws(() => attention.validate!({ ...attention.overrides, HEAD_DIM: 12 }), RangeError);
+});
+
+Deno.test("attention: dispatch covers queries, heads and images", () => {
+  const p = { batch: 2, pixels: 400, numHeads: 3 } as AttentionParams;
+  assert.deepEqual(attention.dispatch(p, attention.overrides), [13, 6, 1]);
+});
