@@ -1,0 +1,70 @@
+/**
+ * `deno task bench`: ms per forward of yolo-wgsl on this machine's WebGPU adapter (median and p90 after
+ * warm-up; wall time of `model.forward`, input upload and output readback included), and in the same run
+ * the peer: ONNX Runtime Web's WebGPU backend on the same adapter and model.
+ *
+ *   deno task bench [--model PATH.pt] [--onnx PATH.onnx] [--imgsz 640] [--batch 1] [--iterations N]
+ *                   [--warmup N] [--no-peer]
+ */
+import { parseArgs } from "node:util";
+import { YOLO } from "../mod.ts";
+import { requestGpu } from "../src/gpu/device.ts";
+
+const { values } = parseArgs({
+  options: {
+    model: { type: "string", default: "../shared/models/yolo11n-seg-c128.pt" },
+    onnx: { type: "string", default: "../shared/models/yolo11n-seg-c128.onnx" },
+    imgsz: { type: "string", default: "640" },
+    batch: { type: "string", default: "1" },
+    iterations: { type: "string" },
+    warmup: { type: "string", default: "1" },
+    "no-peer": { type: "boolean", default: false },
+  },
+});
+
+/** The `p`-th percentile (0..100) by linear interpolation. */
+function percentile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const i = ((s.length - 1) * p) / 100;
+  const lo = Math.floor(i);
+  return s[lo] + (s[Math.min(lo + 1, s.length - 1)] - s[lo]) * (i - lo);
+}
+
+const gpu = await requestGpu();
+const info = gpu.adapter?.info;
+const adapter = info ? [info.description || info.vendor, info.architecture].filter(Boolean).join(" ") : "device";
+const software = !!info?.isFallbackAdapter || /llvmpipe|lavapipe|swiftshader/i.test(adapter);
+const imgsz = Number(values.imgsz);
+const batch = Number(values.batch);
+const iterations = Number(values.iterations ?? (software ? 3 : 50));
+const warmup = Number(values.warmup);
+const shape = [batch, 3, imgsz, imgsz];
+const input = new Float32Array(batch * 3 * imgsz * imgsz);
+for (let i = 0; i < input.length; i++) input[i] = ((i * 2654435761) >>> 0) / 2 ** 32;
+
+const model = await YOLO.load(values.model, { device: gpu.device });
+const times: number[] = [];
+for (let i = 0; i < warmup + iterations; i++) {
+  const t0 = performance.now();
+  await model.forward(input, shape);
+  if (i >= warmup) times.push(performance.now() - t0);
+}
+const ours = percentile(times, 50);
+console.log(
+  `yolo-wgsl: ${ours.toFixed(2)} ms/forward (median of ${iterations}, p90 ${
+    percentile(times, 90).toFixed(2)
+  }) ${model.model.file.split("/").pop()} batch ${batch} at ${imgsz}x${imgsz} on ${adapter}`,
+);
+model.dispose();
+
+if (!values["no-peer"]) {
+  const peerUrl = new URL("./peer_ort_web.ts", import.meta.url).href;
+  const { timeOrtWebWebGpu } = await import(peerUrl);
+  const peer = await timeOrtWebWebGpu(values.onnx, input, shape, { warmup, iterations });
+  console.log(
+    `onnxruntime-web webgpu: ${peer.median.toFixed(2)} ms/forward (median of ${iterations}, p90 ${
+      peer.p90.toFixed(2)
+    }) on ${peer.adapter}`,
+  );
+  console.log(`ratio: yolo-wgsl is ${(peer.median / ours).toFixed(2)}x faster than onnxruntime-web webgpu`);
+}
