@@ -32,7 +32,9 @@ function percentile(xs: number[], p: number): number {
 
 const gpu = await requestGpu();
 const info = gpu.adapter?.info;
-const adapter = info ? [info.description || info.vendor, info.architecture].filter(Boolean).join(" ") : "device";
+const adapter = info
+  ? [info.description || info.vendor, info.architecture].filter(Boolean).join(" ")
+  : "device";
 const software = !!info?.isFallbackAdapter || /llvmpipe|lavapipe|swiftshader/i.test(adapter);
 const imgsz = Number(values.imgsz);
 const batch = Number(values.batch);

@@ -14,20 +14,29 @@ import type { StateDict } from "./tensor.ts";
 
 /** A model ready to run: architecture, class names, and BN-folded weights. */
 export interface LoadedModel {
+  /** The path it was loaded from, or `"<bytes>"`. */
   file: string;
+  /** The kind of file. */
   format: "pt" | "safetensors" | "yaml";
+  /** The architecture YAML dict (Ultralytics' `model.yaml`). */
   yaml: ModelYaml;
+  /** Module tree and op graph built from the YAML. */
   parsed: ParsedModel;
+  /** Class names in index order. */
   names: string[];
+  /** Output strides of the detection levels. */
   stride: number[];
+  /** The model's task, e.g. "segment". */
   task: string;
   /** Training image size when the file records it. */
   imgsz?: number;
   /** Weights with every BatchNorm folded into its conv, as f32. */
   state: StateDict;
-  /** Ultralytics version, date and train args of the source checkpoint, when known. */
+  /** Ultralytics version that wrote the source checkpoint, when known. */
   version?: string;
+  /** When the source checkpoint was written, when known. */
   date?: string;
+  /** The training arguments of the source checkpoint, when known. */
   args?: Record<string, unknown>;
 }
 

@@ -3,8 +3,11 @@ export type DType = "f16" | "f32" | "f64" | "bf16" | "i64" | "i32" | "i16" | "i8
 
 /** A dense row-major tensor held on the CPU. `dtype` records how it was stored on disk. */
 export interface Tensor {
+  /** How the values were stored on disk. */
   dtype: DType;
+  /** Dimensions, outermost first. */
   shape: number[];
+  /** The values, row-major. */
   data: Float32Array;
 }
 

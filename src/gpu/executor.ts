@@ -19,13 +19,17 @@ import { type CompiledKernel, PipelineCache } from "./pipeline_cache.ts";
 
 /** One raw output of the network, laid out as in Ultralytics' ONNX export. */
 export interface Output {
+  /** The values, row-major. */
   data: Float32Array;
+  /** Dimensions, outermost first. */
   shape: number[];
 }
 
 /** Raw network outputs: `output0` [n, 4 + nc + nm, anchors] and `output1` [n, nm, h/4, w/4]. */
 export interface ForwardResult {
+  /** Detections: xywh boxes in input pixels, class scores after sigmoid, mask coefficients. */
   output0: Output;
+  /** Mask prototypes (segmentation models). */
   output1?: Output;
 }
 

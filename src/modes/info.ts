@@ -17,11 +17,17 @@ const MODULE_PATHS: Record<string, string> = {
 
 /** Summary numbers of one model, unfused and fused. */
 export interface ModelSummary {
+  /** Display name, e.g. "YOLO11n-seg". */
   name: string;
+  /** Leaf modules, as Ultralytics counts layers. */
   layers: number;
+  /** Parameters before BatchNorm fusion. */
   parameters: number;
+  /** Parameters that would train (0 for a checkpoint, whose parameters are frozen). */
   gradients: number;
+  /** GFLOPs at the requested image size, unfused. */
   gflops: number;
+  /** The same after BatchNorm fusion. */
   fused: { layers: number; parameters: number; gflops: number };
 }
 
