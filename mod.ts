@@ -16,5 +16,5 @@ export { CheckpointError, DatasetError, ModelConfigError } from "./src/errors.ts
 export type { ExportOptions } from "./src/modes/export.ts";
 export type { ModelSummary } from "./src/modes/info.ts";
 export type { LoadedModel, LoadModelOptions } from "./src/load_model.ts";
-export type { ForwardResult, Output } from "./src/gpu/executor.ts";
+export type { ForwardResult, Output, StepTime } from "./src/gpu/executor.ts";
 export type { DType, StateDict, Tensor } from "./src/tensor.ts";

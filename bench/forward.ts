@@ -4,7 +4,9 @@
  * the peer: ONNX Runtime Web's WebGPU backend on the same adapter and model.
  *
  *   deno task bench [--model PATH.pt] [--onnx PATH.onnx] [--imgsz 640] [--batch 1] [--iterations N]
- *                   [--warmup N] [--no-peer]
+ *                   [--warmup N] [--no-peer] [--profile]
+ *
+ * `--profile` also prints the slowest kernels of one forward (GPU timestamps, one pass per kernel).
  */
 import { parseArgs } from "node:util";
 import { YOLO } from "../mod.ts";
@@ -19,6 +21,7 @@ const { values } = parseArgs({
     iterations: { type: "string" },
     warmup: { type: "string", default: "1" },
     "no-peer": { type: "boolean", default: false },
+    profile: { type: "boolean", default: false },
   },
 });
 
@@ -57,6 +60,23 @@ console.log(
     percentile(times, 90).toFixed(2)
   }) ${model.model.file.split("/").pop()} batch ${batch} at ${imgsz}x${imgsz} on ${adapter}`,
 );
+if (values.profile) {
+  const steps = await model.profile(input, shape);
+  const total = steps.reduce((s, x) => s + x.ms, 0);
+  console.log(`profile: ${steps.length} kernels, ${total.toFixed(2)} ms GPU in total; slowest:`);
+  for (const s of [...steps].sort((a, b) => b.ms - a.ms).slice(0, 15)) {
+    console.log(
+      `  ${s.ms.toFixed(3).padStart(10)} ms  ${
+        (100 * s.ms / total).toFixed(1).padStart(5)
+      }%  ${s.label}  ${s.kernel}`,
+    );
+  }
+  const byKernel = new Map<string, number>();
+  for (const s of steps) {
+    byKernel.set(s.kernel.split("|")[0], (byKernel.get(s.kernel.split("|")[0]) ?? 0) + s.ms);
+  }
+  console.log(`  by kernel: ${[...byKernel].map(([k, v]) => `${k} ${v.toFixed(2)} ms`).join(", ")}`);
+}
 model.dispose();
 
 if (!values["no-peer"]) {

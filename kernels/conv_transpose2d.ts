@@ -92,8 +92,13 @@ export const convTranspose2d: KernelSpec<ConvTranspose2dParam, ConvTranspose2dOv
  * assert.deepEqual(convTranspose2dTile(64, 2), { WG_M: 16, WG_N: 16, BK: 16 });
  * ```
  */
-export function convTranspose2dTile(cout: number, k: number, pixels = Infinity): Conv2dTile {
-  return conv2dTile(k * k * ceilDiv(cout, 4) * 4, pixels);
+export function convTranspose2dTile(
+  cout: number,
+  k: number,
+  pixels = Infinity,
+  targetWorkgroups?: number,
+): Conv2dTile {
+  return conv2dTile(k * k * ceilDiv(cout, 4) * 4, pixels, 1, targetWorkgroups);
 }
 
 /**

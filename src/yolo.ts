@@ -1,6 +1,6 @@
 /** The `YOLO` model handle of the public API. */
 import { requestGpu } from "./gpu/device.ts";
-import { Executor, type ForwardResult } from "./gpu/executor.ts";
+import { Executor, type ForwardResult, type StepTime } from "./gpu/executor.ts";
 import { type LoadedModel, loadModel, type LoadModelOptions } from "./load_model.ts";
 import { exportModel, type ExportOptions } from "./modes/export.ts";
 import { type ModelSummary, summarize } from "./modes/info.ts";
@@ -77,6 +77,18 @@ export class YOLO {
    */
   async forward(data: Float32Array, shape: readonly number[]): Promise<ForwardResult> {
     return (await this.#gpu()).forward(data, shape);
+  }
+
+  /**
+   * GPU time of every kernel of one forward (each in its own timed pass; needs `timestamp-query`).
+   *
+   * @param data The input values, `n * 3 * h * w` of them.
+   * @param shape `[n, 3, h, w]`.
+   * @returns One entry per kernel call, in execution order.
+   * @throws {RangeError} when the device cannot record timestamps.
+   */
+  async profile(data: Float32Array, shape: readonly number[]): Promise<StepTime[]> {
+    return (await this.#gpu()).profile(data, shape);
   }
 
   /** Free the model's GPU memory. The model can not run again afterwards. */

@@ -35,6 +35,8 @@ export interface Gpu {
   device: GPUDevice;
   features: GpuFeatures;
   limits: GPUSupportedLimits;
+  /** A CPU-backed adapter (lavapipe, SwiftShader): kernels prefer few, large workgroups there. */
+  software: boolean;
 }
 
 /** Options of {@linkcode requestGpu}. */
@@ -91,7 +93,9 @@ export async function requestGpu(options: GpuOptions = {}): Promise<Gpu> {
   device.lost.then((info) => {
     if (info.reason !== "destroyed") log.error(`WebGPU device lost: ${info.message}`);
   });
+  const description = `${adapter?.info.description ?? ""} ${device.adapterInfo?.description ?? ""}`;
   return {
+    software: !!adapter?.info.isFallbackAdapter || /llvmpipe|lavapipe|swiftshader/i.test(description),
     adapter,
     device,
     features: { f16: device.features.has("shader-f16"), timestamps: device.features.has("timestamp-query") },

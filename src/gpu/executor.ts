@@ -34,6 +34,7 @@ export interface ForwardResult {
 }
 
 interface Step {
+  label: string;
   kernel: CompiledKernel;
   bindGroup: GPUBindGroup;
   dispatch: readonly [number, number, number];
@@ -49,6 +50,16 @@ interface Program {
 }
 
 const USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+
+/** GPU time of one kernel call of a profiled forward. */
+export interface StepTime {
+  /** The op's Ultralytics module path (or kernel label). */
+  label: string;
+  /** The kernel and its compiled-in overrides. */
+  kernel: string;
+  /** GPU milliseconds between the start and end of its compute pass. */
+  ms: number;
+}
 
 /** A model resident on one GPU device. */
 export class Executor {
@@ -136,7 +147,10 @@ export class Executor {
       return device.createBuffer({ label: `activations.${i}`, size, usage: USAGE });
     });
     const bufferOfRegion = (region: number) => buffers[plan.regions[region].buffer];
-    const calls = planCalls(plan, { maxWorkgroupStorage: device.limits.maxComputeWorkgroupStorageSize });
+    const calls = planCalls(plan, {
+      maxWorkgroupStorage: device.limits.maxComputeWorkgroupStorageSize,
+      targetWorkgroups: this.gpu.software ? 8 : 264,
+    });
     const kernels = await Promise.all(calls.map((c) => this.cache.get(c.spec, c.overrides)));
     const uniforms: GPUBuffer[] = [];
     const steps = calls.map((call: KernelCall, i): Step => {
@@ -154,6 +168,7 @@ export class Executor {
           : this.cache.dummy;
       }
       return {
+        label: call.label,
         kernel,
         bindGroup: this.cache.bindGroup(kernel, resources, call.label),
         dispatch: call.spec.dispatch(call.params, kernel.overrides),
@@ -222,6 +237,62 @@ export class Executor {
       o.staging.unmap();
     }));
     return result as unknown as ForwardResult;
+  }
+
+  /**
+   * Run one forward with each kernel in its own compute pass and GPU timestamps around it (needs the
+   * `timestamp-query` feature), returning the time of every step. Slower than {@linkcode forward}: for
+   * finding the slowest layers, not for timing the whole network.
+   */
+  profile(data: Float32Array, shape: readonly number[]): Promise<StepTime[]> {
+    const run = this.#queue.then(() => this.#profile(data, shape));
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  async #profile(data: Float32Array, shape: readonly number[]): Promise<StepTime[]> {
+    if (!this.gpu.features.timestamps) {
+      throw new RangeError("Cannot profile on this device: it lacks the timestamp-query feature");
+    }
+    await this.#forward(data, shape); // builds the program and warms up
+    const program = await this.#program(shape[0], shape[2], shape[3]);
+    const device = this.gpu.device;
+    const count = program.steps.length * 2;
+    const querySet = device.createQuerySet({ label: "profile", type: "timestamp", count });
+    const resolve = device.createBuffer({
+      label: "profile.resolve",
+      size: count * 8,
+      usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
+    });
+    const readback = device.createBuffer({
+      label: "profile.readback",
+      size: count * 8,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+    const encoder = device.createCommandEncoder({ label: "profile" });
+    program.steps.forEach((step, i) => {
+      const pass = encoder.beginComputePass({
+        label: step.label,
+        timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 },
+      });
+      pass.setPipeline(step.kernel.pipeline);
+      pass.setBindGroup(0, step.bindGroup);
+      pass.dispatchWorkgroups(...step.dispatch);
+      pass.end();
+    });
+    encoder.resolveQuerySet(querySet, 0, count, resolve, 0);
+    encoder.copyBufferToBuffer(resolve, 0, readback, 0, count * 8);
+    device.queue.submit([encoder.finish()]);
+    await readback.mapAsync(GPUMapMode.READ);
+    const t = new BigInt64Array(readback.getMappedRange().slice(0));
+    readback.unmap();
+    for (const b of [resolve, readback]) b.destroy();
+    querySet.destroy();
+    return program.steps.map((step, i) => ({
+      label: step.label,
+      kernel: step.kernel.key,
+      ms: Number(t[2 * i + 1] - t[2 * i]) / 1e6,
+    }));
   }
 
   /** Release every GPU buffer of this model (the device stays). */

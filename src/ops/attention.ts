@@ -8,9 +8,18 @@ import { type KernelCall, valueAt, viewParams } from "./kernel_call.ts";
  * The kernel call of one attention op at the plan's shape; the query tile shrinks to fit
  * `maxWorkgroupStorage` bytes of workgroup memory (16 KiB is WebGPU's default limit).
  */
-export function attentionCall(op: AttentionOp, plan: Plan, maxWorkgroupStorage = 16384): KernelCall {
+export function attentionCall(
+  op: AttentionOp,
+  plan: Plan,
+  maxWorkgroupStorage = 16384,
+  targetWorkgroups?: number,
+): KernelCall {
   const x = valueAt(plan, op.qkv);
-  const tile = { KEY_DIM: op.keyDim, HEAD_DIM: op.headDim, ...attentionTile(x.h * x.w, op.numHeads * x.n) };
+  const tile = {
+    KEY_DIM: op.keyDim,
+    HEAD_DIM: op.headDim,
+    ...attentionTile(x.h * x.w, op.numHeads * x.n, targetWorkgroups),
+  };
   while (tile.WG_Q > 1 && attentionWorkgroupBytes(tile) > maxWorkgroupStorage) tile.WG_Q /= 2;
   return {
     label: op.name,

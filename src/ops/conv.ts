@@ -5,8 +5,8 @@ import type { ConvOp } from "../graph/ir.ts";
 import type { Plan } from "../graph/plan.ts";
 import { type KernelCall, noView, valueAt, viewParams } from "./kernel_call.ts";
 
-/** The kernel call of one conv at the plan's shape. */
-export function convCall(op: ConvOp, plan: Plan): KernelCall {
+/** The kernel call of one conv at the plan's shape, tiled to give about `targetWorkgroups` workgroups. */
+export function convCall(op: ConvOp, plan: Plan, targetWorkgroups?: number): KernelCall {
   const x = valueAt(plan, op.x);
   const y = valueAt(plan, op.y);
   const residual = op.r === undefined ? undefined : valueAt(plan, op.r);
@@ -40,7 +40,7 @@ export function convCall(op: ConvOp, plan: Plan): KernelCall {
       RESIDUAL: residual ? 1 : 0,
       IN_NCHW: xNchw ? 1 : 0,
       OUT_NCHW: yNchw ? 1 : 0,
-      ...conv2dTile(op.cout / op.g, y.n * y.h * y.w, op.g),
+      ...conv2dTile(op.cout / op.g, y.n * y.h * y.w, op.g, targetWorkgroups),
     },
     params: {
       ...shape,

@@ -11,6 +11,11 @@ import { copyCall, maxPoolCall, upsampleCall } from "./pool.ts";
 export interface CallLimits {
   /** `maxComputeWorkgroupStorageSize` of the device. @default 16384 */
   maxWorkgroupStorage?: number;
+  /**
+   * Workgroups a dispatch should have to fill the device: tiles shrink on small maps until they reach it.
+   * Large for a big GPU; small for a CPU (software) adapter, where big tiles are fastest. @default 264
+   */
+  targetWorkgroups?: number;
 }
 
 /** The kernel calls of `plan`, copies placed where their concat stands. */
@@ -22,10 +27,10 @@ export function planCalls(plan: Plan, limits: CallLimits = {}): KernelCall[] {
     }
     switch (op.op) {
       case "conv":
-        calls.push(convCall(op, plan));
+        calls.push(convCall(op, plan, limits.targetWorkgroups));
         break;
       case "conv_transpose":
-        calls.push(convTransposeCall(op, plan));
+        calls.push(convTransposeCall(op, plan, limits.targetWorkgroups));
         break;
       case "maxpool":
         calls.push(maxPoolCall(op, plan, `maxpool.${i}`));
@@ -34,7 +39,7 @@ export function planCalls(plan: Plan, limits: CallLimits = {}): KernelCall[] {
         calls.push(upsampleCall(op, plan, `upsample.${i}`));
         break;
       case "attention":
-        calls.push(attentionCall(op, plan, limits.maxWorkgroupStorage));
+        calls.push(attentionCall(op, plan, limits.maxWorkgroupStorage, limits.targetWorkgroups));
         break;
       case "detect":
         calls.push(detectCall(op, plan));
