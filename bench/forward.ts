@@ -88,5 +88,10 @@ if (!values["no-peer"]) {
       peer.p90.toFixed(2)
     }) on ${peer.adapter}`,
   );
-  console.log(`ratio: yolo-wgsl is ${(peer.median / ours).toFixed(2)}x faster than onnxruntime-web webgpu`);
+  const ratio = peer.median / ours;
+  console.log(
+    `ratio (peer / yolo-wgsl): ${ratio.toFixed(2)}x — yolo-wgsl is ${
+      ratio >= 1 ? `${ratio.toFixed(2)}x faster` : `${(1 / ratio).toFixed(2)}x slower`
+    } than onnxruntime-web webgpu on this adapter`,
+  );
 }
