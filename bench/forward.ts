@@ -11,6 +11,7 @@
 import { parseArgs } from "node:util";
 import { YOLO } from "../mod.ts";
 import { requestGpu } from "../src/gpu/device.ts";
+import { percentile } from "./_stats.ts";
 
 const { values } = parseArgs({
   options: {
@@ -24,14 +25,6 @@ const { values } = parseArgs({
     profile: { type: "boolean", default: false },
   },
 });
-
-/** The `p`-th percentile (0..100) by linear interpolation. */
-function percentile(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const i = ((s.length - 1) * p) / 100;
-  const lo = Math.floor(i);
-  return s[lo] + (s[Math.min(lo + 1, s.length - 1)] - s[lo]) * (i - lo);
-}
 
 const gpu = await requestGpu();
 const info = gpu.adapter?.info;
