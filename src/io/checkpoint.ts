@@ -6,6 +6,7 @@ import { CheckpointError } from "../errors.ts";
 import { type DType, numel, type StateDict, type Tensor } from "../tensor.ts";
 import { PickleError, PyGlobal, PyObject, TensorRef, unpickle } from "./pickle.ts";
 import { readZip } from "./zip.ts";
+import { readFileOr } from "./_read_file.ts";
 
 /** What a YOLO checkpoint holds, ready to build and run the model. */
 export interface Checkpoint {
@@ -102,15 +103,10 @@ export function readCheckpoint(bytes: Uint8Array, file = "<bytes>"): Checkpoint 
  * @throws {CheckpointError} When the file cannot be read or is not a YOLO checkpoint.
  */
 export async function loadCheckpointFile(path: string): Promise<Checkpoint> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await Deno.readFile(path);
-  } catch (error) {
-    const detail = error instanceof Deno.errors.NotFound ? "file not found" : String(error);
-    const wrapped = new CheckpointError(path, `Cannot read checkpoint "${path}": ${detail}`);
-    wrapped.cause = error;
-    throw wrapped;
-  }
+  const bytes = await readFileOr(
+    path,
+    (d) => new CheckpointError(path, `Cannot read checkpoint "${path}": ${d}`),
+  );
   return readCheckpoint(bytes, path);
 }
 

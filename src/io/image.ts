@@ -18,6 +18,7 @@ import decodeJpegWasm, { init as initJpeg } from "@jsquash/jpeg/decode.js";
 import decodePngWasm from "@jsquash/png/decode.js";
 import { DatasetError } from "../errors.ts";
 import { jpegOrientation, orientPixels } from "./image_exif.ts";
+import { readFileOr } from "./_read_file.ts";
 
 /** An 8-bit RGB image: `data` holds `width * height * 3` bytes, row-major, R G B per pixel. */
 export interface Image {
@@ -88,13 +89,7 @@ export async function decodeImage(bytes: Uint8Array, file = "<bytes>"): Promise<
  * @throws {DatasetError} When the file cannot be read or decoded.
  */
 export async function loadImage(path: string): Promise<Image> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await Deno.readFile(path);
-  } catch (e) {
-    const why = e instanceof Deno.errors.NotFound ? "file not found" : oneLine(e);
-    throw new DatasetError(path, `Cannot read image "${path}": ${why}`);
-  }
+  const bytes = await readFileOr(path, (d) => new DatasetError(path, `Cannot read image "${path}": ${d}`));
   return await decodeImage(bytes, path);
 }
 

@@ -8,6 +8,7 @@
  */
 import { CheckpointError } from "../errors.ts";
 import { type DType, numel, type StateDict, type Tensor } from "../tensor.ts";
+import { readFileOr } from "./_read_file.ts";
 
 /** Element types a safetensors header may name, with our dtype and the bytes per element. */
 const dtypes: Record<string, [DType, number]> = {
@@ -216,15 +217,10 @@ export function readSafetensors(bytes: Uint8Array, file = "<bytes>"): Safetensor
  * @throws {CheckpointError} When the file cannot be read or is not valid safetensors.
  */
 export async function loadSafetensorsFile(path: string): Promise<Safetensors> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await Deno.readFile(path);
-  } catch (error) {
-    const detail = error instanceof Deno.errors.NotFound ? "file not found" : String(error);
-    const wrapped = new CheckpointError(path, `Cannot read safetensors "${path}": ${detail}`);
-    wrapped.cause = error;
-    throw wrapped;
-  }
+  const bytes = await readFileOr(
+    path,
+    (d) => new CheckpointError(path, `Cannot read safetensors "${path}": ${d}`),
+  );
   return readSafetensors(bytes, path);
 }
 
