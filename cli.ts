@@ -12,6 +12,8 @@ import { loadModel } from "./src/load_model.ts";
 import { error, info } from "./src/log.ts";
 import { exportModel } from "./src/modes/export.ts";
 import { runInfo } from "./src/modes/info.ts";
+import { predict } from "./src/modes/predict.ts";
+import { YOLO } from "./src/yolo.ts";
 
 const HELP = `yolo-wgsl: Ultralytics YOLO segmentation on WebGPU
 
@@ -20,6 +22,8 @@ Usage: deno run -A cli.ts [segment] MODE key=value ...
 Modes:
   info     model=PATH                 layers, parameters and GFLOPs, before and after BN fusion
   export   model=PATH format=safetensors   write PATH.safetensors (BN folded, metadata to rebuild)
+  predict  model=PATH source=IMG|DIR|GLOB|LIST.txt [conf=0.25 iou=0.7 imgsz=640 retina_masks=False
+           save_json=False save_txt=False project= name= exist_ok=False]   → runs/segment/predict{n}
 
 model= takes an Ultralytics .pt, our .safetensors, or a model .yaml (yolo11n-seg.yaml ... yolo11x-seg.yaml,
 yolov8n-seg.yaml ...; shipped architectures build with random weights).`;
@@ -59,11 +63,40 @@ export async function main(argv: string[]): Promise<number> {
       });
       return 0;
     }
+    case "predict": {
+      const model = await YOLO.load(str(cfg.model, "model"));
+      const src = cfg.source;
+      if (src === null || src === undefined) {
+        throw new TypeError('Missing "source=": pass source=IMAGE|DIR|GLOB');
+      }
+      const list = (v: CfgValue) => (Array.isArray(v) ? v.map(String) : String(v));
+      try {
+        await predict(model, list(src), {
+          imgsz: Number(cfg.imgsz),
+          conf: cfg.conf === null ? 0.25 : Number(cfg.conf),
+          iou: Number(cfg.iou),
+          max_det: Number(cfg.max_det),
+          classes: cfg.classes === null ? null : [cfg.classes].flat().map(Number),
+          agnostic_nms: cfg.agnostic_nms === true,
+          retina_masks: cfg.retina_masks === true,
+          batch: overrides.batch === undefined ? 1 : Number(cfg.batch),
+          save: cfg.save === true,
+          save_json: cfg.save_json === true,
+          save_txt: cfg.save_txt === true,
+          save_conf: cfg.save_conf === true,
+          project: cfg.project === null ? null : String(cfg.project),
+          name: cfg.name === null ? null : String(cfg.name),
+          exist_ok: cfg.exist_ok === true,
+          verbose: cfg.verbose !== false,
+        });
+      } finally {
+        model.dispose();
+      }
+      return 0;
+    }
     default:
       throw new RangeError(
-        `Mode "${mode}" is not available yet: use one of ${
-          MODES.filter((m) => m === "info" || m === "export").join(", ")
-        }`,
+        `Mode "${mode}" is not available yet: use one of ${MODES.filter((m) => m !== "val").join(", ")}`,
       );
   }
 }

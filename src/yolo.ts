@@ -4,6 +4,9 @@ import { Executor, type ForwardResult, type StepTime } from "./gpu/executor.ts";
 import { type LoadedModel, loadModel, type LoadModelOptions } from "./load_model.ts";
 import { exportModel, type ExportOptions } from "./modes/export.ts";
 import { type ModelSummary, summarize } from "./modes/info.ts";
+import { predict, type PredictOptions } from "./modes/predict.ts";
+import type { Source } from "./data/sources.ts";
+import type { Result } from "./results.ts";
 
 /** Options of {@link YOLO.load}. */
 export interface YoloLoadOptions extends LoadModelOptions {
@@ -77,6 +80,28 @@ export class YOLO {
    */
   async forward(data: Float32Array, shape: readonly number[]): Promise<ForwardResult> {
     return (await this.#gpu()).forward(data, shape);
+  }
+
+  /**
+   * Predict instance segmentations, as Ultralytics' `model.predict(source, ...)`: one image per forward
+   * with the rect letterbox; a list of images goes as one batch (square letterbox when their shapes
+   * differ). Nothing is written unless `save: true`. An unreadable image is a warning; the others go on.
+   *
+   * @param source A path, directory, glob, `.txt` of paths, an image file's bytes, or a list of these.
+   * @param options Ultralytics' predict arguments (`conf`, `iou`, `imgsz`, `retina_masks`, `save`, ...).
+   * @returns One result per readable image, in source order.
+   * @throws {DatasetError} for a source path that does not exist.
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { YOLO } from "./mod.ts";
+   * const model = await YOLO.load("yolo11n-seg.yaml");
+   * await assert.rejects(model.predict("no/such/image.jpg"), { name: "DatasetError" });
+   * model.dispose();
+   * ```
+   */
+  predict(source: Source, options: PredictOptions = {}): Promise<Result[]> {
+    return predict(this, source, options);
   }
 
   /**

@@ -1,0 +1,267 @@
+/**
+ * The predict mode, as Ultralytics 8.3.159's `SegmentationPredictor`: sources → batches → decode →
+ * letterbox (rect when every image of the batch has the same shape, square otherwise, as `pre_transform`)
+ * → forward → per image NMS, boxes to original pixels, masks (`process_mask`, or `process_mask_native`
+ * with `retina_masks`), empty masks dropped (`construct_result`), polygons; then the log lines and the
+ * saved `predictions.json` / `labels/*.txt` in `runs/segment/predict{n}`.
+ * @module
+ */
+import { join, parse } from "node:path";
+import type { ForwardResult } from "../gpu/executor.ts";
+import { decodeImage, type Image } from "../io/image.ts";
+import { type LetterboxGeometry, letterboxGeometry, letterboxInto } from "../data/letterbox.ts";
+import { resolveSources, type Source, type SourceItem } from "../data/sources.ts";
+import { info, warn } from "../log.ts";
+import { scaleBoxes } from "../postprocess/boxes.ts";
+import { maskAreas, type MaskStack, processMask, processMaskNative } from "../postprocess/masks.ts";
+import { nonMaxSuppression } from "../postprocess/nms.ts";
+import { masksXy } from "../postprocess/polygons.ts";
+import { Result } from "../results.ts";
+
+/** What predict needs of a model. */
+export interface Predictable {
+  /** The raw network forward on an NCHW batch. */
+  forward(data: Float32Array, shape: readonly number[]): Promise<ForwardResult>;
+  /** Class names in index order. */
+  readonly names: string[];
+  /** Output strides. */
+  readonly stride: number[];
+}
+
+/** Options of {@linkcode predict}, Ultralytics' names and defaults. */
+export interface PredictOptions {
+  /** Input size (letterbox target). @default 640 */
+  imgsz?: number;
+  /** Confidence threshold. @default 0.25 */
+  conf?: number;
+  /** NMS IoU threshold. @default 0.7 */
+  iou?: number;
+  /** Most detections per image. @default 300 */
+  max_det?: number;
+  /** Keep only these classes. @default null */
+  classes?: number[] | null;
+  /** Class-agnostic NMS. @default false */
+  agnostic_nms?: boolean;
+  /** Masks at the original image resolution. @default false */
+  retina_masks?: boolean;
+  /** Images per forward. @default 1 (the API gives a list of images as one batch) */
+  batch?: number;
+  /** Write results into a run directory. @default false in the API, true in the CLI */
+  save?: boolean;
+  /** Write `predictions.json`. @default false */
+  save_json?: boolean;
+  /** Write `labels/<stem>.txt`. @default false */
+  save_txt?: boolean;
+  /** Append the confidence to each label line. @default false */
+  save_conf?: boolean;
+  /** Run directory parent. @default "runs/segment" */
+  project?: string | null;
+  /** Run directory name. @default "predict" */
+  name?: string | null;
+  /** Reuse the run directory instead of incrementing it. @default false */
+  exist_ok?: boolean;
+  /** Print a line per image and the speed summary. @default false in the API, true in the CLI */
+  verbose?: boolean;
+}
+
+/** Ultralytics' `increment_path`: `path`, else `path2`, `path3`, ... the first that does not exist. */
+export function incrementPath(path: string, existOk = false): string {
+  const exists = (p: string) => {
+    try {
+      Deno.statSync(p);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (existOk || !exists(path)) return path;
+  for (let n = 2;; n++) if (!exists(`${path}${n}`)) return `${path}${n}`;
+}
+
+const now = () => performance.now();
+
+/** The results of one batch of decoded images. */
+async function runBatch(
+  model: Predictable,
+  items: { item: SourceItem; img: Image }[],
+  opts:
+    & Required<Pick<PredictOptions, "imgsz" | "conf" | "iou" | "max_det" | "agnostic_nms" | "retina_masks">>
+    & {
+      classes: number[] | null;
+    },
+  preMs: number,
+): Promise<{ results: Result[]; shape: number[] }> {
+  const t0 = now();
+  const stride = Math.max(...model.stride, 32);
+  const sameShape = items.every(({ img }) =>
+    img.width === items[0].img.width && img.height === items[0].img.height
+  );
+  const lbOpts = { newShape: opts.imgsz, auto: sameShape, stride };
+  const [H, W] = letterboxGeometry([items[0].img.height, items[0].img.width], lbOpts).letterboxShape;
+  const n = items.length;
+  const data = new Float32Array(n * 3 * H * W);
+  const geoms: LetterboxGeometry[] = items.map(({ img }, i) =>
+    letterboxInto(img, data, { ...lbOpts, offset: i * 3 * H * W })
+  );
+  const t1 = now();
+  const out = await model.forward(data, [n, 3, H, W]);
+  const t2 = now();
+  const names = Object.fromEntries(model.names.map((s, i) => [i, s]));
+  const [, C, A] = out.output0.shape;
+  const results: Result[] = [];
+  const pre = (preMs + t1 - t0) / n, inf = (t2 - t1) / n;
+  for (let b = 0; b < n; b++) {
+    const t3 = now();
+    const origShape: [number, number] = geoms[b].origShape;
+    const det = nonMaxSuppression(out.output0.data.subarray(b * C * A, (b + 1) * C * A), [C, A], {
+      conf: opts.conf,
+      iou: opts.iou,
+      maxDet: opts.max_det,
+      classes: opts.classes,
+      agnostic: opts.agnostic_nms,
+      nc: model.names.length,
+    });
+    let boxes = scaleBoxes(det.boxes, [H, W], origShape);
+    let conf = det.conf, cls = det.cls;
+    let masks: MaskStack | undefined;
+    if (out.output1 && det.nm > 0) {
+      const [, nm, mh, mw] = out.output1.shape;
+      const protos = {
+        data: out.output1.data.subarray(b * nm * mh * mw, (b + 1) * nm * mh * mw),
+        shape: [nm, mh, mw],
+      };
+      masks = det.count === 0
+        ? { data: new Uint8Array(0), shape: opts.retina_masks ? [0, ...origShape] : [0, H, W] }
+        : opts.retina_masks
+        ? processMaskNative(protos, det.coeffs, boxes, origShape)
+        : processMask(protos, det.coeffs, det.boxes, [H, W]);
+      // construct_result: drop detections whose mask is empty.
+      const areas = maskAreas(masks);
+      const keep = [...areas.keys()].filter((i) => areas[i] > 0);
+      if (keep.length < det.count) {
+        const [, mh2, mw2] = masks.shape;
+        const plane = mh2 * mw2;
+        const kept = new Uint8Array(keep.length * plane);
+        keep.forEach((i, j) => kept.set(masks!.data.subarray(i * plane, (i + 1) * plane), j * plane));
+        masks = { data: kept, shape: [keep.length, mh2, mw2] };
+        boxes = Float32Array.from(keep.flatMap((i) => [...boxes.subarray(4 * i, 4 * i + 4)]));
+        conf = Float32Array.from(keep, (i) => conf[i]);
+        cls = Int32Array.from(keep, (i) => cls[i]);
+      }
+    }
+    const xy = masks
+      ? masksXy(masks, origShape).map((p) =>
+        Array.from({ length: p.length / 2 }, (_, i) => [p[2 * i], p[2 * i + 1]])
+      )
+      : [];
+    results.push(
+      new Result({
+        file: items[b].item.file,
+        origShape,
+        letterboxShape: [H, W],
+        boxes: { xyxy: boxes, conf, cls },
+        masks: masks && { data: masks.data, shape: masks.shape, xy },
+        names,
+        speed: { preprocess: pre, inference: inf, postprocess: now() - t3 },
+      }),
+    );
+  }
+  return { results, shape: [n, 3, H, W] };
+}
+
+/**
+ * Predict instance segmentations on images.
+ *
+ * @param model The loaded model.
+ * @param source A path, directory, glob, `.txt` of paths, bytes, or a list of these.
+ * @param options Thresholds, batch, and what to save.
+ * @returns One result per readable image, in source order.
+ * @throws {DatasetError} for a source that does not exist (an unreadable image is a warning instead).
+ */
+export async function predict(
+  model: Predictable,
+  source: Source,
+  options: PredictOptions = {},
+): Promise<Result[]> {
+  const items = await resolveSources(source);
+  const isList = typeof source !== "string" && !(source instanceof Uint8Array);
+  const batch = Math.max(1, options.batch ?? (isList ? items.length : 1));
+  const opts = {
+    imgsz: options.imgsz ?? 640,
+    conf: options.conf ?? 0.25,
+    iou: options.iou ?? 0.7,
+    max_det: options.max_det ?? 300,
+    classes: options.classes ?? null,
+    agnostic_nms: options.agnostic_nms ?? false,
+    retina_masks: options.retina_masks ?? false,
+  };
+  const verbose = options.verbose ?? false;
+  const say = (line: string) => verbose && info(line);
+  let saveDir: string | undefined;
+  if (options.save || options.save_txt) {
+    saveDir = incrementPath(
+      join(options.project ?? "runs/segment", options.name ?? "predict"),
+      options.exist_ok,
+    );
+    Deno.mkdirSync(options.save_txt ? join(saveDir, "labels") : saveDir, { recursive: true });
+  }
+  const results: Result[] = [];
+  let lastShape: number[] = [];
+  for (let start = 0; start < items.length; start += batch) {
+    const t0 = now();
+    const ok: { item: SourceItem; img: Image }[] = [];
+    for (const item of items.slice(start, start + batch)) {
+      try {
+        ok.push({ item, img: await decodeImage(item.bytes ?? await Deno.readFile(item.file), item.file) });
+      } catch (e) {
+        warn(`Skipping image "${item.file}": ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+    if (ok.length === 0) continue;
+    const { results: batchResults, shape } = await runBatch(model, ok, opts, now() - t0);
+    lastShape = shape;
+    for (const r of batchResults) {
+      results.push(r);
+      const i = items.indexOf(ok[batchResults.indexOf(r)].item) + 1;
+      say(
+        `image ${i}/${items.length} ${r.file}: ${r.letterboxShape[0]}x${r.letterboxShape[1]} ${r.summary()}` +
+          `${r.speed.inference.toFixed(1)}ms`,
+      );
+      if (saveDir && options.save_txt && r.length > 0) {
+        Deno.writeTextFileSync(
+          join(saveDir, "labels", `${parse(r.file).name}.txt`),
+          r.toTxt(options.save_conf),
+        );
+      }
+    }
+  }
+  if (results.length > 0) {
+    const mean = (k: "preprocess" | "inference" | "postprocess") =>
+      (results.reduce((s, r) => s + r.speed[k], 0) / results.length).toFixed(1);
+    say(
+      `Speed: ${mean("preprocess")}ms preprocess, ${mean("inference")}ms inference, ${
+        mean("postprocess")
+      }ms ` +
+        `postprocess per image at shape (${Math.min(batch, results.length)}, 3, ${lastShape[2]}, ${
+          lastShape[3]
+        })`,
+    );
+  }
+  if (saveDir) {
+    if (options.save_json) {
+      Deno.writeTextFileSync(
+        join(saveDir, "predictions.json"),
+        JSON.stringify(results.map((r) => r.toJSON())),
+      );
+    }
+    if (options.save) {
+      say("Annotated images are not written yet (a later step): boxes and masks are in the run files");
+    }
+    if (options.save_txt) {
+      const n = results.filter((r) => r.length > 0).length;
+      say(`${n} label${n === 1 ? "" : "s"} saved to ${join(saveDir, "labels")}`);
+    }
+    say(`Results saved to ${saveDir}`);
+  }
+  return results;
+}

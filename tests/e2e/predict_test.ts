@@ -1,0 +1,183 @@
+/**
+ * `predict` end to end on WebGPU against Ultralytics 8.3.159 (`../shared/refs/yolo11n-seg-c128.json`):
+ * `predict_single` (each image alone, rect letterbox) and `predict_batch` (all images as one batch, square
+ * letterbox), at letterbox resolution and with `retina_masks`. Tolerances: same detections (class equal, box
+ * IoU >= 0.9; a reference conf within 0.01 of 0.25 may be missing or extra), mask IoU >= 0.9 each and >= 0.95
+ * on average. Forwards are slow on software WebGPU, so the model's outputs are memoized per input tensor:
+ * the retina run and the bad-source batch reuse them.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { type Result, YOLO } from "../../mod.ts";
+import type { ForwardResult } from "../../src/gpu/executor.ts";
+import { predict, type Predictable } from "../../src/modes/predict.ts";
+import { decodeRle, maskIoU } from "../../src/postprocess/rle.ts";
+import { readReference, type RefImage } from "../postprocess/_reference.ts";
+import { sharedPath } from "../_shared.ts";
+
+const yolo = await YOLO.load(sharedPath("models/yolo11n-seg-c128.pt"));
+const memo = new Map<string, Promise<ForwardResult>>();
+let forwards = 0;
+let forwardMs = 0;
+
+/** FNV-1a over the input's bits, with its shape. */
+function key(data: Float32Array, shape: readonly number[]): string {
+  const u = new Uint32Array(data.buffer, data.byteOffset, data.length);
+  let h = 0x811c9dc5;
+  for (let i = 0; i < u.length; i++) h = Math.imul(h ^ u[i], 0x01000193);
+  return `${shape.join("x")}:${h >>> 0}`;
+}
+
+/** The model with forwards memoized by input tensor. */
+const model: Predictable = {
+  names: yolo.names,
+  stride: yolo.stride,
+  forward(data, shape) {
+    const k = key(data, shape);
+    if (!memo.has(k)) {
+      const t = performance.now();
+      forwards++;
+      memo.set(
+        k,
+        yolo.forward(data, shape).then((r) => {
+          forwardMs += performance.now() - t;
+          return r;
+        }),
+      );
+    }
+    return memo.get(k)!;
+  },
+};
+
+/** Where the reference's image `name` lives. */
+async function imagePath(name: string): Promise<string> {
+  for (const p of [`datasets/coco128-seg/images/train2017/${name}`, `images/${name}`]) {
+    try {
+      await Deno.stat(sharedPath(p));
+      return sharedPath(p);
+    } catch {
+      // try the next folder
+    }
+  }
+  throw new Error(`Cannot find reference image "${name}" under ../shared`);
+}
+
+function boxIoU(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  const w = Math.max(0, Math.min(a[2], b[2]) - Math.max(a[0], b[0]));
+  const h = Math.max(0, Math.min(a[3], b[3]) - Math.max(a[1], b[1]));
+  const inter = w * h;
+  return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter);
+}
+
+/** Parity numbers over all compared detections. */
+const stats = { box: 1, mask: { worst: 1, sum: 0, n: 0 }, retina: { worst: 1, sum: 0, n: 0 } };
+
+/** Match ours with the reference in order; returns the matched (ours, ref) index pairs. */
+function match(label: string, r: Result, e: RefImage): [number, number][] {
+  const borderline = (c: number) => Math.abs(c - 0.25) < 0.01;
+  const pairs: [number, number][] = [];
+  let i = 0, j = 0;
+  while (i < r.length || j < e.conf.length) {
+    if (
+      i < r.length && j < e.conf.length && r.boxes.cls[i] === e.cls[j] &&
+      Math.abs(r.boxes.conf[i] - e.conf[j]) < 0.01
+    ) {
+      const iou = boxIoU(r.boxes.xyxy.subarray(4 * i, 4 * i + 4), e.boxes_xyxy[j]);
+      assert.ok(iou >= 0.9, `${label}: detection ${i} box IoU ${iou}`);
+      stats.box = Math.min(stats.box, iou);
+      pairs.push([i++, j++]);
+    } else if (i < r.length && borderline(r.boxes.conf[i])) i++;
+    else if (j < e.conf.length && borderline(e.conf[j])) j++;
+    else assert.fail(`${label}: detection ${i} (ours) does not match ${j} (Ultralytics)`);
+  }
+  return pairs;
+}
+
+/** Compare masks of matched detections; returns this image's IoUs. */
+function compareMasks(label: string, r: Result, e: RefImage, retina: boolean): number[] {
+  const refs = retina ? e.masks_retina : e.masks_letterbox;
+  const [, h, w] = r.masks!.shape;
+  const s = retina ? stats.retina : stats.mask;
+  const ious: number[] = [];
+  for (const [i, j] of match(label, r, e)) {
+    assert.deepEqual(refs[j].size, [h, w], `${label}: mask size`);
+    const iou = maskIoU(r.masks!.data.subarray(i * h * w, (i + 1) * h * w), decodeRle(refs[j]));
+    assert.ok(iou >= 0.9, `${label}: detection ${i} mask IoU ${iou}`);
+    s.worst = Math.min(s.worst, iou);
+    s.sum += iou;
+    s.n++;
+    ious.push(iou);
+  }
+  return ious;
+}
+
+async function checkGroup(group: "predict_single" | "predict_batch", retina: boolean) {
+  const ref = (await readReference())[group];
+  const names = Object.keys(ref);
+  const paths = await Promise.all(names.map(imagePath));
+  const results: Result[] = [];
+  if (group === "predict_single") {
+    for (const p of paths) results.push(...await predict(model, p, { retina_masks: retina }));
+  } else {
+    results.push(...await predict(model, paths, { retina_masks: retina }));
+  }
+  assert.equal(results.length, names.length);
+  const all: number[] = [];
+  names.forEach((name, k) => {
+    const r = results[k], e = ref[name];
+    assert.deepEqual(r.origShape, e.orig_shape);
+    if (e.letterbox_shape) assert.deepEqual(r.letterboxShape, e.letterbox_shape);
+    if (group === "predict_batch") assert.deepEqual(r.letterboxShape, [640, 640]);
+    assert.equal(r.masks?.xy.length ?? 0, r.length, "a polygon per detection");
+    all.push(...compareMasks(`${group} ${name}${retina ? " retina" : ""}`, r, e, retina));
+    const json = r.toJSON();
+    assert.equal(json.masks.length, r.length);
+  });
+  if (all.length) {
+    const mean = all.reduce((a, b) => a + b, 0) / all.length;
+    assert.ok(mean >= 0.95, `${group}${retina ? " retina" : ""}: mean mask IoU ${mean}`);
+  }
+}
+
+Deno.test("predict: each image alone matches predict_single (rect letterbox)", async () => {
+  await checkGroup("predict_single", false);
+  await checkGroup("predict_single", true);
+});
+
+Deno.test("predict: images together match predict_batch (square letterbox)", async () => {
+  await checkGroup("predict_batch", false);
+  await checkGroup("predict_batch", true);
+});
+
+Deno.test("predict: a bad image in a batch is a warning naming it; the others give results", async () => {
+  const dir = await Deno.makeTempDir();
+  const bad = join(dir, "empty.jpg");
+  await Deno.writeFile(bad, new Uint8Array(0));
+  const good = await imagePath("000000000540.jpg");
+  const errors: string[] = [];
+  const original = console.error;
+  console.error = (...args: unknown[]) => errors.push(args.join(" "));
+  let results: Result[];
+  try {
+    results = await predict(model, [bad, good], { batch: 2 });
+  } finally {
+    console.error = original;
+    await Deno.remove(dir, { recursive: true });
+  }
+  assert.equal(results.length, 1);
+  assert.equal(results[0].file, good);
+  assert.ok(results[0].length > 0);
+  assert.equal(errors.length, 1);
+  assert.match(errors[0], /empty\.jpg.*file is empty/);
+});
+
+Deno.test("predict: parity summary", () => {
+  console.log(
+    `worst box IoU ${stats.box.toFixed(4)}; mask IoU worst ${stats.mask.worst.toFixed(4)} mean ${
+      (stats.mask.sum / stats.mask.n).toFixed(4)
+    } (${stats.mask.n}); retina worst ${stats.retina.worst.toFixed(4)} mean ${
+      (stats.retina.sum / stats.retina.n).toFixed(4)
+    } (${stats.retina.n}); ${forwards} forwards, ${(forwardMs / Math.max(1, forwards)).toFixed(0)} ms each`,
+  );
+  yolo.dispose();
+});
