@@ -41,7 +41,7 @@ export class YOLO {
    * @example Build YOLO11n-seg from its architecture
    * ```ts
    * import assert from "node:assert/strict";
-   * import { YOLO } from "./mod.ts";
+   * import { YOLO } from "@yolo-wgsl/yolo-wgsl";
    * const model = await YOLO.load("yolo11n-seg.yaml");
    * assert.equal(model.task, "segment");
    * assert.deepEqual(model.stride, [8, 16, 32]);
@@ -70,7 +70,7 @@ export class YOLO {
    * @example
    * ```ts
    * import assert from "node:assert/strict";
-   * import { YOLO } from "./mod.ts";
+   * import { YOLO } from "@yolo-wgsl/yolo-wgsl";
    * const model = await YOLO.load("yolo11n-seg.yaml");
    * const { output0, output1 } = await model.forward(new Float32Array(3 * 64 * 64).fill(0.5), [1, 3, 64, 64]);
    * assert.deepEqual(output0.shape, [1, 116, 84]);
@@ -94,7 +94,7 @@ export class YOLO {
    * @example
    * ```ts
    * import assert from "node:assert/strict";
-   * import { YOLO } from "./mod.ts";
+   * import { YOLO } from "@yolo-wgsl/yolo-wgsl";
    * const model = await YOLO.load("yolo11n-seg.yaml");
    * await assert.rejects(model.predict("no/such/image.jpg"), { name: "DatasetError" });
    * model.dispose();
@@ -146,7 +146,7 @@ export class YOLO {
    * @example
    * ```ts
    * import assert from "node:assert/strict";
-   * import { YOLO } from "./mod.ts";
+   * import { YOLO } from "@yolo-wgsl/yolo-wgsl";
    * const info = (await YOLO.load("yolov8n-seg.yaml")).info();
    * assert.equal(info.fused.parameters, 3_404_320);
    * ```
@@ -164,7 +164,7 @@ export class YOLO {
    * @example
    * ```ts
    * import assert from "node:assert/strict";
-   * import { YOLO } from "./mod.ts";
+   * import { YOLO } from "@yolo-wgsl/yolo-wgsl";
    * const dir = await Deno.makeTempDir();
    * const model = await YOLO.load("yolo11n-seg.yaml");
    * const file = await model.export({ file: `${dir}/yolo11n-seg.safetensors` });

@@ -19,7 +19,7 @@ for (const [name, args] of steps) {
   }
 }
 
-const filter = Deno.args.length > 0 ? Deno.args : ["tests/", "mod.ts"];
+const filter = Deno.args.length > 0 ? Deno.args : ["tests/", "mod.ts", "src/", "kernels/", "bench/"];
 const child = new Deno.Command(Deno.execPath(), {
   args: ["test", "-A", "--doc", "--parallel", ...filter],
   stdout: "piped",
