@@ -87,6 +87,10 @@ export async function main(argv: string[]): Promise<number> {
           project: cfg.project === null ? null : String(cfg.project),
           name: cfg.name === null ? null : String(cfg.name),
           exist_ok: cfg.exist_ok === true,
+          show_boxes: cfg.show_boxes !== false,
+          show_labels: cfg.show_labels !== false,
+          show_conf: cfg.show_conf !== false,
+          line_width: cfg.line_width === null ? null : Number(cfg.line_width),
           verbose: cfg.verbose !== false,
         });
       } finally {

@@ -3,6 +3,9 @@
  * `predictions.json` entry it writes.
  * @module
  */
+import type { Image } from "./io/image.ts";
+import { type PlotOptions, plotResult } from "./plot/annotate.ts";
+import { saveImage } from "./plot/encode.ts";
 import { encodeRle, type Rle } from "./postprocess/rle.ts";
 
 /** Detected boxes of one image, best first. */
@@ -131,6 +134,30 @@ export class Result {
       lines.push(parts.join(" "));
     }
     return lines.length ? lines.join("\n") + "\n" : "";
+  }
+
+  /**
+   * The annotated image, as Ultralytics' `plot()`: masks blended in class colors, boxes, labels.
+   *
+   * @param image The original RGB image this result was predicted on.
+   * @param options What to draw (`show_boxes`, `show_labels`, `show_conf`, `show_masks`, `line_width`).
+   * @returns New RGB pixels the size of `image`.
+   * @throws {RangeError} When `image` is not `origShape`.
+   */
+  plot(image: Image, options?: PlotOptions): Image {
+    return plotResult(this, image, options);
+  }
+
+  /**
+   * Writes the annotated image ({@linkcode Result.plot}) atomically, as PNG for a `.png` path and JPEG
+   * (quality 95) otherwise.
+   *
+   * @param path The file to write.
+   * @param image The original RGB image.
+   * @param options What to draw.
+   */
+  async save(path: string, image: Image, options?: PlotOptions): Promise<void> {
+    await saveImage(path, this.plot(image, options));
   }
 
   /** The `predictions.json` entry: boxes, confidences, classes, RLE masks and polygons. */

@@ -3,10 +3,11 @@
  * letterbox (rect when every image of the batch has the same shape, square otherwise, as `pre_transform`)
  * → forward → per image NMS, boxes to original pixels, masks (`process_mask`, or `process_mask_native`
  * with `retina_masks`), empty masks dropped (`construct_result`), polygons; then the log lines and the
- * saved `predictions.json` / `labels/*.txt` in `runs/segment/predict{n}`.
+ * saved annotated images, `predictions.json` / `labels/*.txt` in `runs/segment/predict{n}`.
  * @module
  */
-import { join, parse } from "node:path";
+import { basename, join, parse } from "node:path";
+import type { PlotOptions } from "../plot/annotate.ts";
 import type { ForwardResult } from "../gpu/executor.ts";
 import { decodeImage, type Image } from "../io/image.ts";
 import { type LetterboxGeometry, letterboxGeometry, letterboxInto } from "../data/letterbox.ts";
@@ -29,7 +30,7 @@ export interface Predictable {
 }
 
 /** Options of {@linkcode predict}, Ultralytics' names and defaults. */
-export interface PredictOptions {
+export interface PredictOptions extends PlotOptions {
   /** Input size (letterbox target). @default 640 */
   imgsz?: number;
   /** Confidence threshold. @default 0.25 */
@@ -220,9 +221,9 @@ export async function predict(
     if (ok.length === 0) continue;
     const { results: batchResults, shape } = await runBatch(model, ok, opts, now() - t0);
     lastShape = shape;
-    for (const r of batchResults) {
+    for (const [j, r] of batchResults.entries()) {
       results.push(r);
-      const i = items.indexOf(ok[batchResults.indexOf(r)].item) + 1;
+      const i = items.indexOf(ok[j].item) + 1;
       say(
         `image ${i}/${items.length} ${r.file}: ${r.letterboxShape[0]}x${r.letterboxShape[1]} ${r.summary()}` +
           `${r.speed.inference.toFixed(1)}ms`,
@@ -232,6 +233,10 @@ export async function predict(
           join(saveDir, "labels", `${parse(r.file).name}.txt`),
           r.toTxt(options.save_conf),
         );
+      }
+      // Ultralytics keeps the source's file name (image{i}.jpg for bytes).
+      if (saveDir && options.save) {
+        await r.save(join(saveDir, basename(r.file)), ok[j].img, options);
       }
     }
   }
@@ -253,9 +258,6 @@ export async function predict(
         join(saveDir, "predictions.json"),
         JSON.stringify(results.map((r) => r.toJSON())),
       );
-    }
-    if (options.save) {
-      say("Annotated images are not written yet (a later step): boxes and masks are in the run files");
     }
     if (options.save_txt) {
       const n = results.filter((r) => r.length > 0).length;

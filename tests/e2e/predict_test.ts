@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { type Result, YOLO } from "../../mod.ts";
 import type { ForwardResult } from "../../src/gpu/executor.ts";
+import { decodeImage } from "../../src/io/image.ts";
 import { predict, type Predictable } from "../../src/modes/predict.ts";
 import { decodeRle, maskIoU } from "../../src/postprocess/rle.ts";
 import { readReference, type RefImage } from "../postprocess/_reference.ts";
@@ -169,6 +170,44 @@ Deno.test("predict: a bad image in a batch is a warning naming it; the others gi
   assert.ok(results[0].length > 0);
   assert.equal(errors.length, 1);
   assert.match(errors[0], /empty\.jpg.*file is empty/);
+});
+
+Deno.test("predict: save writes annotated images, predictions.json and labels into runs dir predict, predict2", async () => {
+  const project = await Deno.makeTempDir();
+  // the predict_batch images in its order, so the forward is the memoized one
+  const paths = await Promise.all(Object.keys((await readReference()).predict_batch).map(imagePath));
+  const good = await imagePath("000000000540.jpg");
+  const log = console.log;
+  console.log = () => {};
+  try {
+    const opts = { save: true, save_json: true, save_txt: true, project };
+    const results = await predict(model, paths, opts);
+    await predict(model, good, opts);
+    const run = join(project, "predict");
+    const original = await decodeImage(await Deno.readFile(good), good);
+    const annotated = await decodeImage(await Deno.readFile(join(run, "000000000540.jpg")), "annotated");
+    assert.deepEqual([annotated.height, annotated.width], [original.height, original.width]);
+    // the boxes and masks changed pixels inside the first box and JPEG noise alone elsewhere
+    const [x1, y1, x2, y2] = results[1].boxes.xyxy.map(Math.round);
+    let inside = 0, n = 0;
+    for (let y = y1; y < y2; y++) {
+      for (let x = x1; x < x2; x++, n++) {
+        const i = 3 * (y * original.width + x);
+        inside += Math.abs(annotated.data[i + 2] - original.data[i + 2]);
+      }
+    }
+    assert.ok(inside / n > 10, `mean change in the box ${inside / n}`);
+    await Deno.stat(join(run, "bus.jpg"));
+    const json = JSON.parse(await Deno.readTextFile(join(run, "predictions.json")));
+    assert.equal(json.length, paths.length);
+    assert.equal(json[1].boxes_xyxy.length, results[1].length);
+    const txt = await Deno.readTextFile(join(run, "labels", "000000000540.txt"));
+    assert.equal(txt.trim().split("\n").length, results[1].length);
+    await Deno.stat(join(project, "predict2", "000000000540.jpg"));
+  } finally {
+    console.log = log;
+    await Deno.remove(project, { recursive: true });
+  }
 });
 
 Deno.test("predict: parity summary", () => {
