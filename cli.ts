@@ -26,7 +26,9 @@ Modes:
            save_json=False save_txt=False project= name= exist_ok=False]   → runs/segment/predict{n}
 
 model= takes an Ultralytics .pt, our .safetensors, or a model .yaml (yolo11n-seg.yaml ... yolo11x-seg.yaml,
-yolov8n-seg.yaml ...; shipped architectures build with random weights).`;
+yolov8n-seg.yaml ...; shipped architectures build with random weights). An official checkpoint name
+(yolo11n-seg.pt ... yolov8x-seg.pt) not found as a path is read from weights_dir=DIR (default
+$YOLO_WGSL_WEIGHTS_DIR, else ./weights), downloaded there from Ultralytics' assets on first use.`;
 
 const str = (v: CfgValue, key: string): string => {
   if (typeof v !== "string" && typeof v !== "number") {
@@ -49,14 +51,15 @@ export async function main(argv: string[]): Promise<number> {
   }
   const { mode, overrides } = parseCliWords(positionals);
   const cfg = resolveCfg(overrides);
+  const load = { weightsDir: cfg.weights_dir === null ? null : str(cfg.weights_dir, "weights_dir") };
   switch (mode) {
     case "info": {
-      const model = await loadModel(str(cfg.model, "model"));
+      const model = await loadModel(str(cfg.model, "model"), load);
       runInfo(model, Number(cfg.imgsz));
       return 0;
     }
     case "export": {
-      const model = await loadModel(str(cfg.model, "model"));
+      const model = await loadModel(str(cfg.model, "model"), load);
       await exportModel(model, {
         format: str(cfg.format, "format"),
         imgsz: overrides.imgsz === undefined ? undefined : Number(cfg.imgsz),
@@ -64,7 +67,7 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case "predict": {
-      const model = await YOLO.load(str(cfg.model, "model"));
+      const model = await YOLO.load(str(cfg.model, "model"), load);
       const src = cfg.source;
       if (src === null || src === undefined) {
         throw new TypeError('Missing "source=": pass source=IMAGE|DIR|GLOB');

@@ -9,6 +9,7 @@ import { builtinModelYaml, parseModelYaml } from "./graph/model_yaml.ts";
 import { type ModelYaml, type ParsedModel, parseModel } from "./graph/parse_model.ts";
 import { checkStateShapes, randomState } from "./graph/weights.ts";
 import { readCheckpoint } from "./io/checkpoint.ts";
+import { findOrDownloadWeights, OFFICIAL_WEIGHTS, type WeightsOptions } from "./io/download.ts";
 import { readSafetensors } from "./io/safetensors.ts";
 import type { StateDict } from "./tensor.ts";
 
@@ -40,8 +41,8 @@ export interface LoadedModel {
   args?: Record<string, unknown>;
 }
 
-/** Options for {@link loadModelBytes}. */
-export interface LoadModelOptions {
+/** Options for {@link loadModel} and {@link loadModelBytes} (the weights options matter only to the first). */
+export interface LoadModelOptions extends WeightsOptions {
   /** The task the caller needs; a checkpoint of another task is refused. @default "segment" */
   task?: string;
   /** Seed of the random weights for a YAML model. @default 0 */
@@ -153,24 +154,30 @@ export function loadModelBytes(
 
 /**
  * Load a model from a path (or raw bytes). A path that does not exist but names a shipped architecture
- * (`yolo11n-seg.yaml`, `yolov8s-seg.yaml`, ...) builds that architecture with random weights.
+ * (`yolo11n-seg.yaml`, `yolov8s-seg.yaml`, ...) builds that architecture with random weights; one that
+ * is an official checkpoint name (`yolo11n-seg.pt` ... `yolov8x-seg.pt`, no folder) is read from the
+ * weights folder, downloaded there from Ultralytics' release assets the first time.
  */
 export async function loadModel(
   source: string | Uint8Array,
   options: LoadModelOptions = {},
 ): Promise<LoadedModel> {
   if (source instanceof Uint8Array) return loadModelBytes(source, "<bytes>", options);
+  let file = source;
   let bytes: Uint8Array;
   try {
     bytes = await Deno.readFile(source);
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
     const builtin = /\.ya?ml$/i.test(source) ? builtinModelYaml(source) : undefined;
-    if (builtin === undefined) {
+    if (builtin !== undefined) bytes = new TextEncoder().encode(builtin);
+    else if (OFFICIAL_WEIGHTS.has(source)) {
+      file = await findOrDownloadWeights(source, options);
+      bytes = await Deno.readFile(file);
+    } else {
       const err = /\.ya?ml$/i.test(source) ? ModelConfigError : CheckpointError;
       throw new err(source, `Cannot find model "${source}": no such file`);
     }
-    bytes = new TextEncoder().encode(builtin);
   }
-  return loadModelBytes(bytes, source, options);
+  return loadModelBytes(bytes, file, options);
 }

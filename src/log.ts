@@ -20,3 +20,17 @@ export function warn(line: string): void {
 export function error(line: string): void {
   console.error(line);
 }
+
+const encoder = new TextEncoder();
+
+/**
+ * Show a progress line on stderr: on a terminal redrawn in place, and ended with a newline once `done` or
+ * `failed`; elsewhere (logs, pipes) only the `done` line prints, once. Silenced by {@link setQuiet} like
+ * `info`.
+ */
+export function progress(line: string, state: "running" | "done" | "failed" = "running"): void {
+  if (quiet) return;
+  if (Deno.stderr.isTerminal()) {
+    Deno.stderr.writeSync(encoder.encode(`\r\x1b[K${line}${state === "running" ? "" : "\n"}`));
+  } else if (state === "done") console.error(line);
+}

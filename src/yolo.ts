@@ -33,10 +33,12 @@ export class YOLO {
   /**
    * Load a model from a path or the bytes of a model file.
    *
-   * @param source A `.pt`, `.safetensors` or `.yaml` path, or that file's bytes.
-   * @param options The task required and the seed of random weights.
+   * @param source A `.pt`, `.safetensors` or `.yaml` path, or that file's bytes. An official checkpoint
+   * name (`yolo11n-seg.pt` ... `yolov8x-seg.pt`) that is not a file is read from the weights folder,
+   * downloaded there from Ultralytics' release assets on first use.
+   * @param options The task required, the seed of random weights, the weights folder.
    * @returns The loaded model.
-   * @throws {CheckpointError} for an unreadable, non-YOLO or wrong-task checkpoint.
+   * @throws {CheckpointError} for an unreadable, non-YOLO or wrong-task checkpoint, or a failed download.
    * @throws {ModelConfigError} for a malformed or unknown model YAML.
    * @example Build YOLO11n-seg from its architecture
    * ```ts
@@ -87,7 +89,8 @@ export class YOLO {
    * with the rect letterbox; a list of images goes as one batch (square letterbox when their shapes
    * differ). Nothing is written unless `save: true`. An unreadable image is a warning; the others go on.
    *
-   * @param source A path, directory, glob, `.txt` of paths, an image file's bytes, or a list of these.
+   * @param source A path, directory, glob, `.txt` of paths, `http(s)://` URL, an image file's bytes, or a
+   * list of these.
    * @param options Ultralytics' predict arguments (`conf`, `iou`, `imgsz`, `retina_masks`, `save`, ...).
    * @returns One result per readable image, in source order.
    * @throws {DatasetError} for a source path that does not exist.
