@@ -1,11 +1,14 @@
 /**
  * Ultralytics' predict `source=` resolution (`LoadImagesAndVideos`, 8.3.x) for still images: a file, a
  * directory (its images, sorted), a glob (`*`, `?`), a `.txt` file of paths (relative to the `.txt`'s folder),
- * or a list of any of these; raw bytes come through the API.
+ * an `http://` or `https://` URL, or a list of any of these; raw bytes come through the API. URLs are
+ * fetched when their image is read ({@link readSourceItem}), so a bad one is a bad image like any other.
  * @module
  */
 import { basename, dirname, extname, join, resolve } from "node:path";
 import { DatasetError } from "../errors.ts";
+import { fetchBytes } from "../io/download.ts";
+import { readFileOr } from "../io/_read_file.ts";
 
 /** Ultralytics' `IMG_FORMATS`: the extensions a directory or glob yields (we decode only JPEG and PNG). */
 export const IMG_FORMATS: ReadonlySet<string> = new Set([
@@ -22,15 +25,55 @@ export const IMG_FORMATS: ReadonlySet<string> = new Set([
   "heic",
 ]);
 
-/** What `predict` accepts as a source: a path, a directory, a glob, a `.txt` of paths, bytes, or a list. */
+/** What `predict` accepts as a source: a path, a directory, a glob, a `.txt` of paths, a URL, bytes, or a list. */
 export type Source = string | Uint8Array | readonly (string | Uint8Array)[];
 
-/** One image to read: a path, or bytes with a name for messages. */
+/** One image to read: a path, a URL, or bytes, with a name for messages and saved files. */
 export interface SourceItem {
-  /** The path, or `image<i>.jpg` style name for bytes. */
+  /** The path, the URL's last path component, or `image<i>.jpg` style name for bytes. */
   file: string;
   /** The file's bytes when given directly. */
   bytes?: Uint8Array;
+  /** The `http://` or `https://` URL the bytes come from. */
+  url?: string;
+}
+
+const isUrl = (s: string) => /^https?:\/\//i.test(s);
+
+/**
+ * Ultralytics' name for a URL's download (`Path(clean_url(url)).name`): the last path component,
+ * percent-decoded, without the query or fragment; the host when the path is empty.
+ */
+export function urlFileName(url: string): string {
+  let path = url.replace(/[?#].*$/, ""), host = "";
+  try {
+    ({ pathname: path, hostname: host } = new URL(url));
+  } catch {
+    // not a valid URL: its fetch will say so; name it from the text
+  }
+  try {
+    path = decodeURIComponent(path);
+  } catch {
+    // a malformed escape: keep it as written
+  }
+  return basename(path) || host || "image.jpg";
+}
+
+/**
+ * The bytes of one source item: given, fetched from its URL, or read from its path.
+ *
+ * @param item An item of {@link resolveSources}.
+ * @returns The file's bytes.
+ * @throws {DatasetError} naming the path or URL, when it cannot be read or fetched (offline, refused,
+ * not 2xx, cut short).
+ */
+export function readSourceItem(item: SourceItem): Promise<Uint8Array> {
+  if (item.bytes) return Promise.resolve(item.bytes);
+  const url = item.url;
+  if (url !== undefined) {
+    return fetchBytes(url, (d) => new DatasetError(url, `Cannot download "${url}": ${d}`));
+  }
+  return readFileOr(item.file, (d) => new DatasetError(item.file, `Cannot read image "${item.file}": ${d}`));
 }
 
 const isImage = (path: string) => IMG_FORMATS.has(extname(path).slice(1).toLowerCase());
@@ -111,8 +154,8 @@ async function expand(source: string): Promise<string[]> {
 /**
  * Resolve a predict source into the images to read, in Ultralytics' order.
  *
- * @param source A path, directory, glob, `.txt` of paths, bytes, or a list of these.
- * @returns One item per image (paths are absolute).
+ * @param source A path, directory, glob, `.txt` of paths, URL, bytes, or a list of these.
+ * @returns One item per image (paths are absolute; URLs are not fetched yet).
  * @throws {DatasetError} naming a path that does not exist, or a directory or glob with no images.
  * @example
  * ```ts
@@ -129,6 +172,7 @@ export async function resolveSources(source: Source): Promise<SourceItem[]> {
   for (let i = 0; i < list.length; i++) {
     const s = list[i];
     if (s instanceof Uint8Array) out.push({ file: `image${i}.jpg`, bytes: s });
+    else if (isUrl(s)) out.push({ file: urlFileName(s), url: s });
     else for (const file of await expand(s)) out.push({ file });
   }
   if (out.length === 0) {

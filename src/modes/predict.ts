@@ -11,7 +11,7 @@ import type { PlotOptions } from "../plot/annotate.ts";
 import type { ForwardResult } from "../gpu/executor.ts";
 import { decodeImage, type Image } from "../io/image.ts";
 import { type LetterboxGeometry, letterboxGeometry, letterboxInto } from "../data/letterbox.ts";
-import { resolveSources, type Source, type SourceItem } from "../data/sources.ts";
+import { readSourceItem, resolveSources, type Source, type SourceItem } from "../data/sources.ts";
 import { info, warn } from "../log.ts";
 import { scaleBoxes } from "../postprocess/boxes.ts";
 import { maskAreas, type MaskStack, processMask, processMaskNative } from "../postprocess/masks.ts";
@@ -213,7 +213,7 @@ export async function predict(
     const ok: { item: SourceItem; img: Image }[] = [];
     for (const item of items.slice(start, start + batch)) {
       try {
-        ok.push({ item, img: await decodeImage(item.bytes ?? await Deno.readFile(item.file), item.file) });
+        ok.push({ item, img: await decodeImage(await readSourceItem(item), item.file) });
       } catch (e) {
         warn(`Skipping image "${item.file}": ${e instanceof Error ? e.message : String(e)}`);
       }
