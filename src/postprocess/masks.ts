@@ -92,6 +92,55 @@ export function processMask(
 }
 
 /**
+ * `process_mask(protos, coeffs, boxes, shape, upsample=False)`: binary masks at the prototype resolution
+ * (what Ultralytics' segment validator compares with the ground truth): logits cropped to the boxes
+ * scaled by `(mw / w, mh / h)`, then `> 0`.
+ *
+ * @param protos `[nm, mh, mw]` prototypes (`output1` of the image).
+ * @param coeffs `[k, nm]` mask coefficients of the detections.
+ * @param boxes `[k, 4]` xyxy boxes in letterbox pixels.
+ * @param shape `[height, width]` of the letterbox (network input).
+ * @returns `[k, mh, mw]` masks.
+ * @throws {RangeError} When the sizes disagree.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { processMaskProto } from "./masks.ts";
+ * const protos = { data: new Float32Array([1, 1, 1, 1]), shape: [1, 2, 2] };
+ * const m = processMaskProto(protos, new Float32Array([1]), new Float32Array([2, 0, 4, 4]), [4, 4]);
+ * assert.deepEqual([...m.data], [0, 1, 0, 1]);
+ * ```
+ */
+export function processMaskProto(
+  protos: Protos,
+  coeffs: Float32Array,
+  boxes: ArrayLike<number>,
+  shape: Shape2,
+): MaskStack {
+  const [nm, mh, mw] = protoDims(protos);
+  const k = checkDetections(coeffs, boxes, nm);
+  const [ih, iw] = shape;
+  const out = new Uint8Array(k * mh * mw);
+  const wr = f32(mw / iw), hr = f32(mh / ih);
+  for (let d = 0; d < k; d++) {
+    const c0 = clampInt(Math.ceil(f32(boxes[4 * d] * wr)), 0, mw);
+    const c1 = clampInt(Math.ceil(f32(boxes[4 * d + 2] * wr)), 0, mw);
+    const r0 = clampInt(Math.ceil(f32(boxes[4 * d + 1] * hr)), 0, mh);
+    const r1 = clampInt(Math.ceil(f32(boxes[4 * d + 3] * hr)), 0, mh);
+    if (c0 >= c1 || r0 >= r1) continue;
+    const ww = c1 - c0;
+    const win = new Float64Array(ww * (r1 - r0));
+    logits(protos.data, coeffs, d, nm, mh, mw, r0, r1, c0, c1, win, ww, 0);
+    const plane = d * mh * mw;
+    for (let y = r0; y < r1; y++) {
+      for (let x = c0; x < c1; x++) out[plane + y * mw + x] = win[(y - r0) * ww + x - c0] > 0 ? 1 : 0;
+    }
+  }
+  return { data: out, shape: [k, mh, mw] };
+}
+
+/**
  * `process_mask_native(protos, coeffs, boxes, orig_shape)` (`retina_masks=True`): binary masks at the
  * original image's resolution. The letterbox padding is cut from the prototypes (at their resolution) by
  * `scale_masks`, the rest upsampled to `origShape`, then cropped with the original-pixel boxes. The

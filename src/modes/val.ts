@@ -1,0 +1,429 @@
+/**
+ * `yolo segment val`: box and mask mAP on a dataset split, computed as Ultralytics 8.3.159's
+ * `SegmentationValidator` does.
+ *
+ * Per image, as its val dataloader: the image resized so its long side is `imgsz` (`load_image`:
+ * `ceil` of the scaled sides, INTER_LINEAR), then letterboxed without enlarging into its batch's rect
+ * shape (images sorted by aspect ratio, `ceil(shape * imgsz / stride + 0.5) * stride`), value 114. Ground
+ * truth: polygons resampled to 1000 points, scaled like the image, filled at the letterbox size and
+ * downsampled 4x into one overlap mask (larger instances first); boxes mapped back to original pixels
+ * through the same `ratio_pad`. Predictions: multi-label NMS (conf 0.001, IoU 0.7, 300 detections),
+ * masks at prototype resolution cropped to the box and thresholded at 0, boxes scaled to original pixels.
+ * Matching at IoU 0.50:0.05:0.95 for boxes and masks, then AP per class ({@link ../metrics/ap.ts}).
+ * @module
+ */
+import { join } from "node:path";
+import { resizeBilinearU8 } from "../data/resize.ts";
+import { letterboxGeometry, letterboxInto } from "../data/letterbox.ts";
+import { polygonsToOverlapMask, resampleSegments } from "../data/polygon_masks.ts";
+import { checkDataset, type DatasetInfo } from "../data/dataset_yaml.ts";
+import { imageFiles } from "../data/image_files.ts";
+import { type ImageLabels, loadLabels } from "../data/labels.ts";
+import { DatasetError } from "../errors.ts";
+import { decodeImage, type Image } from "../io/image.ts";
+import { readFileOr } from "../io/_read_file.ts";
+import { info, progress, warn } from "../log.ts";
+import { boxIoU, maskIoU } from "../metrics/iou.ts";
+import { IOU_THRESHOLDS, matchPredictions } from "../metrics/match.ts";
+import { computeMetric, type Metric, type MetricSummary } from "../metrics/det_metrics.ts";
+import { scaleBoxes } from "../postprocess/boxes.ts";
+import { processMaskProto } from "../postprocess/masks.ts";
+import { nonMaxSuppression } from "../postprocess/nms.ts";
+import { incrementPath, type Predictable } from "./predict.ts";
+
+/** Options of {@linkcode val}: Ultralytics' argument names and defaults. */
+export interface ValOptions {
+  /** The dataset YAML (a path, or the name of one in `datasets/`). */
+  data: string;
+  /** Input size. @default 640 */
+  imgsz?: number;
+  /** Images per forward; batches change rect shapes and so mAP (the references use 1). @default 16 */
+  batch?: number;
+  /** Confidence threshold. @default 0.001 */
+  conf?: number;
+  /** NMS IoU threshold. @default 0.7 */
+  iou?: number;
+  /** Most detections per image. @default 300 */
+  max_det?: number;
+  /** The split to evaluate. @default "val" */
+  split?: "val" | "test" | "train";
+  /** Class-agnostic NMS. @default false */
+  agnostic_nms?: boolean;
+  /** Treat every class as one. @default false */
+  single_cls?: boolean;
+  /** Print the per-class table. @default false */
+  verbose?: boolean;
+  /** Write `metrics.json` in the run directory. @default false */
+  save_json?: boolean;
+  /** Run directory parent. @default "runs/segment" */
+  project?: string | null;
+  /** Run directory name. @default "val" */
+  name?: string | null;
+  /** Reuse the run directory. @default false */
+  exist_ok?: boolean;
+  /** Where relative dataset roots and downloads go. @default `$YOLO_WGSL_DATASETS_DIR` or `datasets` */
+  datasets_dir?: string | null;
+  /** Print the table and progress. @default true in the CLI, false in the API */
+  print?: boolean;
+}
+
+/** What {@linkcode val} returns (and `metrics.json` holds). */
+export interface ValMetrics {
+  /** Box metrics. */
+  box: MetricSummary;
+  /** Mask metrics. */
+  seg: MetricSummary;
+  /** Mean milliseconds per image. */
+  speed: { preprocess: number; inference: number; postprocess: number };
+  /** Images evaluated. */
+  images: number;
+  /** Ground-truth instances. */
+  instances: number;
+  /** Per-class rows: name, images containing it, instances, and box / mask P, R, AP50, AP50-95. */
+  classes: {
+    name: string;
+    images: number;
+    instances: number;
+    box: { p: number; r: number; ap50: number; ap: number };
+    seg: { p: number; r: number; ap50: number; ap: number };
+  }[];
+  /** The run directory when something was saved there, else null. */
+  saveDir: string | null;
+}
+
+/** Where one image lands in its batch's letterbox. */
+interface Prepared {
+  label: ImageLabels;
+  /** `[h0, w0]`. */
+  origShape: [number, number];
+  /** `((h / h0, w / w0), (left, top))` as the dataset records it. */
+  ratioPad: [[number, number], [number, number]];
+  /** Ground-truth classes in overlap-mask order. */
+  cls: number[];
+  /** Ground-truth xyxy boxes in original pixels, same order. */
+  boxes: Float32Array;
+  /** The overlap mask at 1/4 of the letterbox. */
+  mask: Int32Array;
+}
+
+const f32 = Math.fround;
+const now = () => performance.now();
+
+/** `BaseDataset.set_rectangle`: image order by aspect ratio and the letterbox shape of each batch. */
+export function rectBatches(
+  shapes: readonly [number, number][],
+  batch: number,
+  imgsz: number,
+  stride = 32,
+  pad = 0.5,
+): { order: number[]; batchShapes: [number, number][] } {
+  const ar = shapes.map(([h, w]) => h / w);
+  const order = ar.map((_, i) => i).sort((a, b) => ar[a] - ar[b] || a - b);
+  const batchShapes: [number, number][] = [];
+  for (let s = 0; s < order.length; s += batch) {
+    const ars = order.slice(s, s + batch).map((i) => ar[i]);
+    const mini = Math.min(...ars), maxi = Math.max(...ars);
+    const shape: [number, number] = maxi < 1 ? [maxi, 1] : mini > 1 ? [1, 1 / mini] : [1, 1];
+    batchShapes.push(shape.map((v) => Math.ceil(v * imgsz / stride + pad) * stride) as [number, number]);
+  }
+  return { order, batchShapes };
+}
+
+/** `load_image(rect_mode=True)`: the long side scaled to `imgsz` with `ceil`ed sides. */
+function loadImage(img: Image, imgsz: number): Image {
+  const [h0, w0] = [img.height, img.width];
+  const r = imgsz / Math.max(h0, w0);
+  if (r === 1) return img;
+  const w = Math.min(Math.ceil(w0 * r), imgsz), h = Math.min(Math.ceil(h0 * r), imgsz);
+  return resizeBilinearU8(img, [w, h]);
+}
+
+/** One image into the batch tensor, with its ground truth prepared as the validator sees it. */
+function prepare(
+  img: Image,
+  label: ImageLabels,
+  shape: [number, number],
+  imgsz: number,
+  out: Float32Array,
+  offset: number,
+): Prepared {
+  const h0 = img.height, w0 = img.width;
+  const resized = loadImage(img, imgsz);
+  const w = resized.width, h = resized.height;
+  const lb = { newShape: shape, auto: false, scaleup: false };
+  const g = letterboxGeometry([h, w], lb);
+  letterboxInto(resized, out, { ...lb, offset });
+  const { left, top } = g.border;
+  const r = f32(g.ratio[0]);
+  const ratioPad: [[number, number], [number, number]] = [[h / h0, w / w0], [left, top]];
+  const [H, W] = shape;
+  // polygons: resampled (normalized), denormalized by the resized size, scaled, padded (float32)
+  const maxLen = Math.max(0, ...label.segments.map((s) => s.length >> 1));
+  const n = maxLen > 1000 ? maxLen + 1 : 1000;
+  const segs = label.segments.length
+    ? resampleSegments(label.segments.map((s) => Float32Array.from(s)), n)
+    : [];
+  for (const s of segs) {
+    for (let i = 0; i < s.length; i += 2) {
+      s[i] = f32(f32(f32(s[i] * w) * r) + left);
+      s[i + 1] = f32(f32(f32(s[i + 1] * h) * r) + top);
+    }
+  }
+  const overlap = polygonsToOverlapMask([H, W], segs, 4);
+  const k = label.cls.length;
+  const order = segs.length === k ? overlap.order : [...Array(k).keys()];
+  // boxes: xywh normalized → xyxy letterbox pixels → normalized by the letterbox → back → original pixels
+  const lbBoxes = new Float32Array(4 * k);
+  order.forEach((idx, j) => {
+    const [cx, cy, bw, bh] = label.bboxes[idx].map(f32);
+    const x1 = f32(cx - f32(bw / 2)), y1 = f32(cy - f32(bh / 2));
+    const x2 = f32(cx + f32(bw / 2)), y2 = f32(cy + f32(bh / 2));
+    const px = (v: number) => f32(f32(f32(v * w) * r) + left);
+    const py = (v: number) => f32(f32(f32(v * h) * r) + top);
+    const X1 = px(x1), Y1 = py(y1), X2 = px(x2), Y2 = py(y2);
+    // Format: xywh normalized by (W, H); _prepare_batch: xywh2xyxy * (W, H)
+    const ncx = f32(f32(f32(X1 + X2) / 2) / W), ncy = f32(f32(f32(Y1 + Y2) / 2) / H);
+    const nw = f32(f32(X2 - X1) / W), nh = f32(f32(Y2 - Y1) / H);
+    lbBoxes[4 * j] = f32(f32(ncx - f32(nw / 2)) * W);
+    lbBoxes[4 * j + 1] = f32(f32(ncy - f32(nh / 2)) * H);
+    lbBoxes[4 * j + 2] = f32(f32(ncx + f32(nw / 2)) * W);
+    lbBoxes[4 * j + 3] = f32(f32(ncy + f32(nh / 2)) * H);
+  });
+  return {
+    label,
+    origShape: [h0, w0],
+    ratioPad,
+    cls: order.map((i) => label.cls[i]),
+    boxes: scaleBoxes(lbBoxes, [H, W], [h0, w0], { ratioPad }),
+    mask: overlap.mask,
+  };
+}
+
+/** Python's `"%11.3g"`. */
+function g3(v: number): string {
+  if (v === 0) return "0";
+  const s = v.toPrecision(3);
+  const [mant, exp] = s.split("e");
+  let m = mant.includes(".") ? mant.replace(/0+$/, "").replace(/\.$/, "") : mant;
+  if (exp !== undefined) {
+    const e = Number(exp);
+    m += `e${e < 0 ? "-" : "+"}${String(Math.abs(e)).padStart(2, "0")}`;
+  }
+  return m;
+}
+
+/** One row of Ultralytics' val table. */
+function row(name: string, images: number, instances: number, values: number[]): string {
+  return name.padStart(22) + String(images).padStart(11) + String(instances).padStart(11) +
+    values.map((v) => g3(v).padStart(11)).join("");
+}
+
+/**
+ * Validate a segmentation model on a dataset split: box and mask P, R, mAP50, mAP50-95.
+ *
+ * @param model The loaded model.
+ * @param options The dataset and Ultralytics' val arguments.
+ * @returns The metrics (and `metrics.json` in the run directory with `save_json`).
+ * @throws {DatasetError} When the dataset YAML, its images or labels cannot be used.
+ */
+export async function val(model: Predictable, options: ValOptions): Promise<ValMetrics> {
+  const imgsz = options.imgsz ?? 640;
+  const batch = Math.max(1, Math.floor(options.batch ?? 16));
+  const conf = options.conf ?? 0.001, iou = options.iou ?? 0.7, maxDet = options.max_det ?? 300;
+  const split = options.split ?? "val";
+  const say = options.print ? info : () => {};
+  const data: DatasetInfo = await checkDataset(options.data, {
+    datasets_dir: options.datasets_dir,
+    verbose: options.print ?? false,
+  });
+  const splitPath = data[split];
+  if (!splitPath) {
+    throw new DatasetError(
+      data.yamlFile,
+      `Cannot validate on "${split}": the dataset YAML has no "${split}" images`,
+    );
+  }
+  const nc = model.names.length;
+  if (data.nc !== nc && !options.single_cls) {
+    warn(
+      `Dataset "${options.data}" has ${data.nc} classes and the model ${nc}: metrics use the model's classes`,
+    );
+  }
+  const files = await imageFiles(splitPath);
+  const { labels: loaded } = await loadLabels(files, data.nc, {
+    prefix: `${split}: `,
+    single_cls: options.single_cls,
+    verbose: options.print ?? false,
+  });
+  // single_cls: every instance is class 0 (the dataset's update_labels)
+  const labels = options.single_cls ? loaded.map((l) => ({ ...l, cls: l.cls.map(() => 0) })) : loaded;
+  if (labels.length === 0) {
+    throw new DatasetError(String(splitPath), `Cannot validate: no usable images in "${splitPath}"`);
+  }
+  const stride = Math.max(...model.stride, 32);
+  const { order, batchShapes } = rectBatches(labels.map((l) => l.shape), batch, imgsz, stride);
+
+  const stats = {
+    tp: [] as Uint8Array[],
+    tpM: [] as Uint8Array[],
+    conf: [] as number[],
+    cls: [] as number[],
+  };
+  const targetCls: number[] = [], targetImg: number[] = [];
+  const speed = { preprocess: 0, inference: 0, postprocess: 0 };
+  const t = IOU_THRESHOLDS.length;
+  let seen = 0;
+  const total = labels.length;
+  for (let bi = 0; bi * batch < order.length; bi++) {
+    const t0 = now();
+    const [H, W] = batchShapes[bi];
+    const members = order.slice(bi * batch, (bi + 1) * batch);
+    const input = new Float32Array(members.length * 3 * H * W);
+    const prepared: Prepared[] = [];
+    for (const idx of members) {
+      const label = labels[idx];
+      try {
+        const bytes = await readFileOr(
+          label.im_file,
+          (d) => new DatasetError(label.im_file, `Cannot read image "${label.im_file}": ${d}`),
+        );
+        const img = await decodeImage(bytes, label.im_file);
+        prepared.push(prepare(img, label, [H, W], imgsz, input, prepared.length * 3 * H * W));
+      } catch (e) {
+        warn(`Skipping image: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+    const n = prepared.length;
+    if (n === 0) continue;
+    const t1 = now();
+    const out = await model.forward(input.subarray(0, n * 3 * H * W), [n, 3, H, W]);
+    const t2 = now();
+    const [, C, A] = out.output0.shape;
+    const protoShape = out.output1!.shape;
+    const [, nm, mh, mw] = protoShape;
+    for (let b = 0; b < n; b++) {
+      const p = prepared[b];
+      seen++;
+      const det = nonMaxSuppression(out.output0.data.subarray(b * C * A, (b + 1) * C * A), [C, A], {
+        conf,
+        iou,
+        maxDet,
+        multiLabel: true,
+        agnostic: options.single_cls || options.agnostic_nms,
+        nc,
+      });
+      const predCls = options.single_cls ? new Int32Array(det.count) : det.cls;
+      const nl = p.cls.length;
+      targetCls.push(...p.cls);
+      targetImg.push(...new Set(p.cls));
+      const npr = det.count;
+      if (npr === 0) continue;
+      const tp = new Uint8Array(npr * t), tpM = new Uint8Array(npr * t);
+      if (nl) {
+        const predBoxes = scaleBoxes(det.boxes, [H, W], p.origShape, { ratioPad: p.ratioPad });
+        tp.set(matchPredictions(predCls, p.cls, boxIoU(p.boxes, predBoxes)));
+        const protos = {
+          data: out.output1!.data.subarray(b * nm * mh * mw, (b + 1) * nm * mh * mw),
+          shape: [nm, mh, mw],
+        };
+        const predMasks = processMaskProto(protos, det.coeffs, det.boxes, [H, W]);
+        const plane = mh * mw;
+        const gtMasks = new Uint8Array(nl * plane);
+        for (let q = 0; q < plane; q++) {
+          const v = p.mask[q];
+          if (v > 0 && v <= nl) gtMasks[(v - 1) * plane + q] = 1;
+        }
+        const mIoU = maskIoU(gtMasks, predMasks.data, plane, (g, j) => p.cls[g] === predCls[j]);
+        tpM.set(matchPredictions(predCls, p.cls, mIoU));
+      }
+      stats.tp.push(tp), stats.tpM.push(tpM);
+      for (let i = 0; i < npr; i++) stats.conf.push(det.conf[i]), stats.cls.push(predCls[i]);
+    }
+    const t3 = now();
+    speed.preprocess += t1 - t0, speed.inference += t2 - t1, speed.postprocess += t3 - t2;
+    if (options.print) progress(`val: ${seen}/${total} images`, seen === total ? "done" : "running");
+  }
+
+  const concat = (parts: Uint8Array[]) => {
+    const outArr = new Uint8Array(parts.reduce((s, a) => s + a.length, 0));
+    let o = 0;
+    for (const a of parts) outArr.set(a, o), o += a.length;
+    return outArr;
+  };
+  const boxM: Metric = computeMetric(concat(stats.tp), stats.conf, stats.cls, targetCls, nc);
+  const segM: Metric = computeMetric(concat(stats.tpM), stats.conf, stats.cls, targetCls, nc);
+  const ntClass = new Array(nc).fill(0), ntImage = new Array(nc).fill(0);
+  for (const c of targetCls) if (c < nc) ntClass[c]++;
+  for (const c of targetImg) if (c < nc) ntImage[c]++;
+  const instances = targetCls.length;
+  const per = (v: number) => (seen ? v / seen : 0);
+  const result: ValMetrics = {
+    box: boxM.summary,
+    seg: segM.summary,
+    speed: {
+      preprocess: per(speed.preprocess),
+      inference: per(speed.inference),
+      postprocess: per(speed.postprocess),
+    },
+    images: seen,
+    instances,
+    classes: boxM.classes.map((bc, i) => {
+      const sc = segM.classes[i];
+      return {
+        name: model.names[bc.cls] ?? String(bc.cls),
+        images: ntImage[bc.cls] ?? 0,
+        instances: ntClass[bc.cls] ?? 0,
+        box: { p: bc.p, r: bc.r, ap50: bc.ap50, ap: bc.ap },
+        seg: { p: sc.p, r: sc.r, ap50: sc.ap50, ap: sc.ap },
+      };
+    }),
+    saveDir: null,
+  };
+
+  say(
+    ["Class", "Images", "Instances", "Box(P", "R", "mAP50", "mAP50-95)", "Mask(P", "R", "mAP50", "mAP50-95)"]
+      .map((s, i) => s.padStart(i === 0 ? 22 : 11)).join(""),
+  );
+  const b = result.box, s = result.seg;
+  say(row("all", seen, instances, [b.mp, b.mr, b.map50, b.map, s.mp, s.mr, s.map50, s.map]));
+  if (instances === 0) warn(`No labels found in the ${split} set: cannot compute metrics without labels`);
+  if (options.verbose && nc > 1) {
+    for (const c of result.classes) {
+      say(row(c.name, c.images, c.instances, [
+        c.box.p,
+        c.box.r,
+        c.box.ap50,
+        c.box.ap,
+        c.seg.p,
+        c.seg.r,
+        c.seg.ap50,
+        c.seg.ap,
+      ]));
+    }
+  }
+  const sp = result.speed;
+  say(
+    `Speed: ${sp.preprocess.toFixed(1)}ms preprocess, ${sp.inference.toFixed(1)}ms inference, 0.0ms loss, ` +
+      `${sp.postprocess.toFixed(1)}ms postprocess per image`,
+  );
+  if (options.save_json) {
+    const dir = incrementPath(
+      join(options.project ?? "runs/segment", options.name ?? "val"),
+      options.exist_ok,
+    );
+    await Deno.mkdir(dir, { recursive: true });
+    const json = {
+      box: result.box,
+      seg: result.seg,
+      speed: result.speed,
+      images: result.images,
+      instances: result.instances,
+    };
+    const tmp = join(dir, ".metrics.json.tmp");
+    await Deno.writeTextFile(tmp, JSON.stringify(json, null, 2) + "\n");
+    await Deno.rename(tmp, join(dir, "metrics.json"));
+    result.saveDir = dir;
+    say(`Results saved to ${dir}`);
+  }
+  return result;
+}
