@@ -3,7 +3,7 @@
  *
  *   deno run -A cli.ts [segment] MODE key=value ...
  *
- * MODE is one of info, export, predict, val. Keys and defaults are Ultralytics' (see src/cfg.ts).
+ * MODE is one of info, export, predict, val, convert. Keys and defaults are Ultralytics' (see src/cfg.ts).
  * @module
  */
 import { parseArgs } from "node:util";
@@ -12,6 +12,7 @@ import { loadModel } from "./src/load_model.ts";
 import { error, info } from "./src/log.ts";
 import { exportModel } from "./src/modes/export.ts";
 import { runInfo } from "./src/modes/info.ts";
+import { convertCoco } from "./src/data/coco_convert.ts";
 import { predict } from "./src/modes/predict.ts";
 import { YOLO } from "./src/yolo.ts";
 
@@ -24,6 +25,8 @@ Modes:
   export   model=PATH format=safetensors   write PATH.safetensors (BN folded, metadata to rebuild)
   predict  model=PATH source=IMG|DIR|GLOB|LIST.txt [conf=0.25 iou=0.7 imgsz=640 retina_masks=False
            save_json=False save_txt=False project= name= exist_ok=False]   → runs/segment/predict{n}
+  convert  coco-json=instances_val2017.json|DIR [save_dir=coco_converted use_segments=True cls91to80=True]
+           COCO JSON → YOLO labels in save_dir/labels/val2017/*.txt (Ultralytics' convert_coco)
 
 model= takes an Ultralytics .pt, our .safetensors, or a model .yaml (yolo11n-seg.yaml ... yolo11x-seg.yaml,
 yolov8n-seg.yaml ...; shipped architectures build with random weights). An official checkpoint name
@@ -99,6 +102,17 @@ export async function main(argv: string[]): Promise<number> {
       } finally {
         model.dispose();
       }
+      return 0;
+    }
+    case "convert": {
+      if (cfg.coco_json === null) {
+        throw new TypeError('Missing "coco-json=": pass coco-json=instances_val2017.json or a folder');
+      }
+      await convertCoco(str(cfg.coco_json, "coco_json"), {
+        save_dir: cfg.save_dir === null ? undefined : str(cfg.save_dir, "save_dir"),
+        use_segments: cfg.use_segments !== false,
+        cls91to80: cfg.cls91to80 !== false,
+      });
       return 0;
     }
     default:

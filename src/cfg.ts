@@ -4,7 +4,7 @@
  */
 
 /** Modes the CLI runs. */
-export const MODES = ["predict", "val", "export", "info"] as const;
+export const MODES = ["predict", "val", "export", "info", "convert"] as const;
 /** Tasks a first positional word may name (only segmentation runs). */
 export const TASKS = ["segment", "detect", "classify", "pose", "obb"] as const;
 
@@ -51,6 +51,11 @@ export const DEFAULTS: Readonly<Record<string, CfgValue>> = {
   weights_dir: null,
   datasets_dir: null,
   fuse: true,
+  // convert (COCO JSON → YOLO labels, Ultralytics' convert_coco)
+  coco_json: null,
+  save_dir: null,
+  use_segments: true,
+  cls91to80: true,
 };
 
 /**

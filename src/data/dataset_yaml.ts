@@ -18,12 +18,12 @@
  * folder named after it. Unpacking goes to a hidden folder first and is moved into place when whole.
  * @module
  */
-import { basename, dirname, isAbsolute, join, normalize, resolve } from "node:path";
+import { basename, dirname, isAbsolute, normalize, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Unzip, type UnzipFile, UnzipInflate } from "fflate";
 import { parseDocument } from "yaml";
 import { DatasetError } from "../errors.ts";
 import { info, warn } from "../log.ts";
+import { downloadZip } from "./_download_zip.ts";
 import coco8Seg from "../../datasets/coco8-seg.yaml" with { type: "text" };
 import coco128Seg from "../../datasets/coco128-seg.yaml" with { type: "text" };
 import cocoSeg from "../../datasets/coco-seg.yaml" with { type: "text" };
@@ -368,150 +368,4 @@ export async function checkDataset(data: string, options: CheckDatasetOptions = 
     );
   }
   return dataset;
-}
-
-/** Zip entries Ultralytics' `unzip_file` skips. */
-const EXCLUDED = [".DS_Store", "__MACOSX"];
-
-/** `name` as a safe relative path inside the unpack folder. */
-function entryPath(name: string): string {
-  const parts = name.split(/[\\/]/).filter((p) => p !== "" && p !== ".");
-  if (/^([\\/]|[A-Za-z]:)/.test(name) || parts.includes("..")) {
-    throw new Error(`zip entry "${name}" points outside the target folder`);
-  }
-  return parts.join("/");
-}
-
-/** Moves `src` to `dst`, merging into folders that already exist there (files in `dst` are replaced). */
-async function moveInto(src: string, dst: string): Promise<void> {
-  let dstInfo: Deno.FileInfo | null = null;
-  try {
-    dstInfo = await Deno.stat(dst);
-  } catch {
-    // absent: a plain rename
-  }
-  if (dstInfo?.isDirectory && (await Deno.stat(src)).isDirectory) {
-    for await (const e of Deno.readDir(src)) await moveInto(join(src, e.name), join(dst, e.name));
-    return;
-  }
-  await Deno.mkdir(dirname(dst), { recursive: true });
-  await Deno.rename(src, dst);
-}
-
-const mb = (n: number) => (n / 2 ** 20).toFixed(1);
-
-/**
- * Fetches a zip and unpacks it into `target` as Ultralytics' `safe_download` + `unzip_file` do, streaming
- * (the zip is never held whole) into a hidden folder that is moved into place when complete.
- */
-async function downloadZip(
-  url: string,
-  target: string,
-  fetchFn: typeof fetch,
-  verbose: boolean,
-): Promise<void> {
-  if (verbose) info(`Downloading ${url} to ${target}...`);
-  let response: Response;
-  try {
-    response = await fetchFn(url, { redirect: "follow" });
-  } catch (e) {
-    throw new Error(networkReason(e));
-  }
-  if (!response.ok || !response.body) {
-    await response.body?.cancel();
-    throw new Error(`HTTP ${response.status} ${response.statusText}`.trim());
-  }
-  const total = Number(response.headers.get("content-length")) || 0;
-
-  await Deno.mkdir(target, { recursive: true });
-  const tmp = await Deno.makeTempDir({ dir: target, prefix: ".unzip-" });
-  const open = new Set<Deno.FsFile>();
-  let failure: Error | null = null;
-  let files = 0;
-  let finished = 0;
-  const unzip = new Unzip((file: UnzipFile) => {
-    if (failure || EXCLUDED.some((x) => file.name.includes(x))) return;
-    try {
-      const rel = entryPath(file.name);
-      if (rel === "") return;
-      const out = join(tmp, rel);
-      if (file.name.endsWith("/")) {
-        Deno.mkdirSync(out, { recursive: true });
-        return;
-      }
-      Deno.mkdirSync(dirname(out), { recursive: true });
-      const fh = Deno.openSync(out, { write: true, create: true, truncate: true });
-      open.add(fh);
-      files++;
-      file.ondata = (err, chunk, final) => {
-        if (err) {
-          failure ??= err;
-          return;
-        }
-        for (let at = 0; at < chunk.length;) at += fh.writeSync(chunk.subarray(at));
-        if (final) {
-          fh.close();
-          open.delete(fh);
-          finished++;
-        }
-      };
-      file.start();
-    } catch (e) {
-      failure ??= e instanceof Error ? e : new Error(String(e));
-    }
-  });
-  unzip.register(UnzipInflate);
-
-  try {
-    let received = 0;
-    let shown = 0;
-    const reader = response.body.getReader();
-    while (true) {
-      let chunk: ReadableStreamReadResult<Uint8Array>;
-      try {
-        chunk = await reader.read();
-      } catch (e) {
-        throw new Error(networkReason(e));
-      }
-      if (chunk.done) break;
-      received += chunk.value.length;
-      unzip.push(chunk.value);
-      if (failure) throw failure;
-      if (verbose && total > 0 && received - shown >= total / 10 && received < total) {
-        shown = received;
-        info(`  ${Math.floor((100 * received) / total)}% ${mb(received)}/${mb(total)} MB`);
-      }
-    }
-    unzip.push(new Uint8Array(0), true);
-    if (failure) throw failure;
-    if (total > 0 && received !== total) {
-      throw new Error(`download cut short (${received} of ${total} bytes)`);
-    }
-    if (files === 0) throw new Error("not a zip archive (no files in it)");
-    if (finished !== files) throw new Error("zip archive is truncated");
-
-    const top = (await Array.fromAsync(Deno.readDir(tmp))).filter((e) => !EXCLUDED.includes(e.name));
-    if (top.length === 1 && top[0].isDirectory) {
-      await moveInto(join(tmp, top[0].name), join(target, top[0].name));
-    } else {
-      const stem = basename(new URL(url).pathname).replace(/\.[^.]*$/, "") || "download";
-      await moveInto(tmp, join(target, stem));
-    }
-    if (verbose) info(`Unzipped ${files} files (${mb(received)} MB) into ${target}`);
-  } finally {
-    for (const fh of open) fh.close();
-    await Deno.remove(tmp, { recursive: true }).catch(() => {});
-  }
-}
-
-/** Why a request failed, in a few words. */
-function networkReason(error: unknown): string {
-  const text = `${error instanceof Error ? error.message : String(error)} ${
-    error instanceof Error && error.cause !== undefined ? String(error.cause) : ""
-  }`;
-  if (/connection refused/i.test(text)) return "connection refused (offline?)";
-  if (/dns error|lookup address|name resolution|not known/i.test(text)) return "DNS lookup failed (offline?)";
-  if (/unreachable|no route to host/i.test(text)) return "network unreachable (offline?)";
-  if (/timed out|timeout/i.test(text)) return "connection timed out (offline?)";
-  return text.trim().split("\n")[0];
 }
