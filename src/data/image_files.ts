@@ -98,7 +98,7 @@ async function globFiles(pattern: string): Promise<string[]> {
  * The images of a dataset split, sorted as Ultralytics sorts them (by path). A folder gives every image
  * below it (recursively, hidden names skipped); a `.txt` file lists one image per line, `./` lines relative
  * to the list's folder and other relative lines to the working directory; a glob (`*`, `?`, `**`) gives the
- * images it matches (an addition: Ultralytics takes only folders and lists here).
+ * images it matches, and an image path itself (additions: Ultralytics takes only folders and lists here).
  *
  * @param spec A folder, list file or glob, or several.
  * @returns Absolute image paths, sorted.
@@ -286,7 +286,7 @@ async function readHead(
 export async function readImageHeader(path: string): Promise<ImageHeader> {
   let read: Awaited<ReturnType<typeof readHead>>;
   try {
-    read = await readHead(path, 1 << 17);
+    read = await readHead(path, 1 << 14); // the frame header is near the start; else the whole file
   } catch (e) {
     throw new Error(
       e instanceof Deno.errors.NotFound ? "image file not found" : String((e as Error).message),

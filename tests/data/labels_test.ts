@@ -158,6 +158,16 @@ Deno.test("readImageHeader: JPEG and PNG sizes, EXIF 6/8 swap the sides, broken 
       "r3.jpg": withOrientation(j, 3),
       "r5.jpg": withOrientation(j, 5), // a transpose, but Ultralytics' exif_size swaps only for 6 and 8
       "cut.jpg": j.subarray(0, j.length - 40),
+      // a 30 kB APP2 segment before the frame header: more than the first read of the file
+      "big.jpg": new Uint8Array([
+        ...j.subarray(0, 2),
+        0xff,
+        0xe2,
+        30000 >> 8,
+        30000 & 255,
+        ...new Uint8Array(29998),
+        ...j.subarray(2),
+      ]),
       "b.png": await png(30, 12),
       "bad.png": (await png(30, 12)).map((v, i) => (i === 40 ? v ^ 1 : v)),
       "small.jpg": await jpeg(9, 40),
@@ -174,6 +184,7 @@ Deno.test("readImageHeader: JPEG and PNG sizes, EXIF 6/8 swap the sides, broken 
     assert.deepEqual(await hw("r3.jpg"), ["JPEG", 16, 24, false]);
     assert.deepEqual(await hw("r5.jpg"), ["JPEG", 16, 24, false]);
     assert.deepEqual(await hw("cut.jpg"), ["JPEG", 16, 24, true]);
+    assert.deepEqual(await hw("big.jpg"), ["JPEG", 16, 24, false]);
     assert.deepEqual(await hw("b.png"), ["PNG", 12, 30, false]);
     await assert.rejects(readImageHeader(join(root, "bad.png")), /broken PNG file \(bad checksum in/);
     await assert.rejects(
