@@ -16,6 +16,8 @@ export { CheckpointError, DatasetError, ModelConfigError } from "./src/errors.ts
 export type { ExportOptions } from "./src/modes/export.ts";
 export type { ModelSummary } from "./src/modes/info.ts";
 export type { PredictOptions } from "./src/modes/predict.ts";
+export type { ValMetrics, ValOptions } from "./src/modes/val.ts";
+export type { MetricSummary } from "./src/metrics/det_metrics.ts";
 export type { Source } from "./src/data/sources.ts";
 export type { Rle } from "./src/postprocess/rle.ts";
 export { Result, type ResultBoxes, type ResultJson, type ResultMasks, type Speed } from "./src/results.ts";

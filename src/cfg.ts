@@ -29,6 +29,7 @@ export const DEFAULTS: Readonly<Record<string, CfgValue>> = {
   max_det: 300,
   classes: null,
   agnostic_nms: false,
+  single_cls: false,
   retina_masks: false,
   save: true,
   save_txt: false,

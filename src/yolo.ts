@@ -5,6 +5,7 @@ import { type LoadedModel, loadModel, type LoadModelOptions } from "./load_model
 import { exportModel, type ExportOptions } from "./modes/export.ts";
 import { type ModelSummary, summarize } from "./modes/info.ts";
 import { predict, type PredictOptions } from "./modes/predict.ts";
+import { val, type ValMetrics, type ValOptions } from "./modes/val.ts";
 import type { Source } from "./data/sources.ts";
 import type { Result } from "./results.ts";
 
@@ -156,6 +157,28 @@ export class YOLO {
    */
   info(imgsz = 640): ModelSummary {
     return summarize(this.model, imgsz);
+  }
+
+  /**
+   * Validate on a dataset split, as Ultralytics' `model.val(data=...)`: box and mask precision, recall,
+   * mAP50 and mAP50-95, computed as Ultralytics 8.3.159 computes them.
+   *
+   * @param options The dataset YAML (`data`) and Ultralytics' val arguments (`imgsz`, `batch`, `conf`,
+   *   `iou`, `split`, `save_json`, ...).
+   * @returns The metrics, overall and per class.
+   * @throws {DatasetError} When the dataset, its images or labels cannot be used.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { YOLO } from "@yolo-wgsl/yolo-wgsl";
+   * const model = await YOLO.load("yolo11n-seg.yaml"); // random weights
+   * await assert.rejects(model.val({ data: "no/such/data.yaml" }), { name: "DatasetError" });
+   * model.dispose();
+   * ```
+   */
+  val(options: ValOptions): Promise<ValMetrics> {
+    return val(this, options);
   }
 
   /**

@@ -50,6 +50,9 @@ Deno.test("the CLI prints the model summary and exits 1 with one line on bad inp
     text,
     /YOLOv8n-seg summary \(fused\): 85 layers, 3,404,320 parameters, 0 gradients, 12\.6 GFLOPs/,
   );
+  const noData = await run("segment", "val", "model=yolov8n-seg.yaml");
+  assert.equal(noData.code, 1);
+  assert.match(new TextDecoder().decode(noData.stderr), /Missing "data=": pass data=DATASET\.yaml/);
   const bad = await run("info", "model=missing.pt");
   assert.equal(bad.code, 1);
   assert.equal(new TextDecoder().decode(bad.stderr).trim(), `Cannot find model "missing.pt": no such file`);

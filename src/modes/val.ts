@@ -65,6 +65,8 @@ export interface ValOptions {
   datasets_dir?: string | null;
   /** Print the table and progress. @default true in the CLI, false in the API */
   print?: boolean;
+  /** Read and write the label cache next to the labels (`<labels dir>.yolo-wgsl.cache`). @default true */
+  label_cache?: boolean;
 }
 
 /** What {@linkcode val} returns (and `metrics.json` holds). */
@@ -253,6 +255,7 @@ export async function val(model: Predictable, options: ValOptions): Promise<ValM
   const { labels: loaded } = await loadLabels(files, data.nc, {
     prefix: `${split}: `,
     single_cls: options.single_cls,
+    cache: options.label_cache ?? true,
     verbose: options.print ?? false,
   });
   // single_cls: every instance is class 0 (the dataset's update_labels)
