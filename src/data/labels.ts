@@ -324,10 +324,16 @@ async function readCache(path: string, hash: string): Promise<CacheFile | null> 
   }
 }
 
-/** Writes the cache atomically (temp file, then rename); false when the folder is not writable. */
+/**
+ * Writes the cache atomically (temp file, then rename); false when the folder is not writable. A folder
+ * whose mode has no write bit is left alone even when the process could write it anyway (root): a
+ * read-only dataset stays as it is.
+ */
 async function writeCache(path: string, cache: CacheFile): Promise<boolean> {
   const tmp = `${path}.${Deno.pid}.tmp`;
   try {
+    const mode = (await Deno.stat(dirname(path))).mode;
+    if (mode !== null && (mode & 0o222) === 0) return false;
     await Deno.writeTextFile(tmp, JSON.stringify(cache));
     await Deno.rename(tmp, path);
     return true;

@@ -324,6 +324,20 @@ Deno.test("loadLabels: an unwritable cache location is a warning, and the labels
   }
 });
 
+Deno.test("loadLabels: a read-only labels folder is not written, even by root", async () => {
+  const { root, images } = await makeSplit();
+  try {
+    await Deno.chmod(`${root}/labels`, 0o555);
+    const { result, err } = await captureLogs(() => loadLabels(images, 80));
+    assert.equal(result.labels.length, 6);
+    assert.ok(err.includes(`WARNING ⚠️ Cache directory ${root}/labels is not writeable, cache not saved.`));
+    assert.deepEqual([...Deno.readDirSync(`${root}/labels`)].map((e) => e.name), ["val"]);
+  } finally {
+    await Deno.chmod(`${root}/labels`, 0o755);
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
 Deno.test("loadLabels: a split of boxes and polygons keeps only the boxes, with a warning", async () => {
   const root = await Deno.makeTempDir();
   try {
