@@ -8,6 +8,7 @@
  */
 import { basename, join, parse } from "node:path";
 import type { PlotOptions } from "../plot/annotate.ts";
+import { DatasetError } from "../errors.ts";
 import type { ForwardResult } from "../gpu/executor.ts";
 import { decodeImage, type Image } from "../io/image.ts";
 import { type LetterboxGeometry, letterboxGeometry, letterboxInto } from "../data/letterbox.ts";
@@ -208,6 +209,7 @@ export async function predict(
   }
   const results: Result[] = [];
   let lastShape: number[] = [];
+  let failed = 0;
   for (let start = 0; start < items.length; start += batch) {
     const t0 = now();
     const ok: { item: SourceItem; img: Image }[] = [];
@@ -215,7 +217,9 @@ export async function predict(
       try {
         ok.push({ item, img: await decodeImage(await readSourceItem(item), item.file) });
       } catch (e) {
+        if (items.length === 1) throw e; // one source: its error, as Ultralytics raises
         warn(`Skipping image "${item.file}": ${e instanceof Error ? e.message : String(e)}`);
+        failed++;
       }
     }
     if (ok.length === 0) continue;
@@ -239,6 +243,12 @@ export async function predict(
         await r.save(join(saveDir, basename(r.file)), ok[j].img, options);
       }
     }
+  }
+  if (results.length === 0 && failed === items.length) {
+    throw new DatasetError(
+      String(source),
+      `Cannot predict: none of the ${items.length} images could be read`,
+    );
   }
   if (results.length > 0) {
     const mean = (k: "preprocess" | "inference" | "postprocess") =>

@@ -112,3 +112,30 @@ Deno.test("in a predict batch a bad URL is skipped like any unreadable image and
     `WARNING ⚠️ Skipping image "missing.jpg": Cannot download "${bad}": HTTP 404 Not Found`,
   ]);
 });
+
+Deno.test("predict on one bad source throws its one-line error; a batch of only bad ones throws too", async () => {
+  const model = {
+    names: ["thing"],
+    stride: [8, 16, 32],
+    forward: () => Promise.reject(new Error("the network must not run")),
+  };
+  const dir = await Deno.makeTempDir();
+  const empty = `${dir}/empty.jpg`, text = `${dir}/notes.png`;
+  await Deno.writeFile(empty, new Uint8Array(0));
+  await Deno.writeTextFile(text, "not an image");
+  const consoleError = console.error;
+  console.error = () => {};
+  try {
+    await assert.rejects(predict(model, empty), {
+      name: "DatasetError",
+      message: /empty\.jpg.*file is empty/,
+    });
+    await assert.rejects(predict(model, [empty, text]), {
+      name: "DatasetError",
+      message: "Cannot predict: none of the 2 images could be read",
+    });
+  } finally {
+    console.error = consoleError;
+    await Deno.remove(dir, { recursive: true });
+  }
+});
