@@ -17,6 +17,8 @@ export type { ExportOptions } from "./src/modes/export.ts";
 export type { ModelSummary } from "./src/modes/info.ts";
 export type { PredictOptions } from "./src/modes/predict.ts";
 export type { ValMetrics, ValOptions } from "./src/modes/val.ts";
+export type { PlotOptions } from "./src/plot/annotate.ts";
+export type { Image } from "./src/io/image.ts";
 export type { MetricSummary } from "./src/metrics/det_metrics.ts";
 export type { Source } from "./src/data/sources.ts";
 export type { Rle } from "./src/postprocess/rle.ts";

@@ -19,9 +19,15 @@ export interface LoadedModel {
   file: string;
   /** The kind of file. */
   format: "pt" | "safetensors" | "yaml";
-  /** The architecture YAML dict (Ultralytics' `model.yaml`). */
+  /**
+   * The architecture YAML dict (Ultralytics' `model.yaml`): an engine internal.
+   * @ignore
+   */
   yaml: ModelYaml;
-  /** Module tree and op graph built from the YAML. */
+  /**
+   * Module tree and op graph built from the YAML: an engine internal.
+   * @ignore
+   */
   parsed: ParsedModel;
   /** Class names in index order. */
   names: string[];

@@ -7,6 +7,7 @@ const steps: [string, string[]][] = [
   ["fmt", ["fmt", "--check"]],
   ["lint", ["lint"]],
   ["check", ["check", "mod.ts", "cli.ts", "src/", "kernels/", "tests/", "bench/"]],
+  ["doc lint", ["doc", "--lint", "mod.ts"]],
 ];
 
 let failedSteps = 0;
