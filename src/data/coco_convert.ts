@@ -12,15 +12,18 @@
  *   one by `merge_multi_segment`, and an empty `segmentation` writes the box instead;
  * - numbers are written with Python's `%g` (6 significant digits).
  *
- * Ultralytics converts polygons only. Where its code would stop with an error we skip the annotation with
- * a warning instead: a non-crowd RLE `segmentation`, a polygon with an odd number of coordinates, a
- * category with no 80-class id, an `image_id` not in `images`. An annotation without a `segmentation` key
- * writes its box (Ultralytics' lists fall out of step there).
+ * Ultralytics converts polygons only. A non-crowd RLE `segmentation` (where its code would stop) becomes the
+ * outer contours of its mask, merged into one polygon as `masks2segments` does. Where Ultralytics would
+ * stop with an error we skip the annotation with a warning instead: an RLE that does not decode, a polygon
+ * with an odd number of coordinates, a category with no 80-class id, an `image_id` not in `images`. An
+ * annotation without a `segmentation` key writes its box (Ultralytics' lists fall out of step there).
  * @module
  */
 import { basename, dirname, extname, join, resolve } from "node:path";
 import { DatasetError } from "../errors.ts";
 import { info, warn } from "../log.ts";
+import { maskToSegment } from "../postprocess/polygons.ts";
+import { asCocoRle, decodeCocoRle } from "./coco_rle.ts";
 
 /** COCO's 91 category ids (1-based, index `id - 1`) as the 80 YOLO classes; null for the 11 unused ids. */
 export function coco91ToCoco80Class(): (number | null)[] {
@@ -253,8 +256,20 @@ export function cocoToYolo(data: CocoJson, options: CocoToYoloOptions = {}): Coc
         const points = seg.length > 1 ? mergeMultiSegment(seg).flat() : mergeFree(seg[0]);
         segment = [cls, ...points.flatMap(([x, y]) => [x / w, y / h])];
       } else if (useSegments && seg && !Array.isArray(seg)) {
-        warnings.push(`${what}: RLE segmentation is not converted (polygons are), skipped`);
-        continue;
+        // a non-crowd RLE (Ultralytics stops here): its mask's outer contours, merged as masks2segments does
+        let points: Float32Array;
+        try {
+          const rle = asCocoRle(seg);
+          points = maskToSegment(decodeCocoRle(rle), rle.size, "all");
+        } catch (e) {
+          warnings.push(`${what}: ${e instanceof Error ? e.message : String(e)}, skipped`);
+          continue;
+        }
+        if (points.length === 0) {
+          warnings.push(`${what}: its RLE mask is empty, skipped`);
+          continue;
+        }
+        segment = [cls, ...Array.from(points, (v, i) => v / (i % 2 ? h : w))];
       }
       boxes.push(row);
       rows.push(segment ?? row);

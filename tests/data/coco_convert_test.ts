@@ -88,6 +88,13 @@ Deno.test("mergeMultiSegment joins polygons at their closest points (middle ones
   ]);
 });
 
+/**
+ * A 20x20 square at x 100..119, y 50..69 of a 100x200 (h x w) mask as COCO's column-major runs: 100 full
+ * columns and 50 rows of 0s, then per column 20 ones and 80 zeros, the last column's ones followed by the
+ * remaining 20000 - (10050 + 19 * 100 + 20) = 8030 zeros.
+ */
+const RECT_RLE = [10050, ...Array.from({ length: 19 }, () => [20, 80]).flat(), 20, 8030];
+
 const COCO: CocoJson = {
   images: [
     { id: 1, file_name: "000000000001.jpg", width: 100, height: 50 },
@@ -167,7 +174,7 @@ const COCO: CocoJson = {
       category_id: 1,
       iscrowd: 0,
       bbox: [100, 50, 20, 20],
-      segmentation: { counts: [0, 5, 95], size: [100, 200] },
+      segmentation: { counts: RECT_RLE, size: [100, 200] },
     },
     {
       id: 11,
@@ -191,7 +198,8 @@ const COCO: CocoJson = {
 //   ann 2, toothbrush (id 90 → 79): 33/200 10/100 99/200 10/100 66/200 40/100
 //   ann 6: zero width, skipped; ann 7: id 12 has no 80-class id, skipped with a warning
 //   ann 8, bicycle (id 2 → 1), empty segmentation → its box: (20+20)/200 (30+10)/100 40/200 20/100
-//   ann 10: RLE without iscrowd, skipped with a warning
+//   ann 10, person (id 1 → 0): RLE without iscrowd → its contour as OpenCV traces it (CHAIN_APPROX_SIMPLE):
+//     (100,50) (100,69) (119,69) (119,50) / (200, 100)
 //   ann 11, car (id 3 → 2): 1/200 0.001/100 100.123456789/200 1/100 4/200 4/100, six digits
 // Image 3: only a crowd annotation → an empty file. Image 4: no annotations → no file.
 // ann 12: image 5 does not exist → a warning.
@@ -199,7 +207,8 @@ const EXPECTED_SEGMENTS = {
   "000000000001.txt": "0 0.1 0.1 0.3 0.1 0.3 0.3 0.1 0.3\n" +
     "11 0.6 0.4 0.5 0.4 0.5 0.2 0.6 0.2 0.6 0.4 0.8 0.4 0.9 0.4 0.9 0.6 0.8 0.6 0.8 0.4\n",
   "000000000002.txt":
-    "79 0.165 0.1 0.495 0.1 0.33 0.4\n1 0.2 0.4 0.2 0.2\n2 0.005 1e-05 0.500617 0.01 0.02 0.04\n",
+    "79 0.165 0.1 0.495 0.1 0.33 0.4\n1 0.2 0.4 0.2 0.2\n0 0.5 0.5 0.5 0.69 0.595 0.69 0.595 0.5\n" +
+    "2 0.005 1e-05 0.500617 0.01 0.02 0.04\n",
   "000000000003.txt": "",
 };
 
@@ -208,7 +217,6 @@ Deno.test("cocoToYolo with polygons and the 91 → 80 mapping", () => {
   assert.deepEqual(Object.fromEntries(files), EXPECTED_SEGMENTS);
   assert.deepEqual(warnings, [
     'annotation 7 of "000000000002.jpg": category_id 12 has no 80-class id, skipped',
-    'annotation 10 of "000000000002.jpg": RLE segmentation is not converted (polygons are), skipped',
     'image_id 5 is not in "images": its 1 annotations are skipped',
   ]);
 });
@@ -243,8 +251,8 @@ Deno.test("convertCoco writes labels/<split>/, never reuses a folder, and the la
     const { result, out, err } = await captureLogs(() => convertCoco(json, { save_dir: join(tmp, "out") }));
     assert.equal(result.saveDir, join(tmp, "out"));
     assert.equal(result.files, 3);
-    assert.equal(result.warnings.length, 3);
-    assert.equal(err.length, 3);
+    assert.equal(result.warnings.length, 2);
+    assert.equal(err.length, 2);
     assert.deepEqual(out.slice(-2), [
       "COCO data converted successfully.",
       `Results saved to ${join(tmp, "out")}`,
@@ -264,8 +272,8 @@ Deno.test("convertCoco writes labels/<split>/, never reuses a folder, and the la
     });
     const images = await imageFiles(join(tmp, "out/images/val2017"));
     const { summary, labels } = await loadLabels(images, 80, { cache: false, verbose: false });
-    assert.deepEqual([summary.found, summary.empty, summary.corrupt, summary.instances], [3, 1, 0, 5]);
-    assert.deepEqual(labels.map((l) => l.cls), [[0, 11], [79, 1, 2], []]); // ann 8's box row reads as a 2-point polygon
+    assert.deepEqual([summary.found, summary.empty, summary.corrupt, summary.instances], [3, 1, 0, 6]);
+    assert.deepEqual(labels.map((l) => l.cls), [[0, 11], [79, 1, 0, 2], []]); // ann 8's box row reads as a 2-point polygon
   } finally {
     await Deno.remove(tmp, { recursive: true });
   }
