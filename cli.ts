@@ -3,9 +3,10 @@
  *
  *   deno run -A cli.ts [segment] MODE key=value ...
  *
- * MODE is one of info, export, predict, val, convert. Keys and defaults are Ultralytics' (see src/cfg.ts).
+ * MODE is one of info, export, predict, val, convert, serve. Keys and defaults are Ultralytics' (see src/cfg.ts).
  * @module
  */
+import { basename } from "node:path";
 import { parseArgs } from "node:util";
 import { type CfgValue, MODES, parseCliWords, resolveCfg } from "./src/cfg.ts";
 import { loadModel } from "./src/load_model.ts";
@@ -14,6 +15,7 @@ import { exportModel } from "./src/modes/export.ts";
 import { runInfo } from "./src/modes/info.ts";
 import { convertCoco } from "./src/data/coco_convert.ts";
 import { predict } from "./src/modes/predict.ts";
+import { serve } from "./src/modes/serve.ts";
 import { val } from "./src/modes/val.ts";
 import { YOLO } from "./src/yolo.ts";
 
@@ -30,6 +32,9 @@ Modes:
            verbose=False save_json=False datasets_dir=]   box and mask P, R, mAP50, mAP50-95
   convert  coco-json=instances_val2017.json|DIR [save_dir=coco_converted use_segments=True cls91to80=True]
            COCO JSON → YOLO labels in save_dir/labels/val2017/*.txt (Ultralytics' convert_coco)
+  serve    model=PATH [port=8000 host=127.0.0.1 imgsz=640 conf=0.25 max_batch=8 max_bytes=20971520
+           max_pixels=40000000 timeout=60]   HTTP: POST /predict (image → JSON or format=png), GET /health,
+           and a page at / that draws the masks
 
 model= takes an Ultralytics .pt, our .safetensors, or a model .yaml (yolo11n-seg.yaml ... yolo11x-seg.yaml,
 yolov8n-seg.yaml ...; shipped architectures build with random weights). An official checkpoint name
@@ -133,6 +138,47 @@ export async function main(argv: string[]): Promise<number> {
           print: true,
         });
       } finally {
+        model.dispose();
+      }
+      return 0;
+    }
+    case "serve": {
+      const model = await YOLO.load(str(cfg.model, "model"), load);
+      const server = serve(model, {
+        port: Number(cfg.port),
+        host: str(cfg.host, "host"),
+        imgsz: Number(cfg.imgsz),
+        conf: cfg.conf === null ? 0.25 : Number(cfg.conf),
+        iou: Number(cfg.iou),
+        max_det: Number(cfg.max_det),
+        classes: cfg.classes === null ? null : [cfg.classes].flat().map(Number),
+        agnostic_nms: cfg.agnostic_nms === true,
+        retina_masks: cfg.retina_masks === true,
+        max_imgsz: cfg.max_imgsz === null ? undefined : Number(cfg.max_imgsz),
+        max_batch: Number(cfg.max_batch),
+        batch_wait: Number(cfg.batch_wait),
+        max_bytes: Number(cfg.max_bytes),
+        max_pixels: Number(cfg.max_pixels),
+        timeout: Number(cfg.timeout),
+        verbose: cfg.verbose !== false,
+      });
+      info(
+        `Serving ${basename(model.model.file)} at ${server.url} (POST /predict, GET /health; Ctrl-C to stop)`,
+      );
+      // The first Ctrl-C lets the requests in flight finish; a second one exits at once.
+      let stopping = false;
+      const stop = () => {
+        if (stopping) Deno.exit(130);
+        stopping = true;
+        info("Shutting down: finishing the requests in flight (Ctrl-C again to quit now)");
+        server.shutdown();
+      };
+      const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+      for (const s of signals) Deno.addSignalListener(s, stop);
+      try {
+        await server.finished;
+      } finally {
+        for (const s of signals) Deno.removeSignalListener(s, stop);
         model.dispose();
       }
       return 0;

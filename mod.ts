@@ -16,6 +16,15 @@ export { CheckpointError, DatasetError, ModelConfigError } from "./src/errors.ts
 export type { ExportOptions } from "./src/modes/export.ts";
 export type { ModelSummary } from "./src/modes/info.ts";
 export type { PredictOptions } from "./src/modes/predict.ts";
+export {
+  serve,
+  type ServeHandle,
+  type ServeHandler,
+  serveHandler,
+  type ServeHandlerOptions,
+  type ServeOptions,
+  type ServeStats,
+} from "./src/modes/serve.ts";
 export type { ValMetrics, ValOptions } from "./src/modes/val.ts";
 export type { PlotOptions } from "./src/plot/annotate.ts";
 export type { Image } from "./src/io/image.ts";

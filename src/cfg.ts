@@ -4,7 +4,7 @@
  */
 
 /** Modes the CLI runs. */
-export const MODES = ["predict", "val", "export", "info", "convert"] as const;
+export const MODES = ["predict", "val", "export", "info", "convert", "serve"] as const;
 /** Tasks a first positional word may name (only segmentation runs). */
 export const TASKS = ["segment", "detect", "classify", "pose", "obb"] as const;
 
@@ -52,6 +52,15 @@ export const DEFAULTS: Readonly<Record<string, CfgValue>> = {
   weights_dir: null,
   datasets_dir: null,
   fuse: true,
+  // serve (HTTP predictions; see src/modes/serve.ts)
+  port: 8000,
+  host: "127.0.0.1",
+  max_batch: 8,
+  batch_wait: 5,
+  max_bytes: 20 * 2 ** 20,
+  max_pixels: 40_000_000,
+  max_imgsz: null,
+  timeout: 60,
   // convert (COCO JSON → YOLO labels, Ultralytics' convert_coco)
   coco_json: null,
   save_dir: null,

@@ -54,11 +54,52 @@ export class YOLO {
     return new YOLO(await loadModel(source, options), options.device);
   }
 
-  /** The GPU executor, created on first use (weights uploaded once). */
+  /**
+   * The GPU executor, created on first use (weights uploaded once). When its device is lost, it is dropped
+   * and the next call builds a new one on a new device.
+   */
   #gpu(): Promise<Executor> {
-    this.#executor ??= requestGpu({ device: this.#device }).then((gpu) => new Executor(gpu, this.model));
-    this.#executor.catch(() => (this.#executor = undefined));
+    if (!this.#executor) {
+      const executor = requestGpu({ device: this.#device }).then((gpu) => {
+        gpu.device.lost.then(() => this.#deviceLost(executor, gpu.device));
+        return new Executor(gpu, this.model);
+      });
+      executor.catch(() => {
+        if (this.#executor === executor) this.#executor = undefined;
+      });
+      this.#executor = executor;
+    }
     return this.#executor;
+  }
+
+  #deviceLost(executor: Promise<Executor>, device: GPUDevice): void {
+    if (this.#executor !== executor) return; // disposed, or already rebuilt
+    this.#executor = undefined;
+    if (this.#device === device) this.#device = undefined;
+    executor.then((e) => e.dispose()).catch(() => {});
+  }
+
+  /**
+   * The GPU device the model runs on, requested (and the weights uploaded to it) on first use. When that
+   * device is lost (a driver reset, `destroy()`), the model drops its GPU state and the next call, or the
+   * next forward, builds it again on a new device (also when the lost one was given to {@link YOLO.load}).
+   *
+   * @returns The device.
+   * @throws {Error} When no WebGPU adapter is available, or the model was disposed.
+   * @example Survive a lost device
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { YOLO } from "@yolo-wgsl/yolo-wgsl";
+   * const model = await YOLO.load("yolo11n-seg.yaml");
+   * const device = await model.device();
+   * device.destroy();
+   * await device.lost;
+   * assert.notEqual(await model.device(), device);
+   * model.dispose();
+   * ```
+   */
+  async device(): Promise<GPUDevice> {
+    return (await this.#gpu()).gpu.device;
   }
 
   /**

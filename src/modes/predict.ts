@@ -82,24 +82,92 @@ export function incrementPath(path: string, existOk = false): string {
 
 const now = () => performance.now();
 
-/** The results of one batch of decoded images. */
-async function runBatch(
+/** {@linkcode PredictOptions} with their defaults: what one batch of images needs. */
+export interface BatchOptions {
+  /** Input size (letterbox target). */
+  imgsz: number;
+  /** Confidence threshold. */
+  conf: number;
+  /** NMS IoU threshold. */
+  iou: number;
+  /** Most detections per image. */
+  max_det: number;
+  /** Keep only these classes, or all. */
+  classes: number[] | null;
+  /** Class-agnostic NMS. */
+  agnostic_nms: boolean;
+  /** Masks at the original image resolution. */
+  retina_masks: boolean;
+}
+
+/** The batch options of `options`, Ultralytics' defaults filled in. */
+export function batchOptions(options: PredictOptions = {}): BatchOptions {
+  return {
+    imgsz: options.imgsz ?? 640,
+    conf: options.conf ?? 0.25,
+    iou: options.iou ?? 0.7,
+    max_det: options.max_det ?? 300,
+    classes: options.classes ?? null,
+    agnostic_nms: options.agnostic_nms ?? false,
+    retina_masks: options.retina_masks ?? false,
+  };
+}
+
+/** A decoded image and the name its result carries. */
+export interface NamedImage {
+  /** The result's `file`. */
+  file: string;
+  /** The RGB pixels. */
+  img: Image;
+}
+
+/** The largest stride the letterbox pads to (at least 32, as Ultralytics' predictor). */
+const strideOf = (model: Predictable) => Math.max(...model.stride, 32);
+
+/**
+ * The network input `[height, width]` of an image predicted alone (rect letterbox): images with the same
+ * one can share a {@linkcode runBatch} with `rect` and each get the result it would get alone.
+ */
+export function rectShape(model: Predictable, origShape: [number, number], imgsz: number): [number, number] {
+  return letterboxGeometry(origShape, { newShape: imgsz, auto: true, stride: strideOf(model) })
+    .letterboxShape;
+}
+
+/**
+ * The results of one batch of decoded images (one forward).
+ *
+ * @param model The model.
+ * @param items The images, in batch order.
+ * @param opts Thresholds and sizes.
+ * @param preMs Time already spent preparing the batch (decoding), shared out in `speed.preprocess`.
+ * @param rect Letterbox every image as if alone (rect); they must share {@linkcode rectShape}. By default
+ *   rect only when all images have the same size, square otherwise, as Ultralytics' predictor.
+ * @returns One result per image and the input shape.
+ * @throws {RangeError} With `rect`, when the images' rect shapes differ.
+ */
+export async function runBatch(
   model: Predictable,
-  items: { item: SourceItem; img: Image }[],
-  opts:
-    & Required<Pick<PredictOptions, "imgsz" | "conf" | "iou" | "max_det" | "agnostic_nms" | "retina_masks">>
-    & {
-      classes: number[] | null;
-    },
-  preMs: number,
+  items: readonly NamedImage[],
+  opts: BatchOptions,
+  preMs = 0,
+  rect?: boolean,
 ): Promise<{ results: Result[]; shape: number[] }> {
   const t0 = now();
-  const stride = Math.max(...model.stride, 32);
   const sameShape = items.every(({ img }) =>
     img.width === items[0].img.width && img.height === items[0].img.height
   );
-  const lbOpts = { newShape: opts.imgsz, auto: sameShape, stride };
+  const lbOpts = { newShape: opts.imgsz, auto: rect ?? sameShape, stride: strideOf(model) };
   const [H, W] = letterboxGeometry([items[0].img.height, items[0].img.width], lbOpts).letterboxShape;
+  if (rect) {
+    for (const { file, img } of items) {
+      const [h, w] = letterboxGeometry([img.height, img.width], lbOpts).letterboxShape;
+      if (h !== H || w !== W) {
+        throw new RangeError(
+          `Cannot batch "${file}" (${h}x${w}) with ${H}x${W} images: rect batches need one input shape`,
+        );
+      }
+    }
+  }
   const n = items.length;
   const data = new Float32Array(n * 3 * H * W);
   const geoms: LetterboxGeometry[] = items.map(({ img }, i) =>
@@ -158,7 +226,7 @@ async function runBatch(
       : [];
     results.push(
       new Result({
-        file: items[b].item.file,
+        file: items[b].file,
         origShape,
         letterboxShape: [H, W],
         boxes: { xyxy: boxes, conf, cls },
@@ -188,15 +256,7 @@ export async function predict(
   const items = await resolveSources(source);
   const isList = typeof source !== "string" && !(source instanceof Uint8Array);
   const batch = Math.max(1, options.batch ?? (isList ? items.length : 1));
-  const opts = {
-    imgsz: options.imgsz ?? 640,
-    conf: options.conf ?? 0.25,
-    iou: options.iou ?? 0.7,
-    max_det: options.max_det ?? 300,
-    classes: options.classes ?? null,
-    agnostic_nms: options.agnostic_nms ?? false,
-    retina_masks: options.retina_masks ?? false,
-  };
+  const opts = batchOptions(options);
   const verbose = options.verbose ?? false;
   const say = (line: string) => verbose && info(line);
   let saveDir: string | undefined;
@@ -223,7 +283,8 @@ export async function predict(
       }
     }
     if (ok.length === 0) continue;
-    const { results: batchResults, shape } = await runBatch(model, ok, opts, now() - t0);
+    const named = ok.map(({ item, img }) => ({ file: item.file, img }));
+    const { results: batchResults, shape } = await runBatch(model, named, opts, now() - t0);
     lastShape = shape;
     for (const [j, r] of batchResults.entries()) {
       results.push(r);
