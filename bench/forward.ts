@@ -54,14 +54,25 @@ console.log(
   }) ${model.model.file.split("/").pop()} batch ${batch} at ${imgsz}x${imgsz} on ${adapter}`,
 );
 if (values.profile) {
-  const steps = await model.profile(input, shape);
+  // One line per layer: a conv split into output-channel chunks is several steps with one label.
+  const steps: { label: string; kernel: string; ms: number; calls: number }[] = [];
+  for (const s of await model.profile(input, shape)) {
+    const last = steps.at(-1);
+    if (last && last.label === s.label && last.kernel === s.kernel) {
+      last.ms += s.ms;
+      last.calls++;
+    } else steps.push({ ...s, calls: 1 });
+  }
   const total = steps.reduce((s, x) => s + x.ms, 0);
-  console.log(`profile: ${steps.length} kernels, ${total.toFixed(2)} ms GPU in total; slowest:`);
+  const calls = steps.reduce((n, x) => n + x.calls, 0);
+  console.log(
+    `profile: ${steps.length} layers (${calls} kernels), ${total.toFixed(2)} ms GPU in total; slowest:`,
+  );
   for (const s of [...steps].sort((a, b) => b.ms - a.ms).slice(0, 15)) {
     console.log(
-      `  ${s.ms.toFixed(3).padStart(10)} ms  ${
-        (100 * s.ms / total).toFixed(1).padStart(5)
-      }%  ${s.label}  ${s.kernel}`,
+      `  ${s.ms.toFixed(3).padStart(10)} ms  ${(100 * s.ms / total).toFixed(1).padStart(5)}%  ${s.label}${
+        s.calls > 1 ? ` (${s.calls} chunks)` : ""
+      }  ${s.kernel}`,
     );
   }
   const byKernel = new Map<string, number>();

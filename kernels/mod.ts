@@ -7,6 +7,7 @@
 import type { KernelSpec } from "./_spec.ts";
 import { attention } from "./attention.ts";
 import { conv2d } from "./conv2d.ts";
+import { conv2dUniform } from "./conv2d_uniform.ts";
 import { convTranspose2d } from "./conv_transpose2d.ts";
 import { copyChannels } from "./copy_channels.ts";
 import { detect } from "./detect.ts";
@@ -18,6 +19,7 @@ import { upsampleNearest } from "./upsample_nearest.ts";
 export {
   attention,
   conv2d,
+  conv2dUniform,
   convTranspose2d,
   copyChannels,
   detect,
@@ -30,6 +32,7 @@ export {
 /** Every kernel spec, by stem. */
 export const kernels: Readonly<Record<string, KernelSpec>> = {
   conv2d,
+  conv2d_uniform: conv2dUniform,
   dwconv2d,
   maxpool2d,
   upsample_nearest: upsampleNearest,

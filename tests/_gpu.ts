@@ -31,12 +31,12 @@ export function testGpu(): Promise<TestGpu> {
   return shared;
 }
 
-/** A storage buffer (also COPY_SRC/COPY_DST) holding `data`, at least 16 bytes. */
-export function upload(device: GPUDevice, data: Float32Array, label: string): GPUBuffer {
+/** A storage buffer (also COPY_SRC/COPY_DST, plus `extraUsage`) holding `data`, at least 16 bytes. */
+export function upload(device: GPUDevice, data: Float32Array, label: string, extraUsage = 0): GPUBuffer {
   const buffer = device.createBuffer({
     label,
     size: Math.max(16, Math.ceil(data.byteLength / 16) * 16),
-    usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+    usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST | extraUsage,
     mappedAtCreation: true,
   });
   new Float32Array(buffer.getMappedRange()).set(data);
@@ -64,8 +64,13 @@ export async function readBack(device: GPUDevice, buffer: GPUBuffer, length: num
 
 /** What {@linkcode runKernel} binds and runs. */
 export interface RunKernelOptions<P extends string, O extends string> {
-  /** Contents of read-only bindings; a read binding left out is bound to the 16-byte dummy. */
+  /**
+   * Contents of read-only bindings (and of uniform bindings other than `params`); a read binding left
+   * out is bound to the 16-byte dummy.
+   */
   inputs: Record<string, Float32Array>;
+  /** Bind these inputs as a byte range of their buffer instead of the whole buffer. */
+  ranges?: Record<string, { offset: number; size: number }>;
   /** Initial contents of read_write bindings; each is read back after the dispatch. */
   outputs: Record<string, Float32Array>;
   params: Readonly<Record<P, number>>;
@@ -87,8 +92,12 @@ export async function runKernel<P extends string, O extends string>(
   const resources: Record<string, GPUBuffer> = {};
   for (const binding of spec.bindings) {
     const label = `${spec.name}.${binding.name}`;
-    if (binding.access === "uniform") {
+    if (binding.name === "params") {
       resources[binding.name] = cache.params(spec, options.params);
+    } else if (binding.access === "uniform") {
+      const data = options.inputs[binding.name];
+      if (!data) throw new RangeError(`Give uniform input "${binding.name}" of kernel "${spec.name}"`);
+      resources[binding.name] = upload(device, data, label, GPUBufferUsage.UNIFORM);
     } else if (binding.access === "read") {
       const data = options.inputs[binding.name];
       resources[binding.name] = data ? upload(device, data, label) : cache.dummy;
@@ -103,7 +112,10 @@ export async function runKernel<P extends string, O extends string>(
   }
   const result: Record<string, Float32Array> = {};
   await withErrorScope(device, kernel.key, async () => {
-    const bindGroup = cache.bindGroup(kernel, resources);
+    const bound = Object.fromEntries(
+      Object.entries(resources).map(([name, buffer]) => [name, { buffer, ...options.ranges?.[name] }]),
+    );
+    const bindGroup = cache.bindGroup(kernel, bound);
     const encoder = device.createCommandEncoder({ label: spec.name });
     const pass = encoder.beginComputePass({ label: spec.name });
     pass.setPipeline(kernel.pipeline);

@@ -5,17 +5,18 @@
  * back `output0` and `output1`.
  */
 import { packConv2dWeight } from "../../kernels/conv2d.ts";
+import { packConv2dUniformWeight } from "../../kernels/conv2d_uniform.ts";
 import { packConvTranspose2dWeight } from "../../kernels/conv_transpose2d.ts";
 import { packDwconv2dWeight } from "../../kernels/dwconv2d.ts";
 import { fuseResidualAdds } from "../graph/fuse.ts";
 import type { Graph } from "../graph/ir.ts";
 import { type Plan, planMemory } from "../graph/plan.ts";
 import type { LoadedModel } from "../load_model.ts";
-import { planCalls } from "../ops/plan_calls.ts";
+import { type CallLimits, planCalls } from "../ops/plan_calls.ts";
 import type { BindingTarget, KernelCall } from "../ops/kernel_call.ts";
 import type { StateDict } from "../tensor.ts";
 import type { Gpu } from "./device.ts";
-import { type CompiledKernel, PipelineCache } from "./pipeline_cache.ts";
+import { type BindingResource, type CompiledKernel, PipelineCache } from "./pipeline_cache.ts";
 
 /** One raw output of the network, laid out as in Ultralytics' ONNX export. */
 export interface Output {
@@ -67,6 +68,7 @@ export class Executor {
   readonly cache: PipelineCache;
   readonly graph: Graph;
   #state: StateDict;
+  #limits: CallLimits;
   #weights = new Map<string, GPUBuffer>();
   #programs = new Map<string, Promise<Program>>();
   #queue: Promise<unknown> = Promise.resolve();
@@ -77,6 +79,11 @@ export class Executor {
     this.cache = cache;
     this.graph = fuseResidualAdds(model.parsed.graph);
     this.#state = model.state;
+    this.#limits = {
+      maxWorkgroupStorage: gpu.device.limits.maxComputeWorkgroupStorageSize,
+      targetWorkgroups: gpu.software ? 8 : 264,
+      software: gpu.software,
+    };
     this.#uploadWeights();
   }
 
@@ -84,7 +91,7 @@ export class Executor {
   #uploadWeights(): void {
     // Packings follow from the ops at any shape; plan a tiny shape to enumerate the calls.
     const plan = planMemory(this.graph, 1, 32 * 2, 32 * 2);
-    for (const call of planCalls(plan)) {
+    for (const call of planCalls(plan, this.#limits)) {
       for (const target of Object.values(call.bind)) {
         if ("weight" in target) this.#weight(target);
       }
@@ -92,7 +99,7 @@ export class Executor {
   }
 
   #weight(target: Extract<BindingTarget, { weight: string }>): GPUBuffer {
-    const key = `${target.weight}|${target.packing}`;
+    const key = `${target.weight}|${target.packing}${target.tn4 ? `|TN4=${target.tn4}` : ""}`;
     let buffer = this.#weights.get(key);
     if (buffer) return buffer;
     const t = this.#state.get(target.weight);
@@ -100,6 +107,8 @@ export class Executor {
     const shape4 = t.shape as [number, number, number, number];
     const data = target.packing === "conv2d"
       ? packConv2dWeight(t.data, shape4, target.groups ?? 1)
+      : target.packing === "conv2d_uniform"
+      ? packConv2dUniformWeight(t.data, shape4, target.groups ?? 1, target.tn4 ?? 1)
       : target.packing === "dwconv2d"
       ? packDwconv2dWeight(t.data, shape4)
       : target.packing === "conv_transpose2d"
@@ -108,7 +117,7 @@ export class Executor {
     buffer = this.gpu.device.createBuffer({
       label: key,
       size: Math.max(16, Math.ceil(data.byteLength / 16) * 16),
-      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
       mappedAtCreation: true,
     });
     new Float32Array(buffer.getMappedRange(0, data.byteLength)).set(data);
@@ -147,24 +156,21 @@ export class Executor {
       return device.createBuffer({ label: `activations.${i}`, size, usage: USAGE });
     });
     const bufferOfRegion = (region: number) => buffers[plan.regions[region].buffer];
-    const calls = planCalls(plan, {
-      maxWorkgroupStorage: device.limits.maxComputeWorkgroupStorageSize,
-      targetWorkgroups: this.gpu.software ? 8 : 264,
-    });
+    const calls = planCalls(plan, this.#limits);
     const kernels = await Promise.all(calls.map((c) => this.cache.get(c.spec, c.overrides)));
     const uniforms: GPUBuffer[] = [];
     const steps = calls.map((call: KernelCall, i): Step => {
       const kernel = kernels[i];
       const params = this.cache.params(call.spec, call.params, `${call.label}.params`);
       uniforms.push(params);
-      const resources: Record<string, GPUBuffer> = { params };
+      const resources: Record<string, BindingResource> = { params };
       for (const [name, target] of Object.entries(call.bind)) {
         resources[name] = "value" in target
           ? bufferOfRegion(plan.locs[target.value].region)
           : "region" in target
           ? bufferOfRegion(target.region)
           : "weight" in target
-          ? this.#weight(target)
+          ? { buffer: this.#weight(target), ...target.range }
           : this.cache.dummy;
       }
       return {

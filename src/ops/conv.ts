@@ -1,12 +1,23 @@
-/** A conv op → `dwconv2d` when depthwise, else `conv2d` with a tile chosen for its shape. */
+/**
+ * A conv op → `dwconv2d` when depthwise; on a software adapter `conv2d_uniform` (one dispatch per
+ * output-channel chunk); else `conv2d` with a tile chosen for its shape.
+ */
 import { conv2d, conv2dTile } from "../../kernels/conv2d.ts";
+import { conv2dUniform, conv2dUniformChunks, conv2dUniformTile } from "../../kernels/conv2d_uniform.ts";
 import { dwconv2d } from "../../kernels/dwconv2d.ts";
 import type { ConvOp } from "../graph/ir.ts";
 import type { Plan } from "../graph/plan.ts";
 import { type KernelCall, noView, valueAt, viewParams } from "./kernel_call.ts";
+import type { CallLimits } from "./plan_calls.ts";
 
-/** The kernel call of one conv at the plan's shape, tiled to give about `targetWorkgroups` workgroups. */
-export function convCall(op: ConvOp, plan: Plan, targetWorkgroups?: number): KernelCall {
+/** Bytes of the uniform window each conv2d_uniform dispatch binds. */
+const UNIFORM_WINDOW_BYTES = 65536;
+
+/**
+ * The kernel calls of one conv at the plan's shape: one call, or one per output-channel chunk with
+ * `conv2d_uniform`. conv2d is tiled to give about `limits.targetWorkgroups` workgroups.
+ */
+export function convCalls(op: ConvOp, plan: Plan, limits: CallLimits = {}): KernelCall[] {
   const x = valueAt(plan, op.x);
   const y = valueAt(plan, op.y);
   const residual = op.r === undefined ? undefined : valueAt(plan, op.r);
@@ -22,35 +33,55 @@ export function convCall(op: ConvOp, plan: Plan, targetWorkgroups?: number): Ker
   const xNchw = plan.regions[x.loc.region].nchw;
   const yNchw = plan.regions[y.loc.region].nchw;
   if (depthwise && !xNchw && !yNchw) {
-    return {
+    return [{
       label: op.name,
       spec: dwconv2d,
       overrides: { ACT: op.act === "silu" ? 1 : 0, KSIZE: op.k, STRIDE: op.s, RESIDUAL: residual ? 1 : 0 },
       params: { ...shape, channels: op.cin, ...viewParams("x", x.loc), ...viewParams("y", y.loc), ...r },
       bind: { ...bind, w: { weight: op.weight, packing: "dwconv2d" } },
-    };
+    }];
   }
-  return {
+  const common = {
+    ACT: op.act === "silu" ? 1 : 0,
+    KSIZE: op.k,
+    STRIDE: op.s,
+    RESIDUAL: residual ? 1 : 0,
+    IN_NCHW: xNchw ? 1 : 0,
+    OUT_NCHW: yNchw ? 1 : 0,
+  };
+  const params = {
+    ...shape,
+    inC: op.cin,
+    outC: op.cout,
+    groups: op.g,
+    ...viewParams("x", x.loc),
+    ...viewParams("y", y.loc),
+    ...r,
+  };
+  const tn4 = limits.software ? conv2dUniformTile(op.cin / op.g, op.k, op.cout / op.g) : 0;
+  if (tn4 > 0) {
+    return conv2dUniformChunks(op.cout, op.cin / op.g, op.k, op.g, tn4).map((chunk) => ({
+      label: op.name,
+      spec: conv2dUniform,
+      overrides: { ...common, TN4: tn4 },
+      params: { ...params, coBase: chunk.coBase, coCount: chunk.coCount },
+      bind: {
+        ...bind,
+        w: {
+          weight: op.weight,
+          packing: "conv2d_uniform",
+          groups: op.g,
+          tn4,
+          range: { offset: chunk.offset, size: UNIFORM_WINDOW_BYTES },
+        },
+      },
+    }));
+  }
+  return [{
     label: op.name,
     spec: conv2d,
-    overrides: {
-      ACT: op.act === "silu" ? 1 : 0,
-      KSIZE: op.k,
-      STRIDE: op.s,
-      RESIDUAL: residual ? 1 : 0,
-      IN_NCHW: xNchw ? 1 : 0,
-      OUT_NCHW: yNchw ? 1 : 0,
-      ...conv2dTile(op.cout / op.g, y.n * y.h * y.w, op.g, targetWorkgroups),
-    },
-    params: {
-      ...shape,
-      inC: op.cin,
-      outC: op.cout,
-      groups: op.g,
-      ...viewParams("x", x.loc),
-      ...viewParams("y", y.loc),
-      ...r,
-    },
+    overrides: { ...common, ...conv2dTile(op.cout / op.g, y.n * y.h * y.w, op.g, limits.targetWorkgroups) },
+    params,
     bind: { ...bind, w: { weight: op.weight, packing: "conv2d", groups: op.g } },
-  };
+  }];
 }

@@ -7,13 +7,21 @@ import type { KernelSpec } from "../../kernels/_spec.ts";
 import type { Loc, Plan } from "../graph/plan.ts";
 
 /** How a weight tensor is laid out on the GPU. */
-export type Packing = "raw" | "conv2d" | "dwconv2d" | "conv_transpose2d";
+export type Packing = "raw" | "conv2d" | "conv2d_uniform" | "dwconv2d" | "conv_transpose2d";
 
 /** What one binding is bound to. */
 export type BindingTarget =
   | { value: number }
   | { region: number }
-  | { weight: string; packing: Packing; groups?: number }
+  | {
+    weight: string;
+    packing: Packing;
+    groups?: number;
+    /** The register tile a `conv2d_uniform` packing is laid out for. */
+    tn4?: number;
+    /** Bind only this byte range of the packed buffer (a `conv2d_uniform` chunk's window). */
+    range?: { offset: number; size: number };
+  }
   | { dummy: true };
 
 /** One dispatch of one kernel. */

@@ -1,7 +1,7 @@
 /** Every kernel call of a planned forward, in execution order (split and concat cost nothing). */
 import type { Plan } from "../graph/plan.ts";
 import { attentionCall } from "./attention.ts";
-import { convCall } from "./conv.ts";
+import { convCalls } from "./conv.ts";
 import { convTransposeCall } from "./conv_transpose.ts";
 import { detectCall } from "./detect.ts";
 import type { KernelCall } from "./kernel_call.ts";
@@ -16,6 +16,12 @@ export interface CallLimits {
    * Large for a big GPU; small for a CPU (software) adapter, where big tiles are fastest. @default 264
    */
   targetWorkgroups?: number;
+  /**
+   * A CPU-backed adapter (lavapipe, SwiftShader) that runs invocations as SIMD lanes: convs use
+   * `conv2d_uniform` (weights broadcast from a uniform buffer) instead of conv2d's GEMM tiles.
+   * @default false
+   */
+  software?: boolean;
 }
 
 /** The kernel calls of `plan`, copies placed where their concat stands. */
@@ -27,7 +33,7 @@ export function planCalls(plan: Plan, limits: CallLimits = {}): KernelCall[] {
     }
     switch (op.op) {
       case "conv":
-        calls.push(convCall(op, plan, limits.targetWorkgroups));
+        calls.push(...convCalls(op, plan, limits));
         break;
       case "conv_transpose":
         calls.push(convTransposeCall(op, plan, limits.targetWorkgroups));

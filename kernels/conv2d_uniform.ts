@@ -1,0 +1,262 @@
+/**
+ * Spec of `conv2d_uniform.wgsl`: general convolution (square kernel, any stride, padding and groups)
+ * for CPU-backed adapters (lavapipe, SwiftShader), where invocations are SIMD lanes: one invocation
+ * per output pixel, `4 * TN4` output channels of one chunk per invocation, weights read from a
+ * uniform buffer at lane-invariant addresses (one scalar load broadcast to all lanes). Same fused
+ * epilogue and views as `conv2d.wgsl`.
+ *
+ * One dispatch per chunk of output channels: {@linkcode conv2dUniformChunks} lists them, each with
+ * the `coBase`/`coCount` Params and the byte offset of its 64 KiB weight window in the buffer
+ * {@linkcode packConv2dUniformWeight} builds.
+ *
+ * @module
+ */
+import code from "./conv2d_uniform.wgsl" with { type: "text" };
+import { ceilDiv, fold, type KernelSpec, u32Params } from "./_spec.ts";
+
+/** Names of the `Params` fields of `conv2d_uniform.wgsl`, in order. */
+export type Conv2dUniformParam =
+  | "batch"
+  | "inH"
+  | "inW"
+  | "inC"
+  | "outH"
+  | "outW"
+  | "outC"
+  | "groups"
+  | "pad"
+  | "xBase"
+  | "xStride"
+  | "xOff"
+  | "yBase"
+  | "yStride"
+  | "yOff"
+  | "rBase"
+  | "rStride"
+  | "rOff"
+  | "coBase"
+  | "coCount";
+
+/** Names of the overrides of `conv2d_uniform.wgsl`. */
+export type Conv2dUniformOverride =
+  | "ACT"
+  | "KSIZE"
+  | "STRIDE"
+  | "RESIDUAL"
+  | "IN_NCHW"
+  | "OUT_NCHW"
+  | "TN4"
+  | "WG";
+
+/** Params values of one conv2d_uniform dispatch (one output-channel chunk). */
+export type Conv2dUniformParams = Record<Conv2dUniformParam, number>;
+
+/** Override values of a conv2d_uniform pipeline (booleans as 0/1). */
+export type Conv2dUniformOverrides = Record<Conv2dUniformOverride, number>;
+
+/** Floats in one chunk's weight window: the 64 KiB uniform binding `w` (`W_VEC4S` vec4s). */
+export const CONV2D_UNIFORM_WINDOW = 16384;
+
+/** The largest `TN4` (output-channel vec4s per invocation) the shader's register tile holds. */
+export const CONV2D_UNIFORM_MAX_TN4 = 8;
+
+/** Chunk starts in the packed buffer are multiples of this many floats (256-byte binding offsets). */
+const CHUNK_ALIGN = 64;
+
+/** The conv2d_uniform kernel: bindings x, w (uniform window), b, r (dummy when off), y, params. */
+export const conv2dUniform: KernelSpec<Conv2dUniformParam, Conv2dUniformOverride> = {
+  name: "conv2d_uniform",
+  code,
+  bindings: [
+    { name: "x", access: "read", shared: true },
+    { name: "w", access: "uniform" },
+    { name: "b", access: "read" },
+    { name: "r", access: "read", shared: true },
+    { name: "y", access: "read_write" },
+    { name: "params", access: "uniform" },
+  ],
+  params: u32Params<Conv2dUniformParam>(
+    "batch",
+    "inH",
+    "inW",
+    "inC",
+    "outH",
+    "outW",
+    "outC",
+    "groups",
+    "pad",
+    "xBase",
+    "xStride",
+    "xOff",
+    "yBase",
+    "yStride",
+    "yOff",
+    "rBase",
+    "rStride",
+    "rOff",
+    "coBase",
+    "coCount",
+  ),
+  overrides: { ACT: 0, KSIZE: 3, STRIDE: 1, RESIDUAL: 0, IN_NCHW: 0, OUT_NCHW: 0, TN4: 4, WG: 64 },
+  dispatch(p, o) {
+    const [x, y] = fold(ceilDiv(p.batch * p.outH * p.outW, o.WG));
+    return [x, y, 1];
+  },
+  validate(o) {
+    if (!(o.ACT === 0 || o.ACT === 1)) {
+      throw new RangeError(`Set conv2d_uniform ACT to 0 (none) or 1 (SiLU): got ${o.ACT}`);
+    }
+    if (!(o.KSIZE >= 1 && o.STRIDE >= 1 && o.WG >= 1)) {
+      throw new RangeError(`Give conv2d_uniform positive KSIZE, STRIDE and WG`);
+    }
+    if (!(Number.isInteger(o.TN4) && o.TN4 >= 1 && o.TN4 <= CONV2D_UNIFORM_MAX_TN4)) {
+      throw new RangeError(`Set conv2d_uniform TN4 to 1..${CONV2D_UNIFORM_MAX_TN4}: got ${o.TN4}`);
+    }
+  },
+};
+
+/**
+ * The register tile `TN4` for a conv, or 0 when one output channel's weights
+ * (`k * k * cinPerGroup` floats, times 4 for a vec4) overflow the 64 KiB window. As wide as the
+ * window and the register tile allow, then narrowed so the chunks of a group are even (64 channels
+ * in 3 chunks of 24, 24, 16 rather than 28, 28, 8).
+ *
+ * @param cinPerGroup Input channels per group.
+ * @param k Kernel size.
+ * @param coutPerGroup Output channels per group.
+ * @returns `TN4`, or 0 when the conv does not fit this kernel.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { conv2dUniformTile } from "./conv2d_uniform.ts";
+ * assert.equal(conv2dUniformTile(64, 3, 64), 6); // 3 chunks of 24, 24, 16 channels
+ * assert.equal(conv2dUniformTile(256, 1, 256), 8);
+ * assert.equal(conv2dUniformTile(3, 3, 7), 2);
+ * assert.equal(conv2dUniformTile(2048, 3, 64), 0);
+ * ```
+ */
+export function conv2dUniformTile(cinPerGroup: number, k: number, coutPerGroup: number): number {
+  const widest = Math.min(
+    CONV2D_UNIFORM_MAX_TN4,
+    Math.floor(CONV2D_UNIFORM_WINDOW / (4 * k * k * cinPerGroup)),
+    ceilDiv(coutPerGroup, 4),
+  );
+  if (widest < 1) return 0;
+  return ceilDiv(ceilDiv(coutPerGroup, 4), ceilDiv(coutPerGroup, 4 * widest));
+}
+
+/** One dispatch of a chunked conv: its output channels and where its weight window starts. */
+export interface Conv2dUniformChunk {
+  /** First output channel (over all groups). */
+  coBase: number;
+  /** Output channels in this chunk (at most `4 * TN4`). */
+  coCount: number;
+  /** Byte offset of the chunk's 64 KiB window in the packed weight buffer (a multiple of 256). */
+  offset: number;
+}
+
+/** Floats between chunk starts in the packed buffer. */
+function chunkStride(cinPerGroup: number, k: number, tn4: number): number {
+  return ceilDiv(k * k * cinPerGroup * 4 * tn4, CHUNK_ALIGN) * CHUNK_ALIGN;
+}
+
+/**
+ * The chunks of a conv: per group, runs of `4 * tn4` output channels.
+ *
+ * @param cout Output channels (all groups).
+ * @param cinPerGroup Input channels per group.
+ * @param k Kernel size.
+ * @param groups Groups (must divide `cout`).
+ * @param tn4 The register tile ({@linkcode conv2dUniformTile}).
+ * @returns One entry per dispatch, in order.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { conv2dUniformChunks } from "./conv2d_uniform.ts";
+ * assert.deepEqual(conv2dUniformChunks(10, 1, 1, 1, 2), [
+ *   { coBase: 0, coCount: 8, offset: 0 },
+ *   { coBase: 8, coCount: 2, offset: 256 },
+ * ]);
+ * ```
+ */
+export function conv2dUniformChunks(
+  cout: number,
+  cinPerGroup: number,
+  k: number,
+  groups: number,
+  tn4: number,
+): Conv2dUniformChunk[] {
+  const coutG = cout / groups;
+  const stride = chunkStride(cinPerGroup, k, tn4);
+  const chunks: Conv2dUniformChunk[] = [];
+  for (let g = 0; g < groups; g++) {
+    for (let co = 0; co < coutG; co += 4 * tn4) {
+      const coCount = Math.min(4 * tn4, coutG - co);
+      chunks.push({ coBase: g * coutG + co, coCount, offset: chunks.length * stride * 4 });
+    }
+  }
+  return chunks;
+}
+
+/**
+ * Packs PyTorch conv weights `[cout, cinPerGroup, k, k]` (BatchNorm already folded) for
+ * conv2d_uniform: chunk after chunk ({@linkcode conv2dUniformChunks}), each
+ * `[(ky * k + kx) * cinPerGroup + ci][4 * tn4]` with missing channels zero, chunk starts aligned to
+ * 256 bytes, and zero tail so the last chunk's 64 KiB window lies inside the buffer.
+ *
+ * @param w Weights in PyTorch order.
+ * @param shape `[cout, cinPerGroup, kh, kw]` with `kh == kw`.
+ * @param groups Number of groups (must divide `cout`).
+ * @param tn4 The register tile the kernel is compiled with.
+ * @returns The packed weights.
+ * @throws {RangeError} When the shape does not match `w`, the kernel is not square, or a chunk
+ * overflows the 64 KiB window.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { packConv2dUniformWeight } from "./conv2d_uniform.ts";
+ * // 2 output channels, 1 input channel, 1x1, TN4 1: one k row of 4 channels, then the window.
+ * const packed = packConv2dUniformWeight(new Float32Array([5, 7]), [2, 1, 1, 1], 1, 1);
+ * assert.deepEqual([...packed.subarray(0, 4)], [5, 7, 0, 0]);
+ * assert.equal(packed.length, 16384);
+ * ```
+ */
+export function packConv2dUniformWeight(
+  w: Float32Array,
+  shape: readonly [number, number, number, number],
+  groups: number,
+  tn4: number,
+): Float32Array {
+  const [cout, cinG, kh, kw] = shape;
+  if (kh !== kw) throw new RangeError(`Use a square conv2d kernel: got ${kh}x${kw}`);
+  if (w.length !== cout * cinG * kh * kw) {
+    throw new RangeError(`Give conv2d weights of shape [${shape.join(", ")}]: got ${w.length} values`);
+  }
+  if (groups < 1 || cout % groups !== 0) {
+    throw new RangeError(`Use a group count that divides cout ${cout}: got ${groups}`);
+  }
+  const kTotal = kh * kw * cinG;
+  const row = 4 * tn4;
+  if (kTotal * row > CONV2D_UNIFORM_WINDOW) {
+    throw new RangeError(
+      `Use a smaller conv2d_uniform TN4 for ${kTotal} weights per channel: ${tn4} overflows the 64 KiB window`,
+    );
+  }
+  const chunks = conv2dUniformChunks(cout, cinG, kh, groups, tn4);
+  const out = new Float32Array(chunks.at(-1)!.offset / 4 + CONV2D_UNIFORM_WINDOW);
+  for (const chunk of chunks) {
+    const start = chunk.offset / 4;
+    for (let j = 0; j < chunk.coCount; j++) {
+      const co = chunk.coBase + j;
+      for (let ci = 0; ci < cinG; ci++) {
+        for (let t = 0; t < kh * kw; t++) {
+          out[start + (t * cinG + ci) * row + j] = w[(co * cinG + ci) * kh * kw + t];
+        }
+      }
+    }
+  }
+  return out;
+}

@@ -1,0 +1,198 @@
+/**
+ * conv2d_uniform GPU vs its CPU twin, one dispatch per output-channel chunk (each must write only its
+ * chunk), on seeded random shapes: kernel 1/3/5, stride 1/2, groups and depthwise, SiLU, residual,
+ * channel-slice views in and out, NCHW in/out, 1x1 maps, odd sizes, channels not divisible by 4,
+ * batch 2, every TN4, and the network's widest layers. Tolerance: atol 1e-4 + rtol 1e-4 (f32 sums of
+ * <= 1152 terms).
+ */
+import assert from "node:assert/strict";
+import { convOutSize } from "../../kernels/conv2d.ts";
+import {
+  conv2dUniform,
+  conv2dUniformChunks,
+  type Conv2dUniformOverrides,
+  type Conv2dUniformParams,
+  conv2dUniformTile,
+  packConv2dUniformWeight,
+} from "../../kernels/conv2d_uniform.ts";
+import { conv2dUniform as conv2dUniformCpu } from "../../src/cpu/conv2d_uniform.ts";
+import { assertClose } from "../_close.ts";
+import { runKernel } from "../_gpu.ts";
+import { randomArray } from "../_rand.ts";
+
+const TOL = { atol: 1e-4, rtol: 1e-4 };
+
+interface Case {
+  batch?: number;
+  h: number;
+  w: number;
+  cin: number;
+  cout: number;
+  k: number;
+  stride?: number;
+  pad?: number;
+  groups?: number;
+  act?: number;
+  residual?: boolean;
+  inNchw?: boolean;
+  outNchw?: boolean;
+  /** Base offset, extra channels and channel offset of the input/output/residual views. */
+  xView?: [number, number, number];
+  yView?: [number, number, number];
+  rView?: [number, number, number];
+  /** TN4 and WG; TN4 defaults to conv2dUniformTile's choice. */
+  tn4?: number;
+  wg?: number;
+}
+
+async function check(c: Case, seed: number): Promise<void> {
+  const batch = c.batch ?? 1;
+  const stride = c.stride ?? 1;
+  const pad = c.pad ?? Math.floor(c.k / 2);
+  const groups = c.groups ?? 1;
+  const [xBase, xExtra, xOff] = c.xView ?? [0, 0, 0];
+  const [yBase, yExtra, yOff] = c.yView ?? [0, 0, 0];
+  const [rBase, rExtra, rOff] = c.rView ?? [0, 0, 0];
+  const outH = convOutSize(c.h, c.k, stride, pad);
+  const outW = convOutSize(c.w, c.k, stride, pad);
+  const cinG = c.cin / groups;
+  const tn4 = c.tn4 ?? conv2dUniformTile(cinG, c.k, c.cout / groups);
+  const base: Omit<Conv2dUniformParams, "coBase" | "coCount"> = {
+    batch,
+    inH: c.h,
+    inW: c.w,
+    inC: c.cin,
+    outH,
+    outW,
+    outC: c.cout,
+    groups,
+    pad,
+    xBase,
+    xStride: c.cin + xExtra,
+    xOff,
+    yBase,
+    yStride: c.cout + yExtra,
+    yOff,
+    rBase,
+    rStride: c.cout + rExtra,
+    rOff,
+  };
+  const o: Partial<Conv2dUniformOverrides> = {
+    KSIZE: c.k,
+    STRIDE: stride,
+    ACT: c.act ?? 0,
+    RESIDUAL: c.residual ? 1 : 0,
+    IN_NCHW: c.inNchw ? 1 : 0,
+    OUT_NCHW: c.outNchw ? 1 : 0,
+    TN4: tn4,
+    ...(c.wg ? { WG: c.wg } : {}),
+  };
+  const wShape = [c.cout, cinG, c.k, c.k] as const;
+  const w = randomArray(c.cout * cinG * c.k * c.k, seed + 1, -0.5, 0.5);
+  const b = randomArray(c.cout, seed + 2);
+  const x = randomArray(xBase + batch * c.h * c.w * base.xStride + 3, seed + 3);
+  const r = randomArray(rBase + batch * outH * outW * base.rStride + 2, seed + 5);
+  const packed = packConv2dUniformWeight(w, wShape, groups, tn4);
+  let expected = randomArray(yBase + batch * outH * outW * base.yStride + 5, seed + 4, 10, 11);
+  let got = expected;
+  const chunks = conv2dUniformChunks(c.cout, cinG, c.k, groups, tn4);
+  for (const chunk of chunks) {
+    const p = { ...base, coBase: chunk.coBase, coCount: chunk.coCount };
+    expected = expected.slice();
+    conv2dUniformCpu({ x, w, b, r, y: expected }, p, o);
+    got = (await runKernel(conv2dUniform, {
+      inputs: { x, w: packed, b, ...(c.residual ? { r } : {}) },
+      ranges: { w: { offset: chunk.offset, size: 65536 } },
+      outputs: { y: got },
+      params: p,
+      overrides: o,
+    })).y;
+    assertClose(got, expected, TOL, `conv2d_uniform ${JSON.stringify(c)} chunk ${JSON.stringify(chunk)}`);
+  }
+}
+
+const cases: [string, Case][] = [
+  ["1x1, cin 13 -> cout 7", { h: 8, w: 8, cin: 13, cout: 7, k: 1 }],
+  ["3x3 s1, odd map 9x7, batch 2, SiLU", { batch: 2, h: 9, w: 7, cin: 5, cout: 7, k: 3, act: 1 }],
+  ["3x3 s2, 16 -> 32, channel views in and out", {
+    h: 16,
+    w: 16,
+    cin: 16,
+    cout: 32,
+    k: 3,
+    stride: 2,
+    act: 1,
+    xView: [5, 8, 3],
+    yView: [7, 32, 32],
+  }],
+  ["5x5 s1 pad 2, 8 -> 12", { h: 11, w: 10, cin: 8, cout: 12, k: 5 }],
+  ["5x5 s2 pad 0, odd sizes", { h: 13, w: 9, cin: 3, cout: 5, k: 5, stride: 2, pad: 0 }],
+  ["groups 2, 8 -> 12", { h: 7, w: 6, cin: 8, cout: 12, k: 3, groups: 2, act: 1 }],
+  ["groups 4, 16 -> 8, stride 2", { batch: 2, h: 9, w: 9, cin: 16, cout: 8, k: 3, stride: 2, groups: 4 }],
+  ["depthwise, 6 ch", { h: 8, w: 5, cin: 6, cout: 6, k: 3, groups: 6 }],
+  ["residual after SiLU (Bottleneck), views", {
+    batch: 2,
+    h: 10,
+    w: 12,
+    cin: 16,
+    cout: 16,
+    k: 3,
+    act: 1,
+    residual: true,
+    xView: [0, 16, 16],
+    yView: [3, 16, 0],
+    rView: [9, 8, 4],
+  }],
+  ["1x1 map with 3x3 pad 1", { batch: 2, h: 1, w: 1, cin: 10, cout: 6, k: 3 }],
+  ["1x1 map, 1x1 kernel", { h: 1, w: 1, cin: 4, cout: 9, k: 1, act: 1 }],
+  ["IN_NCHW network input 3 ch, s2", {
+    batch: 2,
+    h: 15,
+    w: 13,
+    cin: 3,
+    cout: 16,
+    k: 3,
+    stride: 2,
+    act: 1,
+    inNchw: true,
+  }],
+  ["IN_NCHW channel slice", { h: 6, w: 7, cin: 3, cout: 5, k: 3, inNchw: true, xView: [11, 2, 1] }],
+  ["OUT_NCHW output1-like, 16 -> 32 1x1 into a slice", {
+    batch: 2,
+    h: 8,
+    w: 6,
+    cin: 16,
+    cout: 32,
+    k: 1,
+    outNchw: true,
+    yView: [4, 3, 2],
+  }],
+  ["64 -> 64 3x3 (proto.cv2-like), TN4 6 in 3 chunks", { h: 12, w: 11, cin: 64, cout: 64, k: 3, act: 1 }],
+  ["128 -> 256 3x3 s2, TN4 3, many chunks", { h: 6, w: 5, cin: 128, cout: 256, k: 3, stride: 2, act: 1 }],
+  ["256 -> 256 1x1, TN4 8", { h: 3, w: 4, cin: 256, cout: 256, k: 1 }],
+  ["TN4 1, WG 8, 30 channels", { h: 5, w: 9, cin: 24, cout: 30, k: 3, tn4: 1, wg: 8 }],
+  ["TN4 5, WG 32, 10 channels", { h: 7, w: 7, cin: 9, cout: 10, k: 3, tn4: 5, wg: 32 }],
+  ["TN4 7, 64 channels", { h: 4, w: 6, cin: 12, cout: 64, k: 3, tn4: 7 }],
+];
+
+cases.forEach(([name, c], i) => {
+  Deno.test(`conv2d_uniform: ${name}`, () => check(c, 7000 * (i + 1)));
+});
+
+Deno.test("conv2d_uniform: packing puts channel j of a chunk at column j of each k row", () => {
+  // cout 3, cinG 2, 1x1, TN4 1 (chunks of 4 channels): row ci holds w[0..2][ci], then a zero.
+  const w = new Float32Array([1, 2, 3, 4, 5, 6]); // [co][ci]
+  const packed = packConv2dUniformWeight(w, [3, 2, 1, 1], 1, 1);
+  assert.deepEqual([...packed.subarray(0, 8)], [1, 3, 5, 0, 2, 4, 6, 0]);
+});
+
+Deno.test("conv2d_uniform: tile and packing reject a chunk past the 64 KiB window", () => {
+  // TN4 1 holds 4 channels of 9 * cin weights: cin 455 fits 16384 floats, 456 does not.
+  assert.equal(conv2dUniformTile(455, 3, 8), 1);
+  assert.equal(conv2dUniformTile(456, 3, 8), 0);
+  assert.throws(
+    () => packConv2dUniformWeight(new Float32Array(8 * 456 * 9), [8, 456, 3, 3], 1, 1),
+    RangeError,
+  );
+  assert.throws(() => conv2dUniform.validate!({ ...conv2dUniform.overrides, TN4: 9 }), RangeError);
+});
