@@ -1,7 +1,7 @@
 /**
  * Spec of `conv2d_uniform.wgsl`: general convolution (square kernel, any stride, padding and groups)
- * for CPU-backed adapters (lavapipe, SwiftShader), where invocations are SIMD lanes: one invocation
- * per output pixel, `4 * TN4` output channels of one chunk per invocation, weights read from a
+ * for CPU-backed adapters (lavapipe, SwiftShader), where invocations are SIMD lanes: `TM` output
+ * pixels by `4 * TN4` output channels of one chunk per invocation, weights read from a
  * uniform buffer at lane-invariant addresses (one scalar load broadcast to all lanes). Same fused
  * epilogue and views as `conv2d.wgsl`.
  *
@@ -45,6 +45,7 @@ export type Conv2dUniformOverride =
   | "RESIDUAL"
   | "IN_NCHW"
   | "OUT_NCHW"
+  | "TM"
   | "TN4"
   | "WG";
 
@@ -59,6 +60,9 @@ export const CONV2D_UNIFORM_WINDOW = 16384;
 
 /** The largest `TN4` (output-channel vec4s per invocation) the shader's register tile holds. */
 export const CONV2D_UNIFORM_MAX_TN4 = 8;
+
+/** The largest `TM` (output pixels per invocation) the shader's register tile holds. */
+export const CONV2D_UNIFORM_MAX_TM = 4;
 
 /** Chunk starts in the packed buffer are multiples of this many floats (256-byte binding offsets). */
 const CHUNK_ALIGN = 64;
@@ -97,9 +101,9 @@ export const conv2dUniform: KernelSpec<Conv2dUniformParam, Conv2dUniformOverride
     "coBase",
     "coCount",
   ),
-  overrides: { ACT: 0, KSIZE: 3, STRIDE: 1, RESIDUAL: 0, IN_NCHW: 0, OUT_NCHW: 0, TN4: 4, WG: 64 },
+  overrides: { ACT: 0, KSIZE: 3, STRIDE: 1, RESIDUAL: 0, IN_NCHW: 0, OUT_NCHW: 0, TM: 4, TN4: 8, WG: 64 },
   dispatch(p, o) {
-    const [x, y] = fold(ceilDiv(p.batch * p.outH * p.outW, o.WG));
+    const [x, y] = fold(ceilDiv(p.batch * p.outH * p.outW, o.WG * o.TM));
     return [x, y, 1];
   },
   validate(o) {
@@ -111,6 +115,9 @@ export const conv2dUniform: KernelSpec<Conv2dUniformParam, Conv2dUniformOverride
     }
     if (!(Number.isInteger(o.TN4) && o.TN4 >= 1 && o.TN4 <= CONV2D_UNIFORM_MAX_TN4)) {
       throw new RangeError(`Set conv2d_uniform TN4 to 1..${CONV2D_UNIFORM_MAX_TN4}: got ${o.TN4}`);
+    }
+    if (!(Number.isInteger(o.TM) && o.TM >= 1 && o.TM <= CONV2D_UNIFORM_MAX_TM)) {
+      throw new RangeError(`Set conv2d_uniform TM to 1..${CONV2D_UNIFORM_MAX_TM}: got ${o.TM}`);
     }
   },
 };

@@ -4,10 +4,11 @@
 // On such an adapter a storage-buffer load whose address differs per invocation is a loop over the
 // lanes, and a storage load at a uniform address costs the same; a uniform-buffer load at an address
 // that is the same for every invocation is one scalar load broadcast to all lanes. So here:
-//   - one invocation computes one output pixel (consecutive invocations: consecutive pixels);
-//   - it accumulates 4 * TN4 output channels of one chunk in TN4 vec4 registers (named a0..a7);
-//   - per reduction step it loads one input value (the only per-lane load) and TN4 weight vec4s
-//     from the uniform buffer `w`, at addresses that depend only on the loop counters.
+//   - one invocation computes TM output pixels, WG apart (consecutive invocations: consecutive
+//     pixels), times 4 * TN4 output channels of one chunk, in TM x TN4 named vec4 registers;
+//   - per reduction step it loads TM input values (the only per-lane loads) and TN4 weight vec4s
+//     from the uniform buffer `w`, at addresses that depend only on the loop counters, each weight
+//     vec4 feeding TM FMAs.
 // A dispatch covers one chunk of at most 4 * TN4 output channels (`coBase`, `coCount`) of one group;
 // the executor binds the 64 KiB window of the packed weights that holds that chunk, laid out as
 // [k = (ky * KSIZE + kx) * cinG + ci][TN4] vec4 (packConv2dUniformWeight).
@@ -58,18 +59,75 @@ override RESIDUAL: bool = false;
 // Read x as NCHW / write y as NCHW instead of NHWC.
 override IN_NCHW: bool = false;
 override OUT_NCHW: bool = false;
-// Output-channel vec4s per invocation (the register tile), at most MAX_TN4.
-override TN4: u32 = 4u;
-// Invocations (pixels) per workgroup.
+// Output pixels per invocation (1..MAX_TM) and output-channel vec4s per invocation (1..MAX_TN4):
+// the register tile.
+override TM: u32 = 4u;
+override TN4: u32 = 8u;
+// Invocations per workgroup; a workgroup covers TM * WG pixels.
 override WG: u32 = 64u;
 
+const MAX_TM = 4u;
 const MAX_TN4 = 8u;
 
-fn outIndex(base: u32, stride: u32, n: u32, oy: u32, ox: u32, c: u32) -> u32 {
-  if (OUT_NCHW) {
-    return base + ((n * stride + c) * params.outH + oy) * params.outW + ox;
+// One input tap of one output pixel: where its channel 0 is, and whether it lies inside the map
+// (outside, the index is clamped into the map and the value replaced by the zero padding).
+struct Tap {
+  xi: u32,
+  ok: bool,
+}
+
+// An output pixel's coordinates.
+struct Pixel {
+  n: u32,
+  oy: u32,
+  ox: u32,
+}
+
+fn pixelAt(m: u32) -> Pixel {
+  let t = m / params.outW;
+  return Pixel(t / params.outH, t % params.outH, m % params.outW);
+}
+
+fn tapOf(p: Pixel, ky: u32, kx: u32, cinOff: u32) -> Tap {
+  let iy = i32(p.oy * STRIDE + ky) - i32(params.pad);
+  let ix = i32(p.ox * STRIDE + kx) - i32(params.pad);
+  let ok = iy >= 0 && iy < i32(params.inH) && ix >= 0 && ix < i32(params.inW);
+  let yc = u32(clamp(iy, 0, i32(params.inH) - 1));
+  let xc = u32(clamp(ix, 0, i32(params.inW) - 1));
+  if (IN_NCHW) {
+    let plane = params.inH * params.inW;
+    return Tap(params.xBase + (p.n * params.xStride + params.xOff + cinOff) * plane + yc * params.inW + xc, ok);
   }
-  return base + ((n * params.outH + oy) * params.outW + ox) * stride + c;
+  let pix = (p.n * params.inH + yc) * params.inW + xc;
+  return Tap(params.xBase + pix * params.xStride + params.xOff + cinOff, ok);
+}
+
+fn outIndex(base: u32, stride: u32, p: Pixel, c: u32) -> u32 {
+  if (OUT_NCHW) {
+    return base + ((p.n * stride + c) * params.outH + p.oy) * params.outW + p.ox;
+  }
+  return base + ((p.n * params.outH + p.oy) * params.outW + p.ox) * stride + c;
+}
+
+// Epilogue of one pixel: bias, activation, residual, store of the chunk's channels.
+fn store(m: u32, acc: array<vec4<f32>, MAX_TN4>) {
+  let p = pixelAt(m);
+  for (var j = 0u; j < TN4; j++) {
+    for (var q = 0u; q < 4u; q++) {
+      let co = 4u * j + q;
+      if (co < params.coCount) {
+        let c = params.coBase + co;
+        var v = acc[j][q] + b[c];
+        if (ACT == 1u) {
+          v = v / (1.0 + exp(-v));
+        }
+        if (RESIDUAL) {
+          v += r[outIndex(params.rBase, params.rStride, p, params.rOff + c)];
+        }
+        y[outIndex(params.yBase, params.yStride, p, params.yOff + c)] = v;
+      }
+    }
+  }
 }
 
 @compute @workgroup_size(WG)
@@ -81,100 +139,176 @@ fn main(
   let pixels = params.batch * params.outH * params.outW;
   let cinG = params.inC / params.groups;
   let coutG = params.outC / params.groups;
-  // Bounds guard, uniform over the dispatch: an empty map or chunk does nothing; lanes past the last
-  // pixel compute it again and store nothing.
+  // Bounds guard, uniform over the dispatch: an empty map or chunk does nothing; pixels past the
+  // last one are computed as the last one and not stored.
   if (pixels == 0u || params.coCount == 0u || cinG == 0u) {
     return;
   }
-  let mRaw = (wid.x + wid.y * nwg.x) * WG + lid;
-  let m = min(mRaw, pixels - 1u);
-  let ox = m % params.outW;
-  let t = m / params.outW;
-  let oy = t % params.outH;
-  let n = t / params.outH;
-  let g = params.coBase / max(coutG, 1u);
-
-  // Input addressing: element (n, iy, ix, c) at pixel index * pixStep + c * cStep + cBase.
-  var pixStep = params.xStride;
+  let cinOff = params.coBase / coutG * cinG;
   var cStep = 1u;
-  var cBase = params.xBase + n * params.inH * params.inW * params.xStride + params.xOff + g * cinG;
   if (IN_NCHW) {
-    pixStep = 1u;
     cStep = params.inH * params.inW;
-    cBase = params.xBase + (n * params.xStride + params.xOff + g * cinG) * cStep;
   }
+  let m0 = (wid.x + wid.y * nwg.x) * WG * TM + lid;
+  let p0 = pixelAt(min(m0, pixels - 1u));
+  let p1 = pixelAt(min(m0 + WG, pixels - 1u));
+  let p2 = pixelAt(min(m0 + 2u * WG, pixels - 1u));
+  let p3 = pixelAt(min(m0 + 3u * WG, pixels - 1u));
 
-  // The register tile as named variables: llvmpipe keeps these in registers, while an array indexed
-  // by a loop counter (even one it unrolls) ends up in memory and runs at half the speed.
-  var a0 = vec4<f32>();
-  var a1 = vec4<f32>();
-  var a2 = vec4<f32>();
-  var a3 = vec4<f32>();
-  var a4 = vec4<f32>();
-  var a5 = vec4<f32>();
-  var a6 = vec4<f32>();
-  var a7 = vec4<f32>();
-  let iy0 = i32(oy * STRIDE) - i32(params.pad);
-  let ix0 = i32(ox * STRIDE) - i32(params.pad);
+  // The register tile a{pixel}{channel vec4}, as named variables: llvmpipe keeps these in
+  // registers (or plain stack slots), while an array indexed by a loop counter, even an unrolled
+  // one, runs at half the speed. Lines guarded by TM / TN4 are constant-folded away.
+  var a00 = vec4<f32>(); var a01 = vec4<f32>(); var a02 = vec4<f32>(); var a03 = vec4<f32>(); var a04 = vec4<f32>(); var a05 = vec4<f32>(); var a06 = vec4<f32>(); var a07 = vec4<f32>();
+  var a10 = vec4<f32>(); var a11 = vec4<f32>(); var a12 = vec4<f32>(); var a13 = vec4<f32>(); var a14 = vec4<f32>(); var a15 = vec4<f32>(); var a16 = vec4<f32>(); var a17 = vec4<f32>();
+  var a20 = vec4<f32>(); var a21 = vec4<f32>(); var a22 = vec4<f32>(); var a23 = vec4<f32>(); var a24 = vec4<f32>(); var a25 = vec4<f32>(); var a26 = vec4<f32>(); var a27 = vec4<f32>();
+  var a30 = vec4<f32>(); var a31 = vec4<f32>(); var a32 = vec4<f32>(); var a33 = vec4<f32>(); var a34 = vec4<f32>(); var a35 = vec4<f32>(); var a36 = vec4<f32>(); var a37 = vec4<f32>();
+
   for (var ky = 0u; ky < KSIZE; ky++) {
-    let iy = iy0 + i32(ky);
-    let yOk = iy >= 0 && iy < i32(params.inH);
-    let iyc = u32(clamp(iy, 0, i32(params.inH) - 1));
     for (var kx = 0u; kx < KSIZE; kx++) {
-      let ix = ix0 + i32(kx);
-      let ok = yOk && ix >= 0 && ix < i32(params.inW);
-      let ixc = u32(clamp(ix, 0, i32(params.inW) - 1));
-      var xi = cBase + (iyc * params.inW + ixc) * pixStep;
+      let t0 = tapOf(p0, ky, kx, cinOff);
+      let t1 = tapOf(p1, ky, kx, cinOff);
+      let t2 = tapOf(p2, ky, kx, cinOff);
+      let t3 = tapOf(p3, ky, kx, cinOff);
+      var xi0 = t0.xi;
+      var xi1 = t1.xi;
+      var xi2 = t2.xi;
+      var xi3 = t3.xi;
       var wi = (ky * KSIZE + kx) * cinG * TN4;
       for (var ci = 0u; ci < cinG; ci++) {
-        let xv = vec4<f32>(select(0.0, x[xi], ok));
-        // Conditions on TN4 are constant: the compiler drops the unused lines.
-        a0 = fma(xv, w[wi], a0);
+        let x0 = vec4<f32>(select(0.0, x[xi0], t0.ok));
+        var x1 = vec4<f32>();
+        var x2 = vec4<f32>();
+        var x3 = vec4<f32>();
+        if (TM > 1u) {
+          x1 = vec4<f32>(select(0.0, x[xi1], t1.ok));
+        }
+        if (TM > 2u) {
+          x2 = vec4<f32>(select(0.0, x[xi2], t2.ok));
+        }
+        if (TM > 3u) {
+          x3 = vec4<f32>(select(0.0, x[xi3], t3.ok));
+        }
+        let w0 = w[wi];
+        a00 = fma(x0, w0, a00);
+        if (TM > 1u) {
+          a10 = fma(x1, w0, a10);
+        }
+        if (TM > 2u) {
+          a20 = fma(x2, w0, a20);
+        }
+        if (TM > 3u) {
+          a30 = fma(x3, w0, a30);
+        }
         if (TN4 > 1u) {
-          a1 = fma(xv, w[wi + 1u], a1);
+          let w1 = w[wi + 1u];
+          a01 = fma(x0, w1, a01);
+          if (TM > 1u) {
+            a11 = fma(x1, w1, a11);
+          }
+          if (TM > 2u) {
+            a21 = fma(x2, w1, a21);
+          }
+          if (TM > 3u) {
+            a31 = fma(x3, w1, a31);
+          }
         }
         if (TN4 > 2u) {
-          a2 = fma(xv, w[wi + 2u], a2);
+          let w2 = w[wi + 2u];
+          a02 = fma(x0, w2, a02);
+          if (TM > 1u) {
+            a12 = fma(x1, w2, a12);
+          }
+          if (TM > 2u) {
+            a22 = fma(x2, w2, a22);
+          }
+          if (TM > 3u) {
+            a32 = fma(x3, w2, a32);
+          }
         }
         if (TN4 > 3u) {
-          a3 = fma(xv, w[wi + 3u], a3);
+          let w3 = w[wi + 3u];
+          a03 = fma(x0, w3, a03);
+          if (TM > 1u) {
+            a13 = fma(x1, w3, a13);
+          }
+          if (TM > 2u) {
+            a23 = fma(x2, w3, a23);
+          }
+          if (TM > 3u) {
+            a33 = fma(x3, w3, a33);
+          }
         }
         if (TN4 > 4u) {
-          a4 = fma(xv, w[wi + 4u], a4);
+          let w4 = w[wi + 4u];
+          a04 = fma(x0, w4, a04);
+          if (TM > 1u) {
+            a14 = fma(x1, w4, a14);
+          }
+          if (TM > 2u) {
+            a24 = fma(x2, w4, a24);
+          }
+          if (TM > 3u) {
+            a34 = fma(x3, w4, a34);
+          }
         }
         if (TN4 > 5u) {
-          a5 = fma(xv, w[wi + 5u], a5);
+          let w5 = w[wi + 5u];
+          a05 = fma(x0, w5, a05);
+          if (TM > 1u) {
+            a15 = fma(x1, w5, a15);
+          }
+          if (TM > 2u) {
+            a25 = fma(x2, w5, a25);
+          }
+          if (TM > 3u) {
+            a35 = fma(x3, w5, a35);
+          }
         }
         if (TN4 > 6u) {
-          a6 = fma(xv, w[wi + 6u], a6);
+          let w6 = w[wi + 6u];
+          a06 = fma(x0, w6, a06);
+          if (TM > 1u) {
+            a16 = fma(x1, w6, a16);
+          }
+          if (TM > 2u) {
+            a26 = fma(x2, w6, a26);
+          }
+          if (TM > 3u) {
+            a36 = fma(x3, w6, a36);
+          }
         }
         if (TN4 > 7u) {
-          a7 = fma(xv, w[wi + 7u], a7);
+          let w7 = w[wi + 7u];
+          a07 = fma(x0, w7, a07);
+          if (TM > 1u) {
+            a17 = fma(x1, w7, a17);
+          }
+          if (TM > 2u) {
+            a27 = fma(x2, w7, a27);
+          }
+          if (TM > 3u) {
+            a37 = fma(x3, w7, a37);
+          }
         }
-        xi += cStep;
+        xi0 += cStep;
+        xi1 += cStep;
+        xi2 += cStep;
+        xi3 += cStep;
         wi += TN4;
       }
     }
   }
 
-  if (mRaw >= pixels) {
-    return;
+  if (m0 < pixels) {
+    store(m0, array<vec4<f32>, MAX_TN4>(a00, a01, a02, a03, a04, a05, a06, a07));
   }
-  let acc = array<vec4<f32>, MAX_TN4>(a0, a1, a2, a3, a4, a5, a6, a7);
-  for (var j = 0u; j < TN4; j++) {
-    for (var q = 0u; q < 4u; q++) {
-      let co = 4u * j + q;
-      if (co < params.coCount) {
-        let c = params.coBase + co;
-        var v = acc[j][q] + b[c];
-        if (ACT == 1u) {
-          v = v / (1.0 + exp(-v));
-        }
-        if (RESIDUAL) {
-          v += r[outIndex(params.rBase, params.rStride, n, oy, ox, params.rOff + c)];
-        }
-        y[outIndex(params.yBase, params.yStride, n, oy, ox, params.yOff + c)] = v;
-      }
-    }
+  if (TM > 1u && m0 + WG < pixels) {
+    store(m0 + WG, array<vec4<f32>, MAX_TN4>(a10, a11, a12, a13, a14, a15, a16, a17));
+  }
+  if (TM > 2u && m0 + 2u * WG < pixels) {
+    store(m0 + 2u * WG, array<vec4<f32>, MAX_TN4>(a20, a21, a22, a23, a24, a25, a26, a27));
+  }
+  if (TM > 3u && m0 + 3u * WG < pixels) {
+    store(m0 + 3u * WG, array<vec4<f32>, MAX_TN4>(a30, a31, a32, a33, a34, a35, a36, a37));
   }
 }

@@ -63,7 +63,7 @@ export function convCalls(op: ConvOp, plan: Plan, limits: CallLimits = {}): Kern
     return conv2dUniformChunks(op.cout, op.cin / op.g, op.k, op.g, tn4).map((chunk) => ({
       label: op.name,
       spec: conv2dUniform,
-      overrides: { ...common, TN4: tn4 },
+      overrides: { ...common, TM: 4, TN4: tn4 },
       params: { ...params, coBase: chunk.coBase, coCount: chunk.coCount },
       bind: {
         ...bind,

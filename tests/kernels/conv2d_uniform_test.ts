@@ -2,7 +2,7 @@
  * conv2d_uniform GPU vs its CPU twin, one dispatch per output-channel chunk (each must write only its
  * chunk), on seeded random shapes: kernel 1/3/5, stride 1/2, groups and depthwise, SiLU, residual,
  * channel-slice views in and out, NCHW in/out, 1x1 maps, odd sizes, channels not divisible by 4,
- * batch 2, every TN4, and the network's widest layers. Tolerance: atol 1e-4 + rtol 1e-4 (f32 sums of
+ * batch 2, every TM and several TN4, and the network's widest layers. Tolerance: atol 1e-4 + rtol 1e-4 (f32 sums of
  * <= 1152 terms).
  */
 import assert from "node:assert/strict";
@@ -40,7 +40,8 @@ interface Case {
   xView?: [number, number, number];
   yView?: [number, number, number];
   rView?: [number, number, number];
-  /** TN4 and WG; TN4 defaults to conv2dUniformTile's choice. */
+  /** TM, TN4 and WG; TN4 defaults to conv2dUniformTile's choice. */
+  tm?: number;
   tn4?: number;
   wg?: number;
 }
@@ -86,6 +87,7 @@ async function check(c: Case, seed: number): Promise<void> {
     OUT_NCHW: c.outNchw ? 1 : 0,
     TN4: tn4,
     ...(c.wg ? { WG: c.wg } : {}),
+    ...(c.tm ? { TM: c.tm } : {}),
   };
   const wShape = [c.cout, cinG, c.k, c.k] as const;
   const w = randomArray(c.cout * cinG * c.k * c.k, seed + 1, -0.5, 0.5);
@@ -170,9 +172,20 @@ const cases: [string, Case][] = [
   ["64 -> 64 3x3 (proto.cv2-like), TN4 6 in 3 chunks", { h: 12, w: 11, cin: 64, cout: 64, k: 3, act: 1 }],
   ["128 -> 256 3x3 s2, TN4 3, many chunks", { h: 6, w: 5, cin: 128, cout: 256, k: 3, stride: 2, act: 1 }],
   ["256 -> 256 1x1, TN4 8", { h: 3, w: 4, cin: 256, cout: 256, k: 1 }],
-  ["TN4 1, WG 8, 30 channels", { h: 5, w: 9, cin: 24, cout: 30, k: 3, tn4: 1, wg: 8 }],
-  ["TN4 5, WG 32, 10 channels", { h: 7, w: 7, cin: 9, cout: 10, k: 3, tn4: 5, wg: 32 }],
-  ["TN4 7, 64 channels", { h: 4, w: 6, cin: 12, cout: 64, k: 3, tn4: 7 }],
+  ["TM 1, TN4 1, WG 8, 30 channels", { h: 5, w: 9, cin: 24, cout: 30, k: 3, tm: 1, tn4: 1, wg: 8 }],
+  ["TM 2, TN4 5, WG 32, 10 channels", { h: 7, w: 7, cin: 9, cout: 10, k: 3, tm: 2, tn4: 5, wg: 32 }],
+  ["TM 3, TN4 7, WG 16, 64 channels, batch 2", {
+    batch: 2,
+    h: 4,
+    w: 6,
+    cin: 12,
+    cout: 64,
+    k: 3,
+    tm: 3,
+    tn4: 7,
+    wg: 16,
+  }],
+  ["TM 4, WG 4, a map of 17 pixels (partial tile)", { h: 1, w: 17, cin: 6, cout: 20, k: 3, wg: 4 }],
 ];
 
 cases.forEach(([name, c], i) => {
@@ -195,4 +208,5 @@ Deno.test("conv2d_uniform: tile and packing reject a chunk past the 64 KiB windo
     RangeError,
   );
   assert.throws(() => conv2dUniform.validate!({ ...conv2dUniform.overrides, TN4: 9 }), RangeError);
+  assert.throws(() => conv2dUniform.validate!({ ...conv2dUniform.overrides, TM: 5 }), RangeError);
 });
