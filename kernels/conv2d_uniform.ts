@@ -3,7 +3,9 @@
  * for CPU-backed adapters (lavapipe, SwiftShader), where invocations are SIMD lanes: `TM` output
  * pixels by `4 * TN4` output channels of one chunk per invocation, weights read from a
  * uniform buffer at lane-invariant addresses (one scalar load broadcast to all lanes). Same fused
- * epilogue and views as `conv2d.wgsl`.
+ * epilogue and views as `conv2d.wgsl`. With `OUT_STEP` > 1 it writes every `OUT_STEP`-th output pixel
+ * from phase (`phaseY`, `phaseX`): a transposed conv with kernel == stride runs as one 1x1 conv per
+ * phase, weights from {@linkcode transposedTapWeight}.
  *
  * One dispatch per chunk of output channels: {@linkcode conv2dUniformChunks} lists them, each with
  * the `coBase`/`coCount` Params and the byte offset of its 64 KiB weight window in the buffer
@@ -35,7 +37,9 @@ export type Conv2dUniformParam =
   | "rStride"
   | "rOff"
   | "coBase"
-  | "coCount";
+  | "coCount"
+  | "phaseY"
+  | "phaseX";
 
 /** Names of the overrides of `conv2d_uniform.wgsl`. */
 export type Conv2dUniformOverride =
@@ -45,6 +49,7 @@ export type Conv2dUniformOverride =
   | "RESIDUAL"
   | "IN_NCHW"
   | "OUT_NCHW"
+  | "OUT_STEP"
   | "TM"
   | "TN4"
   | "WG";
@@ -100,8 +105,21 @@ export const conv2dUniform: KernelSpec<Conv2dUniformParam, Conv2dUniformOverride
     "rOff",
     "coBase",
     "coCount",
+    "phaseY",
+    "phaseX",
   ),
-  overrides: { ACT: 0, KSIZE: 3, STRIDE: 1, RESIDUAL: 0, IN_NCHW: 0, OUT_NCHW: 0, TM: 4, TN4: 8, WG: 64 },
+  overrides: {
+    ACT: 0,
+    KSIZE: 3,
+    STRIDE: 1,
+    RESIDUAL: 0,
+    IN_NCHW: 0,
+    OUT_NCHW: 0,
+    OUT_STEP: 1,
+    TM: 4,
+    TN4: 8,
+    WG: 64,
+  },
   dispatch(p, o) {
     const [x, y] = fold(ceilDiv(p.batch * p.outH * p.outW, o.WG * o.TM));
     return [x, y, 1];
@@ -110,8 +128,8 @@ export const conv2dUniform: KernelSpec<Conv2dUniformParam, Conv2dUniformOverride
     if (!(o.ACT === 0 || o.ACT === 1)) {
       throw new RangeError(`Set conv2d_uniform ACT to 0 (none) or 1 (SiLU): got ${o.ACT}`);
     }
-    if (!(o.KSIZE >= 1 && o.STRIDE >= 1 && o.WG >= 1)) {
-      throw new RangeError(`Give conv2d_uniform positive KSIZE, STRIDE and WG`);
+    if (!(o.KSIZE >= 1 && o.STRIDE >= 1 && o.OUT_STEP >= 1 && o.WG >= 1)) {
+      throw new RangeError(`Give conv2d_uniform positive KSIZE, STRIDE, OUT_STEP and WG`);
     }
     if (!(Number.isInteger(o.TN4) && o.TN4 >= 1 && o.TN4 <= CONV2D_UNIFORM_MAX_TN4)) {
       throw new RangeError(`Set conv2d_uniform TN4 to 1..${CONV2D_UNIFORM_MAX_TN4}: got ${o.TN4}`);
@@ -264,6 +282,46 @@ export function packConv2dUniformWeight(
         }
       }
     }
+  }
+  return out;
+}
+
+/**
+ * The 1x1 conv weights `[cout, cin, 1, 1]` of one tap (phase) of a PyTorch ConvTranspose2d with
+ * kernel == stride and no padding: `out[co][ci] = w[ci][co][tap / k][tap % k]`.
+ *
+ * @param w ConvTranspose2d weights `[cin, cout, k, k]`.
+ * @param shape `[cin, cout, k, k]`.
+ * @param tap `phaseY * k + phaseX`.
+ * @returns The tap's weights in conv order.
+ * @throws {RangeError} When the shape does not match `w` or the tap is out of range.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { transposedTapWeight } from "./conv2d_uniform.ts";
+ * // cin 1, cout 2, k 2: tap 3 is the bottom-right weight of each output channel.
+ * const w = new Float32Array([1, 2, 3, 4, 5, 6, 7, 8]);
+ * assert.deepEqual([...transposedTapWeight(w, [1, 2, 2, 2], 3)], [4, 8]);
+ * ```
+ */
+export function transposedTapWeight(
+  w: Float32Array,
+  shape: readonly [number, number, number, number],
+  tap: number,
+): Float32Array {
+  const [cin, cout, kh, kw] = shape;
+  if (w.length !== cin * cout * kh * kw || kh !== kw) {
+    throw new RangeError(
+      `Give square ConvTranspose2d weights of shape [${shape.join(", ")}]: got ${w.length} values`,
+    );
+  }
+  if (!(Number.isInteger(tap) && tap >= 0 && tap < kh * kw)) {
+    throw new RangeError(`Give a tap in 0..${kh * kw - 1}: got ${tap}`);
+  }
+  const out = new Float32Array(cout * cin);
+  for (let ci = 0; ci < cin; ci++) {
+    for (let co = 0; co < cout; co++) out[co * cin + ci] = w[(ci * cout + co) * kh * kw + tap];
   }
   return out;
 }

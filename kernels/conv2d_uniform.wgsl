@@ -37,6 +37,8 @@ struct Params {
   rOff: u32,
   coBase: u32,
   coCount: u32,
+  phaseY: u32,
+  phaseX: u32,
 }
 
 // One chunk's weights: 64 KiB, the largest uniform binding every WebGPU adapter allows.
@@ -59,6 +61,10 @@ override RESIDUAL: bool = false;
 // Read x as NCHW / write y as NCHW instead of NHWC.
 override IN_NCHW: bool = false;
 override OUT_NCHW: bool = false;
+// Output step: computed pixel (oy, ox) is stored at (oy * OUT_STEP + phaseY, ox * OUT_STEP + phaseX)
+// of a map OUT_STEP times larger. A transposed conv with kernel == stride == OUT_STEP is OUT_STEP^2
+// such 1x1 convs, one per phase (Ultralytics Proto's 2x upsample).
+override OUT_STEP: u32 = 1u;
 // Output pixels per invocation (1..MAX_TM) and output-channel vec4s per invocation (1..MAX_TN4):
 // the register tile.
 override TM: u32 = 4u;
@@ -103,10 +109,14 @@ fn tapOf(p: Pixel, ky: u32, kx: u32, cinOff: u32) -> Tap {
 }
 
 fn outIndex(base: u32, stride: u32, p: Pixel, c: u32) -> u32 {
+  let h = params.outH * OUT_STEP;
+  let w = params.outW * OUT_STEP;
+  let oy = p.oy * OUT_STEP + params.phaseY;
+  let ox = p.ox * OUT_STEP + params.phaseX;
   if (OUT_NCHW) {
-    return base + ((p.n * stride + c) * params.outH + p.oy) * params.outW + p.ox;
+    return base + ((p.n * stride + c) * h + oy) * w + ox;
   }
-  return base + ((p.n * params.outH + p.oy) * params.outW + p.ox) * stride + c;
+  return base + ((p.n * h + oy) * w + ox) * stride + c;
 }
 
 // Epilogue of one pixel: bias, activation, residual, store of the chunk's channels.

@@ -5,7 +5,7 @@
  * back `output0` and `output1`.
  */
 import { packConv2dWeight } from "../../kernels/conv2d.ts";
-import { packConv2dUniformWeight } from "../../kernels/conv2d_uniform.ts";
+import { packConv2dUniformWeight, transposedTapWeight } from "../../kernels/conv2d_uniform.ts";
 import { packConvTranspose2dWeight } from "../../kernels/conv_transpose2d.ts";
 import { packDwconv2dWeight } from "../../kernels/dwconv2d.ts";
 import { fuseResidualAdds } from "../graph/fuse.ts";
@@ -99,7 +99,9 @@ export class Executor {
   }
 
   #weight(target: Extract<BindingTarget, { weight: string }>): GPUBuffer {
-    const key = `${target.weight}|${target.packing}${target.tn4 ? `|TN4=${target.tn4}` : ""}`;
+    const key = `${target.weight}|${target.packing}${target.tn4 ? `|TN4=${target.tn4}` : ""}${
+      target.transposedTap === undefined ? "" : `|tap=${target.transposedTap}`
+    }`;
     let buffer = this.#weights.get(key);
     if (buffer) return buffer;
     const t = this.#state.get(target.weight);
@@ -107,6 +109,13 @@ export class Executor {
     const shape4 = t.shape as [number, number, number, number];
     const data = target.packing === "conv2d"
       ? packConv2dWeight(t.data, shape4, target.groups ?? 1)
+      : target.packing === "conv2d_uniform" && target.transposedTap !== undefined
+      ? packConv2dUniformWeight(
+        transposedTapWeight(t.data, shape4, target.transposedTap),
+        [shape4[1], shape4[0], 1, 1],
+        1,
+        target.tn4 ?? 1,
+      )
       : target.packing === "conv2d_uniform"
       ? packConv2dUniformWeight(t.data, shape4, target.groups ?? 1, target.tn4 ?? 1)
       : target.packing === "dwconv2d"

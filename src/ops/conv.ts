@@ -11,7 +11,7 @@ import { type KernelCall, noView, valueAt, viewParams } from "./kernel_call.ts";
 import type { CallLimits } from "./plan_calls.ts";
 
 /** Bytes of the uniform window each conv2d_uniform dispatch binds. */
-const UNIFORM_WINDOW_BYTES = 65536;
+export const UNIFORM_WINDOW_BYTES = 65536;
 
 /**
  * The kernel calls of one conv at the plan's shape: one call, or one per output-channel chunk with
@@ -64,7 +64,7 @@ export function convCalls(op: ConvOp, plan: Plan, limits: CallLimits = {}): Kern
       label: op.name,
       spec: conv2dUniform,
       overrides: { ...common, TM: 4, TN4: tn4 },
-      params: { ...params, coBase: chunk.coBase, coCount: chunk.coCount },
+      params: { ...params, coBase: chunk.coBase, coCount: chunk.coCount, phaseY: 0, phaseX: 0 },
       bind: {
         ...bind,
         w: {

@@ -1,18 +1,72 @@
-/** A transposed conv (kernel == stride, Proto's 2x upsample) → `conv_transpose2d`. */
+/**
+ * A transposed conv (kernel == stride, Proto's 2x upsample) → `conv_transpose2d`; on a software
+ * adapter, `conv2d_uniform` as one 1x1 conv per output phase (and output-channel chunk).
+ */
+import { conv2dUniform, conv2dUniformChunks, conv2dUniformTile } from "../../kernels/conv2d_uniform.ts";
 import { convTranspose2d, convTranspose2dTile } from "../../kernels/conv_transpose2d.ts";
 import type { ConvTransposeOp } from "../graph/ir.ts";
 import type { Plan } from "../graph/plan.ts";
-import { type KernelCall, valueAt, viewParams } from "./kernel_call.ts";
+import { UNIFORM_WINDOW_BYTES } from "./conv.ts";
+import { type KernelCall, noView, valueAt, viewParams } from "./kernel_call.ts";
+import type { CallLimits } from "./plan_calls.ts";
 
-/** The kernel call of one transposed conv at the plan's shape. */
-export function convTransposeCall(op: ConvTransposeOp, plan: Plan, targetWorkgroups?: number): KernelCall {
+/** The kernel calls of one transposed conv at the plan's shape. */
+export function convTransposeCalls(op: ConvTransposeOp, plan: Plan, limits: CallLimits = {}): KernelCall[] {
   if (op.k !== op.s) throw new RangeError(`Cannot run "${op.name}": transposed conv needs kernel == stride`);
   const x = valueAt(plan, op.x);
   const y = valueAt(plan, op.y);
-  return {
+  const tn4 = limits.software ? conv2dUniformTile(op.cin, 1, op.cout) : 0;
+  if (tn4 > 0) {
+    const calls: KernelCall[] = [];
+    for (let tap = 0; tap < op.k * op.k; tap++) {
+      for (const chunk of conv2dUniformChunks(op.cout, op.cin, 1, 1, tn4)) {
+        calls.push({
+          label: op.name,
+          spec: conv2dUniform,
+          overrides: { ACT: 0, KSIZE: 1, STRIDE: 1, OUT_STEP: op.k, TM: 4, TN4: tn4 },
+          params: {
+            batch: x.n,
+            inH: x.h,
+            inW: x.w,
+            inC: op.cin,
+            outH: x.h,
+            outW: x.w,
+            outC: op.cout,
+            groups: 1,
+            pad: 0,
+            ...viewParams("x", x.loc),
+            ...viewParams("y", y.loc),
+            ...noView("r"),
+            coBase: chunk.coBase,
+            coCount: chunk.coCount,
+            phaseY: Math.floor(tap / op.k),
+            phaseX: tap % op.k,
+          },
+          bind: {
+            x: { value: op.x },
+            w: {
+              weight: op.weight,
+              packing: "conv2d_uniform",
+              tn4,
+              transposedTap: tap,
+              range: { offset: chunk.offset, size: UNIFORM_WINDOW_BYTES },
+            },
+            b: { weight: op.bias, packing: "raw" },
+            r: { dummy: true },
+            y: { value: op.y },
+          },
+        });
+      }
+    }
+    return calls;
+  }
+  return [{
     label: op.name,
     spec: convTranspose2d,
-    overrides: { KSIZE: op.k, ...convTranspose2dTile(op.cout, op.k, x.n * x.h * x.w, targetWorkgroups) },
+    overrides: {
+      KSIZE: op.k,
+      ...convTranspose2dTile(op.cout, op.k, x.n * x.h * x.w, limits.targetWorkgroups),
+    },
     params: {
       batch: x.n,
       inH: x.h,
@@ -28,5 +82,5 @@ export function convTransposeCall(op: ConvTransposeOp, plan: Plan, targetWorkgro
       b: { weight: op.bias, packing: "raw" },
       y: { value: op.y },
     },
-  };
+  }];
 }

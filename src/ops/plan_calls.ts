@@ -2,7 +2,7 @@
 import type { Plan } from "../graph/plan.ts";
 import { attentionCall } from "./attention.ts";
 import { convCalls } from "./conv.ts";
-import { convTransposeCall } from "./conv_transpose.ts";
+import { convTransposeCalls } from "./conv_transpose.ts";
 import { detectCall } from "./detect.ts";
 import type { KernelCall } from "./kernel_call.ts";
 import { copyCall, maxPoolCall, upsampleCall } from "./pool.ts";
@@ -36,7 +36,7 @@ export function planCalls(plan: Plan, limits: CallLimits = {}): KernelCall[] {
         calls.push(...convCalls(op, plan, limits));
         break;
       case "conv_transpose":
-        calls.push(convTransposeCall(op, plan, limits.targetWorkgroups));
+        calls.push(...convTransposeCalls(op, plan, limits));
         break;
       case "maxpool":
         calls.push(maxPoolCall(op, plan, `maxpool.${i}`));

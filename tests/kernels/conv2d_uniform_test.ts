@@ -7,6 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { convOutSize } from "../../kernels/conv2d.ts";
+import type { ConvTranspose2dParams } from "../../kernels/conv_transpose2d.ts";
 import {
   conv2dUniform,
   conv2dUniformChunks,
@@ -14,8 +15,10 @@ import {
   type Conv2dUniformParams,
   conv2dUniformTile,
   packConv2dUniformWeight,
+  transposedTapWeight,
 } from "../../kernels/conv2d_uniform.ts";
 import { conv2dUniform as conv2dUniformCpu } from "../../src/cpu/conv2d_uniform.ts";
+import { convTranspose2d as convTranspose2dCpu } from "../../src/cpu/conv_transpose2d.ts";
 import { assertClose } from "../_close.ts";
 import { runKernel } from "../_gpu.ts";
 import { randomArray } from "../_rand.ts";
@@ -58,7 +61,7 @@ async function check(c: Case, seed: number): Promise<void> {
   const outW = convOutSize(c.w, c.k, stride, pad);
   const cinG = c.cin / groups;
   const tn4 = c.tn4 ?? conv2dUniformTile(cinG, c.k, c.cout / groups);
-  const base: Omit<Conv2dUniformParams, "coBase" | "coCount"> = {
+  const base: Omit<Conv2dUniformParams, "coBase" | "coCount" | "phaseY" | "phaseX"> = {
     batch,
     inH: c.h,
     inW: c.w,
@@ -99,7 +102,7 @@ async function check(c: Case, seed: number): Promise<void> {
   let got = expected;
   const chunks = conv2dUniformChunks(c.cout, cinG, c.k, groups, tn4);
   for (const chunk of chunks) {
-    const p = { ...base, coBase: chunk.coBase, coCount: chunk.coCount };
+    const p = { ...base, coBase: chunk.coBase, coCount: chunk.coCount, phaseY: 0, phaseX: 0 };
     expected = expected.slice();
     conv2dUniformCpu({ x, w, b, r, y: expected }, p, o);
     got = (await runKernel(conv2dUniform, {
@@ -192,6 +195,70 @@ cases.forEach(([name, c], i) => {
   Deno.test(`conv2d_uniform: ${name}`, () => check(c, 7000 * (i + 1)));
 });
 
+/**
+ * A ConvTranspose2d with kernel == stride as k * k phases of 1x1 convs with OUT_STEP k (the software
+ * path of src/ops/conv_transpose.ts), against the conv_transpose2d CPU reference; channel views.
+ */
+async function checkTransposed(
+  c: { batch: number; h: number; w: number; cin: number; cout: number; k: number },
+  seed: number,
+) {
+  const [xExtra, xOff, yExtra, yOff] = [3, 2, 5, 4];
+  const p: ConvTranspose2dParams = {
+    batch: c.batch,
+    inH: c.h,
+    inW: c.w,
+    inC: c.cin,
+    outC: c.cout,
+    xBase: 7,
+    xStride: c.cin + xExtra,
+    xOff,
+    yBase: 9,
+    yStride: c.cout + yExtra,
+    yOff,
+  };
+  const shape = [c.cin, c.cout, c.k, c.k] as const;
+  const w = randomArray(c.cin * c.cout * c.k * c.k, seed + 1, -0.5, 0.5);
+  const b = randomArray(c.cout, seed + 2);
+  const x = randomArray(p.xBase + c.batch * c.h * c.w * p.xStride, seed + 3);
+  const expected = randomArray(p.yBase + c.batch * c.h * c.w * c.k * c.k * p.yStride + 1, seed + 4, 10, 11);
+  let got: Float32Array = expected.slice();
+  convTranspose2dCpu({ x, w, b, y: expected }, p, { KSIZE: c.k });
+  const tn4 = conv2dUniformTile(c.cin, 1, c.cout);
+  for (let tap = 0; tap < c.k * c.k; tap++) {
+    const packed = packConv2dUniformWeight(transposedTapWeight(w, shape, tap), [c.cout, c.cin, 1, 1], 1, tn4);
+    for (const chunk of conv2dUniformChunks(c.cout, c.cin, 1, 1, tn4)) {
+      got = (await runKernel(conv2dUniform, {
+        inputs: { x, w: packed, b },
+        ranges: { w: { offset: chunk.offset, size: 65536 } },
+        outputs: { y: got },
+        params: {
+          ...p,
+          outH: c.h,
+          outW: c.w,
+          groups: 1,
+          pad: 0,
+          rBase: 0,
+          rStride: 0,
+          rOff: 0,
+          coBase: chunk.coBase,
+          coCount: chunk.coCount,
+          phaseY: Math.floor(tap / c.k),
+          phaseX: tap % c.k,
+        },
+        overrides: { KSIZE: 1, OUT_STEP: c.k, TN4: tn4 },
+      })).y;
+    }
+  }
+  assertClose(got, expected, TOL, `transposed conv as phases ${JSON.stringify(c)}`);
+}
+
+Deno.test("conv2d_uniform: transposed conv 2x2 s2 as 4 phases (Proto upsample), 12 -> 40", () =>
+  checkTransposed({ batch: 2, h: 5, w: 3, cin: 12, cout: 40, k: 2 }, 91000));
+
+Deno.test("conv2d_uniform: transposed conv 3x3 s3 as 9 phases, 5 -> 6", () =>
+  checkTransposed({ batch: 1, h: 4, w: 4, cin: 5, cout: 6, k: 3 }, 92000));
+
 Deno.test("conv2d_uniform: packing puts channel j of a chunk at column j of each k row", () => {
   // cout 3, cinG 2, 1x1, TN4 1 (chunks of 4 channels): row ci holds w[0..2][ci], then a zero.
   const w = new Float32Array([1, 2, 3, 4, 5, 6]); // [co][ci]
@@ -209,4 +276,5 @@ Deno.test("conv2d_uniform: tile and packing reject a chunk past the 64 KiB windo
   );
   assert.throws(() => conv2dUniform.validate!({ ...conv2dUniform.overrides, TN4: 9 }), RangeError);
   assert.throws(() => conv2dUniform.validate!({ ...conv2dUniform.overrides, TM: 5 }), RangeError);
+  assert.throws(() => transposedTapWeight(new Float32Array(8), [1, 2, 2, 2], 4), RangeError);
 });
