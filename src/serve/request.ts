@@ -222,6 +222,7 @@ export async function readPredictRequest(
  */
 export function headerSize(b: Uint8Array): [number, number] | null {
   if (b.length >= 24 && b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47) {
+    if (String.fromCharCode(...b.subarray(12, 16)) !== "IHDR") return null;
     const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
     return [v.getUint32(20), v.getUint32(16)];
   }

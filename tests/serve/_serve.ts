@@ -27,7 +27,7 @@ export const IMAGE_FILES: string[] = [
 export const SMALL: PredictOptions = { imgsz: 64, conf: 0.001, max_det: 20 };
 
 /** The query string of prediction options. */
-export function query(options: Record<string, unknown>): string {
+export function query(options: object): string {
   return new URLSearchParams(Object.entries(options).map(([k, v]) => [k, String(v)])).toString();
 }
 
