@@ -159,6 +159,19 @@ const deviceLost = () =>
  * @param model The model to serve; one instance answers every request.
  * @param options Request defaults, limits, batching.
  * @returns The handler, its stats and `close`.
+ * @example Answer requests without a listener
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { serveHandler, YOLO } from "@yolo-wgsl/yolo-wgsl";
+ * const model = await YOLO.load("yolo11n-seg.yaml"); // random weights
+ * const handler = serveHandler(model, { imgsz: 64 });
+ * const res = await handler.fetch(new Request("http://localhost/predict?conf=2", { method: "POST" }));
+ * assert.equal(res.status, 400);
+ * assert.deepEqual(await res.json(), { error: 'Give "conf" as a number from 0 to 1: got "2"' });
+ * assert.equal((await handler.fetch(new Request("http://localhost/nope"))).status, 404);
+ * await handler.close();
+ * model.dispose();
+ * ```
  */
 export function serveHandler(model: YOLO, options: ServeHandlerOptions = {}): ServeHandler {
   const defaults: PredictParams = { ...batchOptions(options), format: "json" };
