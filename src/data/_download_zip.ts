@@ -8,7 +8,7 @@
  * @module
  */
 import { basename, dirname, join } from "node:path";
-import { Unzip, type UnzipFile, UnzipInflate } from "fflate";
+import { Unzip, type UnzipFile, UnzipInflate } from "../_deps.ts";
 import { progress } from "../log.ts";
 
 /** Zip entries Ultralytics' `unzip_file` skips. */

@@ -20,7 +20,7 @@
  */
 import { basename, dirname, isAbsolute, normalize, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseDocument } from "yaml";
+import { parseYamlDocument as parseDocument } from "../_deps.ts";
 import { DatasetError } from "../errors.ts";
 import { info, warn } from "../log.ts";
 import { downloadZip } from "./_download_zip.ts";

@@ -3,7 +3,7 @@
  * Ultralytics' `yaml_model_load` / `guess_model_scale` do (`yolo11n-seg.yaml` → `yolo11-seg.yaml`, scale
  * "n"), and find the architectures this package ships.
  */
-import { parse } from "yaml";
+import { parseYaml as parse } from "../_deps.ts";
 import { ModelConfigError } from "../errors.ts";
 import type { ModelYaml } from "./parse_model.ts";
 import yolo11Seg from "./cfg/yolo11-seg.yaml" with { type: "text" };

@@ -14,8 +14,7 @@
  *
  * @module
  */
-import decodeJpegWasm, { init as initJpeg } from "@jsquash/jpeg/decode.js";
-import decodePngWasm from "@jsquash/png/decode.js";
+import { decodeJpegWasm, decodePngWasm, initJpeg } from "../_deps.ts";
 import { DatasetError } from "../errors.ts";
 import { jpegOrientation, orientPixels } from "./image_exif.ts";
 import { readFileOr } from "./_read_file.ts";

@@ -4,7 +4,7 @@
  * than half-read (fflate's `unzipSync` accepts some); fflate inflates the rare deflated entry.
  * @module
  */
-import { inflateSync } from "fflate";
+import { inflateSync } from "../_deps.ts";
 import { CheckpointError } from "../errors.ts";
 
 const endSignature = 0x06054b50;

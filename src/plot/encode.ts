@@ -4,8 +4,7 @@
  * atomically.
  * @module
  */
-import encodeJpegWasm from "@jsquash/jpeg/encode.js";
-import encodePngWasm from "@jsquash/png/encode.js";
+import { encodeJpegWasm, encodePngWasm } from "../_deps.ts";
 import { dirname, extname, join } from "node:path";
 import type { Image } from "../io/image.ts";
 
