@@ -4,15 +4,9 @@
  * may not rely on `deno.json`'s `imports` (tests and benchmarks still use those names; the versions agree).
  * @module
  */
-// deno-lint-ignore no-import-prefix
 export { parse as parseYaml, parseDocument as parseYamlDocument } from "npm:yaml@2.9.1";
-// deno-lint-ignore no-import-prefix
 export { inflateSync, Unzip, type UnzipFile, UnzipInflate } from "npm:fflate@0.8.3";
-// deno-lint-ignore no-import-prefix
 export { default as decodeJpegWasm, init as initJpeg } from "npm:@jsquash/jpeg@1.6.0/decode.js";
-// deno-lint-ignore no-import-prefix
 export { default as encodeJpegWasm } from "npm:@jsquash/jpeg@1.6.0/encode.js";
-// deno-lint-ignore no-import-prefix
 export { default as decodePngWasm } from "npm:@jsquash/png@3.1.1/decode.js";
-// deno-lint-ignore no-import-prefix
 export { default as encodePngWasm } from "npm:@jsquash/png@3.1.1/encode.js";
