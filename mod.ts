@@ -27,6 +27,26 @@ export {
 } from "./src/modes/serve.ts";
 export type { ValMetrics, ValOptions } from "./src/modes/val.ts";
 export type { PlotOptions } from "./src/plot/annotate.ts";
+export {
+  checkDataset,
+  type CheckDatasetOptions,
+  type DatasetInfo,
+  type DownloadItem,
+} from "./src/data/dataset_yaml.ts";
+export { imageFiles } from "./src/data/image_files.ts";
+export {
+  type ImageLabels,
+  type LabelSet,
+  type LabelSummary,
+  loadLabels,
+  type LoadLabelsOptions,
+} from "./src/data/labels.ts";
+export {
+  type CocoToYoloOptions,
+  convertCoco,
+  type ConvertCocoOptions,
+  type ConvertCocoResult,
+} from "./src/data/coco_convert.ts";
 export type { Image } from "./src/io/image.ts";
 export type { MetricSummary } from "./src/metrics/det_metrics.ts";
 export type { Source } from "./src/data/sources.ts";

@@ -323,6 +323,19 @@ async function incrementPath(path: string): Promise<string> {
  * @param options Output folder, polygons or boxes, class mapping.
  * @returns The output folder, the number of label files and the warnings.
  * @throws {DatasetError} When a JSON file cannot be read or is not COCO instances.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { convertCoco } from "./coco_convert.ts";
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dir}/instances_val2017.json`, JSON.stringify({
+ *   images: [{ id: 1, file_name: "a.jpg", width: 100, height: 50 }],
+ *   annotations: [{ id: 1, image_id: 1, category_id: 1, bbox: [10, 5, 20, 10], segmentation: [[10, 5, 30, 5, 30, 15]] }],
+ * }));
+ * const res = await convertCoco(`${dir}/instances_val2017.json`, { save_dir: `${dir}/out`, verbose: false });
+ * assert.equal(await Deno.readTextFile(`${res.saveDir}/labels/val2017/a.txt`), "0 0.1 0.1 0.3 0.1 0.3 0.3\n");
+ * await Deno.remove(dir, { recursive: true });
+ * ```
  */
 export async function convertCoco(
   json: string,
