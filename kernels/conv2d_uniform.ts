@@ -7,9 +7,12 @@
  * from phase (`phaseY`, `phaseX`): a transposed conv with kernel == stride runs as one 1x1 conv per
  * phase, weights from {@linkcode transposedTapWeight}.
  *
- * One dispatch per chunk of output channels: {@linkcode conv2dUniformChunks} lists them, each with
- * the `coBase`/`coCount` Params and the byte offset of its 64 KiB weight window in the buffer
- * {@linkcode packConv2dUniformWeight} builds.
+ * One dispatch per chunk of output channels and slice of input channels:
+ * {@linkcode conv2dUniformChunks} lists them, each with its Params (`coBase`/`coCount`,
+ * `ciBase`/`ciCount`, `accumulate`/`finish`) and the byte offset of its 64 KiB weight window in the
+ * buffer {@linkcode packConv2dUniformWeight} builds. A layer whose chunk weights overflow the window
+ * keeps the widest tile and splits its input channels into slices ({@linkcode conv2dUniformSlices})
+ * that add into the output one after another.
  *
  * @module
  */
@@ -39,7 +42,11 @@ export type Conv2dUniformParam =
   | "coBase"
   | "coCount"
   | "phaseY"
-  | "phaseX";
+  | "phaseX"
+  | "ciBase"
+  | "ciCount"
+  | "accumulate"
+  | "finish";
 
 /** Names of the overrides of `conv2d_uniform.wgsl`. */
 export type Conv2dUniformOverride =
@@ -107,6 +114,10 @@ export const conv2dUniform: KernelSpec<Conv2dUniformParam, Conv2dUniformOverride
     "coCount",
     "phaseY",
     "phaseX",
+    "ciBase",
+    "ciCount",
+    "accumulate",
+    "finish",
   ),
   overrides: {
     ACT: 0,
@@ -141,69 +152,98 @@ export const conv2dUniform: KernelSpec<Conv2dUniformParam, Conv2dUniformOverride
 };
 
 /**
- * The register tile `TN4` for a conv, or 0 when one output channel's weights
- * (`k * k * cinPerGroup` floats, times 4 for a vec4) overflow the 64 KiB window. As wide as the
- * window and the register tile allow, then narrowed so the chunks of a group are even (64 channels
- * in 3 chunks of 24, 24, 16 rather than 28, 28, 8).
+ * The register tile `TN4` for a conv: as wide as the register tile allows, then narrowed so the
+ * chunks of a group are even (60 channels in 2 chunks of 32 and 28 rather than 32, 28; 20 in one
+ * of 20). Layers whose weights overflow the 64 KiB window at that width are split over input
+ * channels ({@linkcode conv2dUniformSlices}) rather than narrowed: on lavapipe at 640x640 the
+ * head's 3x3 128 -> 64 conv at 40x40 took 60 ms as 2 chunks of 32 channels x 3 slices against
+ * 332 ms as 6 unsplit chunks of 12, its 256 -> 64 conv left the profile's top 20 (189 ms before as
+ * 16 chunks of 4).
  *
- * @param cinPerGroup Input channels per group.
- * @param k Kernel size.
  * @param coutPerGroup Output channels per group.
- * @returns `TN4`, or 0 when the conv does not fit this kernel.
+ * @returns `TN4`.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { conv2dUniformTile } from "./conv2d_uniform.ts";
- * assert.equal(conv2dUniformTile(64, 3, 64), 6); // 3 chunks of 24, 24, 16 channels
- * assert.equal(conv2dUniformTile(256, 1, 256), 8);
- * assert.equal(conv2dUniformTile(3, 3, 7), 2);
- * assert.equal(conv2dUniformTile(2048, 3, 64), 0);
+ * assert.equal(conv2dUniformTile(64), 8); // 2 chunks of 32 channels
+ * assert.equal(conv2dUniformTile(40), 5); // 2 chunks of 20
+ * assert.equal(conv2dUniformTile(7), 2);
  * ```
  */
-export function conv2dUniformTile(cinPerGroup: number, k: number, coutPerGroup: number): number {
-  const widest = Math.min(
-    CONV2D_UNIFORM_MAX_TN4,
-    Math.floor(CONV2D_UNIFORM_WINDOW / (4 * k * k * cinPerGroup)),
-    ceilDiv(coutPerGroup, 4),
-  );
-  if (widest < 1) return 0;
-  return ceilDiv(ceilDiv(coutPerGroup, 4), ceilDiv(coutPerGroup, 4 * widest));
+export function conv2dUniformTile(coutPerGroup: number): number {
+  const vec4s = ceilDiv(coutPerGroup, 4);
+  return ceilDiv(vec4s, ceilDiv(vec4s, CONV2D_UNIFORM_MAX_TN4));
 }
 
-/** One dispatch of a chunked conv: its output channels and where its weight window starts. */
+/**
+ * How many input-channel slices a conv needs so that each slice's weights for one chunk
+ * (`k * k * ciCount` rows of `4 * tn4` floats) fit the 64 KiB window, or 0 when a single input
+ * channel does not fit.
+ *
+ * @param cinPerGroup Input channels per group.
+ * @param k Kernel size.
+ * @param tn4 The register tile.
+ * @returns The number of slices.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { conv2dUniformSlices } from "./conv2d_uniform.ts";
+ * assert.equal(conv2dUniformSlices(32, 3, 8), 1); // 288 rows of 32 floats
+ * assert.equal(conv2dUniformSlices(128, 3, 8), 3); // at most 56 input channels per slice
+ * assert.equal(conv2dUniformSlices(1, 65, 1), 0);
+ * ```
+ */
+export function conv2dUniformSlices(cinPerGroup: number, k: number, tn4: number): number {
+  const perSlice = Math.floor(CONV2D_UNIFORM_WINDOW / (4 * tn4 * k * k));
+  return perSlice < 1 ? 0 : ceilDiv(cinPerGroup, perSlice);
+}
+
+/** One dispatch of a chunked conv: its output channels, input channels and weight window. */
 export interface Conv2dUniformChunk {
   /** First output channel (over all groups). */
   coBase: number;
   /** Output channels in this chunk (at most `4 * TN4`). */
   coCount: number;
-  /** Byte offset of the chunk's 64 KiB window in the packed weight buffer (a multiple of 256). */
+  /** First input channel of this slice, within the group. */
+  ciBase: number;
+  /** Input channels in this slice. */
+  ciCount: number;
+  /** 1 when an earlier slice of the same chunk already stored its partial sums. */
+  accumulate: number;
+  /** 1 on the chunk's last slice: bias, activation and residual are applied. */
+  finish: number;
+  /** Byte offset of the window in the packed weight buffer (a multiple of 256). */
   offset: number;
 }
 
-/** Floats between chunk starts in the packed buffer. */
-function chunkStride(cinPerGroup: number, k: number, tn4: number): number {
-  return ceilDiv(k * k * cinPerGroup * 4 * tn4, CHUNK_ALIGN) * CHUNK_ALIGN;
-}
-
 /**
- * The chunks of a conv: per group, runs of `4 * tn4` output channels.
+ * The dispatches of a conv: per group, runs of `4 * tn4` output channels, each as `slices`
+ * consecutive slices of the group's input channels (as even as whole channels allow).
  *
  * @param cout Output channels (all groups).
  * @param cinPerGroup Input channels per group.
  * @param k Kernel size.
  * @param groups Groups (must divide `cout`).
  * @param tn4 The register tile ({@linkcode conv2dUniformTile}).
+ * @param slices Input-channel slices ({@linkcode conv2dUniformSlices}).
  * @returns One entry per dispatch, in order.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { conv2dUniformChunks } from "./conv2d_uniform.ts";
+ * const rest = { ciBase: 0, ciCount: 1, accumulate: 0, finish: 1 };
  * assert.deepEqual(conv2dUniformChunks(10, 1, 1, 1, 2), [
- *   { coBase: 0, coCount: 8, offset: 0 },
- *   { coBase: 8, coCount: 2, offset: 256 },
+ *   { coBase: 0, coCount: 8, ...rest, offset: 0 },
+ *   { coBase: 8, coCount: 2, ...rest, offset: 256 },
  * ]);
+ * assert.deepEqual(
+ *   conv2dUniformChunks(4, 5, 1, 1, 1, 2).map((c) => [c.ciBase, c.ciCount, c.accumulate, c.finish]),
+ *   [[0, 3, 0, 0], [3, 2, 1, 1]],
+ * );
  * ```
  */
 export function conv2dUniformChunks(
@@ -212,14 +252,27 @@ export function conv2dUniformChunks(
   k: number,
   groups: number,
   tn4: number,
+  slices = 1,
 ): Conv2dUniformChunk[] {
   const coutG = cout / groups;
-  const stride = chunkStride(cinPerGroup, k, tn4);
+  const perSlice = ceilDiv(cinPerGroup, slices);
+  const stride = ceilDiv(k * k * perSlice * 4 * tn4, CHUNK_ALIGN) * CHUNK_ALIGN;
   const chunks: Conv2dUniformChunk[] = [];
   for (let g = 0; g < groups; g++) {
     for (let co = 0; co < coutG; co += 4 * tn4) {
       const coCount = Math.min(4 * tn4, coutG - co);
-      chunks.push({ coBase: g * coutG + co, coCount, offset: chunks.length * stride * 4 });
+      for (let ciBase = 0; ciBase < cinPerGroup; ciBase += perSlice) {
+        const ciCount = Math.min(perSlice, cinPerGroup - ciBase);
+        chunks.push({
+          coBase: g * coutG + co,
+          coCount,
+          ciBase,
+          ciCount,
+          accumulate: ciBase > 0 ? 1 : 0,
+          finish: ciBase + ciCount === cinPerGroup ? 1 : 0,
+          offset: chunks.length * stride * 4,
+        });
+      }
     }
   }
   return chunks;
@@ -227,17 +280,18 @@ export function conv2dUniformChunks(
 
 /**
  * Packs PyTorch conv weights `[cout, cinPerGroup, k, k]` (BatchNorm already folded) for
- * conv2d_uniform: chunk after chunk ({@linkcode conv2dUniformChunks}), each
- * `[(ky * k + kx) * cinPerGroup + ci][4 * tn4]` with missing channels zero, chunk starts aligned to
- * 256 bytes, and zero tail so the last chunk's 64 KiB window lies inside the buffer.
+ * conv2d_uniform: window after window ({@linkcode conv2dUniformChunks}), each
+ * `[(ky * k + kx) * ciCount + ci][4 * tn4]` with missing channels zero, window starts aligned to
+ * 256 bytes, and zero tail so the last 64 KiB window lies inside the buffer.
  *
  * @param w Weights in PyTorch order.
  * @param shape `[cout, cinPerGroup, kh, kw]` with `kh == kw`.
  * @param groups Number of groups (must divide `cout`).
  * @param tn4 The register tile the kernel is compiled with.
+ * @param slices Input-channel slices per chunk.
  * @returns The packed weights.
- * @throws {RangeError} When the shape does not match `w`, the kernel is not square, or a chunk
- * overflows the 64 KiB window.
+ * @throws {RangeError} When the shape does not match `w`, the kernel is not square, or a window
+ * overflows 64 KiB.
  *
  * @example
  * ```ts
@@ -254,6 +308,7 @@ export function packConv2dUniformWeight(
   shape: readonly [number, number, number, number],
   groups: number,
   tn4: number,
+  slices = 1,
 ): Float32Array {
   const [cout, cinG, kh, kw] = shape;
   if (kh !== kw) throw new RangeError(`Use a square conv2d kernel: got ${kh}x${kw}`);
@@ -263,22 +318,22 @@ export function packConv2dUniformWeight(
   if (groups < 1 || cout % groups !== 0) {
     throw new RangeError(`Use a group count that divides cout ${cout}: got ${groups}`);
   }
-  const kTotal = kh * kw * cinG;
   const row = 4 * tn4;
-  if (kTotal * row > CONV2D_UNIFORM_WINDOW) {
+  const rows = kh * kw * ceilDiv(cinG, slices);
+  if (rows * row > CONV2D_UNIFORM_WINDOW) {
     throw new RangeError(
-      `Use a smaller conv2d_uniform TN4 for ${kTotal} weights per channel: ${tn4} overflows the 64 KiB window`,
+      `Use more input-channel slices or a smaller conv2d_uniform TN4 for ${rows} weight rows per window: TN4 ${tn4} overflows 64 KiB`,
     );
   }
-  const chunks = conv2dUniformChunks(cout, cinG, kh, groups, tn4);
+  const chunks = conv2dUniformChunks(cout, cinG, kh, groups, tn4, slices);
   const out = new Float32Array(chunks.at(-1)!.offset / 4 + CONV2D_UNIFORM_WINDOW);
   for (const chunk of chunks) {
     const start = chunk.offset / 4;
     for (let j = 0; j < chunk.coCount; j++) {
       const co = chunk.coBase + j;
-      for (let ci = 0; ci < cinG; ci++) {
+      for (let ci = 0; ci < chunk.ciCount; ci++) {
         for (let t = 0; t < kh * kw; t++) {
-          out[start + (t * cinG + ci) * row + j] = w[(co * cinG + ci) * kh * kw + t];
+          out[start + (t * chunk.ciCount + ci) * row + j] = w[(co * cinG + chunk.ciBase + ci) * kh * kw + t];
         }
       }
     }

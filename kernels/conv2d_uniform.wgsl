@@ -9,9 +9,13 @@
 //   - per reduction step it loads TM input values (the only per-lane loads) and TN4 weight vec4s
 //     from the uniform buffer `w`, at addresses that depend only on the loop counters, each weight
 //     vec4 feeding TM FMAs.
-// A dispatch covers one chunk of at most 4 * TN4 output channels (`coBase`, `coCount`) of one group;
-// the executor binds the 64 KiB window of the packed weights that holds that chunk, laid out as
-// [k = (ky * KSIZE + kx) * cinG + ci][TN4] vec4 (packConv2dUniformWeight).
+// A dispatch covers one chunk of at most 4 * TN4 output channels (`coBase`, `coCount`) of one group
+// and one slice of its input channels (`ciBase`, `ciCount`); the executor binds the 64 KiB window
+// of the packed weights that holds that chunk's slice, laid out as
+// [k = (ky * KSIZE + kx) * ciCount + ci][TN4] vec4 (packConv2dUniformWeight). When a layer's weights
+// per chunk overflow the window, its input channels are split into slices run one after another:
+// the first stores its partial sums, later ones add to them (`accumulate`), and the last applies
+// the epilogue (`finish`). So wide layers keep the widest register tile.
 //
 // Views: activation element (b, y, x, c) lives at base + ((b * H + y) * W + x) * stride + off + c
 // (NHWC), or with IN_NCHW / OUT_NCHW at base + ((b * stride + off + c) * H + y) * W + x.
@@ -39,6 +43,10 @@ struct Params {
   coCount: u32,
   phaseY: u32,
   phaseX: u32,
+  ciBase: u32,
+  ciCount: u32,
+  accumulate: u32,
+  finish: u32,
 }
 
 // One chunk's weights: 64 KiB, the largest uniform binding every WebGPU adapter allows.
@@ -140,9 +148,29 @@ fn outOf(m: u32) -> Out {
   );
 }
 
-// Epilogue of channels 4j .. 4j + 3 of the chunk at one pixel: bias, activation, residual, store.
-// Called once per register with a constant j, and on vec4s rather than an array indexed by a loop
-// counter: llvmpipe puts such an array in per-lane scratch memory, which cost 80% of a 1x1 conv.
+// Epilogue of one output element: the partial sum `s` of this dispatch's input channels, plus
+// the earlier slices' sum already in y (`accumulate`), then on the last slice (`finish`) bias,
+// activation and residual; stored to y[i].
+fn put(i: u32, ri: u32, c: u32, s: f32) {
+  var v = s;
+  if (params.accumulate != 0u) {
+    v += y[i];
+  }
+  if (params.finish != 0u) {
+    v += b[c];
+    if (ACT == 1u) {
+      v = v / (1.0 + exp(-v));
+    }
+    if (RESIDUAL) {
+      v += r[ri];
+    }
+  }
+  y[i] = v;
+}
+
+// Epilogue of channels 4j .. 4j + 3 of the chunk at one pixel. Called once per register with a
+// constant j, on vec4s rather than an array indexed by a loop counter: llvmpipe puts such an array
+// in per-lane scratch memory, which cost 80% of a 1x1 conv.
 fn store4(o: Out, j: u32, acc: vec4<f32>) {
   let co = 4u * j;
   if (co >= params.coCount) {
@@ -150,34 +178,17 @@ fn store4(o: Out, j: u32, acc: vec4<f32>) {
   }
   let c = params.coBase + co;
   let n = params.coCount - co;
-  let last = params.outC - 1u;
-  var v = acc + vec4<f32>(b[c], b[min(c + 1u, last)], b[min(c + 2u, last)], b[min(c + 3u, last)]);
-  if (ACT == 1u) {
-    v = v / (1.0 + exp(-v));
-  }
-  let yi = o.yi + co * o.step;
+  let i = o.yi + co * o.step;
   let ri = o.ri + co * o.step;
-  if (RESIDUAL) {
-    v.x += r[ri];
-  }
-  y[yi] = v.x;
+  put(i, ri, c, acc.x);
   if (n > 1u) {
-    if (RESIDUAL) {
-      v.y += r[ri + o.step];
-    }
-    y[yi + o.step] = v.y;
+    put(i + o.step, ri + o.step, c + 1u, acc.y);
   }
   if (n > 2u) {
-    if (RESIDUAL) {
-      v.z += r[ri + 2u * o.step];
-    }
-    y[yi + 2u * o.step] = v.z;
+    put(i + 2u * o.step, ri + 2u * o.step, c + 2u, acc.z);
   }
   if (n > 3u) {
-    if (RESIDUAL) {
-      v.w += r[ri + 3u * o.step];
-    }
-    y[yi + 3u * o.step] = v.w;
+    put(i + 3u * o.step, ri + 3u * o.step, c + 3u, acc.w);
   }
 }
 
@@ -229,10 +240,10 @@ fn main(
   let coutG = params.outC / params.groups;
   // Bounds guard, uniform over the dispatch: an empty map or chunk does nothing; pixels past the
   // last one are computed as the last one and not stored.
-  if (pixels == 0u || params.coCount == 0u || cinG == 0u) {
+  if (pixels == 0u || params.coCount == 0u || params.ciCount == 0u) {
     return;
   }
-  let cinOff = params.coBase / coutG * cinG;
+  let cinOff = params.coBase / coutG * cinG + params.ciBase;
   var cStep = 1u;
   if (IN_NCHW) {
     cStep = params.inH * params.inW;
@@ -261,8 +272,8 @@ fn main(
       var xi1 = t1.xi;
       var xi2 = t2.xi;
       var xi3 = t3.xi;
-      var wi = (ky * KSIZE + kx) * cinG * TN4;
-      for (var ci = 0u; ci < cinG; ci++) {
+      var wi = (ky * KSIZE + kx) * params.ciCount * TN4;
+      for (var ci = 0u; ci < params.ciCount; ci++) {
         let x0 = vec4<f32>(select(0.0, x[xi0], t0.ok));
         var x1 = vec4<f32>();
         var x2 = vec4<f32>();

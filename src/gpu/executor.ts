@@ -100,8 +100,8 @@ export class Executor {
 
   #weight(target: Extract<BindingTarget, { weight: string }>): GPUBuffer {
     const key = `${target.weight}|${target.packing}${target.tn4 ? `|TN4=${target.tn4}` : ""}${
-      target.transposedTap === undefined ? "" : `|tap=${target.transposedTap}`
-    }`;
+      target.slices ? `|slices=${target.slices}` : ""
+    }${target.transposedTap === undefined ? "" : `|tap=${target.transposedTap}`}`;
     let buffer = this.#weights.get(key);
     if (buffer) return buffer;
     const t = this.#state.get(target.weight);
@@ -115,9 +115,10 @@ export class Executor {
         [shape4[1], shape4[0], 1, 1],
         1,
         target.tn4 ?? 1,
+        target.slices,
       )
       : target.packing === "conv2d_uniform"
-      ? packConv2dUniformWeight(t.data, shape4, target.groups ?? 1, target.tn4 ?? 1)
+      ? packConv2dUniformWeight(t.data, shape4, target.groups ?? 1, target.tn4 ?? 1, target.slices)
       : target.packing === "dwconv2d"
       ? packDwconv2dWeight(t.data, shape4)
       : target.packing === "conv_transpose2d"

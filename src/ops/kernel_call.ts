@@ -19,6 +19,8 @@ export type BindingTarget =
     groups?: number;
     /** The register tile a `conv2d_uniform` packing is laid out for. */
     tn4?: number;
+    /** The input-channel slices a `conv2d_uniform` packing is laid out for. */
+    slices?: number;
     /** Pack this tap of a ConvTranspose2d weight as a 1x1 conv (`conv2d_uniform` phases). */
     transposedTap?: number;
     /** Bind only this byte range of the packed buffer (a `conv2d_uniform` chunk's window). */
