@@ -79,14 +79,13 @@ export const CONV2D_UNIFORM_MAX_TM = 4;
 /** Chunk starts in the packed buffer are multiples of this many floats (256-byte binding offsets). */
 const CHUNK_ALIGN = 64;
 
-/** The conv2d_uniform kernel: bindings x, w (uniform window), b, r (dummy when off), y, params. */
+/** The conv2d_uniform kernel: bindings x, w (uniform window: weights and bias), r (dummy when off), y, params. */
 export const conv2dUniform: KernelSpec<Conv2dUniformParam, Conv2dUniformOverride> = {
   name: "conv2d_uniform",
   code,
   bindings: [
     { name: "x", access: "read", shared: true },
     { name: "w", access: "uniform" },
-    { name: "b", access: "read" },
     { name: "r", access: "read", shared: true },
     { name: "y", access: "read_write" },
     { name: "params", access: "uniform" },
@@ -179,8 +178,8 @@ export function conv2dUniformTile(coutPerGroup: number): number {
 
 /**
  * How many input-channel slices a conv needs so that each slice's weights for one chunk
- * (`k * k * ciCount` rows of `4 * tn4` floats) fit the 64 KiB window, or 0 when a single input
- * channel does not fit.
+ * (`k * k * ciCount` rows of `4 * tn4` floats, and a bias row) fit the 64 KiB window, or 0 when a
+ * single input channel does not fit.
  *
  * @param cinPerGroup Input channels per group.
  * @param k Kernel size.
@@ -191,13 +190,14 @@ export function conv2dUniformTile(coutPerGroup: number): number {
  * ```ts
  * import assert from "node:assert/strict";
  * import { conv2dUniformSlices } from "./conv2d_uniform.ts";
- * assert.equal(conv2dUniformSlices(32, 3, 8), 1); // 288 rows of 32 floats
+ * assert.equal(conv2dUniformSlices(32, 3, 8), 1); // 288 + 1 rows of 32 floats
  * assert.equal(conv2dUniformSlices(128, 3, 8), 3); // at most 56 input channels per slice
+ * assert.equal(conv2dUniformSlices(512, 1, 8), 2); // 511 per slice
  * assert.equal(conv2dUniformSlices(1, 65, 1), 0);
  * ```
  */
 export function conv2dUniformSlices(cinPerGroup: number, k: number, tn4: number): number {
-  const perSlice = Math.floor(CONV2D_UNIFORM_WINDOW / (4 * tn4 * k * k));
+  const perSlice = Math.floor((CONV2D_UNIFORM_WINDOW / (4 * tn4) - 1) / (k * k));
   return perSlice < 1 ? 0 : ceilDiv(cinPerGroup, perSlice);
 }
 
@@ -256,7 +256,7 @@ export function conv2dUniformChunks(
 ): Conv2dUniformChunk[] {
   const coutG = cout / groups;
   const perSlice = ceilDiv(cinPerGroup, slices);
-  const stride = ceilDiv(k * k * perSlice * 4 * tn4, CHUNK_ALIGN) * CHUNK_ALIGN;
+  const stride = ceilDiv((k * k * perSlice + 1) * 4 * tn4, CHUNK_ALIGN) * CHUNK_ALIGN;
   const chunks: Conv2dUniformChunk[] = [];
   for (let g = 0; g < groups; g++) {
     for (let co = 0; co < coutG; co += 4 * tn4) {
@@ -278,49 +278,63 @@ export function conv2dUniformChunks(
   return chunks;
 }
 
+/** How {@linkcode packConv2dUniformWeight} lays out a conv's weights. */
+export interface Conv2dUniformPacking {
+  /** The register tile the kernel is compiled with. */
+  tn4: number;
+  /** Number of groups (must divide `cout`). @default 1 */
+  groups?: number;
+  /** Input-channel slices per chunk ({@linkcode conv2dUniformSlices}). @default 1 */
+  slices?: number;
+  /** The conv's bias (`cout` values); zero when left out. */
+  bias?: Float32Array;
+}
+
 /**
- * Packs PyTorch conv weights `[cout, cinPerGroup, k, k]` (BatchNorm already folded) for
- * conv2d_uniform: window after window ({@linkcode conv2dUniformChunks}), each
- * `[(ky * k + kx) * ciCount + ci][4 * tn4]` with missing channels zero, window starts aligned to
- * 256 bytes, and zero tail so the last 64 KiB window lies inside the buffer.
+ * Packs PyTorch conv weights `[cout, cinPerGroup, k, k]` (BatchNorm already folded) and the bias
+ * for conv2d_uniform: window after window ({@linkcode conv2dUniformChunks}), each
+ * `[(ky * k + kx) * ciCount + ci][4 * tn4]` then one row of the chunk's bias, missing channels
+ * zero, window starts aligned to 256 bytes, and zero tail so the last 64 KiB window lies inside
+ * the buffer.
  *
  * @param w Weights in PyTorch order.
  * @param shape `[cout, cinPerGroup, kh, kw]` with `kh == kw`.
- * @param groups Number of groups (must divide `cout`).
- * @param tn4 The register tile the kernel is compiled with.
- * @param slices Input-channel slices per chunk.
+ * @param packing The tile, groups, slices and bias.
  * @returns The packed weights.
- * @throws {RangeError} When the shape does not match `w`, the kernel is not square, or a window
- * overflows 64 KiB.
+ * @throws {RangeError} When the shape does not match `w` or the bias `cout`, the kernel is not
+ * square, or a window overflows 64 KiB.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { packConv2dUniformWeight } from "./conv2d_uniform.ts";
- * // 2 output channels, 1 input channel, 1x1, TN4 1: one k row of 4 channels, then the window.
- * const packed = packConv2dUniformWeight(new Float32Array([5, 7]), [2, 1, 1, 1], 1, 1);
- * assert.deepEqual([...packed.subarray(0, 4)], [5, 7, 0, 0]);
+ * // 2 output channels, 1 input channel, 1x1, TN4 1: one k row of 4 channels, the bias row, zeros.
+ * const w = new Float32Array([5, 7]);
+ * const packed = packConv2dUniformWeight(w, [2, 1, 1, 1], { tn4: 1, bias: new Float32Array([1, 2]) });
+ * assert.deepEqual([...packed.subarray(0, 8)], [5, 7, 0, 0, 1, 2, 0, 0]);
  * assert.equal(packed.length, 16384);
  * ```
  */
 export function packConv2dUniformWeight(
   w: Float32Array,
   shape: readonly [number, number, number, number],
-  groups: number,
-  tn4: number,
-  slices = 1,
+  packing: Conv2dUniformPacking,
 ): Float32Array {
+  const { tn4, groups = 1, slices = 1, bias } = packing;
   const [cout, cinG, kh, kw] = shape;
   if (kh !== kw) throw new RangeError(`Use a square conv2d kernel: got ${kh}x${kw}`);
   if (w.length !== cout * cinG * kh * kw) {
     throw new RangeError(`Give conv2d weights of shape [${shape.join(", ")}]: got ${w.length} values`);
+  }
+  if (bias && bias.length !== cout) {
+    throw new RangeError(`Give a conv2d bias of ${cout} values: got ${bias.length}`);
   }
   if (groups < 1 || cout % groups !== 0) {
     throw new RangeError(`Use a group count that divides cout ${cout}: got ${groups}`);
   }
   const row = 4 * tn4;
   const rows = kh * kw * ceilDiv(cinG, slices);
-  if (rows * row > CONV2D_UNIFORM_WINDOW) {
+  if ((rows + 1) * row > CONV2D_UNIFORM_WINDOW) {
     throw new RangeError(
       `Use more input-channel slices or a smaller conv2d_uniform TN4 for ${rows} weight rows per window: TN4 ${tn4} overflows 64 KiB`,
     );
@@ -329,6 +343,7 @@ export function packConv2dUniformWeight(
   const out = new Float32Array(chunks.at(-1)!.offset / 4 + CONV2D_UNIFORM_WINDOW);
   for (const chunk of chunks) {
     const start = chunk.offset / 4;
+    const biasRow = start + kh * kw * chunk.ciCount * row;
     for (let j = 0; j < chunk.coCount; j++) {
       const co = chunk.coBase + j;
       for (let ci = 0; ci < chunk.ciCount; ci++) {
@@ -336,6 +351,7 @@ export function packConv2dUniformWeight(
           out[start + (t * chunk.ciCount + ci) * row + j] = w[(co * cinG + chunk.ciBase + ci) * kh * kw + t];
         }
       }
+      out[biasRow + j] = bias?.[co] ?? 0;
     }
   }
   return out;

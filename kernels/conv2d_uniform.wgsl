@@ -12,7 +12,8 @@
 // A dispatch covers one chunk of at most 4 * TN4 output channels (`coBase`, `coCount`) of one group
 // and one slice of its input channels (`ciBase`, `ciCount`); the executor binds the 64 KiB window
 // of the packed weights that holds that chunk's slice, laid out as
-// [k = (ky * KSIZE + kx) * ciCount + ci][TN4] vec4 (packConv2dUniformWeight). When a layer's weights
+// [k = (ky * KSIZE + kx) * ciCount + ci][TN4] vec4, then one row of the chunk's bias
+// (packConv2dUniformWeight): bias loads too are lane-invariant uniform loads. When a layer's weights
 // per chunk overflow the window, its input channels are split into slices run one after another:
 // the first stores its partial sums, later ones add to them (`accumulate`), and the last applies
 // the epilogue (`finish`). So wide layers keep the widest register tile.
@@ -49,15 +50,14 @@ struct Params {
   finish: u32,
 }
 
-// One chunk's weights: 64 KiB, the largest uniform binding every WebGPU adapter allows.
+// One chunk's weights (and bias): 64 KiB, the largest uniform binding every WebGPU adapter allows.
 const W_VEC4S = 4096u;
 
 @group(0) @binding(0) var<storage, read_write> x: array<f32>; // read only (shared: may alias y's buffer)
 @group(0) @binding(1) var<uniform> w: array<vec4<f32>, W_VEC4S>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read_write> r: array<f32>; // read only (shared: may alias y's buffer)
-@group(0) @binding(4) var<storage, read_write> y: array<f32>;
-@group(0) @binding(5) var<uniform> params: Params;
+@group(0) @binding(2) var<storage, read_write> r: array<f32>; // read only (shared: may alias y's buffer)
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+@group(0) @binding(4) var<uniform> params: Params;
 
 // 0: identity, 1: SiLU x * sigmoid(x).
 override ACT: u32 = 0u;
@@ -151,13 +151,13 @@ fn outOf(m: u32) -> Out {
 // Epilogue of one output element: the partial sum `s` of this dispatch's input channels, plus
 // the earlier slices' sum already in y (`accumulate`), then on the last slice (`finish`) bias,
 // activation and residual; stored to y[i].
-fn put(i: u32, ri: u32, c: u32, s: f32) {
+fn put(i: u32, ri: u32, bias: f32, s: f32) {
   var v = s;
   if (params.accumulate != 0u) {
     v += y[i];
   }
   if (params.finish != 0u) {
-    v += b[c];
+    v += bias;
     if (ACT == 1u) {
       v = v / (1.0 + exp(-v));
     }
@@ -176,19 +176,20 @@ fn store4(o: Out, j: u32, acc: vec4<f32>) {
   if (co >= params.coCount) {
     return;
   }
-  let c = params.coBase + co;
   let n = params.coCount - co;
   let i = o.yi + co * o.step;
   let ri = o.ri + co * o.step;
-  put(i, ri, c, acc.x);
+  // The bias row follows the window's weight rows: a uniform load, broadcast to every lane.
+  let bias = w[KSIZE * KSIZE * params.ciCount * TN4 + j];
+  put(i, ri, bias.x, acc.x);
   if (n > 1u) {
-    put(i + o.step, ri + o.step, c + 1u, acc.y);
+    put(i + o.step, ri + o.step, bias.y, acc.y);
   }
   if (n > 2u) {
-    put(i + 2u * o.step, ri + 2u * o.step, c + 2u, acc.z);
+    put(i + 2u * o.step, ri + 2u * o.step, bias.z, acc.z);
   }
   if (n > 3u) {
-    put(i + 3u * o.step, ri + 3u * o.step, c + 3u, acc.w);
+    put(i + 3u * o.step, ri + 3u * o.step, bias.w, acc.w);
   }
 }
 

@@ -101,24 +101,29 @@ export class Executor {
   #weight(target: Extract<BindingTarget, { weight: string }>): GPUBuffer {
     const key = `${target.weight}|${target.packing}${target.tn4 ? `|TN4=${target.tn4}` : ""}${
       target.slices ? `|slices=${target.slices}` : ""
-    }${target.transposedTap === undefined ? "" : `|tap=${target.transposedTap}`}`;
+    }${target.bias ? `|bias=${target.bias}` : ""}${
+      target.transposedTap === undefined ? "" : `|tap=${target.transposedTap}`
+    }`;
     let buffer = this.#weights.get(key);
     if (buffer) return buffer;
     const t = this.#state.get(target.weight);
     if (!t) throw new RangeError(`Cannot upload weights: tensor "${target.weight}" is missing`);
     const shape4 = t.shape as [number, number, number, number];
+    const bias = target.bias === undefined ? undefined : this.#state.get(target.bias)?.data;
+    if (target.bias !== undefined && !bias) {
+      throw new RangeError(`Cannot upload weights: tensor "${target.bias}" is missing`);
+    }
+    const uniformPacking = { tn4: target.tn4 ?? 1, groups: target.groups, slices: target.slices, bias };
     const data = target.packing === "conv2d"
       ? packConv2dWeight(t.data, shape4, target.groups ?? 1)
       : target.packing === "conv2d_uniform" && target.transposedTap !== undefined
       ? packConv2dUniformWeight(
         transposedTapWeight(t.data, shape4, target.transposedTap),
         [shape4[1], shape4[0], 1, 1],
-        1,
-        target.tn4 ?? 1,
-        target.slices,
+        uniformPacking,
       )
       : target.packing === "conv2d_uniform"
-      ? packConv2dUniformWeight(t.data, shape4, target.groups ?? 1, target.tn4 ?? 1, target.slices)
+      ? packConv2dUniformWeight(t.data, shape4, uniformPacking)
       : target.packing === "dwconv2d"
       ? packDwconv2dWeight(t.data, shape4)
       : target.packing === "conv_transpose2d"

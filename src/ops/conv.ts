@@ -74,15 +74,18 @@ export function convCalls(op: ConvOp, plan: Plan, limits: CallLimits = {}): Kern
       overrides: { ...common, TM: 4, TN4: tn4 },
       params: { ...params, ...chunk, phaseY: 0, phaseX: 0 },
       bind: {
-        ...bind,
+        x: bind.x,
         w: {
           weight: op.weight,
+          bias: op.bias,
           packing: "conv2d_uniform",
           groups: op.g,
           tn4,
           slices,
           range: { offset, size: UNIFORM_WINDOW_BYTES },
         },
+        r: bind.r,
+        y: bind.y,
       },
     }));
   }

@@ -21,6 +21,8 @@ export type BindingTarget =
     tn4?: number;
     /** The input-channel slices a `conv2d_uniform` packing is laid out for. */
     slices?: number;
+    /** The bias tensor a `conv2d_uniform` packing carries in each window. */
+    bias?: string;
     /** Pack this tap of a ConvTranspose2d weight as a 1x1 conv (`conv2d_uniform` phases). */
     transposedTap?: number;
     /** Bind only this byte range of the packed buffer (a `conv2d_uniform` chunk's window). */

@@ -101,7 +101,7 @@ async function check(c: Case, seed: number): Promise<void> {
   const b = randomArray(c.cout, seed + 2);
   const x = randomArray(xBase + batch * c.h * c.w * base.xStride + 3, seed + 3);
   const r = randomArray(rBase + batch * outH * outW * base.rStride + 2, seed + 5);
-  const packed = packConv2dUniformWeight(w, wShape, groups, tn4, slices);
+  const packed = packConv2dUniformWeight(w, wShape, { groups, tn4, slices, bias: b });
   let expected = randomArray(yBase + batch * outH * outW * base.yStride + 5, seed + 4, 10, 11);
   let got = expected;
   const chunks = conv2dUniformChunks(c.cout, cinG, c.k, groups, tn4, slices);
@@ -110,7 +110,7 @@ async function check(c: Case, seed: number): Promise<void> {
     expected = expected.slice();
     conv2dUniformCpu({ x, w, b, r, y: expected }, p, o);
     got = (await runKernel(conv2dUniform, {
-      inputs: { x, w: packed, b, ...(c.residual ? { r } : {}) },
+      inputs: { x, w: packed, ...(c.residual ? { r } : {}) },
       ranges: { w: { offset, size: 65536 } },
       outputs: { y: got },
       params: p,
@@ -258,10 +258,11 @@ async function checkTransposed(
   convTranspose2dCpu({ x, w, b, y: expected }, p, { KSIZE: c.k });
   const tn4 = conv2dUniformTile(c.cout);
   for (let tap = 0; tap < c.k * c.k; tap++) {
-    const packed = packConv2dUniformWeight(transposedTapWeight(w, shape, tap), [c.cout, c.cin, 1, 1], 1, tn4);
+    const tapWeight = transposedTapWeight(w, shape, tap);
+    const packed = packConv2dUniformWeight(tapWeight, [c.cout, c.cin, 1, 1], { tn4, bias: b });
     for (const { offset, ...chunk } of conv2dUniformChunks(c.cout, c.cin, 1, 1, tn4)) {
       got = (await runKernel(conv2dUniform, {
-        inputs: { x, w: packed, b },
+        inputs: { x, w: packed },
         ranges: { w: { offset, size: 65536 } },
         outputs: { y: got },
         params: {
@@ -291,26 +292,34 @@ Deno.test("conv2d_uniform: transposed conv 3x3 s3 as 9 phases, 5 -> 6", () =>
   checkTransposed({ batch: 1, h: 4, w: 4, cin: 5, cout: 6, k: 3 }, 92000));
 
 Deno.test("conv2d_uniform: packing puts channel j of a chunk at column j of each k row", () => {
-  // cout 3, cinG 2, 1x1, TN4 1 (chunks of 4 channels): row ci holds w[0..2][ci], then a zero.
+  // cout 3, cinG 2, 1x1, TN4 1 (chunks of 4 channels): row ci holds w[0..2][ci], then a zero; then
+  // the bias row.
   const w = new Float32Array([1, 2, 3, 4, 5, 6]); // [co][ci]
-  const packed = packConv2dUniformWeight(w, [3, 2, 1, 1], 1, 1);
-  assert.deepEqual([...packed.subarray(0, 8)], [1, 3, 5, 0, 2, 4, 6, 0]);
+  const packed = packConv2dUniformWeight(w, [3, 2, 1, 1], { tn4: 1, bias: new Float32Array([7, 8, 9]) });
+  assert.deepEqual([...packed.subarray(0, 12)], [1, 3, 5, 0, 2, 4, 6, 0, 7, 8, 9, 0]);
 });
 
 Deno.test("conv2d_uniform: slices and packing keep each window within 64 KiB", () => {
-  // TN4 1 holds 4 channels of 9 * cin weights: cin 455 fits 16384 floats, 456 needs 2 slices.
+  // TN4 1 holds 4 channels of 9 * cin weights and the bias: cin 455 fits 16384 floats, 456 needs
+  // 2 slices.
   assert.equal(conv2dUniformSlices(455, 3, 1), 1);
   assert.equal(conv2dUniformSlices(456, 3, 1), 2);
   assert.equal(conv2dUniformSlices(1, 64, 8), 0);
   assert.throws(
-    () => packConv2dUniformWeight(new Float32Array(8 * 456 * 9), [8, 456, 3, 3], 1, 1),
+    () => packConv2dUniformWeight(new Float32Array(8 * 456 * 9), [8, 456, 3, 3], { tn4: 1 }),
     RangeError,
   );
-  // Slices of a packing: input channels 0..1 then 2 of two output channels, each window from row 0.
+  // Slices of a packing: input channels 0..1 then 2 of two output channels, each window from row 0
+  // and ending in the bias row.
   const w = new Float32Array([1, 2, 3, 4, 5, 6]); // [co][ci], cout 2, cin 3, 1x1
-  const packed = packConv2dUniformWeight(w, [2, 3, 1, 1], 1, 1, 2);
-  assert.deepEqual([...packed.subarray(0, 8)], [1, 4, 0, 0, 2, 5, 0, 0]);
-  assert.deepEqual([...packed.subarray(64, 68)], [3, 6, 0, 0]);
+  const bias = new Float32Array([7, 8]);
+  const packed = packConv2dUniformWeight(w, [2, 3, 1, 1], { tn4: 1, slices: 2, bias });
+  assert.deepEqual([...packed.subarray(0, 12)], [1, 4, 0, 0, 2, 5, 0, 0, 7, 8, 0, 0]);
+  assert.deepEqual([...packed.subarray(64, 72)], [3, 6, 0, 0, 7, 8, 0, 0]);
+  assert.throws(
+    () => packConv2dUniformWeight(w, [2, 3, 1, 1], { tn4: 1, bias: new Float32Array(3) }),
+    RangeError,
+  );
   assert.throws(() => conv2dUniform.validate!({ ...conv2dUniform.overrides, TN4: 9 }), RangeError);
   assert.throws(() => conv2dUniform.validate!({ ...conv2dUniform.overrides, TM: 5 }), RangeError);
   assert.throws(() => transposedTapWeight(new Float32Array(8), [1, 2, 2, 2], 4), RangeError);
