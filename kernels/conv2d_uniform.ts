@@ -59,7 +59,8 @@ export type Conv2dUniformOverride =
   | "OUT_STEP"
   | "TM"
   | "TN4"
-  | "WG";
+  | "WG"
+  | "ROW";
 
 /** Params values of one conv2d_uniform dispatch (one output-channel chunk). */
 export type Conv2dUniformParams = Record<Conv2dUniformParam, number>;
@@ -129,9 +130,14 @@ export const conv2dUniform: KernelSpec<Conv2dUniformParam, Conv2dUniformOverride
     TM: 4,
     TN4: 8,
     WG: 64,
+    ROW: 0,
   },
   dispatch(p, o) {
-    const [x, y] = fold(ceilDiv(p.batch * p.outH * p.outW, o.WG * o.TM));
+    // ROW: each output row padded to a multiple of TM pixels.
+    const invocations = o.ROW
+      ? p.batch * p.outH * ceilDiv(p.outW, o.TM)
+      : ceilDiv(p.batch * p.outH * p.outW, o.TM);
+    const [x, y] = fold(ceilDiv(invocations, o.WG));
     return [x, y, 1];
   },
   validate(o) {
@@ -146,6 +152,11 @@ export const conv2dUniform: KernelSpec<Conv2dUniformParam, Conv2dUniformOverride
     }
     if (!(Number.isInteger(o.TM) && o.TM >= 1 && o.TM <= CONV2D_UNIFORM_MAX_TM)) {
       throw new RangeError(`Set conv2d_uniform TM to 1..${CONV2D_UNIFORM_MAX_TM}: got ${o.TM}`);
+    }
+    if (o.ROW && !(o.KSIZE <= 3 && o.OUT_STEP === 1)) {
+      throw new RangeError(
+        `Use conv2d_uniform ROW only with KSIZE <= 3 and OUT_STEP 1: got KSIZE ${o.KSIZE}`,
+      );
     }
   },
 };

@@ -13,7 +13,7 @@ import type { Conv2dUniformOverrides, Conv2dUniformParams } from "../../kernels/
 import type { Conv2dBuffers } from "./conv2d.ts";
 import { nchwIndex, nhwcIndex, silu } from "./_view.ts";
 
-/** Runs one conv2d_uniform dispatch on the CPU (`TM`, `TN4` and `WG` are ignored). */
+/** Runs one conv2d_uniform dispatch on the CPU (`TM`, `TN4`, `WG` and `ROW` are ignored). */
 export function conv2dUniform(
   buf: Conv2dBuffers,
   p: Conv2dUniformParams,

@@ -49,6 +49,8 @@ interface Case {
   tn4?: number;
   wg?: number;
   slices?: number;
+  /** Run the ROW mapping (TM neighbouring pixels of a row per invocation). */
+  row?: boolean;
 }
 
 async function check(c: Case, seed: number): Promise<void> {
@@ -95,6 +97,7 @@ async function check(c: Case, seed: number): Promise<void> {
     TN4: tn4,
     ...(c.wg ? { WG: c.wg } : {}),
     ...(c.tm ? { TM: c.tm } : {}),
+    ...(c.row ? { ROW: 1 } : {}),
   };
   const wShape = [c.cout, cinG, c.k, c.k] as const;
   const w = randomArray(c.cout * cinG * c.k * c.k, seed + 1, -0.5, 0.5);
@@ -221,6 +224,66 @@ const cases: [string, Case][] = [
     wg: 16,
   }],
   ["TM 4, WG 4, a map of 17 pixels (partial tile)", { h: 1, w: 17, cin: 6, cout: 20, k: 3, wg: 4 }],
+  ["ROW 3x3 s1, width 7 (rows padded to 8), batch 2, SiLU", {
+    batch: 2,
+    h: 5,
+    w: 7,
+    cin: 9,
+    cout: 13,
+    k: 3,
+    act: 1,
+    row: true,
+  }],
+  ["ROW 3x3 s2, odd sizes, channel views", {
+    h: 11,
+    w: 13,
+    cin: 16,
+    cout: 32,
+    k: 3,
+    stride: 2,
+    act: 1,
+    row: true,
+    xView: [5, 8, 3],
+    yView: [7, 32, 32],
+  }],
+  ["ROW with slices, residual and groups", {
+    h: 6,
+    w: 10,
+    cin: 20,
+    cout: 12,
+    k: 3,
+    groups: 2,
+    residual: true,
+    slices: 3,
+    row: true,
+    rView: [1, 4, 4],
+  }],
+  ["ROW IN_NCHW network input, s2", {
+    batch: 2,
+    h: 15,
+    w: 13,
+    cin: 3,
+    cout: 16,
+    k: 3,
+    stride: 2,
+    act: 1,
+    inNchw: true,
+    row: true,
+  }],
+  ["ROW 2x2 kernel s2 pad 0, OUT_NCHW", {
+    h: 8,
+    w: 10,
+    cin: 5,
+    cout: 6,
+    k: 2,
+    stride: 2,
+    pad: 0,
+    outNchw: true,
+    row: true,
+  }],
+  ["ROW 1x1 map, 3x3 pad 1", { batch: 2, h: 1, w: 1, cin: 10, cout: 6, k: 3, row: true }],
+  ["ROW TM 3, WG 4, width 5", { h: 3, w: 5, cin: 6, cout: 9, k: 3, tm: 3, wg: 4, row: true }],
+  ["ROW TM 1, 1x1 kernel", { h: 4, w: 3, cin: 5, cout: 7, k: 1, tm: 1, row: true }],
 ];
 
 cases.forEach(([name, c], i) => {
@@ -322,5 +385,6 @@ Deno.test("conv2d_uniform: slices and packing keep each window within 64 KiB", (
   );
   assert.throws(() => conv2dUniform.validate!({ ...conv2dUniform.overrides, TN4: 9 }), RangeError);
   assert.throws(() => conv2dUniform.validate!({ ...conv2dUniform.overrides, TM: 5 }), RangeError);
+  assert.throws(() => conv2dUniform.validate!({ ...conv2dUniform.overrides, KSIZE: 5, ROW: 1 }), RangeError);
   assert.throws(() => transposedTapWeight(new Float32Array(8), [1, 2, 2, 2], 4), RangeError);
 });
