@@ -8,6 +8,7 @@ import { packConv2dWeight } from "../../kernels/conv2d.ts";
 import { packConv2dUniformWeight, transposedTapWeight } from "../../kernels/conv2d_uniform.ts";
 import { packConvTranspose2dWeight } from "../../kernels/conv_transpose2d.ts";
 import { packDwconv2dWeight } from "../../kernels/dwconv2d.ts";
+import { packDwconv2dUniformWeight } from "../../kernels/dwconv2d_uniform.ts";
 import { fuseResidualAdds } from "../graph/fuse.ts";
 import type { Graph } from "../graph/ir.ts";
 import { type Plan, planMemory } from "../graph/plan.ts";
@@ -126,6 +127,8 @@ export class Executor {
       ? packConv2dUniformWeight(t.data, shape4, uniformPacking)
       : target.packing === "dwconv2d"
       ? packDwconv2dWeight(t.data, shape4)
+      : target.packing === "dwconv2d_uniform"
+      ? packDwconv2dUniformWeight(t.data, shape4, bias ?? new Float32Array(shape4[0]))
       : target.packing === "conv_transpose2d"
       ? packConvTranspose2dWeight(t.data, shape4)
       : t.data;

@@ -1,6 +1,7 @@
 /**
- * A conv op → `dwconv2d` when depthwise; on a software adapter `conv2d_uniform` (one dispatch per
- * output-channel chunk and input-channel slice); else `conv2d` with a tile chosen for its shape.
+ * A conv op → `dwconv2d` when depthwise (`dwconv2d_uniform` on a software adapter); else on a
+ * software adapter `conv2d_uniform` (one dispatch per output-channel chunk and input-channel slice);
+ * else `conv2d` with a tile chosen for its shape.
  */
 import { conv2d, conv2dTile } from "../../kernels/conv2d.ts";
 import {
@@ -10,6 +11,7 @@ import {
   conv2dUniformTile,
 } from "../../kernels/conv2d_uniform.ts";
 import { dwconv2d } from "../../kernels/dwconv2d.ts";
+import { dwconv2dUniform, dwconv2dUniformFits } from "../../kernels/dwconv2d_uniform.ts";
 import type { ConvOp } from "../graph/ir.ts";
 import type { Plan } from "../graph/plan.ts";
 import { type KernelCall, noView, valueAt, viewParams } from "./kernel_call.ts";
@@ -37,6 +39,20 @@ export function convCalls(op: ConvOp, plan: Plan, limits: CallLimits = {}): Kern
   const depthwise = op.g > 1 && op.g === op.cin && op.g === op.cout;
   const xNchw = plan.regions[x.loc.region].nchw;
   const yNchw = plan.regions[y.loc.region].nchw;
+  if (depthwise && !xNchw && !yNchw && limits.software && dwconv2dUniformFits(op.cin, op.k)) {
+    return [{
+      label: op.name,
+      spec: dwconv2dUniform,
+      overrides: { ACT: op.act === "silu" ? 1 : 0, KSIZE: op.k, STRIDE: op.s, RESIDUAL: residual ? 1 : 0 },
+      params: { ...shape, channels: op.cin, ...viewParams("x", x.loc), ...viewParams("y", y.loc), ...r },
+      bind: {
+        x: bind.x,
+        w: { weight: op.weight, bias: op.bias, packing: "dwconv2d_uniform" },
+        r: bind.r,
+        y: bind.y,
+      },
+    }];
+  }
   if (depthwise && !xNchw && !yNchw) {
     return [{
       label: op.name,
