@@ -99,8 +99,17 @@ fn main(
   let tn = lid / WG_Q;
   var m = vec4<f32>(NO_MAX);
   var l = vec4<f32>(0.0);
-  var accLo: array<vec4<f32>, 4>;
-  var accHi: array<vec4<f32>, 4>;
+  // Output accumulators of queries 4tq + r (r = 0..3), head dims 8tn..8tn+3 (lo) and +4..+7 (hi),
+  // as named variables: llvmpipe keeps a private array indexed by a loop counter in per-lane
+  // scratch memory.
+  var lo0 = vec4<f32>(0.0);
+  var lo1 = vec4<f32>(0.0);
+  var lo2 = vec4<f32>(0.0);
+  var lo3 = vec4<f32>(0.0);
+  var hi0 = vec4<f32>(0.0);
+  var hi1 = vec4<f32>(0.0);
+  var hi2 = vec4<f32>(0.0);
+  var hi3 = vec4<f32>(0.0);
 
   for (var k0 = 0u; k0 < n; k0 += bkv) {
     let kn = min(bkv, n - k0);
@@ -152,19 +161,27 @@ fn main(
     let alpha = exp(m - mNew);
     m = mNew;
     l *= alpha;
-    for (var r = 0u; r < 4u; r++) {
-      accLo[r] *= alpha[r];
-      accHi[r] *= alpha[r];
-    }
+    lo0 *= alpha.x;
+    lo1 *= alpha.y;
+    lo2 *= alpha.z;
+    lo3 *= alpha.w;
+    hi0 *= alpha.x;
+    hi1 *= alpha.y;
+    hi2 *= alpha.z;
+    hi3 *= alpha.w;
     for (var j = 0u; j < kn; j++) {
       let p = exp(sTile[j * WG_Q + tq] - m);
       l += p;
       let v0 = vTile[j * 2u * wgD + 2u * tn];
       let v1 = vTile[j * 2u * wgD + 2u * tn + 1u];
-      for (var r = 0u; r < 4u; r++) {
-        accLo[r] = fma(vec4<f32>(p[r]), v0, accLo[r]);
-        accHi[r] = fma(vec4<f32>(p[r]), v1, accHi[r]);
-      }
+      lo0 = fma(vec4<f32>(p.x), v0, lo0);
+      lo1 = fma(vec4<f32>(p.y), v0, lo1);
+      lo2 = fma(vec4<f32>(p.z), v0, lo2);
+      lo3 = fma(vec4<f32>(p.w), v0, lo3);
+      hi0 = fma(vec4<f32>(p.x), v1, hi0);
+      hi1 = fma(vec4<f32>(p.y), v1, hi1);
+      hi2 = fma(vec4<f32>(p.z), v1, hi2);
+      hi3 = fma(vec4<f32>(p.w), v1, hi3);
     }
     workgroupBarrier();
   }
@@ -180,16 +197,25 @@ fn main(
   }
 
   // o out: normalise by the row sums.
-  for (var r = 0u; r < 4u; r++) {
-    let q = q0 + 4u * tq + r;
-    if (q >= n) {
-      break;
-    }
-    let inv = 1.0 / l[r];
-    let row = params.oBase + (img * n + q) * params.oStride + params.oOff + head * HEAD_DIM;
-    for (var c = 0u; c < 4u; c++) {
-      o[row + 8u * tn + c] = accLo[r][c] * inv;
-      o[row + 8u * tn + 4u + c] = accHi[r][c] * inv;
-    }
+  let col = params.oOff + head * HEAD_DIM + 8u * tn;
+  storeRow(q0 + 4u * tq, n, img, col, lo0 / l.x, hi0 / l.x);
+  storeRow(q0 + 4u * tq + 1u, n, img, col, lo1 / l.y, hi1 / l.y);
+  storeRow(q0 + 4u * tq + 2u, n, img, col, lo2 / l.z, hi2 / l.z);
+  storeRow(q0 + 4u * tq + 3u, n, img, col, lo3 / l.w, hi3 / l.w);
+}
+
+// Stores 8 output channels (from column `col`) of query q of image img, when q is a real query.
+fn storeRow(q: u32, n: u32, img: u32, col: u32, lo: vec4<f32>, hi: vec4<f32>) {
+  if (q >= n) {
+    return;
   }
+  let i = params.oBase + (img * n + q) * params.oStride + col;
+  o[i] = lo.x;
+  o[i + 1u] = lo.y;
+  o[i + 2u] = lo.z;
+  o[i + 3u] = lo.w;
+  o[i + 4u] = hi.x;
+  o[i + 5u] = hi.y;
+  o[i + 6u] = hi.z;
+  o[i + 7u] = hi.w;
 }

@@ -7,9 +7,12 @@
  * from phase (`phaseY`, `phaseX`): a transposed conv with kernel == stride runs as one 1x1 conv per
  * phase, weights from {@linkcode transposedTapWeight}.
  *
- * One dispatch per chunk of output channels: {@linkcode conv2dUniformChunks} lists them, each with
- * the `coBase`/`coCount` Params and the byte offset of its 64 KiB weight window in the buffer
- * {@linkcode packConv2dUniformWeight} builds.
+ * One dispatch per chunk of output channels and slice of input channels:
+ * {@linkcode conv2dUniformChunks} lists them, each with its Params (`coBase`/`coCount`,
+ * `ciBase`/`ciCount`, `accumulate`/`finish`) and the byte offset of its 64 KiB weight window in the
+ * buffer {@linkcode packConv2dUniformWeight} builds. A layer whose chunk weights overflow the window
+ * keeps the widest tile and splits its input channels into slices ({@linkcode conv2dUniformSlices})
+ * that add into the output one after another.
  *
  * @module
  */
@@ -39,7 +42,11 @@ export type Conv2dUniformParam =
   | "coBase"
   | "coCount"
   | "phaseY"
-  | "phaseX";
+  | "phaseX"
+  | "ciBase"
+  | "ciCount"
+  | "accumulate"
+  | "finish";
 
 /** Names of the overrides of `conv2d_uniform.wgsl`. */
 export type Conv2dUniformOverride =
@@ -52,7 +59,8 @@ export type Conv2dUniformOverride =
   | "OUT_STEP"
   | "TM"
   | "TN4"
-  | "WG";
+  | "WG"
+  | "ROW";
 
 /** Params values of one conv2d_uniform dispatch (one output-channel chunk). */
 export type Conv2dUniformParams = Record<Conv2dUniformParam, number>;
@@ -72,14 +80,13 @@ export const CONV2D_UNIFORM_MAX_TM = 4;
 /** Chunk starts in the packed buffer are multiples of this many floats (256-byte binding offsets). */
 const CHUNK_ALIGN = 64;
 
-/** The conv2d_uniform kernel: bindings x, w (uniform window), b, r (dummy when off), y, params. */
+/** The conv2d_uniform kernel: bindings x, w (uniform window: weights and bias), r (dummy when off), y, params. */
 export const conv2dUniform: KernelSpec<Conv2dUniformParam, Conv2dUniformOverride> = {
   name: "conv2d_uniform",
   code,
   bindings: [
     { name: "x", access: "read", shared: true },
     { name: "w", access: "uniform" },
-    { name: "b", access: "read" },
     { name: "r", access: "read", shared: true },
     { name: "y", access: "read_write" },
     { name: "params", access: "uniform" },
@@ -107,6 +114,10 @@ export const conv2dUniform: KernelSpec<Conv2dUniformParam, Conv2dUniformOverride
     "coCount",
     "phaseY",
     "phaseX",
+    "ciBase",
+    "ciCount",
+    "accumulate",
+    "finish",
   ),
   overrides: {
     ACT: 0,
@@ -119,9 +130,14 @@ export const conv2dUniform: KernelSpec<Conv2dUniformParam, Conv2dUniformOverride
     TM: 4,
     TN4: 8,
     WG: 64,
+    ROW: 0,
   },
   dispatch(p, o) {
-    const [x, y] = fold(ceilDiv(p.batch * p.outH * p.outW, o.WG * o.TM));
+    // ROW: each output row padded to a multiple of TM pixels.
+    const invocations = o.ROW
+      ? p.batch * p.outH * ceilDiv(p.outW, o.TM)
+      : ceilDiv(p.batch * p.outH * p.outW, o.TM);
+    const [x, y] = fold(ceilDiv(invocations, o.WG));
     return [x, y, 1];
   },
   validate(o) {
@@ -137,73 +153,108 @@ export const conv2dUniform: KernelSpec<Conv2dUniformParam, Conv2dUniformOverride
     if (!(Number.isInteger(o.TM) && o.TM >= 1 && o.TM <= CONV2D_UNIFORM_MAX_TM)) {
       throw new RangeError(`Set conv2d_uniform TM to 1..${CONV2D_UNIFORM_MAX_TM}: got ${o.TM}`);
     }
+    if (o.ROW && !(o.KSIZE <= 3 && o.OUT_STEP === 1)) {
+      throw new RangeError(
+        `Use conv2d_uniform ROW only with KSIZE <= 3 and OUT_STEP 1: got KSIZE ${o.KSIZE}`,
+      );
+    }
   },
 };
 
 /**
- * The register tile `TN4` for a conv, or 0 when one output channel's weights
- * (`k * k * cinPerGroup` floats, times 4 for a vec4) overflow the 64 KiB window. As wide as the
- * window and the register tile allow, then narrowed so the chunks of a group are even (64 channels
- * in 3 chunks of 24, 24, 16 rather than 28, 28, 8).
+ * The register tile `TN4` for a conv: as wide as the register tile allows, then narrowed so the
+ * chunks of a group are even (60 channels in 2 chunks of 32 and 28 rather than 32, 28; 20 in one
+ * of 20). Layers whose weights overflow the 64 KiB window at that width are split over input
+ * channels ({@linkcode conv2dUniformSlices}) rather than narrowed: on lavapipe at 640x640 the
+ * head's 3x3 128 -> 64 conv at 40x40 took 60 ms as 2 chunks of 32 channels x 3 slices against
+ * 332 ms as 6 unsplit chunks of 12, its 256 -> 64 conv left the profile's top 20 (189 ms before as
+ * 16 chunks of 4).
  *
- * @param cinPerGroup Input channels per group.
- * @param k Kernel size.
  * @param coutPerGroup Output channels per group.
- * @returns `TN4`, or 0 when the conv does not fit this kernel.
+ * @returns `TN4`.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { conv2dUniformTile } from "./conv2d_uniform.ts";
- * assert.equal(conv2dUniformTile(64, 3, 64), 6); // 3 chunks of 24, 24, 16 channels
- * assert.equal(conv2dUniformTile(256, 1, 256), 8);
- * assert.equal(conv2dUniformTile(3, 3, 7), 2);
- * assert.equal(conv2dUniformTile(2048, 3, 64), 0);
+ * assert.equal(conv2dUniformTile(64), 8); // 2 chunks of 32 channels
+ * assert.equal(conv2dUniformTile(40), 5); // 2 chunks of 20
+ * assert.equal(conv2dUniformTile(7), 2);
  * ```
  */
-export function conv2dUniformTile(cinPerGroup: number, k: number, coutPerGroup: number): number {
-  const widest = Math.min(
-    CONV2D_UNIFORM_MAX_TN4,
-    Math.floor(CONV2D_UNIFORM_WINDOW / (4 * k * k * cinPerGroup)),
-    ceilDiv(coutPerGroup, 4),
-  );
-  if (widest < 1) return 0;
-  return ceilDiv(ceilDiv(coutPerGroup, 4), ceilDiv(coutPerGroup, 4 * widest));
+export function conv2dUniformTile(coutPerGroup: number): number {
+  const vec4s = ceilDiv(coutPerGroup, 4);
+  return ceilDiv(vec4s, ceilDiv(vec4s, CONV2D_UNIFORM_MAX_TN4));
 }
 
-/** One dispatch of a chunked conv: its output channels and where its weight window starts. */
+/**
+ * How many input-channel slices a conv needs so that each slice's weights for one chunk
+ * (`k * k * ciCount` rows of `4 * tn4` floats, and a bias row) fit the 64 KiB window, or 0 when a
+ * single input channel does not fit.
+ *
+ * @param cinPerGroup Input channels per group.
+ * @param k Kernel size.
+ * @param tn4 The register tile.
+ * @returns The number of slices.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { conv2dUniformSlices } from "./conv2d_uniform.ts";
+ * assert.equal(conv2dUniformSlices(32, 3, 8), 1); // 288 + 1 rows of 32 floats
+ * assert.equal(conv2dUniformSlices(128, 3, 8), 3); // at most 56 input channels per slice
+ * assert.equal(conv2dUniformSlices(512, 1, 8), 2); // 511 per slice
+ * assert.equal(conv2dUniformSlices(1, 65, 1), 0);
+ * ```
+ */
+export function conv2dUniformSlices(cinPerGroup: number, k: number, tn4: number): number {
+  const perSlice = Math.floor((CONV2D_UNIFORM_WINDOW / (4 * tn4) - 1) / (k * k));
+  return perSlice < 1 ? 0 : ceilDiv(cinPerGroup, perSlice);
+}
+
+/** One dispatch of a chunked conv: its output channels, input channels and weight window. */
 export interface Conv2dUniformChunk {
   /** First output channel (over all groups). */
   coBase: number;
   /** Output channels in this chunk (at most `4 * TN4`). */
   coCount: number;
-  /** Byte offset of the chunk's 64 KiB window in the packed weight buffer (a multiple of 256). */
+  /** First input channel of this slice, within the group. */
+  ciBase: number;
+  /** Input channels in this slice. */
+  ciCount: number;
+  /** 1 when an earlier slice of the same chunk already stored its partial sums. */
+  accumulate: number;
+  /** 1 on the chunk's last slice: bias, activation and residual are applied. */
+  finish: number;
+  /** Byte offset of the window in the packed weight buffer (a multiple of 256). */
   offset: number;
 }
 
-/** Floats between chunk starts in the packed buffer. */
-function chunkStride(cinPerGroup: number, k: number, tn4: number): number {
-  return ceilDiv(k * k * cinPerGroup * 4 * tn4, CHUNK_ALIGN) * CHUNK_ALIGN;
-}
-
 /**
- * The chunks of a conv: per group, runs of `4 * tn4` output channels.
+ * The dispatches of a conv: per group, runs of `4 * tn4` output channels, each as `slices`
+ * consecutive slices of the group's input channels (as even as whole channels allow).
  *
  * @param cout Output channels (all groups).
  * @param cinPerGroup Input channels per group.
  * @param k Kernel size.
  * @param groups Groups (must divide `cout`).
  * @param tn4 The register tile ({@linkcode conv2dUniformTile}).
+ * @param slices Input-channel slices ({@linkcode conv2dUniformSlices}).
  * @returns One entry per dispatch, in order.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { conv2dUniformChunks } from "./conv2d_uniform.ts";
+ * const rest = { ciBase: 0, ciCount: 1, accumulate: 0, finish: 1 };
  * assert.deepEqual(conv2dUniformChunks(10, 1, 1, 1, 2), [
- *   { coBase: 0, coCount: 8, offset: 0 },
- *   { coBase: 8, coCount: 2, offset: 256 },
+ *   { coBase: 0, coCount: 8, ...rest, offset: 0 },
+ *   { coBase: 8, coCount: 2, ...rest, offset: 256 },
  * ]);
+ * assert.deepEqual(
+ *   conv2dUniformChunks(4, 5, 1, 1, 1, 2).map((c) => [c.ciBase, c.ciCount, c.accumulate, c.finish]),
+ *   [[0, 3, 0, 0], [3, 2, 1, 1]],
+ * );
  * ```
  */
 export function conv2dUniformChunks(
@@ -212,75 +263,106 @@ export function conv2dUniformChunks(
   k: number,
   groups: number,
   tn4: number,
+  slices = 1,
 ): Conv2dUniformChunk[] {
   const coutG = cout / groups;
-  const stride = chunkStride(cinPerGroup, k, tn4);
+  const perSlice = ceilDiv(cinPerGroup, slices);
+  const stride = ceilDiv((k * k * perSlice + 1) * 4 * tn4, CHUNK_ALIGN) * CHUNK_ALIGN;
   const chunks: Conv2dUniformChunk[] = [];
   for (let g = 0; g < groups; g++) {
     for (let co = 0; co < coutG; co += 4 * tn4) {
       const coCount = Math.min(4 * tn4, coutG - co);
-      chunks.push({ coBase: g * coutG + co, coCount, offset: chunks.length * stride * 4 });
+      for (let ciBase = 0; ciBase < cinPerGroup; ciBase += perSlice) {
+        const ciCount = Math.min(perSlice, cinPerGroup - ciBase);
+        chunks.push({
+          coBase: g * coutG + co,
+          coCount,
+          ciBase,
+          ciCount,
+          accumulate: ciBase > 0 ? 1 : 0,
+          finish: ciBase + ciCount === cinPerGroup ? 1 : 0,
+          offset: chunks.length * stride * 4,
+        });
+      }
     }
   }
   return chunks;
 }
 
+/** How {@linkcode packConv2dUniformWeight} lays out a conv's weights. */
+export interface Conv2dUniformPacking {
+  /** The register tile the kernel is compiled with. */
+  tn4: number;
+  /** Number of groups (must divide `cout`). @default 1 */
+  groups?: number;
+  /** Input-channel slices per chunk ({@linkcode conv2dUniformSlices}). @default 1 */
+  slices?: number;
+  /** The conv's bias (`cout` values); zero when left out. */
+  bias?: Float32Array;
+}
+
 /**
- * Packs PyTorch conv weights `[cout, cinPerGroup, k, k]` (BatchNorm already folded) for
- * conv2d_uniform: chunk after chunk ({@linkcode conv2dUniformChunks}), each
- * `[(ky * k + kx) * cinPerGroup + ci][4 * tn4]` with missing channels zero, chunk starts aligned to
- * 256 bytes, and zero tail so the last chunk's 64 KiB window lies inside the buffer.
+ * Packs PyTorch conv weights `[cout, cinPerGroup, k, k]` (BatchNorm already folded) and the bias
+ * for conv2d_uniform: window after window ({@linkcode conv2dUniformChunks}), each
+ * `[(ky * k + kx) * ciCount + ci][4 * tn4]` then one row of the chunk's bias, missing channels
+ * zero, window starts aligned to 256 bytes, and zero tail so the last 64 KiB window lies inside
+ * the buffer.
  *
  * @param w Weights in PyTorch order.
  * @param shape `[cout, cinPerGroup, kh, kw]` with `kh == kw`.
- * @param groups Number of groups (must divide `cout`).
- * @param tn4 The register tile the kernel is compiled with.
+ * @param packing The tile, groups, slices and bias.
  * @returns The packed weights.
- * @throws {RangeError} When the shape does not match `w`, the kernel is not square, or a chunk
- * overflows the 64 KiB window.
+ * @throws {RangeError} When the shape does not match `w` or the bias `cout`, the kernel is not
+ * square, or a window overflows 64 KiB.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { packConv2dUniformWeight } from "./conv2d_uniform.ts";
- * // 2 output channels, 1 input channel, 1x1, TN4 1: one k row of 4 channels, then the window.
- * const packed = packConv2dUniformWeight(new Float32Array([5, 7]), [2, 1, 1, 1], 1, 1);
- * assert.deepEqual([...packed.subarray(0, 4)], [5, 7, 0, 0]);
+ * // 2 output channels, 1 input channel, 1x1, TN4 1: one k row of 4 channels, the bias row, zeros.
+ * const w = new Float32Array([5, 7]);
+ * const packed = packConv2dUniformWeight(w, [2, 1, 1, 1], { tn4: 1, bias: new Float32Array([1, 2]) });
+ * assert.deepEqual([...packed.subarray(0, 8)], [5, 7, 0, 0, 1, 2, 0, 0]);
  * assert.equal(packed.length, 16384);
  * ```
  */
 export function packConv2dUniformWeight(
   w: Float32Array,
   shape: readonly [number, number, number, number],
-  groups: number,
-  tn4: number,
+  packing: Conv2dUniformPacking,
 ): Float32Array {
+  const { tn4, groups = 1, slices = 1, bias } = packing;
   const [cout, cinG, kh, kw] = shape;
   if (kh !== kw) throw new RangeError(`Use a square conv2d kernel: got ${kh}x${kw}`);
   if (w.length !== cout * cinG * kh * kw) {
     throw new RangeError(`Give conv2d weights of shape [${shape.join(", ")}]: got ${w.length} values`);
   }
+  if (bias && bias.length !== cout) {
+    throw new RangeError(`Give a conv2d bias of ${cout} values: got ${bias.length}`);
+  }
   if (groups < 1 || cout % groups !== 0) {
     throw new RangeError(`Use a group count that divides cout ${cout}: got ${groups}`);
   }
-  const kTotal = kh * kw * cinG;
   const row = 4 * tn4;
-  if (kTotal * row > CONV2D_UNIFORM_WINDOW) {
+  const rows = kh * kw * ceilDiv(cinG, slices);
+  if ((rows + 1) * row > CONV2D_UNIFORM_WINDOW) {
     throw new RangeError(
-      `Use a smaller conv2d_uniform TN4 for ${kTotal} weights per channel: ${tn4} overflows the 64 KiB window`,
+      `Use more input-channel slices or a smaller conv2d_uniform TN4 for ${rows} weight rows per window: TN4 ${tn4} overflows 64 KiB`,
     );
   }
-  const chunks = conv2dUniformChunks(cout, cinG, kh, groups, tn4);
+  const chunks = conv2dUniformChunks(cout, cinG, kh, groups, tn4, slices);
   const out = new Float32Array(chunks.at(-1)!.offset / 4 + CONV2D_UNIFORM_WINDOW);
   for (const chunk of chunks) {
     const start = chunk.offset / 4;
+    const biasRow = start + kh * kw * chunk.ciCount * row;
     for (let j = 0; j < chunk.coCount; j++) {
       const co = chunk.coBase + j;
-      for (let ci = 0; ci < cinG; ci++) {
+      for (let ci = 0; ci < chunk.ciCount; ci++) {
         for (let t = 0; t < kh * kw; t++) {
-          out[start + (t * cinG + ci) * row + j] = w[(co * cinG + ci) * kh * kw + t];
+          out[start + (t * chunk.ciCount + ci) * row + j] = w[(co * cinG + chunk.ciBase + ci) * kh * kw + t];
         }
       }
+      out[biasRow + j] = bias?.[co] ?? 0;
     }
   }
   return out;

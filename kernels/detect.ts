@@ -25,7 +25,7 @@ export type DetectParam =
   | `${"xBase" | "h" | "w" | "stride"}${0 | 1 | 2 | 3}`;
 
 /** Names of the overrides of `detect.wgsl`. */
-export type DetectOverride = "REG_MAX" | "WG";
+export type DetectOverride = "REG_MAX" | "WG" | "JOBS";
 
 /** Params values of a detect dispatch; fields of levels past `nLevels` are ignored (give 0). */
 export type DetectParams = Record<DetectParam, number>;
@@ -58,9 +58,9 @@ export const detect: KernelSpec<DetectParam, DetectOverride> = {
     "yBase",
     ...[0, 1, 2, 3].flatMap((l) => [`xBase${l}`, `h${l}`, `w${l}`, `stride${l}`] as DetectParam[]),
   ),
-  overrides: { REG_MAX: 16, WG: 64 },
+  overrides: { REG_MAX: 16, WG: 64, JOBS: 1 },
   dispatch(p, o) {
-    const [x, y] = fold(ceilDiv(p.batch * (2 + p.nc + p.nm) * detectAnchors(p), o.WG));
+    const [x, y] = fold(ceilDiv(p.batch * ceilDiv(2 + p.nc + p.nm, o.JOBS) * detectAnchors(p), o.WG));
     return [x, y, 1];
   },
 };

@@ -42,6 +42,10 @@ struct Params {
 // DFL bins per box side.
 override REG_MAX: u32 = 16u;
 override WG: u32 = 64u;
+// Output rows ("jobs": the two box axes, then each class and coefficient channel) per invocation.
+// 1 on a big GPU; more on a software adapter, where the per-lane index arithmetic (integer division
+// is scalar there) would otherwise cost far more than the one load and store of a row.
+override JOBS: u32 = 1u;
 
 // Level l as (xBase, h, w, stride).
 fn level(l: u32) -> vec4<u32> {
@@ -97,13 +101,14 @@ fn main(
   }
   let outC = 4u + params.nc + params.nm;
   let jobs = outC - 2u;
+  let runs = (jobs + JOBS - 1u) / JOBS;
   let idx = (wid.x + wid.y * nwg.x) * WG + lid;
-  if (anchors == 0u || idx >= params.batch * jobs * anchors) {
+  if (anchors == 0u || idx >= params.batch * runs * anchors) {
     return;
   }
   let a = idx % anchors;
-  let job = (idx / anchors) % jobs;
-  let img = idx / (anchors * jobs);
+  let run = (idx / anchors) % runs;
+  let img = idx / (anchors * runs);
 
   // Find the anchor's level and pixel.
   var rest = a;
@@ -119,13 +124,19 @@ fn main(
   let py = rest / lv.z;
   let row = lv.x + ((img * lv.y + py) * lv.z + px) * (4u * REG_MAX + params.nc + params.nm);
   let out = params.yBase + img * outC * anchors + a;
+  for (var job = run * JOBS; job < min(jobs, (run + 1u) * JOBS); job++) {
+    decode(job, row, out, anchors, px, py, lv.w);
+  }
+}
 
+// One output row of one anchor: a box axis (jobs 0, 1) or one class / coefficient channel.
+fn decode(job: u32, row: u32, out: u32, anchors: u32, px: u32, py: u32, levelStride: u32) {
   if (job < 2u) {
     // job 0: x axis (left, right) -> cx, w; job 1: y axis (top, bottom) -> cy, h.
     let center = f32(select(px, py, job == 1u)) + 0.5;
     let lo = center - dfl(row + job * REG_MAX);
     let hi = center + dfl(row + (job + 2u) * REG_MAX);
-    let stride = f32(lv.w);
+    let stride = f32(levelStride);
     y[out + job * anchors] = (lo + hi) * 0.5 * stride;
     y[out + (job + 2u) * anchors] = (hi - lo) * stride;
     return;

@@ -74,14 +74,9 @@ fn main(
       }
       let i = params.xBase + ((n * params.inH + u32(iy)) * params.inW + u32(ix)) * params.xStride +
         params.xOff + c0;
-      var xv = vec4<f32>(0.0);
-      if (valid == 4u) {
-        xv = vec4<f32>(x[i], x[i + 1u], x[i + 2u], x[i + 3u]);
-      } else {
-        for (var j = 0u; j < valid; j++) {
-          xv[j] = x[i + j];
-        }
-      }
+      // Lanes past the last channel read a neighbour (clamped into the buffer) and store nothing.
+      let last = arrayLength(&x) - 1u;
+      let xv = vec4<f32>(x[i], x[min(i + 1u, last)], x[min(i + 2u, last)], x[min(i + 3u, last)]);
       acc = fma(xv, w[(ky * KSIZE + kx) * c4s + c4], acc);
     }
   }
@@ -89,14 +84,33 @@ fn main(
   let pix = (n * params.outH + oy) * params.outW + ox;
   let o = params.yBase + pix * params.yStride + params.yOff + c0;
   let ro = params.rBase + pix * params.rStride + params.rOff + c0;
-  for (var j = 0u; j < valid; j++) {
-    var v = acc[j] + b[c0 + j];
-    if (ACT == 1u) {
-      v = v / (1.0 + exp(-v));
-    }
+  // Unrolled on vec4 components: a loop indexing acc by its counter costs per-lane scratch memory
+  // on llvmpipe.
+  let lastC = params.channels - 1u;
+  var v = acc + vec4<f32>(b[c0], b[min(c0 + 1u, lastC)], b[min(c0 + 2u, lastC)], b[min(c0 + 3u, lastC)]);
+  if (ACT == 1u) {
+    v = v / (1.0 + exp(-v));
+  }
+  if (RESIDUAL) {
+    v.x += r[ro];
+  }
+  y[o] = v.x;
+  if (valid > 1u) {
     if (RESIDUAL) {
-      v += r[ro + j];
+      v.y += r[ro + 1u];
     }
-    y[o + j] = v;
+    y[o + 1u] = v.y;
+  }
+  if (valid > 2u) {
+    if (RESIDUAL) {
+      v.z += r[ro + 2u];
+    }
+    y[o + 2u] = v.z;
+  }
+  if (valid > 3u) {
+    if (RESIDUAL) {
+      v.w += r[ro + 3u];
+    }
+    y[o + 3u] = v.w;
   }
 }

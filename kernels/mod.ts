@@ -12,6 +12,7 @@ import { convTranspose2d } from "./conv_transpose2d.ts";
 import { copyChannels } from "./copy_channels.ts";
 import { detect } from "./detect.ts";
 import { dwconv2d } from "./dwconv2d.ts";
+import { dwconv2dUniform } from "./dwconv2d_uniform.ts";
 import { maskMatmul } from "./mask_matmul.ts";
 import { maxpool2d } from "./maxpool2d.ts";
 import { upsampleNearest } from "./upsample_nearest.ts";
@@ -24,6 +25,7 @@ export {
   copyChannels,
   detect,
   dwconv2d,
+  dwconv2dUniform,
   maskMatmul,
   maxpool2d,
   upsampleNearest,
@@ -34,6 +36,7 @@ export const kernels: Readonly<Record<string, KernelSpec>> = {
   conv2d,
   conv2d_uniform: conv2dUniform,
   dwconv2d,
+  dwconv2d_uniform: dwconv2dUniform,
   maxpool2d,
   upsample_nearest: upsampleNearest,
   copy_channels: copyChannels,

@@ -1,7 +1,9 @@
 /**
  * CPU reference of `kernels/conv2d_uniform.wgsl`: direct convolution over the same views, weights in
  * PyTorch order `[cout, cinPerGroup, k, k]`, accumulated in f64, for the dispatch's output-channel
- * chunk `[coBase, coBase + coCount)` only; with `OUT_STEP` > 1, computed pixel (oy, ox) lands at
+ * chunk `[coBase, coBase + coCount)` and input-channel slice `[ciBase, ciBase + ciCount)` of the group
+ * only: with `accumulate` the value already in `y` is added, and only with `finish` bias, activation
+ * and residual are applied; with `OUT_STEP` > 1, computed pixel (oy, ox) lands at
  * (oy * OUT_STEP + phaseY, ox * OUT_STEP + phaseX) of the larger output map. Every other element of
  * `y` is left as it was.
  *
@@ -11,7 +13,7 @@ import type { Conv2dUniformOverrides, Conv2dUniformParams } from "../../kernels/
 import type { Conv2dBuffers } from "./conv2d.ts";
 import { nchwIndex, nhwcIndex, silu } from "./_view.ts";
 
-/** Runs one conv2d_uniform dispatch on the CPU (`TM`, `TN4` and `WG` are ignored). */
+/** Runs one conv2d_uniform dispatch on the CPU (`TM`, `TN4`, `WG` and `ROW` are ignored). */
 export function conv2dUniform(
   buf: Conv2dBuffers,
   p: Conv2dUniformParams,
@@ -38,16 +40,20 @@ export function conv2dUniform(
             for (let kx = 0; kx < k; kx++) {
               const ix = ox * stride - p.pad + kx;
               if (ix < 0 || ix >= p.inW) continue;
-              for (let ci = 0; ci < cinG; ci++) {
+              for (let ci = p.ciBase; ci < p.ciBase + p.ciCount; ci++) {
                 const xi = xAt(p.xBase, p.xStride, p.xOff, p.inH, p.inW, n, iy, ix, g * cinG + ci);
                 s += buf.x[xi] * buf.w[((c * cinG + ci) * k + ky) * k + kx];
               }
             }
           }
-          let v = s + buf.b[c];
-          if (o.ACT === 1) v = silu(v);
-          if (o.RESIDUAL) v += buf.r![yAt(p.rBase, p.rStride, p.rOff, h, w, n, ty, tx, c)];
-          buf.y[yAt(p.yBase, p.yStride, p.yOff, h, w, n, ty, tx, c)] = v;
+          const yi = yAt(p.yBase, p.yStride, p.yOff, h, w, n, ty, tx, c);
+          let v = p.accumulate ? s + buf.y[yi] : s;
+          if (p.finish) {
+            v += buf.b[c];
+            if (o.ACT === 1) v = silu(v);
+            if (o.RESIDUAL) v += buf.r![yAt(p.rBase, p.rStride, p.rOff, h, w, n, ty, tx, c)];
+          }
+          buf.y[yi] = v;
         }
       }
     }

@@ -8,6 +8,7 @@ import { packConv2dWeight } from "../../kernels/conv2d.ts";
 import { packConv2dUniformWeight, transposedTapWeight } from "../../kernels/conv2d_uniform.ts";
 import { packConvTranspose2dWeight } from "../../kernels/conv_transpose2d.ts";
 import { packDwconv2dWeight } from "../../kernels/dwconv2d.ts";
+import { packDwconv2dUniformWeight } from "../../kernels/dwconv2d_uniform.ts";
 import { fuseResidualAdds } from "../graph/fuse.ts";
 import type { Graph } from "../graph/ir.ts";
 import { type Plan, planMemory } from "../graph/plan.ts";
@@ -100,6 +101,8 @@ export class Executor {
 
   #weight(target: Extract<BindingTarget, { weight: string }>): GPUBuffer {
     const key = `${target.weight}|${target.packing}${target.tn4 ? `|TN4=${target.tn4}` : ""}${
+      target.slices ? `|slices=${target.slices}` : ""
+    }${target.bias ? `|bias=${target.bias}` : ""}${
       target.transposedTap === undefined ? "" : `|tap=${target.transposedTap}`
     }`;
     let buffer = this.#weights.get(key);
@@ -107,19 +110,25 @@ export class Executor {
     const t = this.#state.get(target.weight);
     if (!t) throw new RangeError(`Cannot upload weights: tensor "${target.weight}" is missing`);
     const shape4 = t.shape as [number, number, number, number];
+    const bias = target.bias === undefined ? undefined : this.#state.get(target.bias)?.data;
+    if (target.bias !== undefined && !bias) {
+      throw new RangeError(`Cannot upload weights: tensor "${target.bias}" is missing`);
+    }
+    const uniformPacking = { tn4: target.tn4 ?? 1, groups: target.groups, slices: target.slices, bias };
     const data = target.packing === "conv2d"
       ? packConv2dWeight(t.data, shape4, target.groups ?? 1)
       : target.packing === "conv2d_uniform" && target.transposedTap !== undefined
       ? packConv2dUniformWeight(
         transposedTapWeight(t.data, shape4, target.transposedTap),
         [shape4[1], shape4[0], 1, 1],
-        1,
-        target.tn4 ?? 1,
+        uniformPacking,
       )
       : target.packing === "conv2d_uniform"
-      ? packConv2dUniformWeight(t.data, shape4, target.groups ?? 1, target.tn4 ?? 1)
+      ? packConv2dUniformWeight(t.data, shape4, uniformPacking)
       : target.packing === "dwconv2d"
       ? packDwconv2dWeight(t.data, shape4)
+      : target.packing === "dwconv2d_uniform"
+      ? packDwconv2dUniformWeight(t.data, shape4, bias ?? new Float32Array(shape4[0]))
       : target.packing === "conv_transpose2d"
       ? packConvTranspose2dWeight(t.data, shape4)
       : t.data;

@@ -1,10 +1,17 @@
 /**
- * A conv op → `dwconv2d` when depthwise; on a software adapter `conv2d_uniform` (one dispatch per
- * output-channel chunk); else `conv2d` with a tile chosen for its shape.
+ * A conv op → `dwconv2d` when depthwise (`dwconv2d_uniform` on a software adapter); else on a
+ * software adapter `conv2d_uniform` (one dispatch per output-channel chunk and input-channel slice);
+ * else `conv2d` with a tile chosen for its shape.
  */
 import { conv2d, conv2dTile } from "../../kernels/conv2d.ts";
-import { conv2dUniform, conv2dUniformChunks, conv2dUniformTile } from "../../kernels/conv2d_uniform.ts";
+import {
+  conv2dUniform,
+  conv2dUniformChunks,
+  conv2dUniformSlices,
+  conv2dUniformTile,
+} from "../../kernels/conv2d_uniform.ts";
 import { dwconv2d } from "../../kernels/dwconv2d.ts";
+import { dwconv2dUniform, dwconv2dUniformFits } from "../../kernels/dwconv2d_uniform.ts";
 import type { ConvOp } from "../graph/ir.ts";
 import type { Plan } from "../graph/plan.ts";
 import { type KernelCall, noView, valueAt, viewParams } from "./kernel_call.ts";
@@ -14,8 +21,8 @@ import type { CallLimits } from "./plan_calls.ts";
 export const UNIFORM_WINDOW_BYTES = 65536;
 
 /**
- * The kernel calls of one conv at the plan's shape: one call, or one per output-channel chunk with
- * `conv2d_uniform`. conv2d is tiled to give about `limits.targetWorkgroups` workgroups.
+ * The kernel calls of one conv at the plan's shape: one call, or one per output-channel chunk and
+ * input-channel slice with `conv2d_uniform`. conv2d is tiled to give about `limits.targetWorkgroups` workgroups.
  */
 export function convCalls(op: ConvOp, plan: Plan, limits: CallLimits = {}): KernelCall[] {
   const x = valueAt(plan, op.x);
@@ -32,6 +39,20 @@ export function convCalls(op: ConvOp, plan: Plan, limits: CallLimits = {}): Kern
   const depthwise = op.g > 1 && op.g === op.cin && op.g === op.cout;
   const xNchw = plan.regions[x.loc.region].nchw;
   const yNchw = plan.regions[y.loc.region].nchw;
+  if (depthwise && !xNchw && !yNchw && limits.software && dwconv2dUniformFits(op.cin, op.k)) {
+    return [{
+      label: op.name,
+      spec: dwconv2dUniform,
+      overrides: { ACT: op.act === "silu" ? 1 : 0, KSIZE: op.k, STRIDE: op.s, RESIDUAL: residual ? 1 : 0 },
+      params: { ...shape, channels: op.cin, ...viewParams("x", x.loc), ...viewParams("y", y.loc), ...r },
+      bind: {
+        x: bind.x,
+        w: { weight: op.weight, bias: op.bias, packing: "dwconv2d_uniform" },
+        r: bind.r,
+        y: bind.y,
+      },
+    }];
+  }
   if (depthwise && !xNchw && !yNchw) {
     return [{
       label: op.name,
@@ -58,22 +79,29 @@ export function convCalls(op: ConvOp, plan: Plan, limits: CallLimits = {}): Kern
     ...viewParams("y", y.loc),
     ...r,
   };
-  const tn4 = limits.software ? conv2dUniformTile(op.cin / op.g, op.k, op.cout / op.g) : 0;
-  if (tn4 > 0) {
-    return conv2dUniformChunks(op.cout, op.cin / op.g, op.k, op.g, tn4).map((chunk) => ({
+  const tn4 = conv2dUniformTile(op.cout / op.g);
+  const slices = limits.software ? conv2dUniformSlices(op.cin / op.g, op.k, tn4) : 0;
+  if (slices > 0) {
+    return conv2dUniformChunks(op.cout, op.cin / op.g, op.k, op.g, tn4, slices).map((
+      { offset, ...chunk },
+    ) => ({
       label: op.name,
       spec: conv2dUniform,
-      overrides: { ...common, TM: 4, TN4: tn4 },
-      params: { ...params, coBase: chunk.coBase, coCount: chunk.coCount, phaseY: 0, phaseX: 0 },
+      overrides: { ...common, TM: 4, TN4: tn4, ROW: op.k > 1 && op.k <= 3 ? 1 : 0 },
+      params: { ...params, ...chunk, phaseY: 0, phaseX: 0 },
       bind: {
-        ...bind,
+        x: bind.x,
         w: {
           weight: op.weight,
+          bias: op.bias,
           packing: "conv2d_uniform",
           groups: op.g,
           tn4,
-          range: { offset: chunk.offset, size: UNIFORM_WINDOW_BYTES },
+          slices,
+          range: { offset, size: UNIFORM_WINDOW_BYTES },
         },
+        r: bind.r,
+        y: bind.y,
       },
     }));
   }

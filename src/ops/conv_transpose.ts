@@ -2,7 +2,12 @@
  * A transposed conv (kernel == stride, Proto's 2x upsample) → `conv_transpose2d`; on a software
  * adapter, `conv2d_uniform` as one 1x1 conv per output phase (and output-channel chunk).
  */
-import { conv2dUniform, conv2dUniformChunks, conv2dUniformTile } from "../../kernels/conv2d_uniform.ts";
+import {
+  conv2dUniform,
+  conv2dUniformChunks,
+  conv2dUniformSlices,
+  conv2dUniformTile,
+} from "../../kernels/conv2d_uniform.ts";
 import { convTranspose2d, convTranspose2dTile } from "../../kernels/conv_transpose2d.ts";
 import type { ConvTransposeOp } from "../graph/ir.ts";
 import type { Plan } from "../graph/plan.ts";
@@ -15,11 +20,12 @@ export function convTransposeCalls(op: ConvTransposeOp, plan: Plan, limits: Call
   if (op.k !== op.s) throw new RangeError(`Cannot run "${op.name}": transposed conv needs kernel == stride`);
   const x = valueAt(plan, op.x);
   const y = valueAt(plan, op.y);
-  const tn4 = limits.software ? conv2dUniformTile(op.cin, 1, op.cout) : 0;
-  if (tn4 > 0) {
+  const tn4 = conv2dUniformTile(op.cout);
+  const slices = limits.software ? conv2dUniformSlices(op.cin, 1, tn4) : 0;
+  if (slices > 0) {
     const calls: KernelCall[] = [];
     for (let tap = 0; tap < op.k * op.k; tap++) {
-      for (const chunk of conv2dUniformChunks(op.cout, op.cin, 1, 1, tn4)) {
+      for (const { offset, ...chunk } of conv2dUniformChunks(op.cout, op.cin, 1, 1, tn4, slices)) {
         calls.push({
           label: op.name,
           spec: conv2dUniform,
@@ -37,8 +43,7 @@ export function convTransposeCalls(op: ConvTransposeOp, plan: Plan, limits: Call
             ...viewParams("x", x.loc),
             ...viewParams("y", y.loc),
             ...noView("r"),
-            coBase: chunk.coBase,
-            coCount: chunk.coCount,
+            ...chunk,
             phaseY: Math.floor(tap / op.k),
             phaseX: tap % op.k,
           },
@@ -46,12 +51,13 @@ export function convTransposeCalls(op: ConvTransposeOp, plan: Plan, limits: Call
             x: { value: op.x },
             w: {
               weight: op.weight,
+              bias: op.bias,
               packing: "conv2d_uniform",
               tn4,
+              slices,
               transposedTap: tap,
-              range: { offset: chunk.offset, size: UNIFORM_WINDOW_BYTES },
+              range: { offset, size: UNIFORM_WINDOW_BYTES },
             },
-            b: { weight: op.bias, packing: "raw" },
             r: { dummy: true },
             y: { value: op.y },
           },

@@ -7,7 +7,13 @@ import type { KernelSpec } from "../../kernels/_spec.ts";
 import type { Loc, Plan } from "../graph/plan.ts";
 
 /** How a weight tensor is laid out on the GPU. */
-export type Packing = "raw" | "conv2d" | "conv2d_uniform" | "dwconv2d" | "conv_transpose2d";
+export type Packing =
+  | "raw"
+  | "conv2d"
+  | "conv2d_uniform"
+  | "dwconv2d"
+  | "dwconv2d_uniform"
+  | "conv_transpose2d";
 
 /** What one binding is bound to. */
 export type BindingTarget =
@@ -19,6 +25,10 @@ export type BindingTarget =
     groups?: number;
     /** The register tile a `conv2d_uniform` packing is laid out for. */
     tn4?: number;
+    /** The input-channel slices a `conv2d_uniform` packing is laid out for. */
+    slices?: number;
+    /** The bias tensor a `conv2d_uniform` / `dwconv2d_uniform` packing carries in each window. */
+    bias?: string;
     /** Pack this tap of a ConvTranspose2d weight as a 1x1 conv (`conv2d_uniform` phases). */
     transposedTap?: number;
     /** Bind only this byte range of the packed buffer (a `conv2d_uniform` chunk's window). */

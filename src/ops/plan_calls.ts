@@ -48,7 +48,7 @@ export function planCalls(plan: Plan, limits: CallLimits = {}): KernelCall[] {
         calls.push(attentionCall(op, plan, limits.maxWorkgroupStorage, limits.targetWorkgroups));
         break;
       case "detect":
-        calls.push(detectCall(op, plan));
+        calls.push(detectCall(op, plan, limits));
         break;
       case "split":
       case "concat":

@@ -13,6 +13,7 @@ import {
   conv2dUniformChunks,
   type Conv2dUniformOverrides,
   type Conv2dUniformParams,
+  conv2dUniformSlices,
   conv2dUniformTile,
   packConv2dUniformWeight,
   transposedTapWeight,
@@ -43,10 +44,13 @@ interface Case {
   xView?: [number, number, number];
   yView?: [number, number, number];
   rView?: [number, number, number];
-  /** TM, TN4 and WG; TN4 defaults to conv2dUniformTile's choice. */
+  /** TM, TN4, WG and input-channel slices; TN4 and slices default to the planner's choice. */
   tm?: number;
   tn4?: number;
   wg?: number;
+  slices?: number;
+  /** Run the ROW mapping (TM neighbouring pixels of a row per invocation). */
+  row?: boolean;
 }
 
 async function check(c: Case, seed: number): Promise<void> {
@@ -60,8 +64,10 @@ async function check(c: Case, seed: number): Promise<void> {
   const outH = convOutSize(c.h, c.k, stride, pad);
   const outW = convOutSize(c.w, c.k, stride, pad);
   const cinG = c.cin / groups;
-  const tn4 = c.tn4 ?? conv2dUniformTile(cinG, c.k, c.cout / groups);
-  const base: Omit<Conv2dUniformParams, "coBase" | "coCount" | "phaseY" | "phaseX"> = {
+  const tn4 = c.tn4 ?? conv2dUniformTile(c.cout / groups);
+  const slices = c.slices ?? conv2dUniformSlices(cinG, c.k, tn4);
+  type Chunked = "coBase" | "coCount" | "ciBase" | "ciCount" | "accumulate" | "finish" | "phaseY" | "phaseX";
+  const base: Omit<Conv2dUniformParams, Chunked> = {
     batch,
     inH: c.h,
     inW: c.w,
@@ -91,23 +97,24 @@ async function check(c: Case, seed: number): Promise<void> {
     TN4: tn4,
     ...(c.wg ? { WG: c.wg } : {}),
     ...(c.tm ? { TM: c.tm } : {}),
+    ...(c.row ? { ROW: 1 } : {}),
   };
   const wShape = [c.cout, cinG, c.k, c.k] as const;
   const w = randomArray(c.cout * cinG * c.k * c.k, seed + 1, -0.5, 0.5);
   const b = randomArray(c.cout, seed + 2);
   const x = randomArray(xBase + batch * c.h * c.w * base.xStride + 3, seed + 3);
   const r = randomArray(rBase + batch * outH * outW * base.rStride + 2, seed + 5);
-  const packed = packConv2dUniformWeight(w, wShape, groups, tn4);
+  const packed = packConv2dUniformWeight(w, wShape, { groups, tn4, slices, bias: b });
   let expected = randomArray(yBase + batch * outH * outW * base.yStride + 5, seed + 4, 10, 11);
   let got = expected;
-  const chunks = conv2dUniformChunks(c.cout, cinG, c.k, groups, tn4);
-  for (const chunk of chunks) {
-    const p = { ...base, coBase: chunk.coBase, coCount: chunk.coCount, phaseY: 0, phaseX: 0 };
+  const chunks = conv2dUniformChunks(c.cout, cinG, c.k, groups, tn4, slices);
+  for (const { offset, ...chunk } of chunks) {
+    const p = { ...base, ...chunk, phaseY: 0, phaseX: 0 };
     expected = expected.slice();
     conv2dUniformCpu({ x, w, b, r, y: expected }, p, o);
     got = (await runKernel(conv2dUniform, {
-      inputs: { x, w: packed, b, ...(c.residual ? { r } : {}) },
-      ranges: { w: { offset: chunk.offset, size: 65536 } },
+      inputs: { x, w: packed, ...(c.residual ? { r } : {}) },
+      ranges: { w: { offset, size: 65536 } },
       outputs: { y: got },
       params: p,
       overrides: o,
@@ -172,8 +179,36 @@ const cases: [string, Case][] = [
     outNchw: true,
     yView: [4, 3, 2],
   }],
-  ["64 -> 64 3x3 (proto.cv2-like), TN4 6 in 3 chunks", { h: 12, w: 11, cin: 64, cout: 64, k: 3, act: 1 }],
-  ["128 -> 256 3x3 s2, TN4 3, many chunks", { h: 6, w: 5, cin: 128, cout: 256, k: 3, stride: 2, act: 1 }],
+  ["64 -> 64 3x3 (proto.cv2-like), 2 chunks x 2 slices", { h: 12, w: 11, cin: 64, cout: 64, k: 3, act: 1 }],
+  ["128 -> 256 3x3 s2, 8 chunks x 3 slices", { h: 6, w: 5, cin: 128, cout: 256, k: 3, stride: 2, act: 1 }],
+  ["256 -> 64 3x3 (cv2.2.0-like), 5 slices, batch 2", { batch: 2, h: 3, w: 4, cin: 256, cout: 64, k: 3 }],
+  ["slices with residual, SiLU and views (59 ch in 3 slices)", {
+    h: 5,
+    w: 7,
+    cin: 59,
+    cout: 22,
+    k: 3,
+    act: 1,
+    residual: true,
+    slices: 3,
+    xView: [2, 5, 3],
+    yView: [3, 6, 2],
+    rView: [1, 4, 4],
+  }],
+  ["slices with groups 2 and NCHW in and out", {
+    batch: 2,
+    h: 6,
+    w: 5,
+    cin: 10,
+    cout: 6,
+    k: 3,
+    groups: 2,
+    slices: 2,
+    inNchw: true,
+    outNchw: true,
+    yView: [4, 3, 1],
+  }],
+  ["slices of a 1x1 conv, one channel each", { h: 4, w: 3, cin: 3, cout: 9, k: 1, act: 1, slices: 3 }],
   ["256 -> 256 1x1, TN4 8", { h: 3, w: 4, cin: 256, cout: 256, k: 1 }],
   ["TM 1, TN4 1, WG 8, 30 channels", { h: 5, w: 9, cin: 24, cout: 30, k: 3, tm: 1, tn4: 1, wg: 8 }],
   ["TM 2, TN4 5, WG 32, 10 channels", { h: 7, w: 7, cin: 9, cout: 10, k: 3, tm: 2, tn4: 5, wg: 32 }],
@@ -189,6 +224,66 @@ const cases: [string, Case][] = [
     wg: 16,
   }],
   ["TM 4, WG 4, a map of 17 pixels (partial tile)", { h: 1, w: 17, cin: 6, cout: 20, k: 3, wg: 4 }],
+  ["ROW 3x3 s1, width 7 (rows padded to 8), batch 2, SiLU", {
+    batch: 2,
+    h: 5,
+    w: 7,
+    cin: 9,
+    cout: 13,
+    k: 3,
+    act: 1,
+    row: true,
+  }],
+  ["ROW 3x3 s2, odd sizes, channel views", {
+    h: 11,
+    w: 13,
+    cin: 16,
+    cout: 32,
+    k: 3,
+    stride: 2,
+    act: 1,
+    row: true,
+    xView: [5, 8, 3],
+    yView: [7, 32, 32],
+  }],
+  ["ROW with slices, residual and groups", {
+    h: 6,
+    w: 10,
+    cin: 20,
+    cout: 12,
+    k: 3,
+    groups: 2,
+    residual: true,
+    slices: 3,
+    row: true,
+    rView: [1, 4, 4],
+  }],
+  ["ROW IN_NCHW network input, s2", {
+    batch: 2,
+    h: 15,
+    w: 13,
+    cin: 3,
+    cout: 16,
+    k: 3,
+    stride: 2,
+    act: 1,
+    inNchw: true,
+    row: true,
+  }],
+  ["ROW 2x2 kernel s2 pad 0, OUT_NCHW", {
+    h: 8,
+    w: 10,
+    cin: 5,
+    cout: 6,
+    k: 2,
+    stride: 2,
+    pad: 0,
+    outNchw: true,
+    row: true,
+  }],
+  ["ROW 1x1 map, 3x3 pad 1", { batch: 2, h: 1, w: 1, cin: 10, cout: 6, k: 3, row: true }],
+  ["ROW TM 3, WG 4, width 5", { h: 3, w: 5, cin: 6, cout: 9, k: 3, tm: 3, wg: 4, row: true }],
+  ["ROW TM 1, 1x1 kernel", { h: 4, w: 3, cin: 5, cout: 7, k: 1, tm: 1, row: true }],
 ];
 
 cases.forEach(([name, c], i) => {
@@ -224,13 +319,14 @@ async function checkTransposed(
   const expected = randomArray(p.yBase + c.batch * c.h * c.w * c.k * c.k * p.yStride + 1, seed + 4, 10, 11);
   let got: Float32Array = expected.slice();
   convTranspose2dCpu({ x, w, b, y: expected }, p, { KSIZE: c.k });
-  const tn4 = conv2dUniformTile(c.cin, 1, c.cout);
+  const tn4 = conv2dUniformTile(c.cout);
   for (let tap = 0; tap < c.k * c.k; tap++) {
-    const packed = packConv2dUniformWeight(transposedTapWeight(w, shape, tap), [c.cout, c.cin, 1, 1], 1, tn4);
-    for (const chunk of conv2dUniformChunks(c.cout, c.cin, 1, 1, tn4)) {
+    const tapWeight = transposedTapWeight(w, shape, tap);
+    const packed = packConv2dUniformWeight(tapWeight, [c.cout, c.cin, 1, 1], { tn4, bias: b });
+    for (const { offset, ...chunk } of conv2dUniformChunks(c.cout, c.cin, 1, 1, tn4)) {
       got = (await runKernel(conv2dUniform, {
-        inputs: { x, w: packed, b },
-        ranges: { w: { offset: chunk.offset, size: 65536 } },
+        inputs: { x, w: packed },
+        ranges: { w: { offset, size: 65536 } },
         outputs: { y: got },
         params: {
           ...p,
@@ -241,8 +337,7 @@ async function checkTransposed(
           rBase: 0,
           rStride: 0,
           rOff: 0,
-          coBase: chunk.coBase,
-          coCount: chunk.coCount,
+          ...chunk,
           phaseY: Math.floor(tap / c.k),
           phaseX: tap % c.k,
         },
@@ -260,21 +355,36 @@ Deno.test("conv2d_uniform: transposed conv 3x3 s3 as 9 phases, 5 -> 6", () =>
   checkTransposed({ batch: 1, h: 4, w: 4, cin: 5, cout: 6, k: 3 }, 92000));
 
 Deno.test("conv2d_uniform: packing puts channel j of a chunk at column j of each k row", () => {
-  // cout 3, cinG 2, 1x1, TN4 1 (chunks of 4 channels): row ci holds w[0..2][ci], then a zero.
+  // cout 3, cinG 2, 1x1, TN4 1 (chunks of 4 channels): row ci holds w[0..2][ci], then a zero; then
+  // the bias row.
   const w = new Float32Array([1, 2, 3, 4, 5, 6]); // [co][ci]
-  const packed = packConv2dUniformWeight(w, [3, 2, 1, 1], 1, 1);
-  assert.deepEqual([...packed.subarray(0, 8)], [1, 3, 5, 0, 2, 4, 6, 0]);
+  const packed = packConv2dUniformWeight(w, [3, 2, 1, 1], { tn4: 1, bias: new Float32Array([7, 8, 9]) });
+  assert.deepEqual([...packed.subarray(0, 12)], [1, 3, 5, 0, 2, 4, 6, 0, 7, 8, 9, 0]);
 });
 
-Deno.test("conv2d_uniform: tile and packing reject a chunk past the 64 KiB window", () => {
-  // TN4 1 holds 4 channels of 9 * cin weights: cin 455 fits 16384 floats, 456 does not.
-  assert.equal(conv2dUniformTile(455, 3, 8), 1);
-  assert.equal(conv2dUniformTile(456, 3, 8), 0);
+Deno.test("conv2d_uniform: slices and packing keep each window within 64 KiB", () => {
+  // TN4 1 holds 4 channels of 9 * cin weights and the bias: cin 455 fits 16384 floats, 456 needs
+  // 2 slices.
+  assert.equal(conv2dUniformSlices(455, 3, 1), 1);
+  assert.equal(conv2dUniformSlices(456, 3, 1), 2);
+  assert.equal(conv2dUniformSlices(1, 64, 8), 0);
   assert.throws(
-    () => packConv2dUniformWeight(new Float32Array(8 * 456 * 9), [8, 456, 3, 3], 1, 1),
+    () => packConv2dUniformWeight(new Float32Array(8 * 456 * 9), [8, 456, 3, 3], { tn4: 1 }),
+    RangeError,
+  );
+  // Slices of a packing: input channels 0..1 then 2 of two output channels, each window from row 0
+  // and ending in the bias row.
+  const w = new Float32Array([1, 2, 3, 4, 5, 6]); // [co][ci], cout 2, cin 3, 1x1
+  const bias = new Float32Array([7, 8]);
+  const packed = packConv2dUniformWeight(w, [2, 3, 1, 1], { tn4: 1, slices: 2, bias });
+  assert.deepEqual([...packed.subarray(0, 12)], [1, 4, 0, 0, 2, 5, 0, 0, 7, 8, 0, 0]);
+  assert.deepEqual([...packed.subarray(64, 72)], [3, 6, 0, 0, 7, 8, 0, 0]);
+  assert.throws(
+    () => packConv2dUniformWeight(w, [2, 3, 1, 1], { tn4: 1, bias: new Float32Array(3) }),
     RangeError,
   );
   assert.throws(() => conv2dUniform.validate!({ ...conv2dUniform.overrides, TN4: 9 }), RangeError);
   assert.throws(() => conv2dUniform.validate!({ ...conv2dUniform.overrides, TM: 5 }), RangeError);
+  assert.throws(() => conv2dUniform.validate!({ ...conv2dUniform.overrides, KSIZE: 5, ROW: 1 }), RangeError);
   assert.throws(() => transposedTapWeight(new Float32Array(8), [1, 2, 2, 2], 4), RangeError);
 });

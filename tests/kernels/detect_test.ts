@@ -31,6 +31,8 @@ interface Case {
   regMax?: number;
   /** Logits uniform in [-range, range]. @default {4} */
   range?: number;
+  /** Output rows per invocation (the JOBS override). @default {1} */
+  jobs?: number;
 }
 
 async function check(c: Case, seed: number): Promise<void> {
@@ -46,7 +48,7 @@ async function check(c: Case, seed: number): Promise<void> {
     return { xBase, h, w, stride };
   });
   const p = detectParams(batch, c.nc, c.nm, levels, c.yBase ?? 0);
-  const o: Partial<DetectOverrides> = { REG_MAX: regMax };
+  const o: Partial<DetectOverrides> = { REG_MAX: regMax, ...(c.jobs ? { JOBS: c.jobs } : {}) };
   const anchors = detectAnchors(p);
   const range = c.range ?? 4;
   const x = randomArray(end + 3, seed + 1, -range, range);
@@ -77,6 +79,14 @@ const cases: [string, Case][] = [
   ["one 1x1 level, nc 1", { nc: 1, nm: 0, levels: [[1, 1, 32]] }],
   ["4 levels", { nc: 2, nm: 3, levels: [[6, 5, 4], [3, 3, 8], [2, 2, 16], [1, 1, 32]], gap: 2 }],
   ["REG_MAX 4", { batch: 2, nc: 3, nm: 2, levels: [[3, 2, 8], [2, 1, 16]], regMax: 4 }],
+  ["JOBS 16 (software adapters), 114 rows in 8 runs, batch 2", {
+    batch: 2,
+    nc: 80,
+    nm: 32,
+    levels: [[4, 4, 8], [2, 2, 16], [1, 1, 32]],
+    jobs: 16,
+  }],
+  ["JOBS 5 over 7 rows, REG_MAX 4", { nc: 3, nm: 2, levels: [[3, 2, 8]], regMax: 4, jobs: 5 }],
   ["wide logits (stable DFL softmax and sigmoid)", {
     nc: 4,
     nm: 4,

@@ -1,0 +1,127 @@
+/**
+ * dwconv2d_uniform GPU vs its CPU twin (the dwconv2d reference) on seeded random shapes: kernel
+ * 1/2/3, stride 1/2, SiLU, channels not divisible by 4, widths not divisible by TM, 1x1 maps, odd
+ * sizes, batch 2, channel-slice views in and out, a fused residual read from its own view, TM 1..4.
+ * Tolerance: atol 1e-5 + rtol 1e-5 (sums of <= 9 terms).
+ */
+import assert from "node:assert/strict";
+import { convOutSize } from "../../kernels/conv2d.ts";
+import type { Dwconv2dParams } from "../../kernels/dwconv2d.ts";
+import {
+  dwconv2dUniform,
+  dwconv2dUniformFits,
+  packDwconv2dUniformWeight,
+} from "../../kernels/dwconv2d_uniform.ts";
+import { dwconv2dUniform as dwconv2dUniformCpu } from "../../src/cpu/dwconv2d_uniform.ts";
+import { assertClose } from "../_close.ts";
+import { runKernel } from "../_gpu.ts";
+import { randomArray } from "../_rand.ts";
+
+const TOL = { atol: 1e-5, rtol: 1e-5 };
+
+interface Case {
+  batch?: number;
+  h: number;
+  w: number;
+  c: number;
+  k: number;
+  stride?: number;
+  pad?: number;
+  act?: number;
+  tm?: number;
+  wg?: number;
+  xView?: [number, number, number];
+  yView?: [number, number, number];
+  /** Residual view [base, extra stride, offset]; residual off when absent. */
+  rView?: [number, number, number];
+}
+
+async function check(c: Case, seed: number): Promise<void> {
+  const batch = c.batch ?? 1;
+  const stride = c.stride ?? 1;
+  const pad = c.pad ?? Math.floor(c.k / 2);
+  const [xBase, xExtra, xOff] = c.xView ?? [0, 0, 0];
+  const [yBase, yExtra, yOff] = c.yView ?? [0, 0, 0];
+  const [rBase, rExtra, rOff] = c.rView ?? [0, 0, 0];
+  const outH = convOutSize(c.h, c.k, stride, pad);
+  const outW = convOutSize(c.w, c.k, stride, pad);
+  const p: Dwconv2dParams = {
+    batch,
+    inH: c.h,
+    inW: c.w,
+    channels: c.c,
+    outH,
+    outW,
+    pad,
+    xBase,
+    xStride: c.c + xExtra,
+    xOff,
+    yBase,
+    yStride: c.c + yExtra,
+    yOff,
+    rBase,
+    rStride: c.c + rExtra,
+    rOff,
+  };
+  const o = {
+    KSIZE: c.k,
+    STRIDE: stride,
+    ACT: c.act ?? 0,
+    RESIDUAL: c.rView ? 1 : 0,
+    ...(c.tm ? { TM: c.tm } : {}),
+    ...(c.wg ? { WG: c.wg } : {}),
+  };
+  const w = randomArray(c.c * c.k * c.k, seed + 1);
+  const b = randomArray(c.c, seed + 2);
+  const x = randomArray(xBase + batch * c.h * c.w * p.xStride + 3, seed + 3);
+  const y0 = randomArray(yBase + batch * outH * outW * p.yStride + 5, seed + 4, 10, 11);
+  const r = c.rView ? randomArray(rBase + batch * outH * outW * p.rStride + 2, seed + 5) : undefined;
+  const expected = y0.slice();
+  dwconv2dUniformCpu({ x, w, b, r, y: expected }, p, o);
+  const got = await runKernel(dwconv2dUniform, {
+    inputs: { x, w: packDwconv2dUniformWeight(w, [c.c, 1, c.k, c.k], b), ...(r ? { r } : {}) },
+    outputs: { y: y0 },
+    params: p,
+    overrides: o,
+  });
+  assertClose(got.y, expected, TOL, `dwconv2d_uniform ${JSON.stringify(c)}`);
+}
+
+const cases: [string, Case][] = [
+  ["3x3 s1, 16 ch", { h: 16, w: 16, c: 16, k: 3 }],
+  ["3x3 s2, 6 ch, odd map, SiLU", { h: 9, w: 7, c: 6, k: 3, stride: 2, act: 1 }],
+  ["3x3 s1, 13 ch, width 7, batch 2", { batch: 2, h: 8, w: 7, c: 13, k: 3, act: 1 }],
+  ["1x1 map", { batch: 2, h: 1, w: 1, c: 5, k: 3 }],
+  ["1x1 kernel, TM 3", { h: 4, w: 5, c: 9, k: 1, tm: 3 }],
+  ["2x2 kernel s2 pad 0, TM 2", { h: 6, w: 10, c: 7, k: 2, stride: 2, pad: 0, tm: 2 }],
+  ["TM 1, WG 4, 3 ch", { h: 5, w: 3, c: 3, k: 3, tm: 1, wg: 4 }],
+  ["views in and out, residual (PSA pe)", {
+    batch: 2,
+    h: 6,
+    w: 9,
+    c: 12,
+    k: 3,
+    xView: [4, 8, 4],
+    yView: [3, 12, 6],
+    rView: [7, 4, 2],
+  }],
+  ["80 ch at 20x20 (head-like), SiLU", { h: 20, w: 20, c: 80, k: 3, act: 1 }],
+];
+
+cases.forEach(([name, c], i) => {
+  Deno.test(`dwconv2d_uniform: ${name}`, () => check(c, 31000 * (i + 1)));
+});
+
+Deno.test("dwconv2d_uniform: the window holds the weights and bias or the op falls back to dwconv2d", () => {
+  assert.equal(dwconv2dUniformFits(1636, 3), true);
+  assert.equal(dwconv2dUniformFits(1640, 3), false);
+  assert.throws(
+    () => packDwconv2dUniformWeight(new Float32Array(9 * 1640), [1640, 1, 3, 3], new Float32Array(1640)),
+    RangeError,
+  );
+  assert.throws(
+    () => packDwconv2dUniformWeight(new Float32Array(9), [1, 1, 3, 3], new Float32Array(2)),
+    RangeError,
+  );
+  assert.throws(() => dwconv2dUniform.validate!({ ...dwconv2dUniform.overrides, KSIZE: 5 }), RangeError);
+});
