@@ -1,27 +1,40 @@
 /**
- * `deno task bench`: ms per forward of yolo-wgsl on this machine's WebGPU adapter (median and p90 after
+ * `deno task bench`: ms per forward of our engine on the local WebGPU adapter (median and p90 after
  * warm-up; wall time of `model.forward`, input upload and output readback included), and in the same run
- * the peer: ONNX Runtime Web's WebGPU backend on the same adapter and model.
+ * the peer: ONNX Runtime Web's WebGPU backend on the same adapter and model, with the ratio.
  *
- *   deno task bench [--model PATH.pt] [--onnx PATH.onnx] [--imgsz 640] [--batch 1] [--iterations N]
- *                   [--warmup N] [--no-peer] [--profile]
+ *   deno task bench [--model PATH.pt[,yolo11s-seg.yaml,...]] [--scales n,s,m,l,x] [--batch 1[,8,16]]
+ *                   [--imgsz 640] [--iterations N] [--warmup N] [--no-peer] [--predict] [--profile]
+ *                   [--onnx PATH.onnx] [--onnx-dynamic PATH.onnx]
  *
- * `--profile` also prints the slowest kernels of one forward (GPU timestamps, one pass per kernel).
+ * Every model x batch gets a line. `--scales` adds `yolo11{scale}-seg.yaml` (random weights: the same
+ * architecture and FLOPs as the released checkpoints). The peer runs the ONNX export of the default
+ * checkpoint (`--onnx` for batch 1, `--onnx-dynamic` for larger batches), so it is timed next to that model
+ * only. `--predict` also times the whole predictor on a decoded image (letterbox, forward, NMS, masks,
+ * polygons; `../shared/images/bus.jpg`). `--profile` prints the slowest layers of one forward (GPU
+ * timestamps, one pass per kernel).
+ * @module
  */
 import { parseArgs } from "node:util";
 import { YOLO } from "../mod.ts";
 import { requestGpu } from "../src/gpu/device.ts";
+import { decodeImage } from "../src/io/image.ts";
+import { batchOptions, runBatch } from "../src/modes/predict.ts";
 import { percentile } from "./_stats.ts";
 
+const DEFAULT_MODEL = "../shared/models/yolo11n-seg-c128.pt";
 const { values } = parseArgs({
   options: {
-    model: { type: "string", default: "../shared/models/yolo11n-seg-c128.pt" },
+    model: { type: "string", default: DEFAULT_MODEL },
+    scales: { type: "string", default: "" },
     onnx: { type: "string", default: "../shared/models/yolo11n-seg-c128.onnx" },
+    "onnx-dynamic": { type: "string", default: "../shared/models/yolo11n-seg-c128.dynamic.onnx" },
     imgsz: { type: "string", default: "640" },
     batch: { type: "string", default: "1" },
     iterations: { type: "string" },
     warmup: { type: "string", default: "1" },
     "no-peer": { type: "boolean", default: false },
+    predict: { type: "boolean", default: false },
     profile: { type: "boolean", default: false },
   },
 });
@@ -33,28 +46,29 @@ const adapter = info
   : "device";
 const software = !!info?.isFallbackAdapter || /llvmpipe|lavapipe|swiftshader/i.test(adapter);
 const imgsz = Number(values.imgsz);
-const batch = Number(values.batch);
 const iterations = Number(values.iterations ?? (software ? 3 : 50));
 const warmup = Number(values.warmup);
-const shape = [batch, 3, imgsz, imgsz];
-const input = new Float32Array(batch * 3 * imgsz * imgsz);
-for (let i = 0; i < input.length; i++) input[i] = ((i * 2654435761) >>> 0) / 2 ** 32;
+const models = [
+  ...values.model.split(",").filter(Boolean),
+  ...values.scales.split(",").filter(Boolean).map((s) => `yolo11${s}-seg.yaml`),
+];
+const batches = values.batch.split(",").map(Number);
+const fmt = (xs: number[]) =>
+  `${percentile(xs, 50).toFixed(2)} ms (median of ${xs.length}, p90 ${percentile(xs, 90).toFixed(2)})`;
 
-const model = await YOLO.load(values.model, { device: gpu.device });
-const times: number[] = [];
-for (let i = 0; i < warmup + iterations; i++) {
-  const t0 = performance.now();
-  await model.forward(input, shape);
-  if (i >= warmup) times.push(performance.now() - t0);
+/** Wall times of `run` after `warmup` untimed calls. */
+async function timeRuns(run: () => Promise<unknown>): Promise<number[]> {
+  const times: number[] = [];
+  for (let i = 0; i < warmup + iterations; i++) {
+    const t0 = performance.now();
+    await run();
+    if (i >= warmup) times.push(performance.now() - t0);
+  }
+  return times;
 }
-const ours = percentile(times, 50);
-console.log(
-  `yolo-wgsl: ${ours.toFixed(2)} ms/forward (median of ${iterations}, p90 ${
-    percentile(times, 90).toFixed(2)
-  }) ${model.model.file.split("/").pop()} batch ${batch} at ${imgsz}x${imgsz} on ${adapter}`,
-);
-if (values.profile) {
-  // One line per layer: a conv split into output-channel chunks is several steps with one label.
+
+/** Prints the slowest layers of one forward, a conv split into chunks summed into one line. */
+async function printProfile(model: YOLO, input: Float32Array, shape: number[]): Promise<void> {
   const steps: { label: string; kernel: string; ms: number; calls: number }[] = [];
   for (const s of await model.profile(input, shape)) {
     const last = steps.at(-1);
@@ -81,21 +95,48 @@ if (values.profile) {
   }
   console.log(`  by kernel: ${[...byKernel].map(([k, v]) => `${k} ${v.toFixed(2)} ms`).join(", ")}`);
 }
-model.dispose();
 
-if (!values["no-peer"]) {
-  const peerUrl = new URL("./peer_ort_web.ts", import.meta.url).href;
-  const { timeOrtWebWebGpu } = await import(peerUrl);
-  const peer = await timeOrtWebWebGpu(values.onnx, input, shape, { warmup, iterations });
-  console.log(
-    `onnxruntime-web webgpu: ${peer.median.toFixed(2)} ms/forward (median of ${iterations}, p90 ${
-      peer.p90.toFixed(2)
-    }) on ${peer.adapter}`,
-  );
-  const ratio = peer.median / ours;
-  console.log(
-    `ratio (peer / yolo-wgsl): ${ratio.toFixed(2)}x — yolo-wgsl is ${
-      ratio >= 1 ? `${ratio.toFixed(2)}x faster` : `${(1 / ratio).toFixed(2)}x slower`
-    } than onnxruntime-web webgpu on this adapter`,
-  );
+console.log(`adapter: ${adapter}; ${imgsz}x${imgsz}; ${iterations} timed runs after ${warmup} warm-up`);
+const image = values.predict
+  ? await decodeImage(await Deno.readFile("../shared/images/bus.jpg"), "bus.jpg")
+  : undefined;
+for (const file of models) {
+  const model = await YOLO.load(file, { device: gpu.device });
+  const name = file.split("/").pop();
+  for (const batch of batches) {
+    const shape = [batch, 3, imgsz, imgsz];
+    const input = new Float32Array(batch * 3 * imgsz * imgsz);
+    for (let i = 0; i < input.length; i++) input[i] = ((i * 2654435761) >>> 0) / 2 ** 32;
+    const ours = await timeRuns(() => model.forward(input, shape));
+    const med = percentile(ours, 50);
+    console.log(
+      `yolo-wgsl: ${fmt(ours)} per forward, ${
+        (1000 * batch / med).toFixed(1)
+      } images/s — ${name} batch ${batch}`,
+    );
+    if (values.profile) await printProfile(model, input, shape);
+    if (!values["no-peer"] && file === DEFAULT_MODEL) {
+      const { timeOrtWebWebGpu } = await import(new URL("./peer_ort_web.ts", import.meta.url).href);
+      const onnx = batch === 1 ? values.onnx : values["onnx-dynamic"];
+      const peer = await timeOrtWebWebGpu(onnx, input, shape, { warmup, iterations });
+      const ratio = peer.median / med;
+      console.log(
+        `onnxruntime-web webgpu: ${peer.median.toFixed(2)} ms (median of ${iterations}, p90 ${
+          peer.p90.toFixed(2)
+        }) per forward on ${peer.adapter} — ratio (peer / yolo-wgsl): ${ratio.toFixed(2)}x, yolo-wgsl ${
+          ratio >= 1 ? `${ratio.toFixed(2)}x faster` : `${(1 / ratio).toFixed(2)}x slower`
+        }`,
+      );
+    }
+  }
+  if (image) {
+    // the whole predictor on a decoded image: letterbox (rect), forward, NMS, masks, polygons
+    const opts = batchOptions({ imgsz });
+    const item = [{ file: "bus.jpg", img: image }];
+    const times = await timeRuns(() => runBatch(model, item, opts));
+    console.log(
+      `yolo-wgsl predict: ${fmt(times)} per image (decoded 1080x810 bus.jpg in, results out) — ${name}`,
+    );
+  }
+  model.dispose();
 }
