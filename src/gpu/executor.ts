@@ -51,6 +51,14 @@ interface Program {
   outputs: { name: string; buffer: GPUBuffer; staging: GPUBuffer; elements: number; shape: number[] }[];
 }
 
+/** Input shapes whose programs (activation buffers, bind groups) stay resident at once. */
+export const MAX_PROGRAMS = 6;
+
+/** Frees the GPU buffers a program owns (weights are the executor's and stay). */
+function releaseProgram(prog: Program): void {
+  for (const b of [...prog.buffers, ...prog.uniforms, ...prog.outputs.map((o) => o.staging)]) b.destroy();
+}
+
 const USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 
 /** GPU time of one kernel call of a profiled forward. */
@@ -144,16 +152,33 @@ export class Executor {
     return buffer;
   }
 
-  /** Build (once) everything a forward at `[n, 3, h, w]` needs. */
+  /**
+   * Build (once) everything a forward at `[n, 3, h, w]` needs. At most {@linkcode MAX_PROGRAMS} shapes stay
+   * resident: the least recently used one is released when another is built (forwards run one at a time, so
+   * none is in use then).
+   */
   #program(n: number, h: number, w: number): Promise<Program> {
     const key = `${n}x${h}x${w}`;
     let p = this.#programs.get(key);
-    if (!p) {
-      p = this.#build(n, h, w);
+    if (p) {
+      this.#programs.delete(key); // re-insert: Map order is the recency order
       this.#programs.set(key, p);
-      p.catch(() => this.#programs.delete(key));
+      return p;
     }
+    while (this.#programs.size >= MAX_PROGRAMS) {
+      const [oldest, old] = this.#programs.entries().next().value!;
+      this.#programs.delete(oldest);
+      old.then(releaseProgram).catch(() => {});
+    }
+    p = this.#build(n, h, w);
+    this.#programs.set(key, p);
+    p.catch(() => this.#programs.delete(key));
     return p;
+  }
+
+  /** Input shapes with a resident program, least recently used first (for tests and diagnostics). */
+  get residentShapes(): string[] {
+    return [...this.#programs.keys()];
   }
 
   async #build(n: number, h: number, w: number): Promise<Program> {
@@ -324,13 +349,7 @@ export class Executor {
     this.#disposed = true;
     for (const b of this.#weights.values()) b.destroy();
     this.#weights.clear();
-    for (const p of this.#programs.values()) {
-      p.then((prog) => {
-        for (const b of [...prog.buffers, ...prog.uniforms, ...prog.outputs.map((o) => o.staging)]) {
-          b.destroy();
-        }
-      }).catch(() => {});
-    }
+    for (const p of this.#programs.values()) p.then(releaseProgram).catch(() => {});
     this.#programs.clear();
   }
 }
