@@ -98,6 +98,7 @@ export async function main(argv: string[]): Promise<number> {
           save_json: cfg.save_json === true,
           save_txt: cfg.save_txt === true,
           save_conf: cfg.save_conf === true,
+          save_crop: cfg.save_crop === true,
           project: cfg.project === null ? null : String(cfg.project),
           name: cfg.name === null ? null : String(cfg.name),
           exist_ok: cfg.exist_ok === true,

@@ -5,6 +5,7 @@
  */
 import type { Image } from "./io/image.ts";
 import { type PlotOptions, plotResult } from "./plot/annotate.ts";
+import { cropBox } from "./plot/crop.ts";
 import { saveImage } from "./plot/encode.ts";
 import { encodeRle, type Rle } from "./postprocess/rle.ts";
 
@@ -158,6 +159,32 @@ export class Result {
    */
   async save(path: string, image: Image, options?: PlotOptions): Promise<void> {
     await saveImage(path, this.plot(image, options));
+  }
+
+  /**
+   * Writes each detection's crop (`save_crop=True`): `<dir>/<class name>/<stem>.jpg`, then `<stem>2.jpg`,
+   * ... for more of the same class, cut as Ultralytics' `save_one_box` (box grown by 2% and 10 pixels).
+   *
+   * @param dir The crops folder (`runs/segment/predict/crops`).
+   * @param image The original RGB image.
+   * @param stem The file name without extension (the source's stem).
+   * @returns The files written.
+   */
+  async saveCrops(dir: string, image: Image, stem: string): Promise<string[]> {
+    const written: string[] = [];
+    for (let i = 0; i < this.length; i++) {
+      const crop = cropBox(image, this.boxes.xyxy.subarray(4 * i, 4 * i + 4));
+      if (crop.width === 0 || crop.height === 0) continue;
+      const folder = `${dir}/${this.names[this.boxes.cls[i]] ?? this.boxes.cls[i]}`;
+      await Deno.mkdir(folder, { recursive: true });
+      let file = `${folder}/${stem}.jpg`;
+      for (let n = 2; await Deno.stat(file).then(() => true, () => false); n++) {
+        file = `${folder}/${stem}${n}.jpg`;
+      }
+      await saveImage(file, crop);
+      written.push(file);
+    }
+    return written;
   }
 
   /** The `predictions.json` entry: boxes, confidences, classes, RLE masks and polygons. */

@@ -56,6 +56,8 @@ export interface PredictOptions extends PlotOptions {
   save_txt?: boolean;
   /** Append the confidence to each label line. @default false */
   save_conf?: boolean;
+  /** Write each detection's crop to `crops/<class>/<stem>.jpg`. @default false */
+  save_crop?: boolean;
   /** Run directory parent. @default "runs/segment" */
   project?: string | null;
   /** Run directory name. @default "predict" */
@@ -260,7 +262,7 @@ export async function predict(
   const verbose = options.verbose ?? false;
   const say = (line: string) => verbose && info(line);
   let saveDir: string | undefined;
-  if (options.save || options.save_txt) {
+  if (options.save || options.save_txt || options.save_crop) {
     saveDir = incrementPath(
       join(options.project ?? "runs/segment", options.name ?? "predict"),
       options.exist_ok,
@@ -300,6 +302,9 @@ export async function predict(
         );
       }
       // Ultralytics keeps the source's file name (image{i}.jpg for bytes).
+      if (saveDir && options.save_crop) {
+        await r.saveCrops(join(saveDir, "crops"), ok[j].img, parse(r.file).name);
+      }
       if (saveDir && options.save) {
         await r.save(join(saveDir, basename(r.file)), ok[j].img, options);
       }

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { type Result, YOLO } from "../../mod.ts";
 import type { ForwardResult } from "../../src/gpu/executor.ts";
 import { decodeImage } from "../../src/io/image.ts";
+import { cropRect } from "../../src/plot/crop.ts";
 import { predict, type Predictable } from "../../src/modes/predict.ts";
 import { decodeRle, maskIoU } from "../../src/postprocess/rle.ts";
 import { readReference, type RefImage } from "../postprocess/_reference.ts";
@@ -180,7 +181,7 @@ Deno.test("predict: save writes annotated images, predictions.json and labels in
   const log = console.log;
   console.log = () => {};
   try {
-    const opts = { save: true, save_json: true, save_txt: true, project };
+    const opts = { save: true, save_json: true, save_txt: true, save_crop: true, project };
     const results = await predict(model, paths, opts);
     await predict(model, good, opts);
     const run = join(project, "predict");
@@ -204,6 +205,17 @@ Deno.test("predict: save writes annotated images, predictions.json and labels in
     const txt = await Deno.readTextFile(join(run, "labels", "000000000540.txt"));
     assert.equal(txt.trim().split("\n").length, results[1].length);
     await Deno.stat(join(project, "predict2", "000000000540.jpg"));
+    // crops: one file per detection under crops/<class>/, the box grown as save_one_box does
+    const r = results[1];
+    const first = join(run, "crops", r.names[r.boxes.cls[0]], "000000000540.jpg");
+    const crop = await decodeImage(await Deno.readFile(first), first);
+    const [cx0, cy0, cx1, cy1] = cropRect(r.boxes.xyxy.subarray(0, 4), original.width, original.height);
+    assert.deepEqual([crop.width, crop.height], [cx1 - cx0, cy1 - cy0]);
+    let crops = 0;
+    for await (const d of Deno.readDir(join(run, "crops"))) {
+      for await (const _ of Deno.readDir(join(run, "crops", d.name))) crops++;
+    }
+    assert.equal(crops, r.length + results[0].length + results[2].length);
   } finally {
     console.log = log;
     await Deno.remove(project, { recursive: true });
