@@ -58,6 +58,11 @@ export interface KernelSpec<P extends string = string, O extends string = string
   readonly overrides: Readonly<Record<O, number>>;
   /** Workgroup counts for one dispatch, from the Params values and the full override set. */
   dispatch(params: Readonly<Record<P, number>>, overrides: Readonly<Record<O, number>>): Dispatch;
+  /**
+   * Storage bindings whose elements are f16 (the kernel has `enable f16;` and needs `shader-f16`);
+   * absent for f32 kernels. Weights bound there are uploaded as f16.
+   */
+  readonly f16?: readonly string[];
   /** Optional check of an override set; throws `RangeError` when the combination cannot work. */
   validate?(overrides: Readonly<Record<O, number>>): void;
 }
@@ -172,4 +177,17 @@ export function packParams<P extends string>(
 /** Shorthand for a list of `u32` Params fields in order. */
 export function u32Params<P extends string>(...names: P[]): ParamSpec<P>[] {
   return names.map((name) => ({ name, type: "u32" as const }));
+}
+
+/**
+ * The `shader-f16` variant of a kernel: the same bindings, Params, overrides and dispatch over
+ * `<name>_f16.wgsl`, which is `<name>.wgsl` with `enable f16;` first and `alias S = f16;` (activations,
+ * and weights bound as storage, held as f16; arithmetic in f32). Chosen only on a device with `shader-f16`.
+ */
+export function f16Variant<P extends string, O extends string>(
+  spec: KernelSpec<P, O>,
+  code: string,
+): KernelSpec<P, O> {
+  const f16 = spec.bindings.filter((b) => b.access !== "uniform").map((b) => b.name);
+  return { ...spec, name: `${spec.name}_f16`, code, f16 };
 }

@@ -19,6 +19,10 @@
 // Views: element (b, y, x, c) lives at base + ((b * H + y) * W + x) * stride + off + c, and pixel
 // n = y * W + x, so (b, n) is at base + (b * N + n) * stride + off + c.
 
+// Element type of activations (and of weights bound as storage) in memory: f32 here, f16 in attention_f16.wgsl,
+// which differs from this file only in that line and its leading `enable f16;`. Arithmetic stays f32.
+alias S = f32;
+
 struct Params {
   batch: u32,
   pixels: u32,
@@ -35,9 +39,9 @@ struct Params {
   vOff: u32,
 }
 
-@group(0) @binding(0) var<storage, read_write> x: array<f32>; // read only (shared: may alias o's, v's buffer)
-@group(0) @binding(1) var<storage, read_write> o: array<f32>;
-@group(0) @binding(2) var<storage, read_write> v: array<f32>;
+@group(0) @binding(0) var<storage, read_write> x: array<S>; // read only (shared: may alias o's, v's buffer)
+@group(0) @binding(1) var<storage, read_write> o: array<S>;
+@group(0) @binding(2) var<storage, read_write> v: array<S>;
 @group(0) @binding(3) var<uniform> params: Params;
 
 // Query/key channels and value channels per head (YOLO11: 32 and 64).
@@ -88,7 +92,7 @@ fn main(
     let q = e / KEY_DIM;
     var val = 0.0;
     if (q0 + q < n) {
-      val = x[xImg + (q0 + q) * params.xStride + qc + d] * params.scale;
+      val = f32(x[xImg + (q0 + q) * params.xStride + qc + d]) * params.scale;
     }
     qTile[d * WG_Q + q / 4u][q % 4u] = val;
   }
@@ -118,7 +122,7 @@ fn main(
       let j = e / KEY_DIM;
       var val = 0.0;
       if (j < kn) {
-        val = x[xImg + (k0 + j) * params.xStride + kc + d];
+        val = f32(x[xImg + (k0 + j) * params.xStride + kc + d]);
       }
       kTile[d * wgD + j / 4u][j % 4u] = val;
     }
@@ -127,7 +131,7 @@ fn main(
       let j = e / HEAD_DIM;
       var val = 0.0;
       if (j < kn) {
-        val = x[xImg + (k0 + j) * params.xStride + vc + d];
+        val = f32(x[xImg + (k0 + j) * params.xStride + vc + d]);
       }
       vTile[e / 4u][e % 4u] = val;
     }
@@ -210,12 +214,12 @@ fn storeRow(q: u32, n: u32, img: u32, col: u32, lo: vec4<f32>, hi: vec4<f32>) {
     return;
   }
   let i = params.oBase + (img * n + q) * params.oStride + col;
-  o[i] = lo.x;
-  o[i + 1u] = lo.y;
-  o[i + 2u] = lo.z;
-  o[i + 3u] = lo.w;
-  o[i + 4u] = hi.x;
-  o[i + 5u] = hi.y;
-  o[i + 6u] = hi.z;
-  o[i + 7u] = hi.w;
+  o[i] = S(lo.x);
+  o[i + 1u] = S(lo.y);
+  o[i + 2u] = S(lo.z);
+  o[i + 3u] = S(lo.w);
+  o[i + 4u] = S(hi.x);
+  o[i + 5u] = S(hi.y);
+  o[i + 6u] = S(hi.z);
+  o[i + 7u] = S(hi.w);
 }

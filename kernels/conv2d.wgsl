@@ -15,6 +15,10 @@
 // Views: activation element (b, y, x, c) lives at base + ((b * H + y) * W + x) * stride + off + c
 // (NHWC), or with IN_NCHW / OUT_NCHW at base + ((b * stride + off + c) * H + y) * W + x.
 
+// Element type of activations (and of weights bound as storage) in memory: f32 here, f16 in conv2d_f16.wgsl,
+// which differs from this file only in that line and its leading `enable f16;`. Arithmetic stays f32.
+alias S = f32;
+
 struct Params {
   batch: u32,
   inH: u32,
@@ -36,11 +40,11 @@ struct Params {
   rOff: u32,
 }
 
-@group(0) @binding(0) var<storage, read_write> x: array<f32>; // read only (shared: may alias y's buffer)
-@group(0) @binding(1) var<storage, read> w: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read_write> r: array<f32>; // read only (shared: may alias y's buffer)
-@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+@group(0) @binding(0) var<storage, read_write> x: array<S>; // read only (shared: may alias y's buffer)
+@group(0) @binding(1) var<storage, read> w: array<vec4<S>>;
+@group(0) @binding(2) var<storage, read> b: array<S>;
+@group(0) @binding(3) var<storage, read_write> r: array<S>; // read only (shared: may alias y's buffer)
+@group(0) @binding(4) var<storage, read_write> y: array<S>;
 @group(0) @binding(5) var<uniform> params: Params;
 
 // 0: identity, 1: SiLU x * sigmoid(x).
@@ -153,7 +157,7 @@ fn main(
       let ix = px.z + i32(kx);
       var v = 0.0;
       if (kOk && iy >= 0 && iy < i32(params.inH) && ix >= 0 && ix < i32(params.inW)) {
-        v = x[xIndex(u32(px.x), u32(iy), u32(ix), cBase + ci)];
+        v = f32(x[xIndex(u32(px.x), u32(iy), u32(ix), cBase + ci)]);
       }
       aTile[kk * (WG_M + 1u) + i / TM][i % TM] = v;
     }
@@ -162,7 +166,7 @@ fn main(
       let n4 = n0 / 4u + j % WG_N;
       var wv = vec4<f32>(0.0);
       if (kb < kTotal && n4 < coutG4) {
-        wv = w[(g * kTotal + kb) * coutG4 + n4];
+        wv = vec4<f32>(w[(g * kTotal + kb) * coutG4 + n4]);
       }
       bTile[j] = wv;
     }
@@ -207,14 +211,14 @@ fn main(
         break;
       }
       let c = g * coutG + co;
-      var v = acc[i][j] + b[c];
+      var v = acc[i][j] + f32(b[c]);
       if (ACT == 1u) {
         v = v / (1.0 + exp(-v));
       }
       if (RESIDUAL) {
-        v += r[outIndex(params.rBase, params.rStride, n, oy, ox, params.rOff + c)];
+        v += f32(r[outIndex(params.rBase, params.rStride, n, oy, ox, params.rOff + c)]);
       }
-      y[outIndex(params.yBase, params.yStride, n, oy, ox, params.yOff + c)] = v;
+      y[outIndex(params.yBase, params.yStride, n, oy, ox, params.yOff + c)] = S(v);
     }
   }
 }

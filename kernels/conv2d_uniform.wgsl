@@ -24,6 +24,10 @@
 // Views: activation element (b, y, x, c) lives at base + ((b * H + y) * W + x) * stride + off + c
 // (NHWC), or with IN_NCHW / OUT_NCHW at base + ((b * stride + off + c) * H + y) * W + x.
 
+// Element type of activations (and of weights bound as storage) in memory: f32 here, f16 in conv2d_uniform_f16.wgsl,
+// which differs from this file only in that line and its leading `enable f16;`. Arithmetic stays f32.
+alias S = f32;
+
 struct Params {
   batch: u32,
   inH: u32,
@@ -56,10 +60,10 @@ struct Params {
 // One chunk's weights (and bias): 64 KiB, the largest uniform binding every WebGPU adapter allows.
 const W_VEC4S = 4096u;
 
-@group(0) @binding(0) var<storage, read_write> x: array<f32>; // read only (shared: may alias y's buffer)
+@group(0) @binding(0) var<storage, read_write> x: array<S>; // read only (shared: may alias y's buffer)
 @group(0) @binding(1) var<uniform> w: array<vec4<f32>, W_VEC4S>;
-@group(0) @binding(2) var<storage, read_write> r: array<f32>; // read only (shared: may alias y's buffer)
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+@group(0) @binding(2) var<storage, read_write> r: array<S>; // read only (shared: may alias y's buffer)
+@group(0) @binding(3) var<storage, read_write> y: array<S>;
 @group(0) @binding(4) var<uniform> params: Params;
 
 // 0: identity, 1: SiLU x * sigmoid(x).
@@ -158,7 +162,7 @@ fn outOf(m: u32) -> Out {
 fn put(i: u32, ri: u32, bias: f32, s: f32) {
   var v = s;
   if (params.accumulate != 0u) {
-    v += y[i];
+    v += f32(y[i]);
   }
   if (params.finish != 0u) {
     v += bias;
@@ -166,10 +170,10 @@ fn put(i: u32, ri: u32, bias: f32, s: f32) {
       v = v / (1.0 + exp(-v));
     }
     if (RESIDUAL) {
-      v += r[ri];
+      v += f32(r[ri]);
     }
   }
-  y[i] = v;
+  y[i] = S(v);
 }
 
 // Epilogue of channels 4j .. 4j + 3 of the chunk at one pixel. Called once per register with a
@@ -488,38 +492,38 @@ fn main(
       var wi = ky * KSIZE * kStep;
       for (var ci = 0u; ci < params.ciCount; ci++) {
         // The only per-lane loads: each input column once, shared by the taps.
-        let c0 = select(0.0, x[xc0], k0.ok);
+        let c0 = select(0.0, f32(x[xc0]), k0.ok);
         var c1 = 0.0;
         if (ncol > 1u) {
-          c1 = select(0.0, x[xc1], k1.ok);
+          c1 = select(0.0, f32(x[xc1]), k1.ok);
         }
         var c2 = 0.0;
         if (ncol > 2u) {
-          c2 = select(0.0, x[xc2], k2.ok);
+          c2 = select(0.0, f32(x[xc2]), k2.ok);
         }
         var c3 = 0.0;
         if (ncol > 3u) {
-          c3 = select(0.0, x[xc3], k3.ok);
+          c3 = select(0.0, f32(x[xc3]), k3.ok);
         }
         var c4 = 0.0;
         if (ncol > 4u) {
-          c4 = select(0.0, x[xc4], k4.ok);
+          c4 = select(0.0, f32(x[xc4]), k4.ok);
         }
         var c5 = 0.0;
         if (ncol > 5u) {
-          c5 = select(0.0, x[xc5], k5.ok);
+          c5 = select(0.0, f32(x[xc5]), k5.ok);
         }
         var c6 = 0.0;
         if (ncol > 6u) {
-          c6 = select(0.0, x[xc6], k6.ok);
+          c6 = select(0.0, f32(x[xc6]), k6.ok);
         }
         var c7 = 0.0;
         if (ncol > 7u) {
-          c7 = select(0.0, x[xc7], k7.ok);
+          c7 = select(0.0, f32(x[xc7]), k7.ok);
         }
         var c8 = 0.0;
         if (ncol > 8u) {
-          c8 = select(0.0, x[xc8], k8.ok);
+          c8 = select(0.0, f32(x[xc8]), k8.ok);
         }
         fmaStep(&acc, col(0u, c0, c1, c2, c3, c4, c5, c6, c7, c8), col(STRIDE + 0u, c0, c1, c2, c3, c4, c5, c6, c7, c8), col(2u * STRIDE + 0u, c0, c1, c2, c3, c4, c5, c6, c7, c8), col(3u * STRIDE + 0u, c0, c1, c2, c3, c4, c5, c6, c7, c8), wi + 0u * kStep);
         if (KSIZE > 1u) {
@@ -566,18 +570,18 @@ fn main(
         var wi = (ky * KSIZE + kx) * params.ciCount * TN4;
         for (var ci = 0u; ci < params.ciCount; ci++) {
           // The only per-lane loads: one input value per pixel.
-          let x0 = select(0.0, x[xi0], t0.ok);
+          let x0 = select(0.0, f32(x[xi0]), t0.ok);
           var x1 = 0.0;
           var x2 = 0.0;
           var x3 = 0.0;
           if (TM > 1u) {
-            x1 = select(0.0, x[xi1], t1.ok);
+            x1 = select(0.0, f32(x[xi1]), t1.ok);
           }
           if (TM > 2u) {
-            x2 = select(0.0, x[xi2], t2.ok);
+            x2 = select(0.0, f32(x[xi2]), t2.ok);
           }
           if (TM > 3u) {
-            x3 = select(0.0, x[xi3], t3.ok);
+            x3 = select(0.0, f32(x[xi3]), t3.ok);
           }
           fmaStep(&acc, x0, x1, x2, x3, wi);
           xi0 += cStep;

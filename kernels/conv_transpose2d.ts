@@ -10,7 +10,8 @@
  * @module
  */
 import code from "./conv_transpose2d.wgsl" with { type: "text" };
-import { ceilDiv, fold, type KernelSpec, u32Params } from "./_spec.ts";
+import codeF16 from "./conv_transpose2d_f16.wgsl" with { type: "text" };
+import { ceilDiv, f16Variant, fold, type KernelSpec, u32Params } from "./_spec.ts";
 import { type Conv2dTile, conv2dTile } from "./conv2d.ts";
 
 /** Names of the `Params` fields of `conv_transpose2d.wgsl`, in order. */
@@ -142,3 +143,6 @@ export function packConvTranspose2dWeight(
   }
   return out;
 }
+
+/** `convTranspose2d` with f16 activations (`conv_transpose2d_f16.wgsl`), for devices with `shader-f16`. */
+export const convTranspose2dF16: typeof convTranspose2d = f16Variant(convTranspose2d, codeF16);

@@ -14,6 +14,10 @@
 //
 // Views: element (b, y, x, c) lives at base + ((b * H + y) * W + x) * stride + off + c.
 
+// Element type of activations (and of weights bound as storage) in memory: f32 here, f16 in conv_transpose2d_f16.wgsl,
+// which differs from this file only in that line and its leading `enable f16;`. Arithmetic stays f32.
+alias S = f32;
+
 struct Params {
   batch: u32,
   inH: u32,
@@ -28,10 +32,10 @@ struct Params {
   yOff: u32,
 }
 
-@group(0) @binding(0) var<storage, read_write> x: array<f32>; // read only (shared: may alias y's buffer)
-@group(0) @binding(1) var<storage, read> w: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+@group(0) @binding(0) var<storage, read_write> x: array<S>; // read only (shared: may alias y's buffer)
+@group(0) @binding(1) var<storage, read> w: array<vec4<S>>;
+@group(0) @binding(2) var<storage, read> b: array<S>;
+@group(0) @binding(3) var<storage, read_write> y: array<S>;
 @group(0) @binding(4) var<uniform> params: Params;
 
 // Kernel size == stride.
@@ -91,7 +95,7 @@ fn main(
       var v = 0.0;
       if (ci < params.inC && m < pixels) {
         // Input pixel m = (b * inH + i) * inW + j is exactly the NHWC row index.
-        v = x[params.xBase + m * params.xStride + params.xOff + ci];
+        v = f32(x[params.xBase + m * params.xStride + params.xOff + ci]);
       }
       aTile[kk * (WG_M + 1u) + i / TM][i % TM] = v;
     }
@@ -100,7 +104,7 @@ fn main(
       let n4 = n04 + j % WG_N;
       var wv = vec4<f32>(0.0);
       if (kb < params.inC && n4 < cols4) {
-        wv = w[kb * cols4 + n4];
+        wv = vec4<f32>(w[kb * cols4 + n4]);
       }
       bTile[j] = wv;
     }
@@ -145,7 +149,7 @@ fn main(
       if (co >= params.outC) {
         break;
       }
-      y[row + co] = acc[i][c] + b[co];
+      y[row + co] = S(acc[i][c] + f32(b[co]));
     }
   }
 }

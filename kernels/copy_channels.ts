@@ -5,7 +5,8 @@
  * @module
  */
 import code from "./copy_channels.wgsl" with { type: "text" };
-import { ceilDiv, fold, type KernelSpec, u32Params } from "./_spec.ts";
+import codeF16 from "./copy_channels_f16.wgsl" with { type: "text" };
+import { ceilDiv, f16Variant, fold, type KernelSpec, u32Params } from "./_spec.ts";
 
 /** Names of the `Params` fields of `copy_channels.wgsl`, in order. */
 export type CopyChannelsParam =
@@ -56,3 +57,6 @@ export const copyChannels: KernelSpec<CopyChannelsParam, CopyChannelsOverride> =
     return [x, y, 1];
   },
 };
+
+/** `copyChannels` with f16 activations (`copy_channels_f16.wgsl`), for devices with `shader-f16`. */
+export const copyChannelsF16: typeof copyChannels = f16Variant(copyChannels, codeF16);

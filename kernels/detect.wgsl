@@ -11,6 +11,10 @@
 // channel j + 2.
 // Views: level l element (b, y, x, c) lives at xBase<l> + ((b * h<l> + y) * w<l> + x) * C + c.
 
+// Element type of activations (and of weights bound as storage) in memory: f32 here, f16 in detect_f16.wgsl,
+// which differs from this file only in that line and its leading `enable f16;`. Arithmetic stays f32.
+alias S = f32;
+
 struct Params {
   batch: u32,
   nc: u32,
@@ -35,8 +39,8 @@ struct Params {
   stride3: u32,
 }
 
-@group(0) @binding(0) var<storage, read_write> x: array<f32>; // read only (shared: may alias y's buffer)
-@group(0) @binding(1) var<storage, read_write> y: array<f32>;
+@group(0) @binding(0) var<storage, read_write> x: array<S>; // read only (shared: may alias y's buffer)
+@group(0) @binding(1) var<storage, read_write> y: array<S>;
 @group(0) @binding(2) var<uniform> params: Params;
 
 // DFL bins per box side.
@@ -67,14 +71,14 @@ fn level(l: u32) -> vec4<u32> {
 
 // DFL of one side: expectation of the bin index under the softmax of its REG_MAX logits at x[c0..].
 fn dfl(c0: u32) -> f32 {
-  var mx = x[c0];
+  var mx = f32(x[c0]);
   for (var i = 1u; i < REG_MAX; i++) {
-    mx = max(mx, x[c0 + i]);
+    mx = max(mx, f32(x[c0 + i]));
   }
   var sum = 0.0;
   var ev = 0.0;
   for (var i = 0u; i < REG_MAX; i++) {
-    let e = exp(x[c0 + i] - mx);
+    let e = exp(f32(x[c0 + i]) - mx);
     sum += e;
     ev += e * f32(i);
   }
@@ -137,15 +141,15 @@ fn decode(job: u32, row: u32, out: u32, anchors: u32, px: u32, py: u32, levelStr
     let lo = center - dfl(row + job * REG_MAX);
     let hi = center + dfl(row + (job + 2u) * REG_MAX);
     let stride = f32(levelStride);
-    y[out + job * anchors] = (lo + hi) * 0.5 * stride;
-    y[out + (job + 2u) * anchors] = (hi - lo) * stride;
+    y[out + job * anchors] = S((lo + hi) * 0.5 * stride);
+    y[out + (job + 2u) * anchors] = S((hi - lo) * stride);
     return;
   }
   let ch = job + 2u;
-  let v = x[row + 4u * REG_MAX + ch - 4u];
+  let v = f32(x[row + 4u * REG_MAX + ch - 4u]);
   if (ch < 4u + params.nc) {
-    y[out + ch * anchors] = sigmoid(v);
+    y[out + ch * anchors] = S(sigmoid(v));
   } else {
-    y[out + ch * anchors] = v;
+    y[out + ch * anchors] = S(v);
   }
 }

@@ -7,6 +7,10 @@
 //
 // Views: element (b, y, x, c) lives at base + ((b * H + y) * W + x) * stride + off + c.
 
+// Element type of activations (and of weights bound as storage) in memory: f32 here, f16 in dwconv2d_f16.wgsl,
+// which differs from this file only in that line and its leading `enable f16;`. Arithmetic stays f32.
+alias S = f32;
+
 struct Params {
   batch: u32,
   inH: u32,
@@ -26,11 +30,11 @@ struct Params {
   rOff: u32,
 }
 
-@group(0) @binding(0) var<storage, read_write> x: array<f32>; // read only (shared: may alias y's buffer)
-@group(0) @binding(1) var<storage, read> w: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read_write> r: array<f32>; // read only (shared: may alias y's buffer)
-@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+@group(0) @binding(0) var<storage, read_write> x: array<S>; // read only (shared: may alias y's buffer)
+@group(0) @binding(1) var<storage, read> w: array<vec4<S>>;
+@group(0) @binding(2) var<storage, read> b: array<S>;
+@group(0) @binding(3) var<storage, read_write> r: array<S>; // read only (shared: may alias y's buffer)
+@group(0) @binding(4) var<storage, read_write> y: array<S>;
 @group(0) @binding(5) var<uniform> params: Params;
 
 // 0: identity, 1: SiLU x * sigmoid(x).
@@ -76,8 +80,8 @@ fn main(
         params.xOff + c0;
       // Lanes past the last channel read a neighbour (clamped into the buffer) and store nothing.
       let last = arrayLength(&x) - 1u;
-      let xv = vec4<f32>(x[i], x[min(i + 1u, last)], x[min(i + 2u, last)], x[min(i + 3u, last)]);
-      acc = fma(xv, w[(ky * KSIZE + kx) * c4s + c4], acc);
+      let xv = vec4<f32>(f32(x[i]), f32(x[min(i + 1u, last)]), f32(x[min(i + 2u, last)]), f32(x[min(i + 3u, last)]));
+      acc = fma(xv, vec4<f32>(w[(ky * KSIZE + kx) * c4s + c4]), acc);
     }
   }
 
@@ -87,30 +91,30 @@ fn main(
   // Unrolled on vec4 components: a loop indexing acc by its counter costs per-lane scratch memory
   // on llvmpipe.
   let lastC = params.channels - 1u;
-  var v = acc + vec4<f32>(b[c0], b[min(c0 + 1u, lastC)], b[min(c0 + 2u, lastC)], b[min(c0 + 3u, lastC)]);
+  var v = acc + vec4<f32>(f32(b[c0]), f32(b[min(c0 + 1u, lastC)]), f32(b[min(c0 + 2u, lastC)]), f32(b[min(c0 + 3u, lastC)]));
   if (ACT == 1u) {
     v = v / (1.0 + exp(-v));
   }
   if (RESIDUAL) {
-    v.x += r[ro];
+    v.x += f32(r[ro]);
   }
-  y[o] = v.x;
+  y[o] = S(v.x);
   if (valid > 1u) {
     if (RESIDUAL) {
-      v.y += r[ro + 1u];
+      v.y += f32(r[ro + 1u]);
     }
-    y[o + 1u] = v.y;
+    y[o + 1u] = S(v.y);
   }
   if (valid > 2u) {
     if (RESIDUAL) {
-      v.z += r[ro + 2u];
+      v.z += f32(r[ro + 2u]);
     }
-    y[o + 2u] = v.z;
+    y[o + 2u] = S(v.z);
   }
   if (valid > 3u) {
     if (RESIDUAL) {
-      v.w += r[ro + 3u];
+      v.w += f32(r[ro + 3u]);
     }
-    y[o + 3u] = v.w;
+    y[o + 3u] = S(v.w);
   }
 }

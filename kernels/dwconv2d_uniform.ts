@@ -9,7 +9,8 @@
  * @module
  */
 import code from "./dwconv2d_uniform.wgsl" with { type: "text" };
-import { ceilDiv, fold, type KernelSpec, MAX_WORKGROUPS_PER_DIMENSION } from "./_spec.ts";
+import codeF16 from "./dwconv2d_uniform_f16.wgsl" with { type: "text" };
+import { ceilDiv, f16Variant, fold, type KernelSpec, MAX_WORKGROUPS_PER_DIMENSION } from "./_spec.ts";
 import { dwconv2d, type Dwconv2dParam, packDwconv2dWeight } from "./dwconv2d.ts";
 
 /** Names of the overrides of `dwconv2d_uniform.wgsl`. */
@@ -110,3 +111,6 @@ export function packDwconv2dUniformWeight(
   out.set(bias, k * k * ceilDiv(c, 4) * 4);
   return out;
 }
+
+/** `dwconv2dUniform` with f16 activations (`dwconv2d_uniform_f16.wgsl`), for devices with `shader-f16`. */
+export const dwconv2dUniformF16: typeof dwconv2dUniform = f16Variant(dwconv2dUniform, codeF16);

@@ -12,6 +12,10 @@
 //
 // Views: activation element (b, y, x, c) lives at base + ((b * H + y) * W + x) * stride + off + c.
 
+// Element type of activations (and of weights bound as storage) in memory: f32 here, f16 in dwconv2d_uniform_f16.wgsl,
+// which differs from this file only in that line and its leading `enable f16;`. Arithmetic stays f32.
+alias S = f32;
+
 struct Params {
   batch: u32,
   inH: u32,
@@ -35,10 +39,10 @@ struct Params {
 // [ky * KSIZE + kx][ceil(channels / 4)] vec4, then the bias row (packDwconv2dUniformWeight).
 const W_VEC4S = 4096u;
 
-@group(0) @binding(0) var<storage, read_write> x: array<f32>; // read only (shared: may alias y's buffer)
+@group(0) @binding(0) var<storage, read_write> x: array<S>; // read only (shared: may alias y's buffer)
 @group(0) @binding(1) var<uniform> w: array<vec4<f32>, W_VEC4S>;
-@group(0) @binding(2) var<storage, read_write> r: array<f32>; // read only (shared: may alias y's buffer)
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+@group(0) @binding(2) var<storage, read_write> r: array<S>; // read only (shared: may alias y's buffer)
+@group(0) @binding(3) var<storage, read_write> y: array<S>;
 @group(0) @binding(4) var<uniform> params: Params;
 
 // 0: identity, 1: SiLU x * sigmoid(x).
@@ -66,7 +70,7 @@ fn columnAt(n: u32, yc: u32, yok: bool, ix: i32, c0: u32) -> Column {
 
 // The 4 channels of an input column (channels past the last read a clamped neighbour, unused).
 fn load4(col: Column, last: u32) -> vec4<f32> {
-  let v = vec4<f32>(x[col.xi], x[min(col.xi + 1u, last)], x[min(col.xi + 2u, last)], x[min(col.xi + 3u, last)]);
+  let v = vec4<f32>(f32(x[col.xi]), f32(x[min(col.xi + 1u, last)]), f32(x[min(col.xi + 2u, last)]), f32(x[min(col.xi + 3u, last)]));
   return select(vec4<f32>(), v, col.ok);
 }
 
@@ -112,26 +116,26 @@ fn store(pix: u32, c0: u32, valid: u32, bias: vec4<f32>, acc: vec4<f32>) {
   let o = params.yBase + pix * params.yStride + params.yOff + c0;
   let ro = params.rBase + pix * params.rStride + params.rOff + c0;
   if (RESIDUAL) {
-    v.x += r[ro];
+    v.x += f32(r[ro]);
   }
-  y[o] = v.x;
+  y[o] = S(v.x);
   if (valid > 1u) {
     if (RESIDUAL) {
-      v.y += r[ro + 1u];
+      v.y += f32(r[ro + 1u]);
     }
-    y[o + 1u] = v.y;
+    y[o + 1u] = S(v.y);
   }
   if (valid > 2u) {
     if (RESIDUAL) {
-      v.z += r[ro + 2u];
+      v.z += f32(r[ro + 2u]);
     }
-    y[o + 2u] = v.z;
+    y[o + 2u] = S(v.z);
   }
   if (valid > 3u) {
     if (RESIDUAL) {
-      v.w += r[ro + 3u];
+      v.w += f32(r[ro + 3u]);
     }
-    y[o + 3u] = v.w;
+    y[o + 3u] = S(v.w);
   }
 }
 

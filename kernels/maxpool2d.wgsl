@@ -4,6 +4,10 @@
 // One invocation per output element, channel fastest, so a warp reads and writes contiguously.
 // Views: element (b, y, x, c) lives at base + ((b * H + y) * W + x) * stride + off + c.
 
+// Element type of activations (and of weights bound as storage) in memory: f32 here, f16 in maxpool2d_f16.wgsl,
+// which differs from this file only in that line and its leading `enable f16;`. Arithmetic stays f32.
+alias S = f32;
+
 struct Params {
   batch: u32,
   inH: u32,
@@ -20,8 +24,8 @@ struct Params {
   yOff: u32,
 }
 
-@group(0) @binding(0) var<storage, read_write> x: array<f32>; // read only (shared: may alias y's buffer)
-@group(0) @binding(1) var<storage, read_write> y: array<f32>;
+@group(0) @binding(0) var<storage, read_write> x: array<S>; // read only (shared: may alias y's buffer)
+@group(0) @binding(1) var<storage, read_write> y: array<S>;
 @group(0) @binding(2) var<uniform> params: Params;
 
 override KSIZE: u32 = 5u;
@@ -61,8 +65,8 @@ fn main(
       }
       let i = params.xBase + ((n * params.inH + u32(iy)) * params.inW + u32(ix)) * params.xStride +
         params.xOff + c;
-      v = max(v, x[i]);
+      v = max(v, f32(x[i]));
     }
   }
-  y[params.yBase + ((n * params.outH + oy) * params.outW + ox) * params.yStride + params.yOff + c] = v;
+  y[params.yBase + ((n * params.outH + oy) * params.outW + ox) * params.yStride + params.yOff + c] = S(v);
 }

@@ -5,17 +5,19 @@
  * @module
  */
 import type { KernelSpec } from "./_spec.ts";
-import { attention } from "./attention.ts";
-import { conv2d } from "./conv2d.ts";
-import { conv2dUniform } from "./conv2d_uniform.ts";
-import { convTranspose2d } from "./conv_transpose2d.ts";
-import { copyChannels } from "./copy_channels.ts";
-import { detect } from "./detect.ts";
-import { dwconv2d } from "./dwconv2d.ts";
-import { dwconv2dUniform } from "./dwconv2d_uniform.ts";
+import { attention, attentionF16 } from "./attention.ts";
+import { conv2d, conv2dF16 } from "./conv2d.ts";
+import { conv2dUniform, conv2dUniformF16 } from "./conv2d_uniform.ts";
+import { convTranspose2d, convTranspose2dF16 } from "./conv_transpose2d.ts";
+import { copyChannels, copyChannelsF16 } from "./copy_channels.ts";
+import { detect, detectF16 } from "./detect.ts";
+import { dwconv2d, dwconv2dF16 } from "./dwconv2d.ts";
+import { dwconv2dUniform, dwconv2dUniformF16 } from "./dwconv2d_uniform.ts";
 import { maskMatmul } from "./mask_matmul.ts";
-import { maxpool2d } from "./maxpool2d.ts";
-import { upsampleNearest } from "./upsample_nearest.ts";
+import { maxpool2d, maxpool2dF16 } from "./maxpool2d.ts";
+import { toF16 } from "./to_f16.ts";
+import { toF32 } from "./to_f32.ts";
+import { upsampleNearest, upsampleNearestF16 } from "./upsample_nearest.ts";
 
 export {
   attention,
@@ -28,6 +30,8 @@ export {
   dwconv2dUniform,
   maskMatmul,
   maxpool2d,
+  toF16,
+  toF32,
   upsampleNearest,
 };
 
@@ -45,3 +49,23 @@ export const kernels: Readonly<Record<string, KernelSpec>> = {
   detect,
   mask_matmul: maskMatmul,
 };
+
+/**
+ * The f16 variant of each kernel that has one, keyed by the f32 kernel's stem: what a half-precision
+ * forward runs instead (`mask_matmul` runs after readback, on f32 data, and has none).
+ */
+export const f16Kernels: Readonly<Record<string, KernelSpec>> = {
+  conv2d: conv2dF16,
+  conv2d_uniform: conv2dUniformF16,
+  dwconv2d: dwconv2dF16,
+  dwconv2d_uniform: dwconv2dUniformF16,
+  maxpool2d: maxpool2dF16,
+  upsample_nearest: upsampleNearestF16,
+  copy_channels: copyChannelsF16,
+  conv_transpose2d: convTranspose2dF16,
+  attention: attentionF16,
+  detect: detectF16,
+};
+
+/** Kernels that exist only in half mode: the input and output casts (they need `shader-f16`). */
+export const castKernels: Readonly<Record<string, KernelSpec>> = { to_f16: toF16, to_f32: toF32 };

@@ -5,7 +5,8 @@
  * @module
  */
 import code from "./upsample_nearest.wgsl" with { type: "text" };
-import { ceilDiv, fold, type KernelSpec, u32Params } from "./_spec.ts";
+import codeF16 from "./upsample_nearest_f16.wgsl" with { type: "text" };
+import { ceilDiv, f16Variant, fold, type KernelSpec, u32Params } from "./_spec.ts";
 
 /** Names of the `Params` fields of `upsample_nearest.wgsl`, in order. */
 export type UpsampleNearestParam =
@@ -57,3 +58,6 @@ export const upsampleNearest: KernelSpec<UpsampleNearestParam, UpsampleNearestOv
     return [x, y, 1];
   },
 };
+
+/** `upsampleNearest` with f16 activations (`upsample_nearest_f16.wgsl`), for devices with `shader-f16`. */
+export const upsampleNearestF16: typeof upsampleNearest = f16Variant(upsampleNearest, codeF16);

@@ -4,6 +4,10 @@
 // One invocation per output element, channel fastest.
 // Views: element (b, y, x, c) lives at base + ((b * H + y) * W + x) * stride + off + c.
 
+// Element type of activations (and of weights bound as storage) in memory: f32 here, f16 in upsample_nearest_f16.wgsl,
+// which differs from this file only in that line and its leading `enable f16;`. Arithmetic stays f32.
+alias S = f32;
+
 struct Params {
   batch: u32,
   inH: u32,
@@ -17,8 +21,8 @@ struct Params {
   yOff: u32,
 }
 
-@group(0) @binding(0) var<storage, read_write> x: array<f32>; // read only (shared: may alias y's buffer)
-@group(0) @binding(1) var<storage, read_write> y: array<f32>;
+@group(0) @binding(0) var<storage, read_write> x: array<S>; // read only (shared: may alias y's buffer)
+@group(0) @binding(1) var<storage, read_write> y: array<S>;
 @group(0) @binding(2) var<uniform> params: Params;
 
 override SCALE: u32 = 2u;

@@ -1,5 +1,6 @@
 /** The `YOLO` model handle of the public API. */
 import { requestGpu } from "./gpu/device.ts";
+import * as log from "./log.ts";
 import { Executor, type ForwardResult, type StepTime } from "./gpu/executor.ts";
 import { type LoadedModel, loadModel, type LoadModelOptions } from "./load_model.ts";
 import { exportModel, type ExportOptions } from "./modes/export.ts";
@@ -13,6 +14,12 @@ import type { Result } from "./results.ts";
 export interface YoloLoadOptions extends LoadModelOptions {
   /** A GPU device to run on (e.g. shared with the caller's own WebGPU work). @default a new device */
   device?: GPUDevice;
+  /**
+   * Half precision (Ultralytics' `half=True`): activations, and weights bound as storage, held as f16
+   * (arithmetic in f32); inputs and outputs stay f32. Needs the adapter's `shader-f16` feature; without it
+   * the model runs in f32 after a one-line warning. @default false
+   */
+  half?: boolean;
 }
 
 /**
@@ -24,11 +31,13 @@ export class YOLO {
   readonly model: LoadedModel;
 
   #device?: GPUDevice;
+  #half: boolean;
   #executor?: Promise<Executor>;
 
-  private constructor(model: LoadedModel, device?: GPUDevice) {
+  private constructor(model: LoadedModel, device?: GPUDevice, half = false) {
     this.model = model;
     this.#device = device;
+    this.#half = half;
   }
 
   /**
@@ -51,7 +60,7 @@ export class YOLO {
    * ```
    */
   static async load(source: string | Uint8Array, options: YoloLoadOptions = {}): Promise<YOLO> {
-    return new YOLO(await loadModel(source, options), options.device);
+    return new YOLO(await loadModel(source, options), options.device, options.half ?? false);
   }
 
   /**
@@ -62,7 +71,10 @@ export class YOLO {
     if (!this.#executor) {
       const executor = requestGpu({ device: this.#device }).then((gpu) => {
         gpu.device.lost.then(() => this.#deviceLost(executor, gpu.device));
-        return new Executor(gpu, this.model);
+        if (this.#half && !gpu.features.f16) {
+          log.warn("half=True needs the shader-f16 feature, which this GPU lacks: running in f32");
+        }
+        return new Executor(gpu, this.model, { half: this.#half && gpu.features.f16 });
       });
       executor.catch(() => {
         if (this.#executor === executor) this.#executor = undefined;

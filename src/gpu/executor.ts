@@ -3,12 +3,20 @@
  * memory plan, activation buffers, pipelines, Params uniforms and bind groups are built once; a forward is
  * then: write the input → one command encoder with every dispatch in one compute pass → one submit → read
  * back `output0` and `output1`.
+ *
+ * In half mode (a device with `shader-f16`) activations, and weights bound as storage, are f16 and every
+ * kernel runs its `_f16` variant (f32 arithmetic); `to_f16` turns the caller's f32 input into the f16 input
+ * activation and `to_f32` widens each output before its readback. Uniform-window weights stay f32.
  */
 import { packConv2dWeight } from "../../kernels/conv2d.ts";
 import { packConv2dUniformWeight, transposedTapWeight } from "../../kernels/conv2d_uniform.ts";
 import { packConvTranspose2dWeight } from "../../kernels/conv_transpose2d.ts";
 import { packDwconv2dWeight } from "../../kernels/dwconv2d.ts";
 import { packDwconv2dUniformWeight } from "../../kernels/dwconv2d_uniform.ts";
+import type { KernelSpec } from "../../kernels/_spec.ts";
+import { f16Kernels } from "../../kernels/mod.ts";
+import { toF16 } from "../../kernels/to_f16.ts";
+import { toF32 } from "../../kernels/to_f32.ts";
 import { fuseResidualAdds } from "../graph/fuse.ts";
 import type { Graph } from "../graph/ir.ts";
 import { type Plan, planMemory } from "../graph/plan.ts";
@@ -51,6 +59,15 @@ interface Program {
   outputs: { name: string; buffer: GPUBuffer; staging: GPUBuffer; elements: number; shape: number[] }[];
 }
 
+/** Options of an {@linkcode Executor}. */
+export interface ExecutorOptions {
+  /**
+   * Hold activations (and storage-bound weights) as f16: Ultralytics' `half=True`. Needs a device with
+   * `shader-f16`. @default false
+   */
+  half?: boolean;
+}
+
 /** Input shapes whose programs (activation buffers, bind groups) stay resident at once. */
 export const MAX_PROGRAMS = 6;
 
@@ -76,6 +93,8 @@ export class Executor {
   readonly gpu: Gpu;
   readonly cache: PipelineCache;
   readonly graph: Graph;
+  /** Activations are f16 (see {@linkcode ExecutorOptions.half}). */
+  readonly half: boolean;
   #state: StateDict;
   #limits: CallLimits;
   #weights = new Map<string, GPUBuffer>();
@@ -83,8 +102,18 @@ export class Executor {
   #queue: Promise<unknown> = Promise.resolve();
   #disposed = false;
 
-  constructor(gpu: Gpu, model: LoadedModel, cache = new PipelineCache(gpu.device)) {
+  /** @throws {RangeError} For `half` on a device without `shader-f16`. */
+  constructor(
+    gpu: Gpu,
+    model: LoadedModel,
+    options: ExecutorOptions = {},
+    cache = new PipelineCache(gpu.device),
+  ) {
     this.gpu = gpu;
+    this.half = options.half ?? false;
+    if (this.half && !gpu.features.f16) {
+      throw new RangeError("Cannot run in half precision on this device: it lacks the shader-f16 feature");
+    }
     this.cache = cache;
     this.graph = fuseResidualAdds(model.parsed.graph);
     this.#state = model.state;
@@ -101,16 +130,28 @@ export class Executor {
     // Packings follow from the ops at any shape; plan a tiny shape to enumerate the calls.
     const plan = planMemory(this.graph, 1, 32 * 2, 32 * 2);
     for (const call of planCalls(plan, this.#limits)) {
-      for (const target of Object.values(call.bind)) {
-        if ("weight" in target) this.#weight(target);
+      const spec = this.#spec(call.spec);
+      for (const [name, target] of Object.entries(call.bind)) {
+        if ("weight" in target) this.#weight(target, !!spec.f16?.includes(name));
       }
     }
   }
 
-  #weight(target: Extract<BindingTarget, { weight: string }>): GPUBuffer {
-    const key = `${target.weight}|${target.packing}${target.tn4 ? `|TN4=${target.tn4}` : ""}${
-      target.slices ? `|slices=${target.slices}` : ""
-    }${target.bias ? `|bias=${target.bias}` : ""}${
+  /** The kernel a call runs: its f16 variant in half mode. */
+  #spec(spec: KernelSpec): KernelSpec {
+    if (!this.half) return spec;
+    const variant = f16Kernels[spec.name];
+    if (!variant) {
+      throw new RangeError(`Cannot run kernel "${spec.name}" in half precision: it has no f16 variant`);
+    }
+    return variant;
+  }
+
+  /** The packed weight buffer of a binding, its elements f16 when `f16` (a storage binding in half mode). */
+  #weight(target: Extract<BindingTarget, { weight: string }>, f16: boolean): GPUBuffer {
+    const key = `${target.weight}|${target.packing}${f16 ? "|f16" : ""}${
+      target.tn4 ? `|TN4=${target.tn4}` : ""
+    }${target.slices ? `|slices=${target.slices}` : ""}${target.bias ? `|bias=${target.bias}` : ""}${
       target.transposedTap === undefined ? "" : `|tap=${target.transposedTap}`
     }`;
     let buffer = this.#weights.get(key);
@@ -140,13 +181,14 @@ export class Executor {
       : target.packing === "conv_transpose2d"
       ? packConvTranspose2dWeight(t.data, shape4)
       : t.data;
+    const bytes = data.length * (f16 ? 2 : 4);
     buffer = this.gpu.device.createBuffer({
       label: key,
-      size: Math.max(16, Math.ceil(data.byteLength / 16) * 16),
+      size: Math.max(16, Math.ceil(bytes / 16) * 16),
       usage: GPUBufferUsage.STORAGE | GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
       mappedAtCreation: true,
     });
-    new Float32Array(buffer.getMappedRange(0, data.byteLength)).set(data);
+    new (f16 ? Float16Array : Float32Array)(buffer.getMappedRange(0, bytes)).set(data);
     buffer.unmap();
     this.#weights.set(key, buffer);
     return buffer;
@@ -185,8 +227,9 @@ export class Executor {
     const device = this.gpu.device;
     const plan = planMemory(this.graph, n, h, w);
     const maxBinding = device.limits.maxStorageBufferBindingSize;
+    const elementBytes = this.half ? 2 : 4;
     const buffers = plan.buffers.map((elements, i) => {
-      const size = Math.max(16, Math.ceil((elements * 4) / 16) * 16);
+      const size = Math.max(16, Math.ceil((elements * elementBytes) / 16) * 16);
       if (size > maxBinding) {
         throw new RangeError(
           `Cannot run batch ${n} at ${h}x${w} on this adapter: an activation buffer of ${
@@ -200,11 +243,13 @@ export class Executor {
     });
     const bufferOfRegion = (region: number) => buffers[plan.regions[region].buffer];
     const calls = planCalls(plan, this.#limits);
-    const kernels = await Promise.all(calls.map((c) => this.cache.get(c.spec, c.overrides)));
+    const specs = calls.map((c) => this.#spec(c.spec));
+    const kernels = await Promise.all(calls.map((c, i) => this.cache.get(specs[i], c.overrides)));
     const uniforms: GPUBuffer[] = [];
     const steps = calls.map((call: KernelCall, i): Step => {
       const kernel = kernels[i];
-      const params = this.cache.params(call.spec, call.params, `${call.label}.params`);
+      const spec = specs[i];
+      const params = this.cache.params(spec, call.params, `${call.label}.params`);
       uniforms.push(params);
       const resources: Record<string, BindingResource> = { params };
       for (const [name, target] of Object.entries(call.bind)) {
@@ -213,16 +258,28 @@ export class Executor {
           : "region" in target
           ? bufferOfRegion(target.region)
           : "weight" in target
-          ? { buffer: this.#weight(target), ...target.range }
+          ? { buffer: this.#weight(target, !!spec.f16?.includes(name)), ...target.range }
           : this.cache.dummy;
       }
       return {
         label: call.label,
         kernel,
         bindGroup: this.cache.bindGroup(kernel, resources, call.label),
-        dispatch: call.spec.dispatch(call.params, kernel.overrides),
+        dispatch: spec.dispatch(call.params, kernel.overrides),
       };
     });
+    let input = bufferOfRegion(plan.locs[plan.input].region);
+    if (this.half) {
+      // The caller's f32 input goes to its own buffer; to_f16 writes the f16 input activation from it.
+      const s = plan.shapes[plan.input];
+      const count = s.n * s.c * s.h * s.w;
+      const f32 = device.createBuffer({ label: "input.f32", size: Math.max(16, count * 4), usage: USAGE });
+      buffers.push(f32);
+      steps.unshift(
+        await this.#castStep(toF16, "input.to_f16", f32, input, count, plan.locs[plan.input].base, uniforms),
+      );
+      input = f32;
+    }
     const outputs = Object.entries(plan.outputs).map(([name, v]) => {
       const s = plan.shapes[v];
       const isDetect = name === "output0";
@@ -235,7 +292,41 @@ export class Executor {
       });
       return { name, buffer: bufferOfRegion(plan.locs[v].region), staging, elements, shape };
     });
-    return { plan, buffers, uniforms, steps, input: bufferOfRegion(plan.locs[plan.input].region), outputs };
+    if (this.half) {
+      // Each f16 output is widened into an f32 buffer, which the readback copies.
+      for (const o of outputs) {
+        const f32 = device.createBuffer({ label: `${o.name}.f32`, size: o.staging.size, usage: USAGE });
+        buffers.push(f32);
+        const base = plan.locs[plan.outputs[o.name]].base;
+        steps.push(
+          await this.#castStep(toF32, `${o.name}.to_f32`, o.buffer, f32, o.elements, base, uniforms),
+        );
+        o.buffer = f32;
+      }
+    }
+    return { plan, buffers, uniforms, steps, input, outputs };
+  }
+
+  /** One `to_f16` / `to_f32` dispatch of `count` elements, from `x` at offset 0 or `base` into `y`. */
+  async #castStep(
+    spec: typeof toF16,
+    label: string,
+    x: GPUBuffer,
+    y: GPUBuffer,
+    count: number,
+    base: number,
+    uniforms: GPUBuffer[],
+  ): Promise<Step> {
+    const kernel = await this.cache.get(spec);
+    const values = spec === toF16 ? { count, xBase: 0, yBase: base } : { count, xBase: base, yBase: 0 };
+    const params = this.cache.params(spec, values, `${label}.params`);
+    uniforms.push(params);
+    return {
+      label,
+      kernel,
+      bindGroup: this.cache.bindGroup(kernel, { x, y, params }, label),
+      dispatch: spec.dispatch(values, kernel.overrides),
+    };
   }
 
   /**

@@ -1,0 +1,225 @@
+enable f16;
+// conv2d: general 2-D convolution (any square kernel, stride, padding, groups) as an implicit GEMM,
+// with bias, optional SiLU and optional residual add fused into the epilogue.
+//
+// GEMM view, per group g: out[m, n] = sum_k A[m, k] * B[k, n] where
+//   m = (image, oy, ox) output pixel, n = output channel within the group,
+//   k = (ky * KSIZE + kx) * cinG + ci  (channel fastest, matching NHWC memory order).
+// A workgroup owns a BM x BN output tile (BM = 4 * WG_M pixels, BN = 4 * WG_N channels) of one
+// group. Each step stages a BM x BK patch tile of A (gathered from the input, im2col on the fly)
+// and a BK x BN weight tile of B in workgroup memory, both as vec4 rows; each invocation then
+// accumulates a 4 x 4 register tile (4 consecutive pixels x 4 consecutive channels) with one vec4
+// load of A and one of B per 16 FMAs.
+// Weights are pre-packed on the CPU (packConv2dWeight) as [group][k][ceil(coutG / 4)] vec4, zero
+// padded, so every weight load is one aligned vec4.
+//
+// Views: activation element (b, y, x, c) lives at base + ((b * H + y) * W + x) * stride + off + c
+// (NHWC), or with IN_NCHW / OUT_NCHW at base + ((b * stride + off + c) * H + y) * W + x.
+
+// Element type of activations (and of weights bound as storage) in memory: f32 here, f16 in conv2d_f16.wgsl,
+// which differs from this file only in that line and its leading `enable f16;`. Arithmetic stays f32.
+alias S = f16;
+
+struct Params {
+  batch: u32,
+  inH: u32,
+  inW: u32,
+  inC: u32,
+  outH: u32,
+  outW: u32,
+  outC: u32,
+  groups: u32,
+  pad: u32,
+  xBase: u32,
+  xStride: u32,
+  xOff: u32,
+  yBase: u32,
+  yStride: u32,
+  yOff: u32,
+  rBase: u32,
+  rStride: u32,
+  rOff: u32,
+}
+
+@group(0) @binding(0) var<storage, read_write> x: array<S>; // read only (shared: may alias y's buffer)
+@group(0) @binding(1) var<storage, read> w: array<vec4<S>>;
+@group(0) @binding(2) var<storage, read> b: array<S>;
+@group(0) @binding(3) var<storage, read_write> r: array<S>; // read only (shared: may alias y's buffer)
+@group(0) @binding(4) var<storage, read_write> y: array<S>;
+@group(0) @binding(5) var<uniform> params: Params;
+
+// 0: identity, 1: SiLU x * sigmoid(x).
+override ACT: u32 = 0u;
+// Square kernel size and stride.
+override KSIZE: u32 = 3u;
+override STRIDE: u32 = 1u;
+// Add r (same view shape as y) after the activation: Ultralytics Bottleneck x + cv2(cv1(x)).
+override RESIDUAL: bool = false;
+// Read x as NCHW / write y as NCHW instead of NHWC.
+override IN_NCHW: bool = false;
+override OUT_NCHW: bool = false;
+// Invocations along output pixels and along output-channel vec4s; BK = reduction depth per step.
+override WG_M: u32 = 16u;
+override WG_N: u32 = 16u;
+override BK: u32 = 16u;
+
+// Register tile per invocation: TM pixels x TN (one vec4) channels.
+const TM = 4u;
+const TN = 4u;
+// Marks a pixel-table row past the end: every iy computed from it is negative.
+const NO_PIXEL = -1073741824;
+
+// A tile, [BK][WG_M + 1] vec4s: row kb holds 4 consecutive pixels per vec4, so an invocation reads
+// its 4 pixels with one load (the +1 vec4 per row spreads the scalar stores across banks).
+var<workgroup> aTile: array<vec4<f32>, BK * (WG_M + 1u)>;
+// B tile, [BK][WG_N] vec4s.
+var<workgroup> bTile: array<vec4<f32>, BK * WG_N>;
+// Per tile row: (image, oy * STRIDE - pad, ox * STRIDE - pad).
+var<workgroup> pixTile: array<vec3<i32>, TM * WG_M>;
+
+fn xIndex(n: u32, iy: u32, ix: u32, c: u32) -> u32 {
+  if (IN_NCHW) {
+    return params.xBase + ((n * params.xStride + c) * params.inH + iy) * params.inW + ix;
+  }
+  return params.xBase + ((n * params.inH + iy) * params.inW + ix) * params.xStride + c;
+}
+
+fn outIndex(base: u32, stride: u32, n: u32, oy: u32, ox: u32, c: u32) -> u32 {
+  if (OUT_NCHW) {
+    return base + ((n * stride + c) * params.outH + oy) * params.outW + ox;
+  }
+  return base + ((n * params.outH + oy) * params.outW + ox) * stride + c;
+}
+
+@compute @workgroup_size(WG_M * WG_N)
+fn main(
+  @builtin(local_invocation_index) lid: u32,
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+  let bm = TM * WG_M;
+  let bn = TN * WG_N;
+  let nt = WG_M * WG_N;
+  let pixels = params.batch * params.outH * params.outW;
+  let cinG = params.inC / params.groups;
+  let coutG = params.outC / params.groups;
+  let coutG4 = (coutG + 3u) / 4u;
+  let kTotal = KSIZE * KSIZE * cinG;
+  let tilesN = (coutG + bn - 1u) / bn;
+
+  let tileM = wid.x + wid.z * nwg.x;
+  let g = wid.y / tilesN;
+  let m0 = tileM * bm;
+  let n0 = (wid.y % tilesN) * bn;
+  // Bounds guard (uniform over the workgroup: folded dispatches overshoot; empty groups do nothing).
+  if (m0 >= pixels || g >= params.groups || cinG == 0u || coutG == 0u) {
+    return;
+  }
+
+  // Pixel table for the tile rows.
+  for (var i = lid; i < bm; i += nt) {
+    let m = m0 + i;
+    var e = vec3<i32>(0, NO_PIXEL, NO_PIXEL);
+    if (m < pixels) {
+      let ox = m % params.outW;
+      let t = m / params.outW;
+      let oy = t % params.outH;
+      e = vec3<i32>(i32(t / params.outH), i32(oy * STRIDE) - i32(params.pad), i32(ox * STRIDE) - i32(params.pad));
+    }
+    pixTile[i] = e;
+  }
+
+  // This invocation's role when staging A: a fixed column kk, rows aRow, aRow + nt / BK, ...
+  // Its k = kStep * BK + kk is tracked incrementally as (ci, kx, ky) to avoid divisions.
+  let kk = lid % BK;
+  let aRow = lid / BK;
+  let aRowStep = nt / BK;
+  var k = kk;
+  var ci = kk % cinG;
+  var kx = (kk / cinG) % KSIZE;
+  var ky = kk / cinG / KSIZE;
+  let cBase = params.xOff + g * cinG;
+
+  // This invocation's role when computing: pixels m0 + 4 * tm + (0..3), channels n0 + 4 * tn + (0..3).
+  let tn = lid % WG_N;
+  let tm = lid / WG_N;
+  var acc0 = vec4<f32>(0.0);
+  var acc1 = vec4<f32>(0.0);
+  var acc2 = vec4<f32>(0.0);
+  var acc3 = vec4<f32>(0.0);
+
+  workgroupBarrier();
+  let kSteps = (kTotal + BK - 1u) / BK;
+  for (var kStep = 0u; kStep < kSteps; kStep++) {
+    let kOk = k < kTotal;
+    for (var i = aRow; i < bm; i += aRowStep) {
+      let px = pixTile[i];
+      let iy = px.y + i32(ky);
+      let ix = px.z + i32(kx);
+      var v = 0.0;
+      if (kOk && iy >= 0 && iy < i32(params.inH) && ix >= 0 && ix < i32(params.inW)) {
+        v = f32(x[xIndex(u32(px.x), u32(iy), u32(ix), cBase + ci)]);
+      }
+      aTile[kk * (WG_M + 1u) + i / TM][i % TM] = v;
+    }
+    for (var j = lid; j < BK * WG_N; j += nt) {
+      let kb = kStep * BK + j / WG_N;
+      let n4 = n0 / 4u + j % WG_N;
+      var wv = vec4<f32>(0.0);
+      if (kb < kTotal && n4 < coutG4) {
+        wv = vec4<f32>(w[(g * kTotal + kb) * coutG4 + n4]);
+      }
+      bTile[j] = wv;
+    }
+    workgroupBarrier();
+
+    for (var kb = 0u; kb < BK; kb++) {
+      let av = aTile[kb * (WG_M + 1u) + tm];
+      let bv = bTile[kb * WG_N + tn];
+      acc0 = fma(vec4<f32>(av.x), bv, acc0);
+      acc1 = fma(vec4<f32>(av.y), bv, acc1);
+      acc2 = fma(vec4<f32>(av.z), bv, acc2);
+      acc3 = fma(vec4<f32>(av.w), bv, acc3);
+    }
+    workgroupBarrier();
+
+    k += BK;
+    ci += BK;
+    while (ci >= cinG) {
+      ci -= cinG;
+      kx += 1u;
+      if (kx == KSIZE) {
+        kx = 0u;
+        ky += 1u;
+      }
+    }
+  }
+
+  // Epilogue: bias, activation, residual, store.
+  let acc = array<vec4<f32>, TM>(acc0, acc1, acc2, acc3);
+  for (var i = 0u; i < TM; i++) {
+    let m = m0 + tm * TM + i;
+    if (m >= pixels) {
+      break;
+    }
+    let ox = m % params.outW;
+    let t = m / params.outW;
+    let oy = t % params.outH;
+    let n = t / params.outH;
+    for (var j = 0u; j < TN; j++) {
+      let co = n0 + tn * TN + j;
+      if (co >= coutG) {
+        break;
+      }
+      let c = g * coutG + co;
+      var v = acc[i][j] + f32(b[c]);
+      if (ACT == 1u) {
+        v = v / (1.0 + exp(-v));
+      }
+      if (RESIDUAL) {
+        v += f32(r[outIndex(params.rBase, params.rStride, n, oy, ox, params.rOff + c)]);
+      }
+      y[outIndex(params.yBase, params.yStride, n, oy, ox, params.yOff + c)] = S(v);
+    }
+  }
+}
