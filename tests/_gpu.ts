@@ -1,6 +1,6 @@
 /**
  * Shared GPU test helper: one device and pipeline cache per test module, upload and read back of
- * Float32Arrays, and running one kernel once. With no adapter the tests fail (never skip) with
+ * Float32Arrays (as f16 for the f16 bindings of `_f16` kernels), and running one kernel once. With no adapter the tests fail (never skip) with
  * the one-line install hint.
  *
  * @module
@@ -31,22 +31,37 @@ export function testGpu(): Promise<TestGpu> {
   return shared;
 }
 
-/** A storage buffer (also COPY_SRC/COPY_DST, plus `extraUsage`) holding `data`, at least 16 bytes. */
-export function upload(device: GPUDevice, data: Float32Array, label: string, extraUsage = 0): GPUBuffer {
+/**
+ * A storage buffer (also COPY_SRC/COPY_DST, plus `extraUsage`) holding `data`, at least 16 bytes; with
+ * `f16` the values are stored as f16 (rounded to nearest even).
+ */
+export function upload(
+  device: GPUDevice,
+  data: Float32Array,
+  label: string,
+  extraUsage = 0,
+  f16 = false,
+): GPUBuffer {
   const buffer = device.createBuffer({
     label,
-    size: Math.max(16, Math.ceil(data.byteLength / 16) * 16),
+    size: Math.max(16, Math.ceil((data.length * (f16 ? 2 : 4)) / 16) * 16),
     usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST | extraUsage,
     mappedAtCreation: true,
   });
-  new Float32Array(buffer.getMappedRange()).set(data);
+  new (f16 ? Float16Array : Float32Array)(buffer.getMappedRange()).set(data);
   buffer.unmap();
   return buffer;
 }
 
-/** Reads the first `length` floats of `buffer` back to the CPU. */
-export async function readBack(device: GPUDevice, buffer: GPUBuffer, length: number): Promise<Float32Array> {
-  const size = Math.max(16, Math.ceil((length * 4) / 16) * 16);
+/** Reads the first `length` floats (f16 ones with `f16`) of `buffer` back to the CPU. */
+export async function readBack(
+  device: GPUDevice,
+  buffer: GPUBuffer,
+  length: number,
+  f16 = false,
+): Promise<Float32Array> {
+  const bytes = length * (f16 ? 2 : 4);
+  const size = Math.max(16, Math.ceil(bytes / 16) * 16);
   const staging = device.createBuffer({
     label: `${buffer.label}.readback`,
     size,
@@ -56,7 +71,9 @@ export async function readBack(device: GPUDevice, buffer: GPUBuffer, length: num
   encoder.copyBufferToBuffer(buffer, 0, staging, 0, size);
   device.queue.submit([encoder.finish()]);
   await staging.mapAsync(GPUMapMode.READ);
-  const out = new Float32Array(staging.getMappedRange(0, length * 4).slice(0));
+  // Mapped ranges are whole 4-byte words; an odd count of f16 values leaves half a word unread.
+  const mapped = staging.getMappedRange(0, Math.ceil(bytes / 4) * 4).slice(0, bytes);
+  const out = f16 ? Float32Array.from(new Float16Array(mapped)) : new Float32Array(mapped);
   staging.unmap();
   staging.destroy();
   return out;
@@ -89,6 +106,7 @@ export async function runKernel<P extends string, O extends string>(
   const { device, cache } = await testGpu();
   const kernel = await cache.get(spec, options.overrides);
   const created: GPUBuffer[] = [];
+  const f16 = (name: string) => spec.f16?.includes(name) ?? false;
   const resources: Record<string, GPUBuffer> = {};
   for (const binding of spec.bindings) {
     const label = `${spec.name}.${binding.name}`;
@@ -100,13 +118,13 @@ export async function runKernel<P extends string, O extends string>(
       resources[binding.name] = upload(device, data, label, GPUBufferUsage.UNIFORM);
     } else if (binding.access === "read") {
       const data = options.inputs[binding.name];
-      resources[binding.name] = data ? upload(device, data, label) : cache.dummy;
+      resources[binding.name] = data ? upload(device, data, label, 0, f16(binding.name)) : cache.dummy;
     } else {
       const data = options.outputs[binding.name];
       if (!data) {
         throw new RangeError(`Give output "${binding.name}" of kernel "${spec.name}" its initial data`);
       }
-      resources[binding.name] = upload(device, data, label);
+      resources[binding.name] = upload(device, data, label, 0, f16(binding.name));
     }
     if (resources[binding.name] !== cache.dummy) created.push(resources[binding.name]);
   }
@@ -124,9 +142,14 @@ export async function runKernel<P extends string, O extends string>(
     pass.end();
     device.queue.submit([encoder.finish()]);
     for (const [name, data] of Object.entries(options.outputs)) {
-      result[name] = await readBack(device, resources[name], data.length);
+      result[name] = await readBack(device, resources[name], data.length, f16(name));
     }
   });
   for (const buffer of created) buffer.destroy();
   return result;
+}
+
+/** `values` rounded to f16 (round to nearest even), as an f16 binding stores them; a new array. */
+export function roundF16(values: Float32Array): Float32Array {
+  return Float32Array.from(Float16Array.from(values));
 }

@@ -188,7 +188,7 @@ export class Executor {
       usage: GPUBufferUsage.STORAGE | GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
       mappedAtCreation: true,
     });
-    new (f16 ? Float16Array : Float32Array)(buffer.getMappedRange(0, bytes)).set(data);
+    new (f16 ? Float16Array : Float32Array)(buffer.getMappedRange(), 0, data.length).set(data);
     buffer.unmap();
     this.#weights.set(key, buffer);
     return buffer;

@@ -9,13 +9,14 @@
 import assert from "node:assert/strict";
 import {
   attention,
+  attentionF16,
   type AttentionOverrides,
   type AttentionParams,
   attentionWorkgroupBytes,
 } from "../../kernels/attention.ts";
 import { attention as attentionCpu } from "../../src/cpu/attention.ts";
 import { assertClose } from "../_close.ts";
-import { runKernel } from "../_gpu.ts";
+import { roundF16, runKernel } from "../_gpu.ts";
 import { randomArray } from "../_rand.ts";
 
 interface Case {
@@ -35,7 +36,8 @@ interface Case {
   atol?: number;
 }
 
-async function check(c: Case, seed: number): Promise<void> {
+async function check(c: Case, seed: number, half = false): Promise<void> {
+  const h = (a: Float32Array) => (half ? roundF16(a) : a);
   const batch = c.batch ?? 1;
   const kd = c.kd ?? 32;
   const hd = c.hd ?? 64;
@@ -60,18 +62,19 @@ async function check(c: Case, seed: number): Promise<void> {
     vOff,
   };
   const o: Partial<AttentionOverrides> = { KEY_DIM: kd, HEAD_DIM: hd, ...(c.wgQ ? { WG_Q: c.wgQ } : {}) };
-  const x = randomArray(xBase + batch * c.pixels * p.xStride + 3, seed + 1, -range, range);
-  const o0 = randomArray(oBase + batch * c.pixels * p.oStride + 5, seed + 2, 10, 11);
-  const v0 = randomArray(vBase + batch * c.pixels * p.vStride + 2, seed + 3, 10, 11);
+  const x = h(randomArray(xBase + batch * c.pixels * p.xStride + 3, seed + 1, -range, range));
+  const o0 = h(randomArray(oBase + batch * c.pixels * p.oStride + 5, seed + 2, 10, 11));
+  const v0 = h(randomArray(vBase + batch * c.pixels * p.vStride + 2, seed + 3, 10, 11));
   const expected = { x, o: o0.slice(), v: v0.slice() };
   attentionCpu(expected, p, o);
-  const got = await runKernel(attention, {
+  if (half) expected.o.set(roundF16(expected.o));
+  const got = await runKernel(half ? attentionF16 : attention, {
     inputs: { x },
     outputs: { o: o0, v: v0 },
     params: p,
     overrides: o,
   });
-  const tol = { atol: c.atol ?? 1e-4, rtol: 1e-4 };
+  const tol = half ? { atol: 2e-3, rtol: 2e-3 } : { atol: c.atol ?? 1e-4, rtol: 1e-4 };
   assertClose(got.o, expected.o, tol, `attention o ${JSON.stringify(c)}`);
   assertClose(got.v, expected.v, { atol: 0, rtol: 0 }, `attention v ${JSON.stringify(c)}`);
 }
@@ -109,6 +112,10 @@ const cases: [string, Case][] = [
 
 cases.forEach(([name, c], i) => {
   Deno.test(`attention: ${name}`, () => check(c, 9000 * (i + 1)));
+});
+
+cases.forEach(([name, c], i) => {
+  Deno.test(`attention_f16: ${name}`, () => check(c, 9000 * (i + 1), true));
 });
 
 Deno.test("attention: workgroup memory of the default and 16 KiB tiles", () => {

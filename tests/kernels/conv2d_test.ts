@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import {
   conv2d,
+  conv2dF16,
   type Conv2dOverrides,
   type Conv2dParams,
   conv2dTile,
@@ -14,10 +15,12 @@ import {
 } from "../../kernels/conv2d.ts";
 import { conv2d as conv2dCpu } from "../../src/cpu/conv2d.ts";
 import { assertClose } from "../_close.ts";
-import { runKernel } from "../_gpu.ts";
+import { roundF16, runKernel } from "../_gpu.ts";
 import { randomArray } from "../_rand.ts";
 
 const TOL = { atol: 1e-4, rtol: 1e-4 };
+/** f16 in and out, f32 sums: the result is rounded to f16 (2^-11 relative), inputs are f16 values. */
+const TOL_F16 = { atol: 2e-3, rtol: 2e-3 };
 
 interface Case {
   batch?: number;
@@ -40,7 +43,8 @@ interface Case {
   tile?: Partial<Conv2dOverrides>;
 }
 
-async function check(c: Case, seed: number): Promise<void> {
+async function check(c: Case, seed: number, half = false): Promise<void> {
+  const h = (a: Float32Array) => (half ? roundF16(a) : a);
   const batch = c.batch ?? 1;
   const stride = c.stride ?? 1;
   const pad = c.pad ?? Math.floor(c.k / 2);
@@ -80,20 +84,21 @@ async function check(c: Case, seed: number): Promise<void> {
     ...c.tile,
   };
   const wShape = [c.cout, c.cin / groups, c.k, c.k] as const;
-  const w = randomArray(wShape[0] * wShape[1] * c.k * c.k, seed + 1, -0.5, 0.5);
-  const b = randomArray(c.cout, seed + 2);
-  const x = randomArray(xBase + batch * c.h * c.w * p.xStride + 3, seed + 3);
-  const y0 = randomArray(yBase + batch * outH * outW * p.yStride + 5, seed + 4, 10, 11);
-  const r = randomArray(rBase + batch * outH * outW * p.rStride + 2, seed + 5);
+  const w = h(randomArray(wShape[0] * wShape[1] * c.k * c.k, seed + 1, -0.5, 0.5));
+  const b = h(randomArray(c.cout, seed + 2));
+  const x = h(randomArray(xBase + batch * c.h * c.w * p.xStride + 3, seed + 3));
+  const y0 = h(randomArray(yBase + batch * outH * outW * p.yStride + 5, seed + 4, 10, 11));
+  const r = h(randomArray(rBase + batch * outH * outW * p.rStride + 2, seed + 5));
   const expected = y0.slice();
   conv2dCpu({ x, w, b, r, y: expected }, p, o);
-  const got = await runKernel(conv2d, {
+  if (half) expected.set(roundF16(expected));
+  const got = await runKernel(half ? conv2dF16 : conv2d, {
     inputs: { x, w: packConv2dWeight(w, wShape, groups), b, ...(c.residual ? { r } : {}) },
     outputs: { y: y0 },
     params: p,
     overrides: o,
   });
-  assertClose(got.y, expected, TOL, `conv2d ${JSON.stringify(c)}`);
+  assertClose(got.y, expected, half ? TOL_F16 : TOL, `conv2d ${JSON.stringify(c)}`);
 }
 
 const cases: [string, Case][] = [
@@ -186,6 +191,10 @@ const cases: [string, Case][] = [
 
 cases.forEach(([name, c], i) => {
   Deno.test(`conv2d: ${name}`, () => check(c, 1000 * (i + 1)));
+});
+
+cases.forEach(([name, c], i) => {
+  Deno.test(`conv2d_f16: ${name}`, () => check(c, 1000 * (i + 1), true));
 });
 
 Deno.test("conv2d: packConv2dWeight layout with groups", () => {

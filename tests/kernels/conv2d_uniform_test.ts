@@ -11,6 +11,7 @@ import type { ConvTranspose2dParams } from "../../kernels/conv_transpose2d.ts";
 import {
   conv2dUniform,
   conv2dUniformChunks,
+  conv2dUniformF16,
   type Conv2dUniformOverrides,
   type Conv2dUniformParams,
   conv2dUniformSlices,
@@ -21,10 +22,12 @@ import {
 import { conv2dUniform as conv2dUniformCpu } from "../../src/cpu/conv2d_uniform.ts";
 import { convTranspose2d as convTranspose2dCpu } from "../../src/cpu/conv_transpose2d.ts";
 import { assertClose } from "../_close.ts";
-import { runKernel } from "../_gpu.ts";
+import { roundF16, runKernel } from "../_gpu.ts";
 import { randomArray } from "../_rand.ts";
 
 const TOL = { atol: 1e-4, rtol: 1e-4 };
+/** f16 in and out, f32 sums: the result is rounded to f16 (2^-11 relative), inputs are f16 values. */
+const TOL_F16 = { atol: 2e-3, rtol: 2e-3 };
 
 interface Case {
   batch?: number;
@@ -53,7 +56,8 @@ interface Case {
   row?: boolean;
 }
 
-async function check(c: Case, seed: number): Promise<void> {
+async function check(c: Case, seed: number, half = false): Promise<void> {
+  const h = (a: Float32Array) => (half ? roundF16(a) : a);
   const batch = c.batch ?? 1;
   const stride = c.stride ?? 1;
   const pad = c.pad ?? Math.floor(c.k / 2);
@@ -102,24 +106,30 @@ async function check(c: Case, seed: number): Promise<void> {
   const wShape = [c.cout, cinG, c.k, c.k] as const;
   const w = randomArray(c.cout * cinG * c.k * c.k, seed + 1, -0.5, 0.5);
   const b = randomArray(c.cout, seed + 2);
-  const x = randomArray(xBase + batch * c.h * c.w * base.xStride + 3, seed + 3);
-  const r = randomArray(rBase + batch * outH * outW * base.rStride + 2, seed + 5);
+  const x = h(randomArray(xBase + batch * c.h * c.w * base.xStride + 3, seed + 3));
+  const r = h(randomArray(rBase + batch * outH * outW * base.rStride + 2, seed + 5));
   const packed = packConv2dUniformWeight(w, wShape, { groups, tn4, slices, bias: b });
-  let expected = randomArray(yBase + batch * outH * outW * base.yStride + 5, seed + 4, 10, 11);
+  let expected = h(randomArray(yBase + batch * outH * outW * base.yStride + 5, seed + 4, 10, 11));
   let got = expected;
   const chunks = conv2dUniformChunks(c.cout, cinG, c.k, groups, tn4, slices);
   for (const { offset, ...chunk } of chunks) {
     const p = { ...base, ...chunk, phaseY: 0, phaseX: 0 };
     expected = expected.slice();
     conv2dUniformCpu({ x, w, b, r, y: expected }, p, o);
-    got = (await runKernel(conv2dUniform, {
+    if (half) expected.set(roundF16(expected));
+    got = (await runKernel(half ? conv2dUniformF16 : conv2dUniform, {
       inputs: { x, w: packed, ...(c.residual ? { r } : {}) },
       ranges: { w: { offset, size: 65536 } },
       outputs: { y: got },
       params: p,
       overrides: o,
     })).y;
-    assertClose(got, expected, TOL, `conv2d_uniform ${JSON.stringify(c)} chunk ${JSON.stringify(chunk)}`);
+    assertClose(
+      got,
+      expected,
+      half ? TOL_F16 : TOL,
+      `conv2d_uniform ${JSON.stringify(c)} chunk ${JSON.stringify(chunk)}`,
+    );
   }
 }
 
@@ -288,6 +298,10 @@ const cases: [string, Case][] = [
 
 cases.forEach(([name, c], i) => {
   Deno.test(`conv2d_uniform: ${name}`, () => check(c, 7000 * (i + 1)));
+});
+
+cases.forEach(([name, c], i) => {
+  Deno.test(`conv2d_uniform_f16: ${name}`, () => check(c, 7000 * (i + 1), true));
 });
 
 /**

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import {
   convTranspose2d,
+  convTranspose2dF16,
   type ConvTranspose2dOverrides,
   type ConvTranspose2dParams,
   convTranspose2dTile,
@@ -14,10 +15,12 @@ import {
 } from "../../kernels/conv_transpose2d.ts";
 import { convTranspose2d as convTranspose2dCpu } from "../../src/cpu/conv_transpose2d.ts";
 import { assertClose } from "../_close.ts";
-import { runKernel } from "../_gpu.ts";
+import { roundF16, runKernel } from "../_gpu.ts";
 import { randomArray } from "../_rand.ts";
 
 const TOL = { atol: 1e-4, rtol: 1e-4 };
+/** f16 in and out, f32 sums: the result is rounded to f16 (2^-11 relative), inputs are f16 values. */
+const TOL_F16 = { atol: 2e-3, rtol: 2e-3 };
 
 interface Case {
   batch?: number;
@@ -32,7 +35,8 @@ interface Case {
   tile?: Partial<ConvTranspose2dOverrides>;
 }
 
-async function check(c: Case, seed: number): Promise<void> {
+async function check(c: Case, seed: number, half = false): Promise<void> {
+  const h = (a: Float32Array) => (half ? roundF16(a) : a);
   const batch = c.batch ?? 1;
   const k = c.k ?? 2;
   const [xBase, xExtra, xOff] = c.xView ?? [0, 0, 0];
@@ -52,19 +56,20 @@ async function check(c: Case, seed: number): Promise<void> {
   };
   const o: Partial<ConvTranspose2dOverrides> = { KSIZE: k, ...c.tile };
   const wShape = [c.cin, c.cout, k, k] as const;
-  const w = randomArray(c.cin * c.cout * k * k, seed + 1, -0.5, 0.5);
-  const b = randomArray(c.cout, seed + 2);
-  const x = randomArray(xBase + batch * c.h * c.w * p.xStride + 3, seed + 3);
-  const y0 = randomArray(yBase + batch * c.h * k * c.w * k * p.yStride + 5, seed + 4, 10, 11);
+  const w = h(randomArray(c.cin * c.cout * k * k, seed + 1, -0.5, 0.5));
+  const b = h(randomArray(c.cout, seed + 2));
+  const x = h(randomArray(xBase + batch * c.h * c.w * p.xStride + 3, seed + 3));
+  const y0 = h(randomArray(yBase + batch * c.h * k * c.w * k * p.yStride + 5, seed + 4, 10, 11));
   const expected = y0.slice();
   convTranspose2dCpu({ x, w, b, y: expected }, p, o);
-  const got = await runKernel(convTranspose2d, {
+  if (half) expected.set(roundF16(expected));
+  const got = await runKernel(half ? convTranspose2dF16 : convTranspose2d, {
     inputs: { x, w: packConvTranspose2dWeight(w, wShape), b },
     outputs: { y: y0 },
     params: p,
     overrides: o,
   });
-  assertClose(got.y, expected, TOL, `conv_transpose2d ${JSON.stringify(c)}`);
+  assertClose(got.y, expected, half ? TOL_F16 : TOL, `conv_transpose2d ${JSON.stringify(c)}`);
 }
 
 const cases: [string, Case][] = [
@@ -110,6 +115,10 @@ const cases: [string, Case][] = [
 
 cases.forEach(([name, c], i) => {
   Deno.test(`conv_transpose2d: ${name}`, () => check(c, 7000 * (i + 1)));
+});
+
+cases.forEach(([name, c], i) => {
+  Deno.test(`conv_transpose2d_f16: ${name}`, () => check(c, 7000 * (i + 1), true));
 });
 
 Deno.test("conv_transpose2d: packConvTranspose2dWeight layout", () => {

@@ -2,10 +2,10 @@
  * copy_channels GPU vs the CPU reference: NHWC slice to slice, NCHW in (network input), NCHW out
  * (output1), channels not divisible by 4, 1x1 maps, odd sizes, batch 2. Exact.
  */
-import { copyChannels, type CopyChannelsParams } from "../../kernels/copy_channels.ts";
+import { copyChannels, copyChannelsF16, type CopyChannelsParams } from "../../kernels/copy_channels.ts";
 import { copyChannels as copyChannelsCpu } from "../../src/cpu/copy_channels.ts";
 import { assertClose } from "../_close.ts";
-import { runKernel } from "../_gpu.ts";
+import { roundF16, runKernel } from "../_gpu.ts";
 import { randomArray } from "../_rand.ts";
 
 interface Case {
@@ -20,7 +20,8 @@ interface Case {
   yView?: [number, number, number];
 }
 
-async function check(c: Case, seed: number): Promise<void> {
+async function check(c: Case, seed: number, half = false): Promise<void> {
+  const h = (a: Float32Array) => (half ? roundF16(a) : a);
   const batch = c.batch ?? 1;
   const [xBase, xExtra, xOff] = c.xView ?? [0, 0, 0];
   const [yBase, yExtra, yOff] = c.yView ?? [0, 0, 0];
@@ -37,11 +38,17 @@ async function check(c: Case, seed: number): Promise<void> {
     yOff,
   };
   const o = { IN_NCHW: c.inNchw ? 1 : 0, OUT_NCHW: c.outNchw ? 1 : 0, WG: c.wg ?? 64 };
-  const x = randomArray(xBase + batch * c.h * c.w * p.xStride + 3, seed + 1);
-  const y0 = randomArray(yBase + batch * c.h * c.w * p.yStride + 5, seed + 2, 10, 11);
+  const x = h(randomArray(xBase + batch * c.h * c.w * p.xStride + 3, seed + 1));
+  const y0 = h(randomArray(yBase + batch * c.h * c.w * p.yStride + 5, seed + 2, 10, 11));
   const expected = y0.slice();
   copyChannelsCpu({ x, y: expected }, p, o);
-  const got = await runKernel(copyChannels, { inputs: { x }, outputs: { y: y0 }, params: p, overrides: o });
+  if (half) expected.set(roundF16(expected));
+  const got = await runKernel(half ? copyChannelsF16 : copyChannels, {
+    inputs: { x },
+    outputs: { y: y0 },
+    params: p,
+    overrides: o,
+  });
   assertClose(got.y, expected, { atol: 0, rtol: 0 }, `copy_channels ${JSON.stringify(c)}`);
 }
 
@@ -71,4 +78,8 @@ const cases: [string, Case][] = [
 
 cases.forEach(([name, c], i) => {
   Deno.test(`copy_channels: ${name}`, () => check(c, 5000 * (i + 1)));
+});
+
+cases.forEach(([name, c], i) => {
+  Deno.test(`copy_channels_f16: ${name}`, () => check(c, 5000 * (i + 1), true));
 });

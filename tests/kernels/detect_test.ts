@@ -10,13 +10,14 @@ import assert from "node:assert/strict";
 import {
   detect,
   detectAnchors,
+  detectF16,
   type DetectLevel,
   type DetectOverrides,
   detectParams,
 } from "../../kernels/detect.ts";
 import { detect as detectCpu } from "../../src/cpu/detect.ts";
 import { assertClose } from "../_close.ts";
-import { runKernel } from "../_gpu.ts";
+import { roundF16, runKernel } from "../_gpu.ts";
 import { randomArray } from "../_rand.ts";
 
 interface Case {
@@ -35,7 +36,8 @@ interface Case {
   jobs?: number;
 }
 
-async function check(c: Case, seed: number): Promise<void> {
+async function check(c: Case, seed: number, half = false): Promise<void> {
+  const h = (a: Float32Array) => (half ? roundF16(a) : a);
   const batch = c.batch ?? 1;
   const regMax = c.regMax ?? 16;
   const inC = 4 * regMax + c.nc + c.nm;
@@ -51,18 +53,34 @@ async function check(c: Case, seed: number): Promise<void> {
   const o: Partial<DetectOverrides> = { REG_MAX: regMax, ...(c.jobs ? { JOBS: c.jobs } : {}) };
   const anchors = detectAnchors(p);
   const range = c.range ?? 4;
-  const x = randomArray(end + 3, seed + 1, -range, range);
-  const y0 = randomArray(p.yBase + batch * outC * anchors + 5, seed + 2, 1e4, 1e4 + 1);
+  const x = h(randomArray(end + 3, seed + 1, -range, range));
+  const y0 = h(randomArray(p.yBase + batch * outC * anchors + 5, seed + 2, 1e4, 1e4 + 1));
   const expected = y0.slice();
   detectCpu({ x, y: expected }, p, o);
-  const got = await runKernel(detect, { inputs: { x }, outputs: { y: y0 }, params: p, overrides: o });
+  if (half) expected.set(roundF16(expected));
+  const got = await runKernel(half ? detectF16 : detect, {
+    inputs: { x },
+    outputs: { y: y0 },
+    params: p,
+    overrides: o,
+  });
   // Split output0 into box channels (0..3) and the rest, each with its tolerance.
   const isBox = (i: number) =>
     i >= p.yBase && i < p.yBase + batch * outC * anchors && Math.floor((i - p.yBase) / anchors) % outC < 4;
   const pick = (a: Float32Array, box: boolean) => a.filter((_, i) => isBox(i) === box);
   const label = `detect ${JSON.stringify(c)}`;
-  assertClose(pick(got.y, true), pick(expected, true), { atol: 1e-3, rtol: 1e-5 }, `${label} boxes`);
-  assertClose(pick(got.y, false), pick(expected, false), { atol: 1e-6, rtol: 1e-6 }, `${label} scores`);
+  assertClose(
+    pick(got.y, true),
+    pick(expected, true),
+    half ? { atol: 0, rtol: 2e-3 } : { atol: 1e-3, rtol: 1e-5 },
+    `${label} boxes`,
+  );
+  assertClose(
+    pick(got.y, false),
+    pick(expected, false),
+    half ? { atol: 1e-3, rtol: 2e-3 } : { atol: 1e-6, rtol: 1e-6 },
+    `${label} scores`,
+  );
 }
 
 const cases: [string, Case][] = [
@@ -97,6 +115,10 @@ const cases: [string, Case][] = [
 
 cases.forEach(([name, c], i) => {
   Deno.test(`detect: ${name}`, () => check(c, 11000 * (i + 1)));
+});
+
+cases.forEach(([name, c], i) => {
+  Deno.test(`detect_f16: ${name}`, () => check(c, 11000 * (i + 1), true));
 });
 
 Deno.test("detect: hand-derived anchor decode", async () => {

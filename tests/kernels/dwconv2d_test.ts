@@ -6,13 +6,15 @@
  */
 import assert from "node:assert/strict";
 import { convOutSize } from "../../kernels/conv2d.ts";
-import { dwconv2d, type Dwconv2dParams, packDwconv2dWeight } from "../../kernels/dwconv2d.ts";
+import { dwconv2d, dwconv2dF16, type Dwconv2dParams, packDwconv2dWeight } from "../../kernels/dwconv2d.ts";
 import { dwconv2d as dwconv2dCpu } from "../../src/cpu/dwconv2d.ts";
 import { assertClose } from "../_close.ts";
-import { runKernel } from "../_gpu.ts";
+import { roundF16, runKernel } from "../_gpu.ts";
 import { randomArray } from "../_rand.ts";
 
 const TOL = { atol: 1e-5, rtol: 1e-5 };
+/** f16 in and out, f32 sums: the result is rounded to f16 (2^-11 relative), inputs are f16 values. */
+const TOL_F16 = { atol: 2e-3, rtol: 2e-3 };
 
 interface Case {
   batch?: number;
@@ -29,7 +31,8 @@ interface Case {
   rView?: [number, number, number];
 }
 
-async function check(c: Case, seed: number): Promise<void> {
+async function check(c: Case, seed: number, half = false): Promise<void> {
+  const h = (a: Float32Array) => (half ? roundF16(a) : a);
   const batch = c.batch ?? 1;
   const stride = c.stride ?? 1;
   const pad = c.pad ?? Math.floor(c.k / 2);
@@ -57,20 +60,21 @@ async function check(c: Case, seed: number): Promise<void> {
     rOff,
   };
   const o = { KSIZE: c.k, STRIDE: stride, ACT: c.act ?? 0, RESIDUAL: c.rView ? 1 : 0 };
-  const w = randomArray(c.c * c.k * c.k, seed + 1);
-  const b = randomArray(c.c, seed + 2);
-  const x = randomArray(xBase + batch * c.h * c.w * p.xStride + 3, seed + 3);
-  const y0 = randomArray(yBase + batch * outH * outW * p.yStride + 5, seed + 4, 10, 11);
-  const r = c.rView ? randomArray(rBase + batch * outH * outW * p.rStride + 2, seed + 5) : undefined;
+  const w = h(randomArray(c.c * c.k * c.k, seed + 1));
+  const b = h(randomArray(c.c, seed + 2));
+  const x = h(randomArray(xBase + batch * c.h * c.w * p.xStride + 3, seed + 3));
+  const y0 = h(randomArray(yBase + batch * outH * outW * p.yStride + 5, seed + 4, 10, 11));
+  const r = c.rView ? h(randomArray(rBase + batch * outH * outW * p.rStride + 2, seed + 5)) : undefined;
   const expected = y0.slice();
   dwconv2dCpu({ x, w, b, r, y: expected }, p, o);
-  const got = await runKernel(dwconv2d, {
+  if (half) expected.set(roundF16(expected));
+  const got = await runKernel(half ? dwconv2dF16 : dwconv2d, {
     inputs: { x, w: packDwconv2dWeight(w, [c.c, 1, c.k, c.k]), b, ...(r ? { r } : {}) },
     outputs: { y: y0 },
     params: p,
     overrides: o,
   });
-  assertClose(got.y, expected, TOL, `dwconv2d ${JSON.stringify(c)}`);
+  assertClose(got.y, expected, half ? TOL_F16 : TOL, `dwconv2d ${JSON.stringify(c)}`);
 }
 
 const cases: [string, Case][] = [
@@ -104,6 +108,10 @@ const cases: [string, Case][] = [
 
 cases.forEach(([name, c], i) => {
   Deno.test(`dwconv2d: ${name}`, () => check(c, 2000 * (i + 1)));
+});
+
+cases.forEach(([name, c], i) => {
+  Deno.test(`dwconv2d_f16: ${name}`, () => check(c, 2000 * (i + 1), true));
 });
 
 Deno.test("dwconv2d: packDwconv2dWeight is tap-major, channel-fastest, padded to vec4", () => {

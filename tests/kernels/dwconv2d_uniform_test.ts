@@ -9,15 +9,18 @@ import { convOutSize } from "../../kernels/conv2d.ts";
 import type { Dwconv2dParams } from "../../kernels/dwconv2d.ts";
 import {
   dwconv2dUniform,
+  dwconv2dUniformF16,
   dwconv2dUniformFits,
   packDwconv2dUniformWeight,
 } from "../../kernels/dwconv2d_uniform.ts";
 import { dwconv2dUniform as dwconv2dUniformCpu } from "../../src/cpu/dwconv2d_uniform.ts";
 import { assertClose } from "../_close.ts";
-import { runKernel } from "../_gpu.ts";
+import { roundF16, runKernel } from "../_gpu.ts";
 import { randomArray } from "../_rand.ts";
 
 const TOL = { atol: 1e-5, rtol: 1e-5 };
+/** f16 in and out, f32 sums: the result is rounded to f16 (2^-11 relative), inputs are f16 values. */
+const TOL_F16 = { atol: 2e-3, rtol: 2e-3 };
 
 interface Case {
   batch?: number;
@@ -36,7 +39,8 @@ interface Case {
   rView?: [number, number, number];
 }
 
-async function check(c: Case, seed: number): Promise<void> {
+async function check(c: Case, seed: number, half = false): Promise<void> {
+  const h = (a: Float32Array) => (half ? roundF16(a) : a);
   const batch = c.batch ?? 1;
   const stride = c.stride ?? 1;
   const pad = c.pad ?? Math.floor(c.k / 2);
@@ -73,18 +77,19 @@ async function check(c: Case, seed: number): Promise<void> {
   };
   const w = randomArray(c.c * c.k * c.k, seed + 1);
   const b = randomArray(c.c, seed + 2);
-  const x = randomArray(xBase + batch * c.h * c.w * p.xStride + 3, seed + 3);
-  const y0 = randomArray(yBase + batch * outH * outW * p.yStride + 5, seed + 4, 10, 11);
-  const r = c.rView ? randomArray(rBase + batch * outH * outW * p.rStride + 2, seed + 5) : undefined;
+  const x = h(randomArray(xBase + batch * c.h * c.w * p.xStride + 3, seed + 3));
+  const y0 = h(randomArray(yBase + batch * outH * outW * p.yStride + 5, seed + 4, 10, 11));
+  const r = c.rView ? h(randomArray(rBase + batch * outH * outW * p.rStride + 2, seed + 5)) : undefined;
   const expected = y0.slice();
   dwconv2dUniformCpu({ x, w, b, r, y: expected }, p, o);
-  const got = await runKernel(dwconv2dUniform, {
+  if (half) expected.set(roundF16(expected));
+  const got = await runKernel(half ? dwconv2dUniformF16 : dwconv2dUniform, {
     inputs: { x, w: packDwconv2dUniformWeight(w, [c.c, 1, c.k, c.k], b), ...(r ? { r } : {}) },
     outputs: { y: y0 },
     params: p,
     overrides: o,
   });
-  assertClose(got.y, expected, TOL, `dwconv2d_uniform ${JSON.stringify(c)}`);
+  assertClose(got.y, expected, half ? TOL_F16 : TOL, `dwconv2d_uniform ${JSON.stringify(c)}`);
 }
 
 const cases: [string, Case][] = [
@@ -110,6 +115,10 @@ const cases: [string, Case][] = [
 
 cases.forEach(([name, c], i) => {
   Deno.test(`dwconv2d_uniform: ${name}`, () => check(c, 31000 * (i + 1)));
+});
+
+cases.forEach(([name, c], i) => {
+  Deno.test(`dwconv2d_uniform_f16: ${name}`, () => check(c, 31000 * (i + 1), true));
 });
 
 Deno.test("dwconv2d_uniform: the window holds the weights and bias or the op falls back to dwconv2d", () => {

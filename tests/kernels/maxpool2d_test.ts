@@ -4,10 +4,10 @@
  * Exact comparison (max is exact).
  */
 import { convOutSize } from "../../kernels/conv2d.ts";
-import { maxpool2d, type Maxpool2dParams } from "../../kernels/maxpool2d.ts";
+import { maxpool2d, maxpool2dF16, type Maxpool2dParams } from "../../kernels/maxpool2d.ts";
 import { maxpool2d as maxpool2dCpu } from "../../src/cpu/maxpool2d.ts";
 import { assertClose } from "../_close.ts";
-import { runKernel } from "../_gpu.ts";
+import { roundF16, runKernel } from "../_gpu.ts";
 import { randomArray } from "../_rand.ts";
 
 interface Case {
@@ -22,7 +22,8 @@ interface Case {
   yView?: [number, number, number];
 }
 
-async function check(c: Case, seed: number): Promise<void> {
+async function check(c: Case, seed: number, half = false): Promise<void> {
+  const h = (a: Float32Array) => (half ? roundF16(a) : a);
   const batch = c.batch ?? 1;
   const stride = c.stride ?? 1;
   const pad = c.pad ?? Math.floor(c.k / 2);
@@ -46,11 +47,17 @@ async function check(c: Case, seed: number): Promise<void> {
     yOff,
   };
   const o = { KSIZE: c.k, STRIDE: stride };
-  const x = randomArray(xBase + batch * c.h * c.w * p.xStride + 3, seed + 1, -5, 5);
-  const y0 = randomArray(yBase + batch * outH * outW * p.yStride + 5, seed + 2, 10, 11);
+  const x = h(randomArray(xBase + batch * c.h * c.w * p.xStride + 3, seed + 1, -5, 5));
+  const y0 = h(randomArray(yBase + batch * outH * outW * p.yStride + 5, seed + 2, 10, 11));
   const expected = y0.slice();
   maxpool2dCpu({ x, y: expected }, p, o);
-  const got = await runKernel(maxpool2d, { inputs: { x }, outputs: { y: y0 }, params: p, overrides: o });
+  if (half) expected.set(roundF16(expected));
+  const got = await runKernel(half ? maxpool2dF16 : maxpool2d, {
+    inputs: { x },
+    outputs: { y: y0 },
+    params: p,
+    overrides: o,
+  });
   assertClose(got.y, expected, { atol: 0, rtol: 0 }, `maxpool2d ${JSON.stringify(c)}`);
 }
 
@@ -73,4 +80,8 @@ const cases: [string, Case][] = [
 
 cases.forEach(([name, c], i) => {
   Deno.test(`maxpool2d: ${name}`, () => check(c, 3000 * (i + 1)));
+});
+
+cases.forEach(([name, c], i) => {
+  Deno.test(`maxpool2d_f16: ${name}`, () => check(c, 3000 * (i + 1), true));
 });

@@ -1,11 +1,13 @@
 /**
  * Every kernel in kernels/mod.ts: its .wgsl text agrees with its spec (bindings in order with
  * names and access, `struct Params` fields with names, order and types, overrides with defaults,
- * entry point `main`), and it compiles with its default overrides on the device.
+ * entry point `main`), and it compiles with its default overrides on the device. So does every f16 variant
+ * and cast kernel (on lavapipe, which has `shader-f16`); an f16 variant is its f32 file with `enable f16;`
+ * first and `alias S = f16;`, nothing else, and its spec lists the f16 bindings.
  */
 import assert from "node:assert/strict";
 import { packParams, paramsByteLength } from "../../kernels/_spec.ts";
-import { kernels } from "../../kernels/mod.ts";
+import { castKernels, f16Kernels, kernels } from "../../kernels/mod.ts";
 import { pipelineKey } from "../../src/gpu/pipeline_cache.ts";
 import { testGpu } from "../_gpu.ts";
 
@@ -42,7 +44,9 @@ function parseOverrides(code: string): Record<string, number> {
   return out;
 }
 
-for (const [stem, spec] of Object.entries(kernels)) {
+const f16Specs = Object.fromEntries(Object.values(f16Kernels).map((spec) => [spec.name, spec]));
+
+for (const [stem, spec] of Object.entries({ ...kernels, ...f16Specs, ...castKernels })) {
   Deno.test(`spec: ${stem}.wgsl matches kernels/${stem}.ts`, () => {
     assert.equal(spec.name, stem);
     const code = stripComments(spec.code);
@@ -106,3 +110,44 @@ Deno.test("spec: bind groups name missing bindings", async () => {
   assert.throws(() => cache.bindGroup(kernel, { x: cache.dummy }), /Bind buffer "y"/);
   assert.throws(() => cache.bindGroup(kernel, { x: cache.dummy, q: cache.dummy }), /"q" is not a binding/);
 });
+
+/** Binding names whose storage array holds f16 (directly, or through `alias S = f16`). */
+function f16Bindings(code: string): string[] {
+  const alias = code.match(/alias\s+S\s*=\s*(\w+)\s*;/)?.[1];
+  const re = /var\s*<\s*storage[\w\s,]*>\s*(\w+)\s*:\s*array<(?:vec\d<)?(\w+)>/g;
+  return [...code.matchAll(re)].filter((m) => m[2] === "f16" || (m[2] === "S" && alias === "f16")).map((m) =>
+    m[1]
+  );
+}
+
+for (const [stem, spec] of Object.entries(kernels)) {
+  Deno.test(`spec: ${stem} is f32 only`, () => {
+    assert.doesNotMatch(stripComments(spec.code), /enable\s+f16|\bf16\b/);
+    assert.equal(spec.f16, undefined);
+  });
+}
+
+for (const [stem, spec] of Object.entries(f16Kernels)) {
+  Deno.test(`spec: ${stem}_f16.wgsl is ${stem}.wgsl with enable f16 and alias S = f16`, () => {
+    const f32 = kernels[stem];
+    assert.equal(spec.name, `${stem}_f16`);
+    assert.match(f32.code, /^alias S = f32;$/m, `${stem}.wgsl declares alias S = f32`);
+    assert.equal(
+      spec.code,
+      `enable f16;\n${f32.code.replace(/^alias S = f32;$/m, "alias S = f16;")}`,
+      `make kernels/${stem}_f16.wgsl "enable f16;" then kernels/${stem}.wgsl with "alias S = f16;"`,
+    );
+    const { name: _a, code: _b, f16: _c, ...contract } = spec;
+    const { name: _d, code: _e, ...f32Contract } = f32;
+    assert.deepEqual(contract, f32Contract, "same bindings, Params, overrides and dispatch");
+  });
+}
+
+for (const [stem, spec] of Object.entries({ ...f16Specs, ...castKernels })) {
+  Deno.test(`spec: ${stem} lists its f16 bindings`, async () => {
+    assert.match(spec.code, /^enable f16;/);
+    assert.deepEqual(spec.f16, f16Bindings(stripComments(spec.code)));
+    const { gpu } = await testGpu();
+    assert.ok(gpu.features.f16, "the test device has shader-f16 (lavapipe has it)");
+  });
+}

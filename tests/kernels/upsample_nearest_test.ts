@@ -2,10 +2,14 @@
  * upsample_nearest GPU vs the CPU reference: scale 2 and 3, channels not divisible by 4, 1x1
  * maps, odd sizes, batch 2, channel-slice views (writing straight into a concat). Exact.
  */
-import { upsampleNearest, type UpsampleNearestParams } from "../../kernels/upsample_nearest.ts";
+import {
+  upsampleNearest,
+  upsampleNearestF16,
+  type UpsampleNearestParams,
+} from "../../kernels/upsample_nearest.ts";
 import { upsampleNearest as upsampleNearestCpu } from "../../src/cpu/upsample_nearest.ts";
 import { assertClose } from "../_close.ts";
-import { runKernel } from "../_gpu.ts";
+import { roundF16, runKernel } from "../_gpu.ts";
 import { randomArray } from "../_rand.ts";
 
 interface Case {
@@ -18,7 +22,8 @@ interface Case {
   yView?: [number, number, number];
 }
 
-async function check(c: Case, seed: number): Promise<void> {
+async function check(c: Case, seed: number, half = false): Promise<void> {
+  const h = (a: Float32Array) => (half ? roundF16(a) : a);
   const batch = c.batch ?? 1;
   const scale = c.scale ?? 2;
   const [xBase, xExtra, xOff] = c.xView ?? [0, 0, 0];
@@ -35,11 +40,12 @@ async function check(c: Case, seed: number): Promise<void> {
     yStride: c.c + yExtra,
     yOff,
   };
-  const x = randomArray(xBase + batch * c.h * c.w * p.xStride + 3, seed + 1);
-  const y0 = randomArray(yBase + batch * c.h * scale * c.w * scale * p.yStride + 5, seed + 2, 10, 11);
+  const x = h(randomArray(xBase + batch * c.h * c.w * p.xStride + 3, seed + 1));
+  const y0 = h(randomArray(yBase + batch * c.h * scale * c.w * scale * p.yStride + 5, seed + 2, 10, 11));
   const expected = y0.slice();
   upsampleNearestCpu({ x, y: expected }, p, { SCALE: scale });
-  const got = await runKernel(upsampleNearest, {
+  if (half) expected.set(roundF16(expected));
+  const got = await runKernel(half ? upsampleNearestF16 : upsampleNearest, {
     inputs: { x },
     outputs: { y: y0 },
     params: p,
@@ -58,4 +64,8 @@ const cases: [string, Case][] = [
 
 cases.forEach(([name, c], i) => {
   Deno.test(`upsample_nearest: ${name}`, () => check(c, 4000 * (i + 1)));
+});
+
+cases.forEach(([name, c], i) => {
+  Deno.test(`upsample_nearest_f16: ${name}`, () => check(c, 4000 * (i + 1), true));
 });
