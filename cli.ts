@@ -78,7 +78,7 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case "predict": {
-      const model = await YOLO.load(str(cfg.model, "model"), load);
+      const model = await YOLO.load(str(cfg.model, "model"), { ...load, half: cfg.half === true });
       const src = cfg.source;
       if (src === null || src === undefined) {
         throw new TypeError('Missing "source=": pass source=IMAGE|DIR|GLOB');
@@ -118,7 +118,7 @@ export async function main(argv: string[]): Promise<number> {
       if (data === null || data === undefined) {
         throw new TypeError('Missing "data=": pass data=DATASET.yaml (e.g. data=coco8-seg.yaml)');
       }
-      const model = await YOLO.load(str(cfg.model, "model"), load);
+      const model = await YOLO.load(str(cfg.model, "model"), { ...load, half: cfg.half === true });
       try {
         await val(model, {
           data: String(data),
@@ -144,7 +144,7 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case "serve": {
-      const model = await YOLO.load(str(cfg.model, "model"), load);
+      const model = await YOLO.load(str(cfg.model, "model"), { ...load, half: cfg.half === true });
       const server = serve(model, {
         port: Number(cfg.port),
         host: str(cfg.host, "host"),

@@ -4,15 +4,15 @@
  * the peer: ONNX Runtime Web's WebGPU backend on the same adapter and model, with the ratio.
  *
  *   deno task bench [--model PATH.pt[,yolo11s-seg.yaml,...]] [--scales n,s,m,l,x] [--batch 1[,8,16]]
- *                   [--imgsz 640] [--iterations N] [--warmup N] [--no-peer] [--predict] [--profile]
+ *                   [--imgsz 640] [--iterations N] [--warmup N] [--no-peer] [--predict] [--profile] [--half]
  *                   [--onnx PATH.onnx] [--onnx-dynamic PATH.onnx]
  *
  * Every model x batch gets a line. `--scales` adds `yolo11{scale}-seg.yaml` (random weights: the same
  * architecture and FLOPs as the released checkpoints). The peer runs the ONNX export of the default
  * checkpoint (`--onnx` for batch 1, `--onnx-dynamic` for larger batches), so it is timed next to that model
  * only. `--predict` also times the whole predictor on a decoded image (letterbox, forward, NMS, masks,
- * polygons; `../shared/images/bus.jpg`). `--profile` prints the slowest layers of one forward (GPU
- * timestamps, one pass per kernel).
+ * polygons; `../shared/images/bus.jpg`). `--half` runs in half precision (f16 activations, Ultralytics'
+ * `half=True`). `--profile` prints the slowest layers of one forward (GPU timestamps, one pass per kernel).
  * @module
  */
 import { parseArgs } from "node:util";
@@ -36,6 +36,7 @@ const { values } = parseArgs({
     "no-peer": { type: "boolean", default: false },
     predict: { type: "boolean", default: false },
     profile: { type: "boolean", default: false },
+    half: { type: "boolean", default: false },
   },
 });
 
@@ -96,12 +97,16 @@ async function printProfile(model: YOLO, input: Float32Array, shape: number[]): 
   console.log(`  by kernel: ${[...byKernel].map(([k, v]) => `${k} ${v.toFixed(2)} ms`).join(", ")}`);
 }
 
-console.log(`adapter: ${adapter}; ${imgsz}x${imgsz}; ${iterations} timed runs after ${warmup} warm-up`);
+console.log(
+  `adapter: ${adapter}; ${imgsz}x${imgsz}; ${iterations} timed runs after ${warmup} warm-up${
+    values.half ? (gpu.features.f16 ? "; half (f16 activations)" : "; half asked, no shader-f16: f32") : ""
+  }`,
+);
 const image = values.predict
   ? await decodeImage(await Deno.readFile("../shared/images/bus.jpg"), "bus.jpg")
   : undefined;
 for (const file of models) {
-  const model = await YOLO.load(file, { device: gpu.device });
+  const model = await YOLO.load(file, { device: gpu.device, half: values.half });
   const name = file.split("/").pop();
   for (const batch of batches) {
     const shape = [batch, 3, imgsz, imgsz];
