@@ -69,3 +69,25 @@ Deno.test("val on coco8-seg matches Ultralytics' box and mask metrics", async ()
     await Deno.remove(project, { recursive: true });
   }
 });
+
+Deno.test("val on coco8-seg in half mode (f16 activations) stays within 0.003 of Ultralytics", async () => {
+  const ref: RefVal =
+    JSON.parse(await Deno.readTextFile(sharedPath("refs/yolo11n-seg-c128.json")))["val_coco8-seg"];
+  const model = await YOLO.load(sharedPath("models/yolo11n-seg-c128.pt"), { half: true });
+  try {
+    const m = await model.val({ data: sharedPath("datasets/coco8-seg.yaml"), batch: 1, label_cache: false });
+    for (const kind of ["box", "seg"] as const) {
+      const pairs: [string, number, number][] = [
+        ["map", m[kind].map, ref[`${kind}_map`] as number],
+        ["map50", m[kind].map50, ref[`${kind}_map50`] as number],
+        ["p", m[kind].mp, ref[`${kind}_p`] as number],
+        ["r", m[kind].mr, ref[`${kind}_r`] as number],
+      ];
+      for (const [name, a, b] of pairs) {
+        assert.ok(Math.abs(a - b) <= 0.003, `half ${kind} ${name}: ours ${a}, Ultralytics ${b}`);
+      }
+    }
+  } finally {
+    model.dispose();
+  }
+});
