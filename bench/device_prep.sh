@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Prepare the ignored .gpu/ folder for a run on the device tool's GPU machine (no network there):
+# ../shared/tools/gpu-prep.sh (Deno, the Vulkan loader, the shared files named below), plus .gpu/deno_dir, a
+# Deno cache holding only the library's npm packages (a few MB; onnxruntime does not fit the 64 MiB carry, so
+# the peer and the ONNX parity tests stay on this machine). Run from the project root, then call the device
+# tool with carry [".gpu"] and the command this script prints.
+set -euo pipefail
+cd "$(git rev-parse --show-toplevel)"
+bash ../shared/tools/gpu-prep.sh models/yolo11n-seg-c128.pt images/bus.jpg images/zidane.jpg \
+  datasets/coco8-seg.yaml datasets/coco8-seg refs/yolo11n-seg-c128.json
+DENO_DIR=.gpu/deno_dir deno cache --config bench/device.json mod.ts bench/forward.ts \
+  tests/e2e/predict_test.ts tests/e2e/val_test.ts >/dev/null
+du -sh .gpu .gpu/deno_dir
+run="env DENO_DIR=.gpu/deno_dir deno run -A --cached-only --config bench/device.json"
+test="env DENO_DIR=.gpu/deno_dir deno test -A --cached-only --config bench/device.json"
+echo "device command (timeout_s ~500):"
+echo "bash .gpu/gpu-env.sh bash -c '$test tests/e2e/predict_test.ts tests/e2e/val_test.ts && \\"
+echo "  $run bench/forward.ts --no-peer --scales n,s,m,l,x --batch 1,32 --predict && \\"
+echo "  $run bench/forward.ts --no-peer --half --predict --profile'"
