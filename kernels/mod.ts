@@ -13,6 +13,7 @@ import { copyChannels, copyChannelsF16 } from "./copy_channels.ts";
 import { detect, detectF16 } from "./detect.ts";
 import { dwconv2d, dwconv2dF16 } from "./dwconv2d.ts";
 import { dwconv2dUniform, dwconv2dUniformF16 } from "./dwconv2d_uniform.ts";
+import { letterbox } from "./letterbox.ts";
 import { maskMatmul } from "./mask_matmul.ts";
 import { maxpool2d, maxpool2dF16 } from "./maxpool2d.ts";
 import { toF16 } from "./to_f16.ts";
@@ -28,6 +29,7 @@ export {
   detect,
   dwconv2d,
   dwconv2dUniform,
+  letterbox,
   maskMatmul,
   maxpool2d,
   toF16,
@@ -48,6 +50,7 @@ export const kernels: Readonly<Record<string, KernelSpec>> = {
   attention,
   detect,
   mask_matmul: maskMatmul,
+  letterbox,
 };
 
 /**
