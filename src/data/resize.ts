@@ -73,16 +73,39 @@ export function resizeBilinearU8<P extends PixelsU8>(img: P, dsize: [number, num
   if (!Number.isInteger(cn) || cn < 1) {
     throw new RangeError(`Cannot resize: ${data.length} bytes are not whole pixels of a ${sw}x${sh} image`);
   }
-  if (sw === dw && sh === dh) return { ...img, data: data.slice() };
+  const path = resizePath([sw, sh], dsize);
+  if (path.kind === "copy") return { ...img, data: data.slice() };
+  const out = path.kind === "area2x"
+    ? halve(data, sw, dw, dh, cn)
+    : linear(data, sw, sh, dw, dh, cn, path.scaleX, path.scaleY);
+  return { ...img, width: dw, height: dh, data: out };
+}
 
+/** Which of OpenCV's paths a resize takes, with the scales the bilinear path uses. */
+export interface ResizePath {
+  /** `copy` (same size), `area2x` (exact 2x downscale, INTER_AREA's fast path) or `bilinear`. */
+  kind: "copy" | "area2x" | "bilinear";
+  /** `1 / (dw / sw)`, as OpenCV computes `scale_x`. */
+  scaleX: number;
+  /** `1 / (dh / sh)`. */
+  scaleY: number;
+}
+
+/**
+ * The path {@linkcode resizeBilinearU8} (and OpenCV) takes from `[sw, sh]` to `[dw, dh]`.
+ *
+ * @param ssize The source size as `[width, height]`.
+ * @param dsize The output size as `[width, height]`.
+ * @returns The path and the scales.
+ */
+export function resizePath(ssize: [number, number], dsize: [number, number]): ResizePath {
+  const [sw, sh] = ssize, [dw, dh] = dsize;
   const invX = dw / sw, invY = dh / sh;
   const scaleX = 1 / invX, scaleY = 1 / invY;
+  if (sw === dw && sh === dh) return { kind: "copy", scaleX, scaleY };
   const iscaleX = roundHalfEven(scaleX), iscaleY = roundHalfEven(scaleY);
   const areaFast = Math.abs(scaleX - iscaleX) < Number.EPSILON && Math.abs(scaleY - iscaleY) < Number.EPSILON;
-  const out = areaFast && iscaleX === 2 && iscaleY === 2
-    ? halve(data, sw, dw, dh, cn)
-    : linear(data, sw, sh, dw, dh, cn, scaleX, scaleY);
-  return { ...img, width: dw, height: dh, data: out };
+  return { kind: areaFast && iscaleX === 2 && iscaleY === 2 ? "area2x" : "bilinear", scaleX, scaleY };
 }
 
 /** INTER_AREA fast path for an exact 2x downscale (`ResizeAreaFastVec`, scale 2). */
@@ -104,15 +127,27 @@ function halve(src: Uint8Array, sw: number, dw: number, dh: number, cn: number):
   return out;
 }
 
-/** Source index and fixed-point weights of one output coordinate. */
-interface Taps {
+/** Source index and fixed-point weights (2048 = 1) of each output coordinate. */
+export interface Taps {
+  /** The first source index (`sx`, `sy`); rows may be outside the image (clipped when read). */
   ofs: Int32Array;
+  /** Weight of `ofs`. */
   w0: Int16Array;
+  /** Weight of `ofs + 1`. */
   w1: Int16Array;
 }
 
-/** `fx = (float)((d + 0.5) * scale - 0.5)`, `s = cvFloor(fx)`, `fx -= s`; clamped when `clamp`. */
-function taps(n: number, srcLen: number, scale: number, clamp: boolean): Taps {
+/**
+ * OpenCV's bilinear taps: `fx = (float)((d + 0.5) * scale - 0.5)`, `s = cvFloor(fx)`, `fx -= s`; clamped
+ * to the first/last source index with `fx = 0` when `clamp` (columns), unclamped for rows.
+ *
+ * @param n The output length.
+ * @param srcLen The source length.
+ * @param scale `scaleX` or `scaleY` of {@linkcode resizePath}.
+ * @param clamp Clamp to the source (columns).
+ * @returns The taps of each output coordinate.
+ */
+export function taps(n: number, srcLen: number, scale: number, clamp: boolean): Taps {
   const ofs = new Int32Array(n), w0 = new Int16Array(n), w1 = new Int16Array(n);
   for (let d = 0; d < n; d++) {
     let f = Math.fround((d + 0.5) * scale - 0.5);
