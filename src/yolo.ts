@@ -8,6 +8,9 @@ import { type ModelSummary, summarize } from "./modes/info.ts";
 import { predict, type PredictOptions } from "./modes/predict.ts";
 import { val, type ValMetrics, type ValOptions } from "./modes/val.ts";
 import type { Source } from "./data/sources.ts";
+import { type LetterboxGeometry, letterboxGeometry, type LetterboxOptions } from "./data/letterbox.ts";
+import { GpuLetterbox } from "./data/letterbox_gpu.ts";
+import type { Image } from "./io/image.ts";
 import type { Result } from "./results.ts";
 
 /** Options of {@link YOLO.load}. */
@@ -33,6 +36,7 @@ export class YOLO {
   #device?: GPUDevice;
   #half: boolean;
   #executor?: Promise<Executor>;
+  #letterboxes = new WeakMap<Executor, Promise<GpuLetterbox>>();
 
   private constructor(model: LoadedModel, device?: GPUDevice, half = false) {
     this.model = model;
@@ -136,6 +140,44 @@ export class YOLO {
    */
   async forward(data: Float32Array, shape: readonly number[]): Promise<ForwardResult> {
     return (await this.#gpu()).forward(data, shape);
+  }
+
+  /**
+   * Letterbox decoded images on the GPU (the `letterbox` kernel, bit for bit `letterboxInto`) and run the
+   * network on them, in one command buffer: only the image bytes are uploaded.
+   *
+   * @param images RGB images that share one letterbox shape under `options` (a batch).
+   * @param options The letterbox options (`newShape`, `auto`, `stride`, ...).
+   * @returns The raw outputs, each image's geometry and the input shape.
+   * @throws {RangeError} When the images' letterbox shapes differ or the shape does not fit the model.
+   */
+  async forwardImages(
+    images: readonly Image[],
+    options: LetterboxOptions = {},
+  ): Promise<{ output: ForwardResult; geometries: LetterboxGeometry[]; shape: number[] }> {
+    if (images.length === 0) throw new RangeError("Give at least one image to forward");
+    const [H, W] = letterboxGeometry([images[0].height, images[0].width], options).letterboxShape;
+    for (const img of images) {
+      const [h, w] = letterboxGeometry([img.height, img.width], options).letterboxShape;
+      if (h !== H || w !== W) {
+        throw new RangeError(`Cannot batch a ${h}x${w} letterbox with ${H}x${W} ones: give one input shape`);
+      }
+    }
+    const executor = await this.#gpu();
+    let lb = this.#letterboxes.get(executor);
+    if (!lb) {
+      lb = GpuLetterbox.create(executor.cache);
+      this.#letterboxes.set(executor, lb);
+    }
+    const letterbox = await lb;
+    const shape = [images.length, 3, H, W];
+    const geometries: LetterboxGeometry[] = [];
+    const output = await executor.forwardEncoded(shape, (encoder, input) => {
+      images.forEach((img, i) => {
+        geometries[i] = letterbox.encode(encoder, img, input, { ...options, offset: i * 3 * H * W, slot: i });
+      });
+    });
+    return { output, geometries, shape };
   }
 
   /**

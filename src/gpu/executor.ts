@@ -339,23 +339,51 @@ export class Executor {
     return run;
   }
 
+  /**
+   * Run the network on an input that `writeInput` records into the forward's own command encoder (the
+   * `letterbox` kernel writing the batch from image bytes, say) instead of uploading floats: `input` is
+   * the f32 NCHW input buffer of `shape`, at offset 0. Queued like {@linkcode forward}.
+   */
+  forwardEncoded(
+    shape: readonly number[],
+    writeInput: (encoder: GPUCommandEncoder, input: GPUBuffer) => void,
+  ): Promise<ForwardResult> {
+    const run = this.#queue.then(() => this.#run(shape, writeInput));
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
   async #forward(data: Float32Array, shape: readonly number[]): Promise<ForwardResult> {
+    this.#checkShape(shape);
+    const count = shape.reduce((a, b) => a * b, 1);
+    if (data.length !== count) {
+      throw new RangeError(`Give ${count} input values for shape [${shape.join(", ")}]: got ${data.length}`);
+    }
+    return await this.#run(shape, (_, input) => {
+      // WebGPU in Deno takes no SharedArrayBuffer-backed views: copy those first.
+      const src = data.buffer instanceof ArrayBuffer ? data : new Float32Array(data);
+      this.gpu.device.queue.writeBuffer(input, 0, src.buffer as ArrayBuffer, src.byteOffset, src.byteLength);
+    });
+  }
+
+  #checkShape(shape: readonly number[]): void {
     if (this.#disposed) throw new TypeError("Cannot run a disposed model: load it again");
-    const [n, c, h, w] = shape;
+    const [n, c] = shape;
     if (shape.length !== 4 || c !== this.graph.values[this.graph.input].c || !(n >= 1)) {
       throw new RangeError(`Give an input of shape [n, 3, h, w]: got [${shape.join(", ")}]`);
     }
-    if (data.length !== n * c * h * w) {
-      throw new RangeError(
-        `Give ${n * c * h * w} input values for shape [${shape.join(", ")}]: got ${data.length}`,
-      );
-    }
+  }
+
+  async #run(
+    shape: readonly number[],
+    writeInput: (encoder: GPUCommandEncoder, input: GPUBuffer) => void,
+  ): Promise<ForwardResult> {
+    this.#checkShape(shape);
+    const [n, , h, w] = shape;
     const program = await this.#program(n, h, w);
     const device = this.gpu.device;
-    // WebGPU in Deno takes no SharedArrayBuffer-backed views: copy those first.
-    const src = data.buffer instanceof ArrayBuffer ? data : new Float32Array(data);
-    device.queue.writeBuffer(program.input, 0, src.buffer as ArrayBuffer, src.byteOffset, src.byteLength);
     const encoder = device.createCommandEncoder({ label: "forward" });
+    writeInput(encoder, program.input);
     const pass = encoder.beginComputePass({ label: "forward" });
     for (const step of program.steps) {
       pass.setPipeline(step.kernel.pipeline);
