@@ -39,29 +39,30 @@ fn byteAt(i: u32) -> i32 {
   return i32((x[i >> 2u] >> ((i & 3u) * 8u)) & 0xffu);
 }
 
-/** Channel `c` of source pixel (col, row). */
-fn src(col: u32, row: u32, c: u32) -> i32 {
-  return byteAt((row * params.srcW + col) * 3u + c);
+/** The RGB source pixel (col, row). */
+fn src(col: u32, row: u32) -> vec3<i32> {
+  let i = (row * params.srcW + col) * 3u;
+  return vec3<i32>(byteAt(i), byteAt(i + 1u), byteAt(i + 2u));
 }
 
 /** OpenCV's horizontal pass of one source row at one resized column: S[sx] * a0 + S[sx + 1] * a1. */
-fn hpass(row: u32, sx: u32, a0: i32, a1: i32, c: u32) -> i32 {
-  var v = src(sx, row, c) * a0;
+fn hpass(row: u32, sx: u32, a0: i32, a1: i32) -> vec3<i32> {
+  var v = src(sx, row) * a0;
   if (a1 != 0) {
-    v += src(sx + 1u, row, c) * a1;
+    v += src(sx + 1u, row) * a1;
   }
   return v;
 }
 
-/** The resized image's channel `c` at (rx, ry). */
-fn resized(rx: u32, ry: u32, c: u32) -> u32 {
+/** The resized image's RGB at (rx, ry). */
+fn resized(rx: u32, ry: u32) -> vec3<u32> {
   if (params.mode == 0u) {
-    return u32(src(rx, ry, c));
+    return vec3<u32>(src(rx, ry));
   }
   if (params.mode == 1u) {
-    let s = src(2u * rx, 2u * ry, c) + src(2u * rx + 1u, 2u * ry, c) + src(2u * rx, 2u * ry + 1u, c) +
-      src(2u * rx + 1u, 2u * ry + 1u, c);
-    return u32((s + 2) >> 2u);
+    let s = src(2u * rx, 2u * ry) + src(2u * rx + 1u, 2u * ry) + src(2u * rx, 2u * ry + 1u) +
+      src(2u * rx + 1u, 2u * ry + 1u);
+    return vec3<u32>((s + 2) >> vec3<u32>(2u));
   }
   let xt = LUT_LEN + 3u * rx;
   let yt = LUT_LEN + 3u * params.resizedW + 3u * ry;
@@ -72,12 +73,12 @@ fn resized(rx: u32, ry: u32, c: u32) -> u32 {
   let b0 = i32(t[yt + 1u]);
   let b1 = i32(t[yt + 2u]);
   let last = i32(params.srcH) - 1;
-  let r0 = u32(clamp(sy, 0, last));
-  let r1 = u32(clamp(sy + 1, 0, last));
-  let s0 = hpass(r0, sx, a0, a1, c);
-  let s1 = hpass(r1, sx, a0, a1, c);
-  let v = (((b0 * (s0 >> 4u)) >> 16u) + ((b1 * (s1 >> 4u)) >> 16u) + 2) >> 2u;
-  return u32(clamp(v, 0, 255));
+  let s0 = hpass(u32(clamp(sy, 0, last)), sx, a0, a1);
+  let s1 = hpass(u32(clamp(sy + 1, 0, last)), sx, a0, a1);
+  let four = vec3<u32>(4u);
+  let sixteen = vec3<u32>(16u);
+  let v = (((b0 * (s0 >> four)) >> sixteen) + ((b1 * (s1 >> four)) >> sixteen) + 2) >> vec3<u32>(2u);
+  return vec3<u32>(clamp(v, vec3<i32>(0), vec3<i32>(255)));
 }
 
 @compute @workgroup_size(WG)
@@ -96,11 +97,11 @@ fn main(
   let o = params.offset + i;
   let inside = ox >= params.left && ox < params.left + params.resizedW && oy >= params.top &&
     oy < params.top + params.resizedH;
-  for (var c = 0u; c < 3u; c++) {
-    var v = params.pad;
-    if (inside) {
-      v = resized(ox - params.left, oy - params.top, c);
-    }
-    y[o + c * plane] = bitcast<f32>(t[v]);
+  var v = vec3<u32>(params.pad);
+  if (inside) {
+    v = resized(ox - params.left, oy - params.top);
   }
+  y[o] = bitcast<f32>(t[v.x]);
+  y[o + plane] = bitcast<f32>(t[v.y]);
+  y[o + 2u * plane] = bitcast<f32>(t[v.z]);
 }
