@@ -48,6 +48,7 @@ export {
   type ConvertCocoResult,
 } from "./src/data/coco_convert.ts";
 export type { Image } from "./src/io/image.ts";
+export type { LetterboxGeometry, LetterboxOptions } from "./src/data/letterbox.ts";
 export type { MetricSummary } from "./src/metrics/det_metrics.ts";
 export type { Source } from "./src/data/sources.ts";
 export type { Rle } from "./src/postprocess/rle.ts";
