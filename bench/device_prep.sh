@@ -8,12 +8,13 @@ set -euo pipefail
 cd "$(git rev-parse --show-toplevel)"
 bash ../shared/tools/gpu-prep.sh models/yolo11n-seg-c128.pt images/bus.jpg images/zidane.jpg \
   datasets/coco8-seg.yaml datasets/coco8-seg refs/yolo11n-seg-c128.json
-DENO_DIR=.gpu/deno_dir deno cache --config bench/device.json mod.ts bench/forward.ts \
-  tests/e2e/predict_test.ts tests/e2e/val_test.ts >/dev/null
+DENO_DIR=.gpu/deno_dir deno cache --config bench/device.json mod.ts bench/forward.ts tests/kernels/*_test.ts \
+  tests/gpu/*_test.ts tests/data/letterbox_gpu_test.ts tests/e2e/predict_test.ts tests/e2e/val_test.ts >/dev/null
 du -sh .gpu .gpu/deno_dir
 run="env DENO_DIR=.gpu/deno_dir deno run -A --cached-only --config bench/device.json"
 test="env DENO_DIR=.gpu/deno_dir deno test -A --cached-only --config bench/device.json"
-echo "device command (timeout_s ~500):"
-echo "bash .gpu/gpu-env.sh bash -c '$test tests/e2e/predict_test.ts tests/e2e/val_test.ts && \\"
-echo "  $run bench/forward.ts --no-peer --scales n,s,m,l,x --batch 1,32 --predict && \\"
-echo "  $run bench/forward.ts --no-peer --half --predict --profile'"
+echo "device command (timeout_s ~560; each step bounded so a slow one does not eat the rest):"
+echo "bash .gpu/gpu-env.sh bash -c 'nvidia-smi -L; \\"
+echo "  timeout 180 $test tests/kernels/ tests/gpu/ tests/data/letterbox_gpu_test.ts tests/e2e/predict_test.ts tests/e2e/val_test.ts 2>&1 | grep -E \"passed|FAIL|=>\"; \\"
+echo "  timeout 240 $run bench/forward.ts --no-peer --scales n,s,m,l,x --batch 1,16 --iterations 10 --predict; \\"
+echo "  timeout 100 $run bench/forward.ts --no-peer --half --iterations 20 --predict --profile'"

@@ -136,12 +136,17 @@ for (const file of models) {
   }
   if (image) {
     // the whole predictor on a decoded image: letterbox (rect), forward, NMS, masks, polygons
-    const opts = batchOptions({ imgsz });
     const item = [{ file: "bus.jpg", img: image }];
-    const times = await timeRuns(() => runBatch(model, item, opts));
-    console.log(
-      `yolo-wgsl predict: ${fmt(times)} per image (decoded 1080x810 bus.jpg in, results out) — ${name}`,
-    );
+    for (const gpuLetterbox of [false, true]) {
+      const opts = batchOptions({ imgsz, gpuLetterbox });
+      const times = await timeRuns(() => runBatch(model, item, opts));
+      const where = gpuLetterbox ? "GPU" : "CPU";
+      console.log(
+        `yolo-wgsl predict: ${
+          fmt(times)
+        } per image (decoded 1080x810 bus.jpg in, results out; letterbox on the ${where}) — ${name}`,
+      );
+    }
   }
   model.dispose();
 }
