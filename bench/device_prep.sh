@@ -7,7 +7,8 @@
 set -euo pipefail
 cd "$(git rev-parse --show-toplevel)"
 bash ../shared/tools/gpu-prep.sh models/yolo11n-seg-c128.pt images/bus.jpg images/zidane.jpg \
-  datasets/coco8-seg.yaml datasets/coco8-seg refs/yolo11n-seg-c128.json
+  datasets/coco8-seg.yaml datasets/coco8-seg refs/yolo11n-seg-c128.json \
+  datasets/coco128-seg/images/train2017/000000000540.jpg datasets/coco128-seg/images/train2017/000000000542.jpg
 DENO_DIR=.gpu/deno_dir deno cache --config bench/device.json mod.ts bench/forward.ts tests/kernels/*_test.ts \
   tests/gpu/*_test.ts tests/data/letterbox_gpu_test.ts tests/e2e/predict_test.ts tests/e2e/val_test.ts >/dev/null
 du -sh .gpu .gpu/deno_dir

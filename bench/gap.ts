@@ -1,0 +1,56 @@
+/**
+ * Where a forward's wall time goes beyond its GPU time: an empty submit + onSubmittedWorkDone, a readback of
+ * N MB (copy + mapAsync + getMappedRange().slice), and an input upload of N MB, each timed alone (median of 20).
+ *
+ *   deno run -A bench/gap.ts [--mb 7]
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { requestGpu } from "../src/gpu/device.ts";
+import { percentile } from "./_stats.ts";
+
+const { values } = parseArgs({ options: { mb: { type: "string", default: "7" } } });
+const bytes = Math.round(Number(values.mb) * 2 ** 20 / 4) * 4;
+const { device, adapter } = await requestGpu();
+const usage = GPUBufferUsage;
+const src = device.createBuffer({ size: bytes, usage: usage.STORAGE | usage.COPY_SRC | usage.COPY_DST });
+const staging = device.createBuffer({ size: bytes, usage: usage.MAP_READ | usage.COPY_DST });
+const host = new Float32Array(bytes / 4);
+
+async function time(name: string, run: () => Promise<unknown>): Promise<void> {
+  const ts: number[] = [];
+  for (let i = 0; i < 21; i++) {
+    const t0 = performance.now();
+    await run();
+    if (i > 0) ts.push(performance.now() - t0);
+  }
+  console.log(
+    `${name}: ${percentile(ts, 50).toFixed(3)} ms (median of 20, p90 ${percentile(ts, 90).toFixed(3)})`,
+  );
+}
+
+console.log(`adapter: ${adapter?.info?.description || adapter?.info?.vendor}; ${values.mb} MB`);
+await time("empty submit + onSubmittedWorkDone", async () => {
+  device.queue.submit([device.createCommandEncoder().finish()]);
+  await device.queue.onSubmittedWorkDone();
+});
+await time("writeBuffer + onSubmittedWorkDone", async () => {
+  device.queue.writeBuffer(src, 0, host);
+  await device.queue.onSubmittedWorkDone();
+});
+await time("copy + mapAsync + getMappedRange().slice", async () => {
+  const enc = device.createCommandEncoder();
+  enc.copyBufferToBuffer(src, 0, staging, 0, bytes);
+  device.queue.submit([enc.finish()]);
+  await staging.mapAsync(GPUMapMode.READ);
+  new Float32Array(staging.getMappedRange().slice(0));
+  staging.unmap();
+});
+await time("copy + mapAsync only", async () => {
+  const enc = device.createCommandEncoder();
+  enc.copyBufferToBuffer(src, 0, staging, 0, bytes);
+  device.queue.submit([enc.finish()]);
+  await staging.mapAsync(GPUMapMode.READ);
+  staging.unmap();
+});
+device.destroy();
