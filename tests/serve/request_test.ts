@@ -40,6 +40,7 @@ Deno.test("parseParams: defaults, overrides, lists of classes", () => {
     limits,
   );
   assert.deepEqual(p, {
+    ...defaults,
     imgsz: 96,
     conf: 0.5,
     iou: 0.45,
