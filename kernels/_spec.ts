@@ -180,14 +180,19 @@ export function u32Params<P extends string>(...names: P[]): ParamSpec<P>[] {
 }
 
 /**
- * The `shader-f16` variant of a kernel: the same bindings, Params, overrides and dispatch over
- * `<name>_f16.wgsl`, which is `<name>.wgsl` with `enable f16;` first and `alias S = f16;` (activations,
- * and weights bound as storage, held as f16; arithmetic in f32). Chosen only on a device with `shader-f16`.
+ * The `shader-f16` variant of a kernel: the same bindings, Params, overrides and dispatch over the kernel's
+ * own `.wgsl` with `enable f16;` first and its `alias S = f32;` line made `alias S = f16;` (activations,
+ * and weights bound as storage, held as f16; arithmetic in f32). Derived here rather than kept as a second
+ * file, so the two cannot drift. Chosen only on a device with `shader-f16`.
+ *
+ * @throws {TypeError} When the kernel's code has no `alias S = f32;` line.
  */
-export function f16Variant<P extends string, O extends string>(
-  spec: KernelSpec<P, O>,
-  code: string,
-): KernelSpec<P, O> {
+export function f16Variant<P extends string, O extends string>(spec: KernelSpec<P, O>): KernelSpec<P, O> {
+  const alias = /^alias S = f32;$/m;
+  if (!alias.test(spec.code)) {
+    throw new TypeError(`Cannot make an f16 variant of ${spec.name}: its .wgsl has no "alias S = f32;" line`);
+  }
+  const code = `enable f16;\n${spec.code.replace(alias, "alias S = f16;")}`;
   const f16 = spec.bindings.filter((b) => b.access !== "uniform").map((b) => b.name);
   return { ...spec, name: `${spec.name}_f16`, code, f16 };
 }

@@ -12,7 +12,6 @@
  * @module
  */
 import code from "./attention.wgsl" with { type: "text" };
-import codeF16 from "./attention_f16.wgsl" with { type: "text" };
 import { ceilDiv, f16Variant, fold, type KernelSpec, type ParamSpec, u32Params } from "./_spec.ts";
 
 /** Names of the `Params` fields of `attention.wgsl`, in order. */
@@ -121,5 +120,5 @@ export function attentionTile(pixels: number, heads: number, targetWorkgroups = 
   return { WG_Q: ceilDiv(pixels, 32) * heads >= targetWorkgroups ? 8 : 4 };
 }
 
-/** `attention` with f16 activations (`attention_f16.wgsl`), for devices with `shader-f16`. */
-export const attentionF16: typeof attention = f16Variant(attention, codeF16);
+/** `attention` with f16 activations (its `.wgsl` made f16 by `f16Variant`), for devices with `shader-f16`. */
+export const attentionF16: typeof attention = f16Variant(attention);

@@ -9,7 +9,6 @@
  * @module
  */
 import code from "./conv2d.wgsl" with { type: "text" };
-import codeF16 from "./conv2d_f16.wgsl" with { type: "text" };
 import { ceilDiv, f16Variant, fold, type KernelSpec, u32Params } from "./_spec.ts";
 
 /** Names of the `Params` fields of `conv2d.wgsl`, in order. */
@@ -214,5 +213,5 @@ export function packConv2dWeight(
   return out;
 }
 
-/** `conv2d` with f16 activations (`conv2d_f16.wgsl`), for devices with `shader-f16`. */
-export const conv2dF16: typeof conv2d = f16Variant(conv2d, codeF16);
+/** `conv2d` with f16 activations (its `.wgsl` made f16 by `f16Variant`), for devices with `shader-f16`. */
+export const conv2dF16: typeof conv2d = f16Variant(conv2d);

@@ -17,7 +17,6 @@
  * @module
  */
 import code from "./conv2d_uniform.wgsl" with { type: "text" };
-import codeF16 from "./conv2d_uniform_f16.wgsl" with { type: "text" };
 import { ceilDiv, f16Variant, fold, type KernelSpec, u32Params } from "./_spec.ts";
 
 /** Names of the `Params` fields of `conv2d_uniform.wgsl`, in order. */
@@ -409,5 +408,5 @@ export function transposedTapWeight(
   return out;
 }
 
-/** `conv2dUniform` with f16 activations (`conv2d_uniform_f16.wgsl`), for devices with `shader-f16`. */
-export const conv2dUniformF16: typeof conv2dUniform = f16Variant(conv2dUniform, codeF16);
+/** `conv2dUniform` with f16 activations (its `.wgsl` made f16 by `f16Variant`), for devices with `shader-f16`. */
+export const conv2dUniformF16: typeof conv2dUniform = f16Variant(conv2dUniform);

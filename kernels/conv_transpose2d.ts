@@ -10,7 +10,6 @@
  * @module
  */
 import code from "./conv_transpose2d.wgsl" with { type: "text" };
-import codeF16 from "./conv_transpose2d_f16.wgsl" with { type: "text" };
 import { ceilDiv, f16Variant, fold, type KernelSpec, u32Params } from "./_spec.ts";
 import { type Conv2dTile, conv2dTile } from "./conv2d.ts";
 
@@ -144,5 +143,5 @@ export function packConvTranspose2dWeight(
   return out;
 }
 
-/** `convTranspose2d` with f16 activations (`conv_transpose2d_f16.wgsl`), for devices with `shader-f16`. */
-export const convTranspose2dF16: typeof convTranspose2d = f16Variant(convTranspose2d, codeF16);
+/** `convTranspose2d` with f16 activations (its `.wgsl` made f16 by `f16Variant`), for devices with `shader-f16`. */
+export const convTranspose2dF16: typeof convTranspose2d = f16Variant(convTranspose2d);

@@ -5,7 +5,6 @@
  * @module
  */
 import code from "./copy_channels.wgsl" with { type: "text" };
-import codeF16 from "./copy_channels_f16.wgsl" with { type: "text" };
 import { ceilDiv, f16Variant, fold, type KernelSpec, u32Params } from "./_spec.ts";
 
 /** Names of the `Params` fields of `copy_channels.wgsl`, in order. */
@@ -58,5 +57,5 @@ export const copyChannels: KernelSpec<CopyChannelsParam, CopyChannelsOverride> =
   },
 };
 
-/** `copyChannels` with f16 activations (`copy_channels_f16.wgsl`), for devices with `shader-f16`. */
-export const copyChannelsF16: typeof copyChannels = f16Variant(copyChannels, codeF16);
+/** `copyChannels` with f16 activations (its `.wgsl` made f16 by `f16Variant`), for devices with `shader-f16`. */
+export const copyChannelsF16: typeof copyChannels = f16Variant(copyChannels);

@@ -10,7 +10,6 @@
  * @module
  */
 import code from "./detect.wgsl" with { type: "text" };
-import codeF16 from "./detect_f16.wgsl" with { type: "text" };
 import { ceilDiv, f16Variant, fold, type KernelSpec, u32Params } from "./_spec.ts";
 
 /** The most feature levels one dispatch decodes. */
@@ -127,5 +126,5 @@ export function detectParams(
   return p as DetectParams;
 }
 
-/** `detect` with f16 activations (`detect_f16.wgsl`), for devices with `shader-f16`. */
-export const detectF16: typeof detect = f16Variant(detect, codeF16);
+/** `detect` with f16 activations (its `.wgsl` made f16 by `f16Variant`), for devices with `shader-f16`. */
+export const detectF16: typeof detect = f16Variant(detect);

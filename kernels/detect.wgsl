@@ -11,7 +11,7 @@
 // channel j + 2.
 // Views: level l element (b, y, x, c) lives at xBase<l> + ((b * h<l> + y) * w<l> + x) * C + c.
 
-// Element type of activations (and of weights bound as storage) in memory: f32 here, f16 in detect_f16.wgsl,
+// Element type of activations (and of weights bound as storage) in memory: f32 here, f16 in its f16 variant (f16Variant),
 // which differs from this file only in that line and its leading `enable f16;`. Arithmetic stays f32.
 alias S = f32;
 

@@ -7,7 +7,6 @@
  * @module
  */
 import code from "./dwconv2d.wgsl" with { type: "text" };
-import codeF16 from "./dwconv2d_f16.wgsl" with { type: "text" };
 import { ceilDiv, f16Variant, fold, type KernelSpec, u32Params } from "./_spec.ts";
 
 /** Names of the `Params` fields of `dwconv2d.wgsl`, in order. */
@@ -115,5 +114,5 @@ export function packDwconv2dWeight(
   return out;
 }
 
-/** `dwconv2d` with f16 activations (`dwconv2d_f16.wgsl`), for devices with `shader-f16`. */
-export const dwconv2dF16: typeof dwconv2d = f16Variant(dwconv2d, codeF16);
+/** `dwconv2d` with f16 activations (its `.wgsl` made f16 by `f16Variant`), for devices with `shader-f16`. */
+export const dwconv2dF16: typeof dwconv2d = f16Variant(dwconv2d);

@@ -9,7 +9,6 @@
  * @module
  */
 import code from "./dwconv2d_uniform.wgsl" with { type: "text" };
-import codeF16 from "./dwconv2d_uniform_f16.wgsl" with { type: "text" };
 import { ceilDiv, f16Variant, fold, type KernelSpec, MAX_WORKGROUPS_PER_DIMENSION } from "./_spec.ts";
 import { dwconv2d, type Dwconv2dParam, packDwconv2dWeight } from "./dwconv2d.ts";
 
@@ -112,5 +111,5 @@ export function packDwconv2dUniformWeight(
   return out;
 }
 
-/** `dwconv2dUniform` with f16 activations (`dwconv2d_uniform_f16.wgsl`), for devices with `shader-f16`. */
-export const dwconv2dUniformF16: typeof dwconv2dUniform = f16Variant(dwconv2dUniform, codeF16);
+/** `dwconv2dUniform` with f16 activations (its `.wgsl` made f16 by `f16Variant`), for devices with `shader-f16`. */
+export const dwconv2dUniformF16: typeof dwconv2dUniform = f16Variant(dwconv2dUniform);

@@ -12,7 +12,7 @@
 //
 // Views: activation element (b, y, x, c) lives at base + ((b * H + y) * W + x) * stride + off + c.
 
-// Element type of activations (and of weights bound as storage) in memory: f32 here, f16 in dwconv2d_uniform_f16.wgsl,
+// Element type of activations (and of weights bound as storage) in memory: f32 here, f16 in its f16 variant (f16Variant),
 // which differs from this file only in that line and its leading `enable f16;`. Arithmetic stays f32.
 alias S = f32;
 

@@ -5,7 +5,6 @@
  * @module
  */
 import code from "./maxpool2d.wgsl" with { type: "text" };
-import codeF16 from "./maxpool2d_f16.wgsl" with { type: "text" };
 import { ceilDiv, f16Variant, fold, type KernelSpec, u32Params } from "./_spec.ts";
 
 /** Names of the `Params` fields of `maxpool2d.wgsl`, in order. */
@@ -64,5 +63,5 @@ export const maxpool2d: KernelSpec<Maxpool2dParam, Maxpool2dOverride> = {
   },
 };
 
-/** `maxpool2d` with f16 activations (`maxpool2d_f16.wgsl`), for devices with `shader-f16`. */
-export const maxpool2dF16: typeof maxpool2d = f16Variant(maxpool2d, codeF16);
+/** `maxpool2d` with f16 activations (its `.wgsl` made f16 by `f16Variant`), for devices with `shader-f16`. */
+export const maxpool2dF16: typeof maxpool2d = f16Variant(maxpool2d);

@@ -5,7 +5,6 @@
  * @module
  */
 import code from "./upsample_nearest.wgsl" with { type: "text" };
-import codeF16 from "./upsample_nearest_f16.wgsl" with { type: "text" };
 import { ceilDiv, f16Variant, fold, type KernelSpec, u32Params } from "./_spec.ts";
 
 /** Names of the `Params` fields of `upsample_nearest.wgsl`, in order. */
@@ -59,5 +58,5 @@ export const upsampleNearest: KernelSpec<UpsampleNearestParam, UpsampleNearestOv
   },
 };
 
-/** `upsampleNearest` with f16 activations (`upsample_nearest_f16.wgsl`), for devices with `shader-f16`. */
-export const upsampleNearestF16: typeof upsampleNearest = f16Variant(upsampleNearest, codeF16);
+/** `upsampleNearest` with f16 activations (its `.wgsl` made f16 by `f16Variant`), for devices with `shader-f16`. */
+export const upsampleNearestF16: typeof upsampleNearest = f16Variant(upsampleNearest);

@@ -21,6 +21,7 @@
  */
 import { basename, dirname, extname, join, resolve } from "node:path";
 import { DatasetError } from "../errors.ts";
+import { incrementPath } from "../io/increment_path.ts";
 import { info, warn } from "../log.ts";
 import { maskToSegment } from "../postprocess/polygons.ts";
 import { asCocoRle, decodeCocoRle } from "./coco_rle.ts";
@@ -308,13 +309,6 @@ export interface ConvertCocoResult {
   warnings: string[];
 }
 
-/** Ultralytics' `increment_path`: `path`, else `path2`, `path3`, ... (the first that does not exist). */
-async function incrementPath(path: string): Promise<string> {
-  const exists = (p: string) => Deno.stat(p).then(() => true, () => false);
-  if (!(await exists(path))) return path;
-  for (let n = 2;; n++) if (!(await exists(`${path}${n}`))) return `${path}${n}`;
-}
-
 /**
  * Converts COCO instance JSON files into YOLO labels under `save_dir/labels/<split>/`, as Ultralytics'
  * `convert_coco` (see the module notes for what is written and skipped).
@@ -353,7 +347,7 @@ export async function convertCoco(
     throw new DatasetError(json, `Cannot convert "${json}": no such file or directory`);
   }
   if (jsonFiles.length === 0) throw new DatasetError(json, `Cannot convert "${json}": no .json files in it`);
-  const saveDir = await incrementPath(resolve(options.save_dir ?? "coco_converted"));
+  const saveDir = incrementPath(resolve(options.save_dir ?? "coco_converted"));
   await Deno.mkdir(join(saveDir, "images"), { recursive: true });
   await Deno.mkdir(join(saveDir, "labels"), { recursive: true });
 

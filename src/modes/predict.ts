@@ -9,6 +9,7 @@
 import { basename, join, parse } from "node:path";
 import type { PlotOptions } from "../plot/annotate.ts";
 import { DatasetError } from "../errors.ts";
+import { incrementPath } from "../io/increment_path.ts";
 import type { ForwardResult } from "../gpu/executor.ts";
 import { decodeImage, type Image } from "../io/image.ts";
 import {
@@ -81,20 +82,6 @@ export interface PredictOptions extends PlotOptions {
    * buffer, when the model can (`forwardImages`); not an Ultralytics argument. @default false
    */
   gpuLetterbox?: boolean;
-}
-
-/** Ultralytics' `increment_path`: `path`, else `path2`, `path3`, ... the first that does not exist. */
-export function incrementPath(path: string, existOk = false): string {
-  const exists = (p: string) => {
-    try {
-      Deno.statSync(p);
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  if (existOk || !exists(path)) return path;
-  for (let n = 2;; n++) if (!exists(`${path}${n}`)) return `${path}${n}`;
 }
 
 const now = () => performance.now();

@@ -29,7 +29,8 @@ import { computeMetric, type Metric, type MetricSummary } from "../metrics/det_m
 import { scaleBoxes } from "../postprocess/boxes.ts";
 import { processMaskProto } from "../postprocess/masks.ts";
 import { nonMaxSuppression } from "../postprocess/nms.ts";
-import { incrementPath, type Predictable } from "./predict.ts";
+import { incrementPath } from "../io/increment_path.ts";
+import type { Predictable } from "./predict.ts";
 
 /** Options of {@linkcode val}: Ultralytics' argument names and defaults. */
 export interface ValOptions {
