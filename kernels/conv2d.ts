@@ -2,9 +2,10 @@
  * Spec of `conv2d.wgsl`: general convolution (square kernel, any stride, padding and groups) as an
  * implicit GEMM with a fused bias + activation + residual epilogue, over NHWC (or NCHW) views.
  *
- * Tiling: a workgroup of `WG_M * WG_N` invocations computes `4 * WG_M` output pixels by `4 * WG_N`
- * output channels of one group, `BK` reduction elements per step; each invocation holds a 4 x 4
- * register tile. {@linkcode conv2dTile} picks the shape from the channel count.
+ * Tiling: a workgroup of `WG_M * WG_N` invocations computes `4 * PIX4 * WG_M` output pixels by
+ * `4 * CH4 * WG_N` output channels of one group, `BK` reduction elements per step; each invocation holds
+ * a `(4 * PIX4) x (4 * CH4)` register tile. {@linkcode conv2dTile} picks a shape from the channel count;
+ * {@linkcode conv2dTileCandidates} lists the shapes the executor's autotuner times on a real GPU.
  *
  * @module
  */
@@ -42,16 +43,15 @@ export type Conv2dOverride =
   | "OUT_NCHW"
   | "WG_M"
   | "WG_N"
-  | "BK";
+  | "BK"
+  | "PIX4"
+  | "CH4";
 
 /** Params values of a conv2d dispatch. `inC`/`outC` are totals over all groups. */
 export type Conv2dParams = Record<Conv2dParam, number>;
 
 /** Override values of a conv2d pipeline (booleans as 0/1). */
 export type Conv2dOverrides = Record<Conv2dOverride, number>;
-
-/** Register tile per invocation (pixels x channels); fixed in the shader. */
-export const CONV2D_THREAD_TILE = [4, 4] as const;
 
 /** The conv2d kernel: bindings x, w (packed), b, r (residual; a 4-byte dummy when off), y, params. */
 export const conv2d: KernelSpec<Conv2dParam, Conv2dOverride> = {
@@ -95,10 +95,12 @@ export const conv2d: KernelSpec<Conv2dParam, Conv2dOverride> = {
     WG_M: 16,
     WG_N: 16,
     BK: 16,
+    PIX4: 1,
+    CH4: 1,
   },
   dispatch(p, o) {
-    const tilesM = ceilDiv(p.batch * p.outH * p.outW, 4 * o.WG_M);
-    const tilesN = ceilDiv(p.outC / p.groups, 4 * o.WG_N);
+    const tilesM = ceilDiv(p.batch * p.outH * p.outW, 4 * o.PIX4 * o.WG_M);
+    const tilesN = ceilDiv(p.outC / p.groups, 4 * o.CH4 * o.WG_N);
     const [x, z] = fold(tilesM);
     return [x, tilesN * p.groups, z];
   },
@@ -113,14 +115,96 @@ export const conv2d: KernelSpec<Conv2dParam, Conv2dOverride> = {
     if (nt % o.BK !== 0) {
       throw new RangeError(`Make conv2d WG_M * WG_N a multiple of BK: ${nt} and ${o.BK}`);
     }
+    if (!(o.PIX4 === 1 || o.PIX4 === 2) || !(o.CH4 === 1 || o.CH4 === 2)) {
+      throw new RangeError(`Set conv2d PIX4 and CH4 to 1 or 2: got ${o.PIX4} and ${o.CH4}`);
+    }
   },
 };
 
-/** A tile shape for conv2d: the `WG_M`, `WG_N`, `BK` overrides. */
+/** A tile shape for conv2d: the `WG_M`, `WG_N`, `BK` overrides, and `PIX4`, `CH4` (1 when absent). */
 export interface Conv2dTile {
   WG_M: number;
   WG_N: number;
   BK: number;
+  PIX4?: number;
+  CH4?: number;
+}
+
+/**
+ * Workgroup-memory bytes a conv2d tile needs: the A tile, the B tile and the pixel table.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { conv2dTileBytes } from "./conv2d.ts";
+ * assert.equal(conv2dTileBytes({ WG_M: 16, WG_N: 16, BK: 16 }), 16 * 17 * 16 + 16 * 16 * 16 + 64 * 16);
+ * ```
+ */
+export function conv2dTileBytes(t: Conv2dTile): number {
+  const pix4 = t.PIX4 ?? 1;
+  const ch4 = t.CH4 ?? 1;
+  return 16 * (t.BK * (pix4 * t.WG_M + 1) + t.BK * ch4 * t.WG_N + 4 * pix4 * t.WG_M);
+}
+
+/**
+ * The tile shapes worth timing for one conv2d layer on a real GPU (the executor's autotuner runs each
+ * and keeps the fastest): the heuristic {@linkcode conv2dTile} first, then workgroups of 64 to 256
+ * invocations with 4x4, 8x4, 4x8 and 8x8 register tiles (BK 16), no wider in channels than the layer
+ * needs, giving at least `minWorkgroups` workgroups (when any shape does), within `maxWorkgroupBytes`
+ * of workgroup memory and `maxInvocations`.
+ *
+ * @param coutPerGroup Output channels per group.
+ * @param pixels Output pixels (`batch * outH * outW`).
+ * @param groups Groups. @default {1}
+ * @param targetWorkgroups Workgroups the heuristic aims for. @default {264}
+ * @param maxWorkgroupBytes The device's `maxComputeWorkgroupStorageSize`. @default {16384}
+ * @param maxInvocations The device's `maxComputeInvocationsPerWorkgroup`. @default {256}
+ * @param minWorkgroups Fewest workgroups a shape must give to be tried. @default {32}
+ * @returns Distinct tiles, the heuristic's first.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { conv2dTile, conv2dTileCandidates } from "./conv2d.ts";
+ * const tiles = conv2dTileCandidates(64, 6400);
+ * assert.deepEqual(tiles[0], { ...conv2dTile(64, 6400), PIX4: 1, CH4: 1 });
+ * assert.ok(tiles.length > 4 && tiles.some((t) => t.PIX4 === 2 && t.CH4 === 2));
+ * ```
+ */
+export function conv2dTileCandidates(
+  coutPerGroup: number,
+  pixels: number,
+  groups = 1,
+  targetWorkgroups = 264,
+  maxWorkgroupBytes = 16384,
+  maxInvocations = 256,
+  minWorkgroups = 32,
+): Conv2dTile[] {
+  const out: Conv2dTile[] = [];
+  const seen = new Set<string>();
+  const workgroups = (t: Required<Conv2dTile>) =>
+    ceilDiv(pixels, 4 * t.PIX4 * t.WG_M) * ceilDiv(coutPerGroup, 4 * t.CH4 * t.WG_N) * groups;
+  const fits = (t: Required<Conv2dTile>) => {
+    const nt = t.WG_M * t.WG_N;
+    return nt <= maxInvocations && nt % t.BK === 0 && conv2dTileBytes(t) <= maxWorkgroupBytes;
+  };
+  const first = conv2dTile(coutPerGroup, pixels, groups, targetWorkgroups);
+  const shapes: Required<Conv2dTile>[] = [{ ...first, PIX4: 1, CH4: 1 }];
+  // Channel vec4s a tile may span: the layer's channels rounded up to 16.
+  const maxCh4 = Math.max(4, ceilDiv(coutPerGroup, 16) * 4);
+  for (const [pix4, ch4] of [[1, 1], [2, 1], [1, 2], [2, 2]]) {
+    for (const [wgM, wgN] of [[16, 4], [8, 8], [32, 4], [16, 8], [8, 16], [32, 8], [16, 16]]) {
+      if (wgN * ch4 <= maxCh4) shapes.push({ WG_M: wgM, WG_N: wgN, BK: 16, PIX4: pix4, CH4: ch4 });
+    }
+  }
+  const most = Math.max(...shapes.filter(fits).map(workgroups));
+  for (const t of shapes) {
+    const key = JSON.stringify(t);
+    if (seen.has(key) || !fits(t) || workgroups(t) < Math.min(minWorkgroups, most)) continue;
+    seen.add(key);
+    out.push(t);
+  }
+  return out;
 }
 
 /**

@@ -4,11 +4,11 @@
 // GEMM view, per group g: out[m, n] = sum_k A[m, k] * B[k, n] where
 //   m = (image, oy, ox) output pixel, n = output channel within the group,
 //   k = (ky * KSIZE + kx) * cinG + ci  (channel fastest, matching NHWC memory order).
-// A workgroup owns a BM x BN output tile (BM = 4 * WG_M pixels, BN = 4 * WG_N channels) of one
-// group. Each step stages a BM x BK patch tile of A (gathered from the input, im2col on the fly)
-// and a BK x BN weight tile of B in workgroup memory, both as vec4 rows; each invocation then
-// accumulates a 4 x 4 register tile (4 consecutive pixels x 4 consecutive channels) with one vec4
-// load of A and one of B per 16 FMAs.
+// A workgroup owns a BM x BN output tile (BM = 4 * PIX4 * WG_M pixels, BN = 4 * CH4 * WG_N channels)
+// of one group. Each step stages a BM x BK patch tile of A (gathered from the input, im2col on the
+// fly) and a BK x BN weight tile of B in workgroup memory, both as vec4 rows; each invocation then
+// accumulates a (4 * PIX4) x (4 * CH4) register tile with PIX4 vec4 loads of A and CH4 of B per
+// 16 * PIX4 * CH4 FMAs (larger register tiles reuse each load more: the big-GPU autotuner's knob).
 // Weights are pre-packed on the CPU (packConv2dWeight) as [group][k][ceil(coutG / 4)] vec4, zero
 // padded, so every weight load is one aligned vec4.
 //
@@ -61,20 +61,22 @@ override OUT_NCHW: bool = false;
 override WG_M: u32 = 16u;
 override WG_N: u32 = 16u;
 override BK: u32 = 16u;
+// Register tile per invocation: PIX4 groups of 4 consecutive pixels x CH4 vec4s of channels (1 or 2 each).
+override PIX4: u32 = 1u;
+override CH4: u32 = 1u;
 
-// Register tile per invocation: TM pixels x TN (one vec4) channels.
-const TM = 4u;
-const TN = 4u;
+// Accumulators for the largest register tile: 8 pixels x 2 channel vec4s.
+const MAX_ACC = 16u;
 // Marks a pixel-table row past the end: every iy computed from it is negative.
 const NO_PIXEL = -1073741824;
 
-// A tile, [BK][WG_M + 1] vec4s: row kb holds 4 consecutive pixels per vec4, so an invocation reads
-// its 4 pixels with one load (the +1 vec4 per row spreads the scalar stores across banks).
-var<workgroup> aTile: array<vec4<f32>, BK * (WG_M + 1u)>;
-// B tile, [BK][WG_N] vec4s.
-var<workgroup> bTile: array<vec4<f32>, BK * WG_N>;
+// A tile, [BK][PIX4 * WG_M + 1] vec4s: row kb holds 4 consecutive pixels per vec4, so an invocation
+// reads each group of 4 pixels with one load (the +1 vec4 per row spreads the scalar stores across banks).
+var<workgroup> aTile: array<vec4<f32>, BK * (PIX4 * WG_M + 1u)>;
+// B tile, [BK][CH4 * WG_N] vec4s.
+var<workgroup> bTile: array<vec4<f32>, BK * CH4 * WG_N>;
 // Per tile row: (image, oy * STRIDE - pad, ox * STRIDE - pad).
-var<workgroup> pixTile: array<vec3<i32>, TM * WG_M>;
+var<workgroup> pixTile: array<vec3<i32>, 4u * PIX4 * WG_M>;
 
 fn xIndex(n: u32, iy: u32, ix: u32, c: u32) -> u32 {
   if (IN_NCHW) {
@@ -96,8 +98,10 @@ fn main(
   @builtin(workgroup_id) wid: vec3<u32>,
   @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
-  let bm = TM * WG_M;
-  let bn = TN * WG_N;
+  let bm = 4u * PIX4 * WG_M;
+  let bn = 4u * CH4 * WG_N;
+  let aRowLen = PIX4 * WG_M + 1u;
+  let bRowLen = CH4 * WG_N;
   let nt = WG_M * WG_N;
   let pixels = params.batch * params.outH * params.outW;
   let cinG = params.inC / params.groups;
@@ -139,13 +143,16 @@ fn main(
   var ky = kk / cinG / KSIZE;
   let cBase = params.xOff + g * cinG;
 
-  // This invocation's role when computing: pixels m0 + 4 * tm + (0..3), channels n0 + 4 * tn + (0..3).
+  // This invocation's role when computing: pixel groups m0 + 4 * (tm * PIX4 + q) + (0..3) for q < PIX4,
+  // channel vec4s n0 + 4 * (tn + c * WG_N) + (0..3) for c < CH4; accumulator (4 * q + i) * CH4 + c.
   let tn = lid % WG_N;
   let tm = lid / WG_N;
-  var acc0 = vec4<f32>(0.0);
-  var acc1 = vec4<f32>(0.0);
-  var acc2 = vec4<f32>(0.0);
-  var acc3 = vec4<f32>(0.0);
+  var acc: array<vec4<f32>, MAX_ACC>;
+  for (var i = 0u; i < MAX_ACC; i++) {
+    acc[i] = vec4<f32>(0.0);
+  }
+  var av: array<vec4<f32>, 2>;
+  var bv: array<vec4<f32>, 2>;
 
   workgroupBarrier();
   let kSteps = (kTotal + BK - 1u) / BK;
@@ -159,11 +166,11 @@ fn main(
       if (kOk && iy >= 0 && iy < i32(params.inH) && ix >= 0 && ix < i32(params.inW)) {
         v = f32(x[xIndex(u32(px.x), u32(iy), u32(ix), cBase + ci)]);
       }
-      aTile[kk * (WG_M + 1u) + i / TM][i % TM] = v;
+      aTile[kk * aRowLen + i / 4u][i % 4u] = v;
     }
-    for (var j = lid; j < BK * WG_N; j += nt) {
-      let kb = kStep * BK + j / WG_N;
-      let n4 = n0 / 4u + j % WG_N;
+    for (var j = lid; j < BK * bRowLen; j += nt) {
+      let kb = kStep * BK + j / bRowLen;
+      let n4 = n0 / 4u + j % bRowLen;
       var wv = vec4<f32>(0.0);
       if (kb < kTotal && n4 < coutG4) {
         wv = vec4<f32>(w[(g * kTotal + kb) * coutG4 + n4]);
@@ -173,12 +180,21 @@ fn main(
     workgroupBarrier();
 
     for (var kb = 0u; kb < BK; kb++) {
-      let av = aTile[kb * (WG_M + 1u) + tm];
-      let bv = bTile[kb * WG_N + tn];
-      acc0 = fma(vec4<f32>(av.x), bv, acc0);
-      acc1 = fma(vec4<f32>(av.y), bv, acc1);
-      acc2 = fma(vec4<f32>(av.z), bv, acc2);
-      acc3 = fma(vec4<f32>(av.w), bv, acc3);
+      for (var q = 0u; q < PIX4; q++) {
+        av[q] = aTile[kb * aRowLen + tm * PIX4 + q];
+      }
+      for (var c = 0u; c < CH4; c++) {
+        bv[c] = bTile[kb * bRowLen + tn + c * WG_N];
+      }
+      for (var q = 0u; q < PIX4; q++) {
+        for (var c = 0u; c < CH4; c++) {
+          let a = 4u * q * CH4 + c;
+          acc[a] = fma(vec4<f32>(av[q].x), bv[c], acc[a]);
+          acc[a + CH4] = fma(vec4<f32>(av[q].y), bv[c], acc[a + CH4]);
+          acc[a + 2u * CH4] = fma(vec4<f32>(av[q].z), bv[c], acc[a + 2u * CH4]);
+          acc[a + 3u * CH4] = fma(vec4<f32>(av[q].w), bv[c], acc[a + 3u * CH4]);
+        }
+      }
     }
     workgroupBarrier();
 
@@ -195,9 +211,8 @@ fn main(
   }
 
   // Epilogue: bias, activation, residual, store.
-  let acc = array<vec4<f32>, TM>(acc0, acc1, acc2, acc3);
-  for (var i = 0u; i < TM; i++) {
-    let m = m0 + tm * TM + i;
+  for (var p = 0u; p < 4u * PIX4; p++) {
+    let m = m0 + 4u * tm * PIX4 + p;
     if (m >= pixels) {
       break;
     }
@@ -205,20 +220,23 @@ fn main(
     let t = m / params.outW;
     let oy = t % params.outH;
     let n = t / params.outH;
-    for (var j = 0u; j < TN; j++) {
-      let co = n0 + tn * TN + j;
-      if (co >= coutG) {
-        break;
+    for (var c = 0u; c < CH4; c++) {
+      let v4 = acc[p * CH4 + c];
+      for (var j = 0u; j < 4u; j++) {
+        let co = n0 + 4u * (tn + c * WG_N) + j;
+        if (co >= coutG) {
+          break;
+        }
+        let ch = g * coutG + co;
+        var v = v4[j] + f32(b[ch]);
+        if (ACT == 1u) {
+          v = v / (1.0 + exp(-v));
+        }
+        if (RESIDUAL) {
+          v += f32(r[outIndex(params.rBase, params.rStride, n, oy, ox, params.rOff + ch)]);
+        }
+        y[outIndex(params.yBase, params.yStride, n, oy, ox, params.yOff + ch)] = S(v);
       }
-      let c = g * coutG + co;
-      var v = acc[i][j] + f32(b[c]);
-      if (ACT == 1u) {
-        v = v / (1.0 + exp(-v));
-      }
-      if (RESIDUAL) {
-        v += f32(r[outIndex(params.rBase, params.rStride, n, oy, ox, params.rOff + c)]);
-      }
-      y[outIndex(params.yBase, params.yStride, n, oy, ox, params.yOff + c)] = S(v);
     }
   }
 }

@@ -10,6 +10,8 @@ import {
   type Conv2dOverrides,
   type Conv2dParams,
   conv2dTile,
+  conv2dTileBytes,
+  conv2dTileCandidates,
   convOutSize,
   packConv2dWeight,
 } from "../../kernels/conv2d.ts";
@@ -187,9 +189,52 @@ const cases: [string, Case][] = [
     stride: 2,
     tile: { WG_M: 16, WG_N: 16, BK: 32 },
   }],
+  ["register tile 8x8 (PIX4 2, CH4 2), residual, ragged pixels and channels", {
+    batch: 2,
+    h: 9,
+    w: 11,
+    cin: 20,
+    cout: 44,
+    k: 3,
+    act: 1,
+    residual: true,
+    yView: [3, 8, 4],
+    rView: [1, 4, 2],
+    tile: { WG_M: 8, WG_N: 4, BK: 16, PIX4: 2, CH4: 2 },
+  }],
+  ["register tile 8x4 (PIX4 2), stride 2, views", {
+    h: 17,
+    w: 15,
+    cin: 24,
+    cout: 16,
+    k: 3,
+    stride: 2,
+    xView: [5, 8, 3],
+    yView: [7, 16, 16],
+    tile: { WG_M: 16, WG_N: 4, BK: 16, PIX4: 2, CH4: 1 },
+  }],
+  ["register tile 4x8 (CH4 2), groups 2, OUT_NCHW", {
+    h: 7,
+    w: 6,
+    cin: 16,
+    cout: 40,
+    k: 1,
+    groups: 2,
+    outNchw: true,
+    tile: { WG_M: 8, WG_N: 8, BK: 8, PIX4: 1, CH4: 2 },
+  }],
+  ["every autotune candidate of a 64 -> 64 3x3 layer", { h: 12, w: 10, cin: 64, cout: 64, k: 3, act: 1 }],
 ];
 
 cases.forEach(([name, c], i) => {
+  if (name.startsWith("every autotune candidate")) {
+    Deno.test(`conv2d: ${name}`, async () => {
+      const tiles = conv2dTileCandidates(c.cout, (c.batch ?? 1) * c.h * c.w, 1, 264, 16384, 256, 1);
+      assert.ok(tiles.length >= 10, `${tiles.length} candidates`);
+      for (const tile of tiles) await check({ ...c, tile }, 1000 * (i + 1));
+    });
+    return;
+  }
   Deno.test(`conv2d: ${name}`, () => check(c, 1000 * (i + 1)));
 });
 
@@ -203,6 +248,24 @@ Deno.test("conv2d: packConv2dWeight layout with groups", () => {
   assert.deepEqual([...packed], [1, 2, 0, 0, 3, 4, 0, 0]);
 });
 
-Deno.test("conv2d: validate rejects WG_M * WG_N not a multiple of BK", () => {
+Deno.test("conv2d: validate rejects WG_M * WG_N not a multiple of BK, and register tiles other than 1 or 2", () => {
   assert.throws(() => conv2d.validate!({ ...conv2d.overrides, WG_M: 3, WG_N: 3, BK: 16 }), RangeError);
+  assert.throws(() => conv2d.validate!({ ...conv2d.overrides, PIX4: 3 }), RangeError);
+  assert.throws(() => conv2d.validate!({ ...conv2d.overrides, CH4: 0 }), RangeError);
+});
+
+Deno.test("conv2d: autotune candidates fit the limits, span the layer and start with the heuristic", () => {
+  for (const [cout, pixels] of [[16, 102400], [64, 25600], [256, 400], [80, 1600], [32, 6400]]) {
+    const tiles = conv2dTileCandidates(cout, pixels, 1, 264, 32768, 256);
+    assert.deepEqual(tiles[0], { ...conv2dTile(cout, pixels), PIX4: 1, CH4: 1 });
+    assert.equal(new Set(tiles.map((t) => JSON.stringify(t))).size, tiles.length);
+    for (const t of tiles) {
+      assert.ok(t.WG_M * t.WG_N <= 256 && conv2dTileBytes(t) <= 32768, JSON.stringify(t));
+      assert.ok(4 * t.WG_N * t.CH4! <= Math.max(16, Math.ceil(cout / 16) * 16), JSON.stringify(t));
+    }
+  }
+  // A tight workgroup-memory limit drops the big shapes.
+  const small = conv2dTileCandidates(64, 25600, 1, 264, 8192, 256);
+  assert.ok(small.length > 0 && small.every((t) => conv2dTileBytes(t) <= 8192));
+  assert.ok(small.length < conv2dTileCandidates(64, 25600, 1, 264, 32768).length);
 });
