@@ -5,7 +5,7 @@
  *
  *   deno task bench [--model PATH.pt[,yolo11s-seg.yaml,...]] [--scales n,s,m,l,x] [--batch 1[,8,16]]
  *                   [--imgsz 640] [--iterations N] [--warmup N] [--no-peer] [--predict] [--profile] [--half]
- *                   [--onnx PATH.onnx] [--onnx-dynamic PATH.onnx]
+ *                   [--no-tune] [--onnx PATH.onnx] [--onnx-dynamic PATH.onnx]
  *
  * Every model x batch gets a line. `--scales` adds `yolo11{scale}-seg.yaml` (random weights: the same
  * architecture and FLOPs as the released checkpoints). The peer runs the ONNX export of the default
@@ -13,6 +13,9 @@
  * only. `--predict` also times the whole predictor on a decoded image (letterbox, forward, NMS, masks,
  * polygons; `../shared/images/bus.jpg`). `--half` runs in half precision (f16 activations, Ultralytics'
  * `half=True`). `--profile` prints the slowest layers of one forward (GPU timestamps, one pass per kernel).
+ * With `timestamp-query` each line also gives the GPU time of the whole forward (median of 10, timestamps
+ * around its compute pass) and, when the conv autotuner ran (hardware adapters; `--no-tune` turns it off),
+ * its time and the conv GPU time it saved against the heuristic tiles.
  * @module
  */
 import { parseArgs } from "node:util";
@@ -37,6 +40,7 @@ const { values } = parseArgs({
     predict: { type: "boolean", default: false },
     profile: { type: "boolean", default: false },
     half: { type: "boolean", default: false },
+    "no-tune": { type: "boolean", default: false },
   },
 });
 
@@ -106,7 +110,11 @@ const image = values.predict
   ? await decodeImage(await Deno.readFile("../shared/images/bus.jpg"), "bus.jpg")
   : undefined;
 for (const file of models) {
-  const model = await YOLO.load(file, { device: gpu.device, half: values.half });
+  const model = await YOLO.load(file, {
+    device: gpu.device,
+    half: values.half,
+    ...(values["no-tune"] ? { tune: false } : {}),
+  });
   const name = file.split("/").pop();
   for (const batch of batches) {
     const shape = [batch, 3, imgsz, imgsz];
@@ -114,11 +122,40 @@ for (const file of models) {
     for (let i = 0; i < input.length; i++) input[i] = ((i * 2654435761) >>> 0) / 2 ** 32;
     const ours = await timeRuns(() => model.forward(input, shape));
     const med = percentile(ours, 50);
+    let gpuNote = "";
+    if (gpu.features.timestamps) {
+      const gpuMs: number[] = [];
+      for (let i = 0; i < 10; i++) gpuMs.push(await model.gpuTime(input, shape));
+      const g = percentile(gpuMs, 50);
+      gpuNote = `; GPU ${g.toFixed(3)} ms (median of 10, ${
+        (1000 * batch / g).toFixed(0)
+      } images/s of GPU time)`;
+    }
     console.log(
       `yolo-wgsl: ${fmt(ours)} per forward, ${
         (1000 * batch / med).toFixed(1)
-      } images/s — ${name} batch ${batch}`,
+      } images/s${gpuNote} — ${name} batch ${batch}`,
     );
+    const tune = await model.tuneReport(shape);
+    if (tune) {
+      const before = tune.layers.reduce((a, l) => a + l.heuristicMs, 0);
+      const after = tune.layers.reduce((a, l) => a + l.bestMs, 0);
+      const changed = tune.layers.filter((l) => l.bestMs < l.heuristicMs).length;
+      console.log(
+        `  autotune: ${tune.layers.length} conv layers (${changed} changed) in ${
+          (tune.ms / 1000).toFixed(2)
+        } s; their GPU time ${before.toFixed(3)} ms with the heuristic tiles -> ${after.toFixed(3)} ms tuned`,
+      );
+      if (values.profile) {
+        for (const l of [...tune.layers].sort((a, b) => b.bestMs - a.bestMs).slice(0, 12)) {
+          console.log(
+            `    ${l.bestMs.toFixed(3).padStart(8)} ms (heuristic ${
+              l.heuristicMs.toFixed(3)
+            }, ${l.candidates} tried) ${l.label} ${l.kernel.replace(/^conv2d\|/, "")}`,
+          );
+        }
+      }
+    }
     if (values.profile) await printProfile(model, input, shape);
     if (!values["no-peer"] && file === DEFAULT_MODEL) {
       const { timeOrtWebWebGpu } = await import(new URL("./peer_ort_web.ts", import.meta.url).href);

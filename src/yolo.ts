@@ -1,7 +1,7 @@
 /** The `YOLO` model handle of the public API. */
 import { requestGpu } from "./gpu/device.ts";
 import * as log from "./log.ts";
-import { Executor, type ForwardResult, type StepTime } from "./gpu/executor.ts";
+import { Executor, type ForwardResult, type StepTime, type TuneReport } from "./gpu/executor.ts";
 import { type LoadedModel, loadModel, type LoadModelOptions } from "./load_model.ts";
 import { exportModel, type ExportOptions } from "./modes/export.ts";
 import { type ModelSummary, summarize } from "./modes/info.ts";
@@ -23,6 +23,12 @@ export interface YoloLoadOptions extends LoadModelOptions {
    * the model runs in f32 after a one-line warning. @default false
    */
   half?: boolean;
+  /**
+   * Autotune conv tiles on this GPU the first time each input shape runs (timing every candidate tile of
+   * each conv layer with GPU timestamps and keeping the fastest; takes a moment once per shape).
+   * @default true on hardware adapters with `timestamp-query`, false on software adapters
+   */
+  tune?: boolean;
 }
 
 /**
@@ -35,13 +41,15 @@ export class YOLO {
 
   #device?: GPUDevice;
   #half: boolean;
+  #tune?: boolean;
   #executor?: Promise<Executor>;
   #letterboxes = new WeakMap<Executor, Promise<GpuLetterbox>>();
 
-  private constructor(model: LoadedModel, device?: GPUDevice, half = false) {
+  private constructor(model: LoadedModel, device?: GPUDevice, half = false, tune?: boolean) {
     this.model = model;
     this.#device = device;
     this.#half = half;
+    this.#tune = tune;
   }
 
   /**
@@ -64,7 +72,7 @@ export class YOLO {
    * ```
    */
   static async load(source: string | Uint8Array, options: YoloLoadOptions = {}): Promise<YOLO> {
-    return new YOLO(await loadModel(source, options), options.device, options.half ?? false);
+    return new YOLO(await loadModel(source, options), options.device, options.half ?? false, options.tune);
   }
 
   /**
@@ -78,7 +86,7 @@ export class YOLO {
         if (this.#half && !gpu.features.f16) {
           log.warn("half=True needs the shader-f16 feature, which this GPU lacks: running in f32");
         }
-        return new Executor(gpu, this.model, { half: this.#half && gpu.features.f16 });
+        return new Executor(gpu, this.model, { half: this.#half && gpu.features.f16, tune: this.#tune });
       });
       executor.catch(() => {
         if (this.#executor === executor) this.#executor = undefined;
@@ -213,6 +221,29 @@ export class YOLO {
    */
   async profile(data: Float32Array, shape: readonly number[]): Promise<StepTime[]> {
     return (await this.#gpu()).profile(data, shape);
+  }
+
+  /**
+   * GPU milliseconds of one whole forward (timestamps around its compute pass; needs `timestamp-query`).
+   *
+   * @param data The input values, `n * 3 * h * w` of them.
+   * @param shape `[n, 3, h, w]`.
+   * @returns Milliseconds between the start and the end of the forward's compute pass.
+   * @throws {RangeError} when the device cannot record timestamps.
+   */
+  async gpuTime(data: Float32Array, shape: readonly number[]): Promise<number> {
+    return (await this.#gpu()).gpuTime(data, shape);
+  }
+
+  /**
+   * What the conv autotuner chose for input shape `[n, 3, h, w]` (see {@linkcode YoloLoadOptions.tune}),
+   * building that shape's program if needed; undefined when tuning is off.
+   *
+   * @param shape `[n, 3, h, w]`.
+   * @returns Tuning time and, per conv layer, the heuristic tile's and the chosen tile's GPU time.
+   */
+  async tuneReport(shape: readonly number[]): Promise<TuneReport | undefined> {
+    return (await this.#gpu()).tuneReport(shape);
   }
 
   /** Free the model's GPU memory. The model can not run again afterwards. */

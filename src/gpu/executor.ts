@@ -8,7 +8,7 @@
  * kernel runs its `_f16` variant (f32 arithmetic); `to_f16` turns the caller's f32 input into the f16 input
  * activation and `to_f32` widens each output before its readback. Uniform-window weights stay f32.
  */
-import { packConv2dWeight } from "../../kernels/conv2d.ts";
+import { type Conv2dParams, conv2dTileCandidates, packConv2dWeight } from "../../kernels/conv2d.ts";
 import { packConv2dUniformWeight, transposedTapWeight } from "../../kernels/conv2d_uniform.ts";
 import { packConvTranspose2dWeight } from "../../kernels/conv_transpose2d.ts";
 import { packDwconv2dWeight } from "../../kernels/dwconv2d.ts";
@@ -48,10 +48,13 @@ interface Step {
   kernel: CompiledKernel;
   bindGroup: GPUBindGroup;
   dispatch: readonly [number, number, number];
+  /** What the bind group binds (the autotuner rebinds it for other pipelines of the same kernel). */
+  resources?: Record<string, BindingResource>;
 }
 
 interface Program {
   plan: Plan;
+  tune?: TuneReport;
   buffers: GPUBuffer[];
   uniforms: GPUBuffer[];
   steps: Step[];
@@ -66,6 +69,36 @@ export interface ExecutorOptions {
    * `shader-f16`. @default false
    */
   half?: boolean;
+  /**
+   * Time every conv2d tile candidate of each conv layer on this GPU when a shape's program is built
+   * (GPU timestamps, one submit) and keep the fastest per layer. Default: on for hardware adapters with
+   * `timestamp-query`, off for software adapters (which run other kernels) and without timestamps.
+   */
+  tune?: boolean;
+}
+
+/** What the autotuner chose for one layer of a program. */
+export interface TuneChoice {
+  /** The op's Ultralytics module path. */
+  label: string;
+  /** GPU milliseconds of the heuristic tile (the untuned choice). */
+  heuristicMs: number;
+  /** GPU milliseconds of the chosen tile. */
+  bestMs: number;
+  /** The chosen pipeline's key (kernel and overrides). */
+  kernel: string;
+  /** Tiles timed. */
+  candidates: number;
+}
+
+/** The autotuner's report for one input shape. */
+export interface TuneReport {
+  /** `n x h x w`. */
+  shape: string;
+  /** Milliseconds spent tuning (pipeline builds and timing). */
+  ms: number;
+  /** One entry per tuned layer, in network order. */
+  layers: TuneChoice[];
 }
 
 /** Input shapes whose programs (activation buffers, bind groups) stay resident at once. */
@@ -95,6 +128,8 @@ export class Executor {
   readonly graph: Graph;
   /** Activations are f16 (see {@linkcode ExecutorOptions.half}). */
   readonly half: boolean;
+  /** Conv tiles are autotuned per shape (see {@linkcode ExecutorOptions.tune}). */
+  readonly tune: boolean;
   #state: StateDict;
   #limits: CallLimits;
   #weights = new Map<string, GPUBuffer>();
@@ -114,6 +149,7 @@ export class Executor {
     if (this.half && !gpu.features.f16) {
       throw new RangeError("Cannot run in half precision on this device: it lacks the shader-f16 feature");
     }
+    this.tune = (options.tune ?? (!gpu.software && gpu.features.timestamps)) && gpu.features.timestamps;
     this.cache = cache;
     this.graph = fuseResidualAdds(model.parsed.graph);
     this.#state = model.state;
@@ -266,8 +302,10 @@ export class Executor {
         kernel,
         bindGroup: this.cache.bindGroup(kernel, resources, call.label),
         dispatch: spec.dispatch(call.params, kernel.overrides),
+        resources,
       };
     });
+    const tune = this.tune ? await this.#tuneSteps(`${n}x${h}x${w}`, calls, specs, steps) : undefined;
     let input = bufferOfRegion(plan.locs[plan.input].region);
     if (this.half) {
       // The caller's f32 input goes to its own buffer; to_f16 writes the f16 input activation from it.
@@ -304,7 +342,152 @@ export class Executor {
         o.buffer = f32;
       }
     }
-    return { plan, buffers, uniforms, steps, input, outputs };
+    return { plan, tune, buffers, uniforms, steps, input, outputs };
+  }
+
+  /**
+   * Autotune: for every conv2d step, build each tile candidate's pipeline, time them all on the GPU in one
+   * submit (a compute pass with timestamps per dispatch, two rounds, the faster round counts) over the
+   * program's own buffers, and swap in the fastest. Candidates compute the same values; only speed differs.
+   */
+  async #tuneSteps(
+    shape: string,
+    calls: KernelCall[],
+    specs: KernelSpec[],
+    steps: Step[],
+  ): Promise<TuneReport> {
+    const t0 = performance.now();
+    const device = this.gpu.device;
+    const limits = device.limits;
+    interface Trial {
+      step: number;
+      kernel: CompiledKernel;
+      bindGroup: GPUBindGroup;
+      dispatch: readonly [number, number, number];
+    }
+    const perStep: { step: number; trials: Trial[] }[] = [];
+    const pending: Promise<void>[] = [];
+    steps.forEach((step, i) => {
+      if (calls[i].spec.name !== "conv2d" || !step.resources) return;
+      const p = calls[i].params as Conv2dParams;
+      const tiles = conv2dTileCandidates(
+        p.outC / p.groups,
+        p.batch * p.outH * p.outW,
+        p.groups,
+        this.#limits.targetWorkgroups,
+        limits.maxComputeWorkgroupStorageSize,
+        limits.maxComputeInvocationsPerWorkgroup,
+      );
+      if (tiles.length < 2) return;
+      const entry = { step: i, trials: [] as Trial[] };
+      perStep.push(entry);
+      tiles.forEach((tile, j) => {
+        pending.push((async () => {
+          const kernel = await this.cache.get(specs[i], { ...calls[i].overrides, ...tile });
+          const bindGroup = kernel.key === step.kernel.key
+            ? step.bindGroup
+            : this.cache.bindGroup(kernel, step.resources!, `${step.label}.tune`);
+          entry.trials[j] = {
+            step: i,
+            kernel,
+            bindGroup,
+            dispatch: specs[i].dispatch(calls[i].params, kernel.overrides),
+          };
+        })());
+      });
+    });
+    await Promise.all(pending);
+    const trials = perStep.flatMap((e) => e.trials);
+    const rounds = 2;
+    const passes = trials.length * rounds;
+    const maxPerSet = 2048; // passes per query set (2 timestamps each; WebGPU allows 4096 queries per set)
+    const sets: { querySet: GPUQuerySet; resolve: GPUBuffer; readback: GPUBuffer; count: number }[] = [];
+    for (let start = 0; start < passes; start += maxPerSet) {
+      const count = 2 * Math.min(maxPerSet, passes - start);
+      sets.push({
+        querySet: device.createQuerySet({ label: "tune", type: "timestamp", count }),
+        resolve: device.createBuffer({
+          label: "tune.resolve",
+          size: count * 8,
+          usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
+        }),
+        readback: device.createBuffer({
+          label: "tune.readback",
+          size: count * 8,
+          usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+        }),
+        count,
+      });
+    }
+    const encoder = device.createCommandEncoder({ label: "tune" });
+    for (let k = 0; k < passes; k++) {
+      const trial = trials[k % trials.length];
+      const set = sets[Math.floor(k / maxPerSet)];
+      const q = 2 * (k % maxPerSet);
+      const pass = encoder.beginComputePass({
+        label: "tune",
+        timestampWrites: { querySet: set.querySet, beginningOfPassWriteIndex: q, endOfPassWriteIndex: q + 1 },
+      });
+      pass.setPipeline(trial.kernel.pipeline);
+      pass.setBindGroup(0, trial.bindGroup);
+      pass.dispatchWorkgroups(...trial.dispatch);
+      pass.end();
+    }
+    for (const set of sets) {
+      encoder.resolveQuerySet(set.querySet, 0, set.count, set.resolve, 0);
+      encoder.copyBufferToBuffer(set.resolve, 0, set.readback, 0, set.count * 8);
+    }
+    device.queue.submit([encoder.finish()]);
+    const ms = new Float64Array(passes);
+    await Promise.all(sets.map(async (set, si) => {
+      await set.readback.mapAsync(GPUMapMode.READ);
+      const t = new BigInt64Array(set.readback.getMappedRange(0, set.count * 8));
+      for (let q = 0; q < set.count / 2; q++) ms[si * maxPerSet + q] = Number(t[2 * q + 1] - t[2 * q]) / 1e6;
+      set.readback.unmap();
+    }));
+    for (const set of sets) {
+      set.querySet.destroy();
+      set.resolve.destroy();
+      set.readback.destroy();
+    }
+    const best = new Float64Array(trials.length).fill(Infinity);
+    for (let k = 0; k < passes; k++) {
+      const i = k % trials.length;
+      best[i] = Math.min(best[i], ms[k] > 0 ? ms[k] : Infinity);
+    }
+    const layers: TuneChoice[] = [];
+    let offset = 0;
+    for (const { step, trials: ts } of perStep) {
+      let pick = 0;
+      for (let j = 1; j < ts.length; j++) if (best[offset + j] < best[offset + pick]) pick = j;
+      const chosen = ts[pick];
+      if (Number.isFinite(best[offset + pick])) {
+        steps[step] = {
+          ...steps[step],
+          kernel: chosen.kernel,
+          bindGroup: chosen.bindGroup,
+          dispatch: chosen.dispatch,
+        };
+      }
+      layers.push({
+        label: steps[step].label,
+        heuristicMs: best[offset],
+        bestMs: best[offset + pick],
+        kernel: steps[step].kernel.key,
+        candidates: ts.length,
+      });
+      offset += ts.length;
+    }
+    return { shape, ms: performance.now() - t0, layers };
+  }
+
+  /**
+   * The autotuner's choices for the program of input shape `[n, 3, h, w]` (built on demand), or undefined
+   * when tuning is off.
+   */
+  async tuneReport(shape: readonly number[]): Promise<TuneReport | undefined> {
+    this.#checkShape(shape);
+    return (await this.#program(shape[0], shape[2], shape[3])).tune;
   }
 
   /** One `to_f16` / `to_f32` dispatch of `count` elements, from `x` at offset 0 or `base` into `y`. */
@@ -377,6 +560,7 @@ export class Executor {
   async #run(
     shape: readonly number[],
     writeInput: (encoder: GPUCommandEncoder, input: GPUBuffer) => void,
+    timer?: { querySet: GPUQuerySet; resolve: GPUBuffer; readback: GPUBuffer },
   ): Promise<ForwardResult> {
     this.#checkShape(shape);
     const [n, , h, w] = shape;
@@ -384,7 +568,14 @@ export class Executor {
     const device = this.gpu.device;
     const encoder = device.createCommandEncoder({ label: "forward" });
     writeInput(encoder, program.input);
-    const pass = encoder.beginComputePass({ label: "forward" });
+    const pass = encoder.beginComputePass({
+      label: "forward",
+      ...(timer
+        ? {
+          timestampWrites: { querySet: timer.querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 },
+        }
+        : {}),
+    });
     for (const step of program.steps) {
       pass.setPipeline(step.kernel.pipeline);
       pass.setBindGroup(0, step.bindGroup);
@@ -393,6 +584,10 @@ export class Executor {
     pass.end();
     for (const o of program.outputs) {
       encoder.copyBufferToBuffer(o.buffer, 0, o.staging, 0, o.staging.size);
+    }
+    if (timer) {
+      encoder.resolveQuerySet(timer.querySet, 0, 2, timer.resolve, 0);
+      encoder.copyBufferToBuffer(timer.resolve, 0, timer.readback, 0, 16);
     }
     device.queue.submit([encoder.finish()]);
     const result: Record<string, Output> = {};
@@ -405,6 +600,49 @@ export class Executor {
       o.staging.unmap();
     }));
     return result as unknown as ForwardResult;
+  }
+
+  /**
+   * GPU milliseconds of one whole forward as {@linkcode forward} records it (one compute pass, timestamps at
+   * its start and end; needs `timestamp-query`). Upload and readback are outside the pass.
+   */
+  gpuTime(data: Float32Array, shape: readonly number[]): Promise<number> {
+    const run = this.#queue.then(async () => {
+      if (!this.gpu.features.timestamps) {
+        throw new RangeError("Cannot time the GPU on this device: it lacks the timestamp-query feature");
+      }
+      const device = this.gpu.device;
+      const timer = {
+        querySet: device.createQuerySet({ label: "forward.time", type: "timestamp", count: 2 }),
+        resolve: device.createBuffer({
+          label: "forward.time.resolve",
+          size: 16,
+          usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
+        }),
+        readback: device.createBuffer({
+          label: "forward.time.readback",
+          size: 16,
+          usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+        }),
+      };
+      try {
+        await this.#run(shape, (_, input) => {
+          const src = data.buffer instanceof ArrayBuffer ? data : new Float32Array(data);
+          device.queue.writeBuffer(input, 0, src.buffer as ArrayBuffer, src.byteOffset, src.byteLength);
+        }, timer);
+        await timer.readback.mapAsync(GPUMapMode.READ);
+        const t = new BigInt64Array(timer.readback.getMappedRange(0, 16));
+        const ms = Number(t[1] - t[0]) / 1e6;
+        timer.readback.unmap();
+        return ms;
+      } finally {
+        timer.querySet.destroy();
+        timer.resolve.destroy();
+        timer.readback.destroy();
+      }
+    });
+    this.#queue = run.catch(() => {});
+    return run;
   }
 
   /**

@@ -26,3 +26,33 @@ Deno.test("the executor keeps the programs of the most recently used shapes only
     exec.dispose();
   }
 });
+
+Deno.test("autotuning picks a conv2d tile per layer by GPU time and gives bit-identical outputs", async () => {
+  const gpu = await requestGpu();
+  assert.ok(gpu.features.timestamps, "the test adapter has timestamp-query");
+  // The big-GPU plan (conv2d GEMM tiles), as on a hardware adapter, tuned and not.
+  const hardware = { ...gpu, software: false };
+  const model = await loadModel("yolo11n-seg.yaml");
+  const tuned = new Executor(hardware, model, { tune: true });
+  const plain = new Executor(hardware, model, { tune: false });
+  try {
+    assert.equal(new Executor(gpu, model).tune, false, "off by default on a software adapter");
+    const shape = [1, 3, 64, 96];
+    const input = randomArray(64 * 96 * 3, 7, 0, 1);
+    const a = await tuned.forward(input, shape);
+    const b = await plain.forward(input, shape);
+    assert.deepEqual(a.output0.data, b.output0.data);
+    assert.deepEqual(a.output1!.data, b.output1!.data);
+    assert.equal(await plain.tuneReport(shape), undefined);
+    const report = (await tuned.tuneReport(shape))!;
+    assert.equal(report.shape, "1x64x96");
+    assert.ok(report.layers.length >= 40, `${report.layers.length} tuned layers`);
+    for (const l of report.layers) {
+      assert.ok(l.candidates >= 2 && l.bestMs > 0 && l.bestMs <= l.heuristicMs, JSON.stringify(l));
+      assert.match(l.kernel, /^conv2d\|/);
+    }
+  } finally {
+    tuned.dispose();
+    plain.dispose();
+  }
+});
