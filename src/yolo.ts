@@ -29,6 +29,11 @@ export interface YoloLoadOptions extends LoadModelOptions {
    * @default true on hardware adapters with `timestamp-query`, false on software adapters
    */
   tune?: boolean;
+  /**
+   * Where the tuner remembers its choices across runs (a JSON file), or false for this process only.
+   * @default `$YOLO_WGSL_CACHE_DIR/tune.json`, else `~/.cache/yolo-wgsl/tune.json`
+   */
+  tuneCache?: string | false;
 }
 
 /**
@@ -41,11 +46,16 @@ export class YOLO {
 
   #device?: GPUDevice;
   #half: boolean;
-  #tune?: boolean;
+  #tune: { tune?: boolean; tuneCache?: string | false };
   #executor?: Promise<Executor>;
   #letterboxes = new WeakMap<Executor, Promise<GpuLetterbox>>();
 
-  private constructor(model: LoadedModel, device?: GPUDevice, half = false, tune?: boolean) {
+  private constructor(
+    model: LoadedModel,
+    device?: GPUDevice,
+    half = false,
+    tune: { tune?: boolean; tuneCache?: string | false } = {},
+  ) {
     this.model = model;
     this.#device = device;
     this.#half = half;
@@ -72,7 +82,10 @@ export class YOLO {
    * ```
    */
   static async load(source: string | Uint8Array, options: YoloLoadOptions = {}): Promise<YOLO> {
-    return new YOLO(await loadModel(source, options), options.device, options.half ?? false, options.tune);
+    return new YOLO(await loadModel(source, options), options.device, options.half ?? false, {
+      tune: options.tune,
+      tuneCache: options.tuneCache,
+    });
   }
 
   /**
@@ -86,7 +99,7 @@ export class YOLO {
         if (this.#half && !gpu.features.f16) {
           log.warn("half=True needs the shader-f16 feature, which this GPU lacks: running in f32");
         }
-        return new Executor(gpu, this.model, { half: this.#half && gpu.features.f16, tune: this.#tune });
+        return new Executor(gpu, this.model, { half: this.#half && gpu.features.f16, ...this.#tune });
       });
       executor.catch(() => {
         if (this.#executor === executor) this.#executor = undefined;

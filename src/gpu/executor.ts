@@ -8,7 +8,12 @@
  * kernel runs its `_f16` variant (f32 arithmetic); `to_f16` turns the caller's f32 input into the f16 input
  * activation and `to_f32` widens each output before its readback. Uniform-window weights stay f32.
  */
-import { type Conv2dParams, conv2dTileCandidates, packConv2dWeight } from "../../kernels/conv2d.ts";
+import {
+  type Conv2dParams,
+  type Conv2dTile,
+  conv2dTileCandidates,
+  packConv2dWeight,
+} from "../../kernels/conv2d.ts";
 import { packConv2dUniformWeight, transposedTapWeight } from "../../kernels/conv2d_uniform.ts";
 import { packConvTranspose2dWeight } from "../../kernels/conv_transpose2d.ts";
 import { packDwconv2dWeight } from "../../kernels/dwconv2d.ts";
@@ -26,6 +31,7 @@ import type { BindingTarget, KernelCall } from "../ops/kernel_call.ts";
 import type { StateDict } from "../tensor.ts";
 import type { Gpu } from "./device.ts";
 import { type BindingResource, type CompiledKernel, PipelineCache } from "./pipeline_cache.ts";
+import { defaultTuneCachePath, hashText, TuneCache, type TuneEntry } from "./tune_cache.ts";
 
 /** One raw output of the network, laid out as in Ultralytics' ONNX export. */
 export interface Output {
@@ -75,6 +81,12 @@ export interface ExecutorOptions {
    * `timestamp-query`, off for software adapters (which run other kernels) and without timestamps.
    */
   tune?: boolean;
+  /**
+   * The tuning cache file (JSON; choices per adapter, kernel source and layer shape), or false to keep
+   * choices in memory only. @default {defaultTuneCachePath()} (`$YOLO_WGSL_CACHE_DIR/tune.json`, else
+   * `~/.cache/yolo-wgsl/tune.json`)
+   */
+  tuneCache?: string | false;
 }
 
 /** What the autotuner chose for one layer of a program. */
@@ -89,13 +101,15 @@ export interface TuneChoice {
   kernel: string;
   /** Tiles timed. */
   candidates: number;
+  /** The choice came from the tuning cache (no timing this time). */
+  cached: boolean;
 }
 
 /** The autotuner's report for one input shape. */
 export interface TuneReport {
   /** `n x h x w`. */
   shape: string;
-  /** Milliseconds spent tuning (pipeline builds and timing). */
+  /** Milliseconds spent tuning (pipeline builds, timing, cache reads and writes). */
   ms: number;
   /** One entry per tuned layer, in network order. */
   layers: TuneChoice[];
@@ -132,6 +146,8 @@ export class Executor {
   readonly tune: boolean;
   #state: StateDict;
   #limits: CallLimits;
+  #tuneCachePath?: string;
+  #tuneCache?: Promise<TuneCache>;
   #weights = new Map<string, GPUBuffer>();
   #programs = new Map<string, Promise<Program>>();
   #queue: Promise<unknown> = Promise.resolve();
@@ -150,6 +166,9 @@ export class Executor {
       throw new RangeError("Cannot run in half precision on this device: it lacks the shader-f16 feature");
     }
     this.tune = (options.tune ?? (!gpu.software && gpu.features.timestamps)) && gpu.features.timestamps;
+    this.#tuneCachePath = options.tuneCache === false
+      ? undefined
+      : options.tuneCache ?? defaultTuneCachePath();
     this.cache = cache;
     this.graph = fuseResidualAdds(model.parsed.graph);
     this.#state = model.state;
@@ -349,6 +368,8 @@ export class Executor {
    * Autotune: for every conv2d step, build each tile candidate's pipeline, time them all on the GPU in one
    * submit (a compute pass with timestamps per dispatch, two rounds, the faster round counts) over the
    * program's own buffers, and swap in the fastest. Candidates compute the same values; only speed differs.
+   * Choices remembered in the tuning cache (same adapter, kernel source, pipeline and layer shape) are used
+   * without timing; new ones are added to it.
    */
   async #tuneSteps(
     shape: string,
@@ -359,14 +380,37 @@ export class Executor {
     const t0 = performance.now();
     const device = this.gpu.device;
     const limits = device.limits;
+    this.#tuneCache ??= TuneCache.open(this.#tuneCachePath);
+    const cache = await this.#tuneCache;
+    const info = device.adapterInfo ?? this.gpu.adapter?.info;
+    const adapterId = info
+      ? [info.vendor, info.architecture, info.device, info.description].join("/")
+      : "unknown adapter";
     interface Trial {
-      step: number;
+      tile: Required<Conv2dTile>;
       kernel: CompiledKernel;
       bindGroup: GPUBindGroup;
       dispatch: readonly [number, number, number];
     }
-    const perStep: { step: number; trials: Trial[] }[] = [];
+    interface Tuned {
+      step: number;
+      key: string;
+      trials: Trial[];
+      cached?: TuneEntry;
+    }
+    const tuned: Tuned[] = [];
     const pending: Promise<void>[] = [];
+    const trial = (i: number, tile: Required<Conv2dTile>): Promise<Trial> => {
+      const step = steps[i];
+      return this.cache.get(specs[i], { ...calls[i].overrides, ...tile }).then((kernel) => ({
+        tile,
+        kernel,
+        bindGroup: kernel.key === step.kernel.key
+          ? step.bindGroup
+          : this.cache.bindGroup(kernel, step.resources!, `${step.label}.tune`),
+        dispatch: specs[i].dispatch(calls[i].params, kernel.overrides),
+      }));
+    };
     steps.forEach((step, i) => {
       if (calls[i].spec.name !== "conv2d" || !step.resources) return;
       const p = calls[i].params as Conv2dParams;
@@ -377,27 +421,79 @@ export class Executor {
         this.#limits.targetWorkgroups,
         limits.maxComputeWorkgroupStorageSize,
         limits.maxComputeInvocationsPerWorkgroup,
-      );
+      ) as Required<Conv2dTile>[];
       if (tiles.length < 2) return;
-      const entry = { step: i, trials: [] as Trial[] };
-      perStep.push(entry);
-      tiles.forEach((tile, j) => {
-        pending.push((async () => {
-          const kernel = await this.cache.get(specs[i], { ...calls[i].overrides, ...tile });
-          const bindGroup = kernel.key === step.kernel.key
-            ? step.bindGroup
-            : this.cache.bindGroup(kernel, step.resources!, `${step.label}.tune`);
-          entry.trials[j] = {
-            step: i,
-            kernel,
-            bindGroup,
-            dispatch: specs[i].dispatch(calls[i].params, kernel.overrides),
-          };
-        })());
-      });
+      const key = [
+        adapterId,
+        hashText(specs[i].code),
+        step.kernel.key,
+        JSON.stringify(calls[i].params),
+      ].join("|");
+      const entry: Tuned = { step: i, key, trials: [] };
+      tuned.push(entry);
+      const hit = cache.get(key);
+      const known = hit && tiles.find((t) => JSON.stringify(t) === JSON.stringify(hit.tile));
+      if (known) {
+        entry.cached = hit;
+        pending.push(trial(i, known).then((t) => void (entry.trials[0] = t)));
+        return;
+      }
+      tiles.forEach((tile, j) => pending.push(trial(i, tile).then((t) => void (entry.trials[j] = t))));
     });
     await Promise.all(pending);
-    const trials = perStep.flatMap((e) => e.trials);
+    const timed = tuned.filter((e) => !e.cached);
+    const best = await this.#timeTrials(timed.flatMap((e) => e.trials));
+    let offset = 0;
+    const layers: TuneChoice[] = tuned.map((e) => {
+      const step = steps[e.step];
+      if (e.cached) {
+        const t = e.trials[0];
+        steps[e.step] = { ...step, kernel: t.kernel, bindGroup: t.bindGroup, dispatch: t.dispatch };
+        return {
+          label: step.label,
+          heuristicMs: e.cached.heuristicMs,
+          bestMs: e.cached.bestMs,
+          kernel: t.kernel.key,
+          candidates: e.cached.candidates,
+          cached: true,
+        };
+      }
+      const ms = best.subarray(offset, offset + e.trials.length);
+      offset += e.trials.length;
+      let pick = 0;
+      for (let j = 1; j < ms.length; j++) if (ms[j] < ms[pick]) pick = j;
+      const t = e.trials[pick];
+      if (Number.isFinite(ms[pick])) {
+        steps[e.step] = { ...step, kernel: t.kernel, bindGroup: t.bindGroup, dispatch: t.dispatch };
+        cache.set(e.key, { tile: t.tile, heuristicMs: ms[0], bestMs: ms[pick], candidates: ms.length });
+      }
+      return {
+        label: step.label,
+        heuristicMs: ms[0],
+        bestMs: ms[pick],
+        kernel: steps[e.step].kernel.key,
+        candidates: ms.length,
+        cached: false,
+      };
+    });
+    await cache.save();
+    return { shape, ms: performance.now() - t0, layers };
+  }
+
+  /**
+   * GPU milliseconds of each trial dispatch: every trial in its own timed compute pass, all of them twice
+   * in one submit; the faster of the two rounds (Infinity when the timestamps were unusable).
+   */
+  async #timeTrials(
+    trials: {
+      kernel: CompiledKernel;
+      bindGroup: GPUBindGroup;
+      dispatch: readonly [number, number, number];
+    }[],
+  ): Promise<Float64Array> {
+    const best = new Float64Array(trials.length).fill(Infinity);
+    if (trials.length === 0) return best;
+    const device = this.gpu.device;
     const rounds = 2;
     const passes = trials.length * rounds;
     const maxPerSet = 2048; // passes per query set (2 timestamps each; WebGPU allows 4096 queries per set)
@@ -419,66 +515,48 @@ export class Executor {
         count,
       });
     }
-    const encoder = device.createCommandEncoder({ label: "tune" });
-    for (let k = 0; k < passes; k++) {
-      const trial = trials[k % trials.length];
-      const set = sets[Math.floor(k / maxPerSet)];
-      const q = 2 * (k % maxPerSet);
-      const pass = encoder.beginComputePass({
-        label: "tune",
-        timestampWrites: { querySet: set.querySet, beginningOfPassWriteIndex: q, endOfPassWriteIndex: q + 1 },
-      });
-      pass.setPipeline(trial.kernel.pipeline);
-      pass.setBindGroup(0, trial.bindGroup);
-      pass.dispatchWorkgroups(...trial.dispatch);
-      pass.end();
-    }
-    for (const set of sets) {
-      encoder.resolveQuerySet(set.querySet, 0, set.count, set.resolve, 0);
-      encoder.copyBufferToBuffer(set.resolve, 0, set.readback, 0, set.count * 8);
-    }
-    device.queue.submit([encoder.finish()]);
-    const ms = new Float64Array(passes);
-    await Promise.all(sets.map(async (set, si) => {
-      await set.readback.mapAsync(GPUMapMode.READ);
-      const t = new BigInt64Array(set.readback.getMappedRange(0, set.count * 8));
-      for (let q = 0; q < set.count / 2; q++) ms[si * maxPerSet + q] = Number(t[2 * q + 1] - t[2 * q]) / 1e6;
-      set.readback.unmap();
-    }));
-    for (const set of sets) {
-      set.querySet.destroy();
-      set.resolve.destroy();
-      set.readback.destroy();
-    }
-    const best = new Float64Array(trials.length).fill(Infinity);
-    for (let k = 0; k < passes; k++) {
-      const i = k % trials.length;
-      best[i] = Math.min(best[i], ms[k] > 0 ? ms[k] : Infinity);
-    }
-    const layers: TuneChoice[] = [];
-    let offset = 0;
-    for (const { step, trials: ts } of perStep) {
-      let pick = 0;
-      for (let j = 1; j < ts.length; j++) if (best[offset + j] < best[offset + pick]) pick = j;
-      const chosen = ts[pick];
-      if (Number.isFinite(best[offset + pick])) {
-        steps[step] = {
-          ...steps[step],
-          kernel: chosen.kernel,
-          bindGroup: chosen.bindGroup,
-          dispatch: chosen.dispatch,
-        };
+    try {
+      const encoder = device.createCommandEncoder({ label: "tune" });
+      for (let k = 0; k < passes; k++) {
+        const trial = trials[k % trials.length];
+        const set = sets[Math.floor(k / maxPerSet)];
+        const q = 2 * (k % maxPerSet);
+        const pass = encoder.beginComputePass({
+          label: "tune",
+          timestampWrites: {
+            querySet: set.querySet,
+            beginningOfPassWriteIndex: q,
+            endOfPassWriteIndex: q + 1,
+          },
+        });
+        pass.setPipeline(trial.kernel.pipeline);
+        pass.setBindGroup(0, trial.bindGroup);
+        pass.dispatchWorkgroups(...trial.dispatch);
+        pass.end();
       }
-      layers.push({
-        label: steps[step].label,
-        heuristicMs: best[offset],
-        bestMs: best[offset + pick],
-        kernel: steps[step].kernel.key,
-        candidates: ts.length,
-      });
-      offset += ts.length;
+      for (const set of sets) {
+        encoder.resolveQuerySet(set.querySet, 0, set.count, set.resolve, 0);
+        encoder.copyBufferToBuffer(set.resolve, 0, set.readback, 0, set.count * 8);
+      }
+      device.queue.submit([encoder.finish()]);
+      await Promise.all(sets.map(async (set, si) => {
+        await set.readback.mapAsync(GPUMapMode.READ);
+        const t = new BigInt64Array(set.readback.getMappedRange(0, set.count * 8));
+        for (let q = 0; q < set.count / 2; q++) {
+          const ms = Number(t[2 * q + 1] - t[2 * q]) / 1e6;
+          const i = (si * maxPerSet + q) % trials.length;
+          if (ms > 0) best[i] = Math.min(best[i], ms);
+        }
+        set.readback.unmap();
+      }));
+    } finally {
+      for (const set of sets) {
+        set.querySet.destroy();
+        set.resolve.destroy();
+        set.readback.destroy();
+      }
     }
-    return { shape, ms: performance.now() - t0, layers };
+    return best;
   }
 
   /**

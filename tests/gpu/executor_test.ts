@@ -27,14 +27,17 @@ Deno.test("the executor keeps the programs of the most recently used shapes only
   }
 });
 
-Deno.test("autotuning picks a conv2d tile per layer by GPU time and gives bit-identical outputs", async () => {
+Deno.test("autotuning picks a conv2d tile per layer by GPU time, gives bit-identical outputs and remembers choices", async () => {
   const gpu = await requestGpu();
   assert.ok(gpu.features.timestamps, "the test adapter has timestamp-query");
+  const dir = await Deno.makeTempDir({ prefix: "yolo-wgsl-tune-" });
+  const tuneCache = `${dir}/cache/tune.json`;
   // The big-GPU plan (conv2d GEMM tiles), as on a hardware adapter, tuned and not.
   const hardware = { ...gpu, software: false };
   const model = await loadModel("yolo11n-seg.yaml");
-  const tuned = new Executor(hardware, model, { tune: true });
+  const tuned = new Executor(hardware, model, { tune: true, tuneCache });
   const plain = new Executor(hardware, model, { tune: false });
+  const again = new Executor(hardware, model, { tune: true, tuneCache });
   try {
     assert.equal(new Executor(gpu, model).tune, false, "off by default on a software adapter");
     const shape = [1, 3, 64, 96];
@@ -48,11 +51,38 @@ Deno.test("autotuning picks a conv2d tile per layer by GPU time and gives bit-id
     assert.equal(report.shape, "1x64x96");
     assert.ok(report.layers.length >= 40, `${report.layers.length} tuned layers`);
     for (const l of report.layers) {
-      assert.ok(l.candidates >= 2 && l.bestMs > 0 && l.bestMs <= l.heuristicMs, JSON.stringify(l));
+      assert.ok(
+        l.candidates >= 2 && l.bestMs > 0 && l.bestMs <= l.heuristicMs && !l.cached,
+        JSON.stringify(l),
+      );
       assert.match(l.kernel, /^conv2d\|/);
+    }
+    // The choices were written; a new executor takes them from the file without timing.
+    const file = JSON.parse(await Deno.readTextFile(tuneCache));
+    const entries = Object.keys(file.entries).length; // layers of identical shape and views share one
+    assert.ok(entries >= 20 && entries <= report.layers.length, `${entries} cache entries`);
+    const c = await again.forward(input, shape);
+    assert.deepEqual(c.output0.data, a.output0.data);
+    const cached = (await again.tuneReport(shape))!;
+    assert.deepEqual(
+      cached.layers.map((l) => [l.label, l.kernel, l.cached]),
+      report.layers.map((l) => [l.label, l.kernel, true]),
+    );
+    // A corrupt cache file is ignored (and rewritten).
+    await Deno.writeTextFile(tuneCache, "{ not json");
+    const fresh = new Executor(hardware, model, { tune: true, tuneCache });
+    try {
+      const d = await fresh.forward(input, shape);
+      assert.deepEqual(d.output0.data, a.output0.data);
+      assert.ok((await fresh.tuneReport(shape))!.layers.every((l) => !l.cached));
+      assert.equal(Object.keys(JSON.parse(await Deno.readTextFile(tuneCache)).entries).length, entries);
+    } finally {
+      fresh.dispose();
     }
   } finally {
     tuned.dispose();
     plain.dispose();
+    again.dispose();
+    await Deno.remove(dir, { recursive: true });
   }
 });
