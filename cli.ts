@@ -36,6 +36,11 @@ Modes:
            max_pixels=40000000 timeout=60]   HTTP: POST /predict (image → JSON or format=png), GET /health,
            and a page at / that draws the masks
 
+GPU keys (all modes that run the model): half=False (f16 activations, needs shader-f16); tune= (autotune
+conv tiles per layer on this GPU, default on for hardware adapters) with tune_cache=FILE|False (default
+$YOLO_WGSL_CACHE_DIR/tune.json, else ~/.cache/yolo-wgsl/tune.json); gpu_letterbox= (predict, serve:
+letterbox on the GPU, default on for hardware adapters).
+
 model= takes an Ultralytics .pt, our .safetensors, or a model .yaml (yolo11n-seg.yaml ... yolo11x-seg.yaml,
 yolov8n-seg.yaml ...; shipped architectures build with random weights). An official checkpoint name
 (yolo11n-seg.pt ... yolov8x-seg.pt) not found as a path is read from weights_dir=DIR (default
@@ -62,7 +67,14 @@ export async function main(argv: string[]): Promise<number> {
   }
   const { mode, overrides } = parseCliWords(positionals);
   const cfg = resolveCfg(overrides);
-  const load = { weightsDir: cfg.weights_dir === null ? null : str(cfg.weights_dir, "weights_dir") };
+  const load = {
+    weightsDir: cfg.weights_dir === null ? null : str(cfg.weights_dir, "weights_dir"),
+    ...(cfg.tune === null ? {} : { tune: cfg.tune === true }),
+    ...(cfg.tune_cache === null
+      ? {}
+      : { tuneCache: cfg.tune_cache === false ? false as const : String(cfg.tune_cache) }),
+  };
+  const gpuLetterbox = cfg.gpu_letterbox === null ? {} : { gpuLetterbox: cfg.gpu_letterbox === true };
   switch (mode) {
     case "info": {
       const model = await loadModel(str(cfg.model, "model"), load);
@@ -107,6 +119,7 @@ export async function main(argv: string[]): Promise<number> {
           show_conf: cfg.show_conf !== false,
           line_width: cfg.line_width === null ? null : Number(cfg.line_width),
           verbose: cfg.verbose !== false,
+          ...gpuLetterbox,
         });
       } finally {
         model.dispose();
@@ -162,6 +175,7 @@ export async function main(argv: string[]): Promise<number> {
         max_pixels: Number(cfg.max_pixels),
         timeout: Number(cfg.timeout),
         verbose: cfg.verbose !== false,
+        ...gpuLetterbox,
       });
       info(
         `Serving ${basename(model.model.file)} at ${server.url} (POST /predict, GET /health; Ctrl-C to stop)`,

@@ -52,6 +52,9 @@ export const DEFAULTS: Readonly<Record<string, CfgValue>> = {
   weights_dir: null,
   datasets_dir: null,
   fuse: true,
+  gpu_letterbox: null, // predict/serve: letterbox on the GPU (null: on hardware adapters)
+  tune: null, // autotune conv tiles (null: on hardware adapters with timestamp-query)
+  tune_cache: null, // tuning cache file (null: $YOLO_WGSL_CACHE_DIR/tune.json or ~/.cache/yolo-wgsl/tune.json)
   // serve (HTTP predictions; see src/modes/serve.ts)
   port: 8000,
   host: "127.0.0.1",

@@ -164,6 +164,15 @@ export class YOLO {
   }
 
   /**
+   * Whether the model runs on a software adapter (lavapipe, SwiftShader), requesting its GPU if needed.
+   *
+   * @returns True on a CPU-backed adapter.
+   */
+  async softwareAdapter(): Promise<boolean> {
+    return (await this.#gpu()).gpu.software;
+  }
+
+  /**
    * Letterbox decoded images on the GPU (the `letterbox` kernel, bit for bit `letterboxInto`) and run the
    * network on them, in one command buffer: only the image bytes are uploaded.
    *

@@ -35,6 +35,8 @@ export interface Predictable {
     images: readonly Image[],
     options: LetterboxOptions,
   ): Promise<{ output: ForwardResult; geometries: LetterboxGeometry[]; shape: number[] }>;
+  /** Whether the model runs on a software adapter (optional; where letterboxing on the GPU does not pay). */
+  softwareAdapter?(): Promise<boolean>;
   /** Class names in index order. */
   readonly names: string[];
   /** Output strides. */
@@ -79,7 +81,9 @@ export interface PredictOptions extends PlotOptions {
   verbose?: boolean;
   /**
    * Letterbox on the GPU (the `letterbox` kernel, bit-identical to the CPU path) in the forward's command
-   * buffer, when the model can (`forwardImages`); not an Ultralytics argument. @default false
+   * buffer, when the model can (`forwardImages`); not an Ultralytics argument (CLI: `gpu_letterbox`).
+   * @default true on hardware adapters (only the image bytes are uploaded), false on software adapters
+   * (where the kernel runs on the CPU anyway, slower than the CPU letterbox)
    */
   gpuLetterbox?: boolean;
 }
@@ -102,8 +106,8 @@ export interface BatchOptions {
   agnostic_nms: boolean;
   /** Masks at the original image resolution. */
   retina_masks: boolean;
-  /** Letterbox on the GPU when the model can. */
-  gpuLetterbox: boolean;
+  /** Letterbox on the GPU when the model can; undefined: when the model runs on a hardware adapter. */
+  gpuLetterbox?: boolean;
 }
 
 /** The batch options of `options`, Ultralytics' defaults filled in. */
@@ -116,7 +120,7 @@ export function batchOptions(options: PredictOptions = {}): BatchOptions {
     classes: options.classes ?? null,
     agnostic_nms: options.agnostic_nms ?? false,
     retina_masks: options.retina_masks ?? false,
-    gpuLetterbox: options.gpuLetterbox ?? false,
+    ...(options.gpuLetterbox === undefined ? {} : { gpuLetterbox: options.gpuLetterbox }),
   };
 }
 
@@ -177,7 +181,9 @@ export async function runBatch(
   }
   const n = items.length;
   let geoms: LetterboxGeometry[], out: ForwardResult, t1: number;
-  if (opts.gpuLetterbox && model.forwardImages) {
+  const gpuLetterbox = opts.gpuLetterbox ??
+    (model.softwareAdapter ? !(await model.softwareAdapter()) : false);
+  if (gpuLetterbox && model.forwardImages) {
     // Preprocessing is recorded into the forward's command buffer: its time counts as inference.
     t1 = now();
     ({ output: out, geometries: geoms } = await model.forwardImages(items.map(({ img }) => img), lbOpts));

@@ -59,6 +59,8 @@ export interface ServeHandlerOptions {
   timeout?: number;
   /** Log one line per request. @default false */
   verbose?: boolean;
+  /** Letterbox on the GPU (see `PredictOptions.gpuLetterbox`). @default true on hardware adapters */
+  gpuLetterbox?: boolean;
 }
 
 /** Options of {@linkcode serve}: the handler's, and where to listen. */

@@ -54,3 +54,30 @@ Deno.test("letterbox_gpu: runBatch with gpuLetterbox gives the CPU path's result
     model.dispose();
   }
 });
+
+Deno.test("letterbox_gpu: runBatch letterboxes on the GPU by default on hardware adapters only", async () => {
+  const model = await YOLO.load("yolo11n-seg.yaml");
+  try {
+    const calls: string[] = [];
+    const spy = (software: boolean) => ({
+      names: model.names,
+      stride: model.stride,
+      forward: (d: Float32Array, s: readonly number[]) => (calls.push("forward"), model.forward(d, s)),
+      forwardImages: (imgs: readonly Image[], o: Parameters<YOLO["forwardImages"]>[1]) => (
+        calls.push("forwardImages"), model.forwardImages(imgs, o)
+      ),
+      softwareAdapter: () => Promise.resolve(software),
+    });
+    const items = [{ file: "a.jpg", img: randomImage(120, 90, 5) }];
+    const opts = { imgsz: 64, conf: 0.01 };
+    const hw = await runBatch(spy(false), items, batchOptions(opts));
+    const sw = await runBatch(spy(true), items, batchOptions(opts));
+    await runBatch(spy(false), items, batchOptions({ ...opts, gpuLetterbox: false }));
+    await runBatch(spy(true), items, batchOptions({ ...opts, gpuLetterbox: true }));
+    assert.deepEqual(calls, ["forwardImages", "forward", "forward", "forwardImages"]);
+    assert.deepEqual(hw.results[0].boxes, sw.results[0].boxes);
+    assert.equal(await model.softwareAdapter(), true, "CI's lavapipe is a software adapter");
+  } finally {
+    model.dispose();
+  }
+});
