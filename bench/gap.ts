@@ -1,6 +1,7 @@
 /**
  * Where a forward's wall time goes beyond its GPU time: an empty submit + onSubmittedWorkDone, a readback of
- * N MB (copy + mapAsync + getMappedRange().slice), and an input upload of N MB, each timed alone (median of 20).
+ * N MB (copy + mapAsync + getMappedRange(), with and without a second copy by .slice), and an input upload of
+ * N MB, each timed alone (median of 20).
  *
  *   deno run -A bench/gap.ts [--mb 7]
  * @module
@@ -44,6 +45,14 @@ await time("copy + mapAsync + getMappedRange().slice", async () => {
   device.queue.submit([enc.finish()]);
   await staging.mapAsync(GPUMapMode.READ);
   new Float32Array(staging.getMappedRange().slice(0));
+  staging.unmap();
+});
+await time("copy + mapAsync + getMappedRange() (kept after unmap: Deno's read maps are copies)", async () => {
+  const enc = device.createCommandEncoder();
+  enc.copyBufferToBuffer(src, 0, staging, 0, bytes);
+  device.queue.submit([enc.finish()]);
+  await staging.mapAsync(GPUMapMode.READ);
+  new Float32Array(staging.getMappedRange());
   staging.unmap();
 });
 await time("copy + mapAsync only", async () => {

@@ -148,6 +148,7 @@ export class Executor {
   #limits: CallLimits;
   #tuneCachePath?: string;
   #tuneCache?: Promise<TuneCache>;
+  #keepsCopies?: Promise<boolean>;
   #weights = new Map<string, GPUBuffer>();
   #programs = new Map<string, Promise<Program>>();
   #queue: Promise<unknown> = Promise.resolve();
@@ -627,6 +628,33 @@ export class Executor {
     });
   }
 
+  /**
+   * Whether a read mapping's ArrayBuffer outlives `unmap()` on this WebGPU implementation. Deno copies a
+   * read-mapped range into a fresh ArrayBuffer that unmap leaves alone, so the readback can hand that copy
+   * out without a second one; per the spec (browsers) unmap detaches it, so there the range is copied first.
+   * Probed once per executor on a 16-byte buffer.
+   */
+  #readbackKeepsCopies(): Promise<boolean> {
+    this.#keepsCopies ??= (async () => {
+      const probe = this.gpu.device.createBuffer({
+        label: "readback.probe",
+        size: 16,
+        usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+      });
+      try {
+        await probe.mapAsync(GPUMapMode.READ);
+        const range = probe.getMappedRange(0, 16);
+        probe.unmap();
+        return range.byteLength === 16 && new Uint32Array(range).length === 4;
+      } catch {
+        return false;
+      } finally {
+        probe.destroy();
+      }
+    })();
+    return this.#keepsCopies;
+  }
+
   #checkShape(shape: readonly number[]): void {
     if (this.#disposed) throw new TypeError("Cannot run a disposed model: load it again");
     const [n, c] = shape;
@@ -668,11 +696,16 @@ export class Executor {
       encoder.copyBufferToBuffer(timer.resolve, 0, timer.readback, 0, 16);
     }
     device.queue.submit([encoder.finish()]);
+    const keepsCopies = await this.#readbackKeepsCopies();
     const result: Record<string, Output> = {};
     await Promise.all(program.outputs.map(async (o) => {
       await o.staging.mapAsync(GPUMapMode.READ);
       result[o.name] = {
-        data: new Float32Array(o.staging.getMappedRange(0, o.elements * 4).slice(0)),
+        data: new Float32Array(
+          keepsCopies
+            ? o.staging.getMappedRange(0, o.elements * 4)
+            : o.staging.getMappedRange(0, o.elements * 4).slice(0),
+        ),
         shape: o.shape,
       };
       o.staging.unmap();

@@ -86,3 +86,21 @@ Deno.test("autotuning picks a conv2d tile per layer by GPU time, gives bit-ident
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("forward results stay valid and unchanged after later forwards reuse the readback buffers", async () => {
+  const gpu = await requestGpu();
+  const exec = new Executor(gpu, await loadModel("yolo11n-seg.yaml"));
+  try {
+    const shape = [1, 3, 32, 64];
+    const first = await exec.forward(randomArray(32 * 64 * 3, 1, 0, 1), shape);
+    const kept = first.output0.data.slice();
+    const keptProtos = first.output1!.data.slice();
+    const second = await exec.forward(randomArray(32 * 64 * 3, 2, 0, 1), shape);
+    assert.notDeepEqual(second.output0.data, kept);
+    assert.equal(first.output0.data.length, kept.length);
+    assert.deepEqual(first.output0.data, kept);
+    assert.deepEqual(first.output1!.data, keptProtos);
+  } finally {
+    exec.dispose();
+  }
+});
