@@ -55,5 +55,12 @@ export type { Rle } from "./src/postprocess/rle.ts";
 export { Result, type ResultBoxes, type ResultJson, type ResultMasks, type Speed } from "./src/results.ts";
 export type { LoadedModel, LoadModelOptions } from "./src/load_model.ts";
 export type { WeightsOptions } from "./src/io/download.ts";
-export type { ForwardResult, Output, StepTime, TuneChoice, TuneReport } from "./src/gpu/executor.ts";
+export type {
+  ForwardResult,
+  Output,
+  PendingForward,
+  StepTime,
+  TuneChoice,
+  TuneReport,
+} from "./src/gpu/executor.ts";
 export type { DType, StateDict, Tensor } from "./src/tensor.ts";

@@ -1,7 +1,13 @@
 /** The `YOLO` model handle of the public API. */
 import { requestGpu } from "./gpu/device.ts";
 import * as log from "./log.ts";
-import { Executor, type ForwardResult, type StepTime, type TuneReport } from "./gpu/executor.ts";
+import {
+  Executor,
+  type ForwardResult,
+  type PendingForward,
+  type StepTime,
+  type TuneReport,
+} from "./gpu/executor.ts";
 import { type LoadedModel, loadModel, type LoadModelOptions } from "./load_model.ts";
 import { exportModel, type ExportOptions } from "./modes/export.ts";
 import { type ModelSummary, summarize } from "./modes/info.ts";
@@ -164,6 +170,29 @@ export class YOLO {
   }
 
   /**
+   * {@linkcode forward} in two halves: submit now, read later. CPU work done between the two overlaps the
+   * GPU's. The model runs nothing else until `read()` settles: call it exactly once, also on error paths.
+   *
+   * @param data The input values, `n * 3 * h * w` of them.
+   * @param shape `[n, 3, h, w]`.
+   * @returns The submitted forward; its `read()` gives what `forward` gives.
+   * @example Overlap the next image's decoding with this forward
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { YOLO } from "@yolo-wgsl/yolo-wgsl";
+   * const model = await YOLO.load("yolo11n-seg.yaml");
+   * const pending = await model.submit(new Float32Array(3 * 32 * 32), [1, 3, 32, 32]);
+   * // ... CPU work here runs while the GPU computes ...
+   * const { output0 } = await pending.read();
+   * assert.deepEqual(output0.shape, [1, 116, 21]);
+   * model.dispose();
+   * ```
+   */
+  async submit(data: Float32Array, shape: readonly number[]): Promise<PendingForward> {
+    return (await this.#gpu()).submit(data, shape);
+  }
+
+  /**
    * Whether the model runs on a software adapter (lavapipe, SwiftShader), requesting its GPU if needed.
    *
    * @returns True on a CPU-backed adapter.
@@ -185,6 +214,23 @@ export class YOLO {
     images: readonly Image[],
     options: LetterboxOptions = {},
   ): Promise<{ output: ForwardResult; geometries: LetterboxGeometry[]; shape: number[] }> {
+    const { pending, geometries, shape } = await this.submitImages(images, options);
+    return { output: await pending.read(), geometries, shape };
+  }
+
+  /**
+   * {@linkcode forwardImages} in two halves, as {@linkcode submit}: the letterbox and the network are
+   * submitted; `pending.read()` gives the outputs. Call `read()` exactly once.
+   *
+   * @param images RGB images that share one letterbox shape under `options` (a batch).
+   * @param options The letterbox options.
+   * @returns The submitted forward, each image's geometry and the input shape.
+   * @throws {RangeError} When the images' letterbox shapes differ or the shape does not fit the model.
+   */
+  async submitImages(
+    images: readonly Image[],
+    options: LetterboxOptions = {},
+  ): Promise<{ pending: PendingForward; geometries: LetterboxGeometry[]; shape: number[] }> {
     if (images.length === 0) throw new RangeError("Give at least one image to forward");
     const [H, W] = letterboxGeometry([images[0].height, images[0].width], options).letterboxShape;
     for (const img of images) {
@@ -202,12 +248,12 @@ export class YOLO {
     const letterbox = await lb;
     const shape = [images.length, 3, H, W];
     const geometries: LetterboxGeometry[] = [];
-    const output = await executor.forwardEncoded(shape, (encoder, input) => {
+    const pending = await executor.submitEncoded(shape, (encoder, input) => {
       images.forEach((img, i) => {
         geometries[i] = letterbox.encode(encoder, img, input, { ...options, offset: i * 3 * H * W, slot: i });
       });
     });
-    return { output, geometries, shape };
+    return { pending, geometries, shape };
   }
 
   /**

@@ -41,6 +41,12 @@ export interface Output {
   shape: number[];
 }
 
+/** A submitted forward (see `Executor.submit`). */
+export interface PendingForward {
+  /** Waits for the GPU and reads the outputs back; the same promise on every call. */
+  read(): Promise<ForwardResult>;
+}
+
 /** Raw network outputs: `output0` [n, 4 + nc + nm, anchors] and `output1` [n, nm, h/4, w/4]. */
 export interface ForwardResult {
   /** Detections: xywh boxes in input pixels, class scores after sigmoid, mask coefficients. */
@@ -615,17 +621,60 @@ export class Executor {
     return run;
   }
 
-  async #forward(data: Float32Array, shape: readonly number[]): Promise<ForwardResult> {
+  /**
+   * Submit a forward without waiting for it: the returned {@linkcode PendingForward}'s `read()` waits for
+   * the GPU and reads the outputs back. Between the two the caller's CPU work overlaps the GPU's (in Deno
+   * a readback blocks the thread until the GPU is idle, so this is the way to overlap them). The executor
+   * runs nothing else until `read()` settles: call it exactly once, also on error paths.
+   */
+  submit(data: Float32Array, shape: readonly number[]): Promise<PendingForward> {
+    return this.#hold(() => this.#submit(shape, this.#upload(data, shape)));
+  }
+
+  /** {@linkcode submit} for an input recorded by `writeInput`, as in {@linkcode forwardEncoded}. */
+  submitEncoded(
+    shape: readonly number[],
+    writeInput: (encoder: GPUCommandEncoder, input: GPUBuffer) => void,
+  ): Promise<PendingForward> {
+    return this.#hold(() => this.#submit(shape, writeInput));
+  }
+
+  /** Runs `start` in queue order and keeps the queue until the read it returns has settled. */
+  #hold(start: () => Promise<() => Promise<ForwardResult>>): Promise<PendingForward> {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const started = this.#queue.then(start);
+    this.#queue = started.then(() => held, () => {});
+    return started.then((readBack) => {
+      let read: Promise<ForwardResult> | undefined;
+      return {
+        read: () => {
+          read ??= readBack().finally(release);
+          return read;
+        },
+      };
+    });
+  }
+
+  /** The input writer of a float input: checks its length and uploads it. */
+  #upload(
+    data: Float32Array,
+    shape: readonly number[],
+  ): (encoder: GPUCommandEncoder, input: GPUBuffer) => void {
     this.#checkShape(shape);
     const count = shape.reduce((a, b) => a * b, 1);
     if (data.length !== count) {
       throw new RangeError(`Give ${count} input values for shape [${shape.join(", ")}]: got ${data.length}`);
     }
-    return await this.#run(shape, (_, input) => {
+    return (_, input) => {
       // WebGPU in Deno takes no SharedArrayBuffer-backed views: copy those first.
       const src = data.buffer instanceof ArrayBuffer ? data : new Float32Array(data);
       this.gpu.device.queue.writeBuffer(input, 0, src.buffer as ArrayBuffer, src.byteOffset, src.byteLength);
-    });
+    };
+  }
+
+  async #forward(data: Float32Array, shape: readonly number[]): Promise<ForwardResult> {
+    return await this.#run(shape, this.#upload(data, shape));
   }
 
   /**
@@ -668,9 +717,21 @@ export class Executor {
     writeInput: (encoder: GPUCommandEncoder, input: GPUBuffer) => void,
     timer?: { querySet: GPUQuerySet; resolve: GPUBuffer; readback: GPUBuffer },
   ): Promise<ForwardResult> {
+    return (await this.#submit(shape, writeInput, timer))();
+  }
+
+  /** Records and submits one forward; returns the function that reads its outputs back. */
+  async #submit(
+    shape: readonly number[],
+    writeInput: (encoder: GPUCommandEncoder, input: GPUBuffer) => void,
+    timer?: { querySet: GPUQuerySet; resolve: GPUBuffer; readback: GPUBuffer },
+  ): Promise<() => Promise<ForwardResult>> {
     this.#checkShape(shape);
     const [n, , h, w] = shape;
     const program = await this.#program(n, h, w);
+    // Probed before the submit: in Deno a mapAsync blocks until the GPU is idle, which would end the overlap
+    // a caller of submit() wants between this forward and its own CPU work.
+    const keepsCopies = await this.#readbackKeepsCopies();
     const device = this.gpu.device;
     const encoder = device.createCommandEncoder({ label: "forward" });
     writeInput(encoder, program.input);
@@ -696,21 +757,22 @@ export class Executor {
       encoder.copyBufferToBuffer(timer.resolve, 0, timer.readback, 0, 16);
     }
     device.queue.submit([encoder.finish()]);
-    const keepsCopies = await this.#readbackKeepsCopies();
-    const result: Record<string, Output> = {};
-    await Promise.all(program.outputs.map(async (o) => {
-      await o.staging.mapAsync(GPUMapMode.READ);
-      result[o.name] = {
-        data: new Float32Array(
-          keepsCopies
-            ? o.staging.getMappedRange(0, o.elements * 4)
-            : o.staging.getMappedRange(0, o.elements * 4).slice(0),
-        ),
-        shape: o.shape,
-      };
-      o.staging.unmap();
-    }));
-    return result as unknown as ForwardResult;
+    return async () => {
+      const result: Record<string, Output> = {};
+      await Promise.all(program.outputs.map(async (o) => {
+        await o.staging.mapAsync(GPUMapMode.READ);
+        result[o.name] = {
+          data: new Float32Array(
+            keepsCopies
+              ? o.staging.getMappedRange(0, o.elements * 4)
+              : o.staging.getMappedRange(0, o.elements * 4).slice(0),
+          ),
+          shape: o.shape,
+        };
+        o.staging.unmap();
+      }));
+      return result as unknown as ForwardResult;
+    };
   }
 
   /**

@@ -10,7 +10,7 @@ import { basename, join, parse } from "node:path";
 import type { PlotOptions } from "../plot/annotate.ts";
 import { DatasetError } from "../errors.ts";
 import { incrementPath } from "../io/increment_path.ts";
-import type { ForwardResult } from "../gpu/executor.ts";
+import type { ForwardResult, PendingForward } from "../gpu/executor.ts";
 import { decodeImage, type Image } from "../io/image.ts";
 import {
   type LetterboxGeometry,
@@ -35,6 +35,13 @@ export interface Predictable {
     images: readonly Image[],
     options: LetterboxOptions,
   ): Promise<{ output: ForwardResult; geometries: LetterboxGeometry[]; shape: number[] }>;
+  /** Submit a forward, read it later (optional; lets predict overlap its CPU work with the GPU's). */
+  submit?(data: Float32Array, shape: readonly number[]): Promise<PendingForward>;
+  /** Submit a GPU-letterboxed forward, read it later (optional; see `YOLO.submitImages`). */
+  submitImages?(
+    images: readonly Image[],
+    options: LetterboxOptions,
+  ): Promise<{ pending: PendingForward; geometries: LetterboxGeometry[]; shape: number[] }>;
   /** Whether the model runs on a software adapter (optional; where letterboxing on the GPU does not pay). */
   softwareAdapter?(): Promise<boolean>;
   /** Class names in index order. */
@@ -163,6 +170,35 @@ export async function runBatch(
   preMs = 0,
   rect?: boolean,
 ): Promise<{ results: Result[]; shape: number[] }> {
+  return await (await startBatch(model, items, opts, preMs, rect)).finish();
+}
+
+/** A batch whose forward is submitted (see {@linkcode startBatch}). */
+export interface StartedBatch {
+  /** Waits for the forward and post-processes it: NMS, masks, polygons. Call it exactly once. */
+  finish(): Promise<{ results: Result[]; shape: number[] }>;
+}
+
+/**
+ * {@linkcode runBatch} in two halves: letterbox and submit the forward now; `finish()` reads it back and
+ * post-processes. CPU work between the two (decoding the next batch, saving the last) overlaps the GPU.
+ * Models without `submit` run the forward here and `finish()` only post-processes.
+ *
+ * @param model The model.
+ * @param items The images, in batch order.
+ * @param opts Thresholds and sizes.
+ * @param preMs Time already spent preparing the batch (decoding), shared out in `speed.preprocess`.
+ * @param rect As in {@linkcode runBatch}.
+ * @returns The started batch.
+ * @throws {RangeError} With `rect`, when the images' rect shapes differ.
+ */
+export async function startBatch(
+  model: Predictable,
+  items: readonly NamedImage[],
+  opts: BatchOptions,
+  preMs = 0,
+  rect?: boolean,
+): Promise<StartedBatch> {
   const t0 = now();
   const sameShape = items.every(({ img }) =>
     img.width === items[0].img.width && img.height === items[0].img.height
@@ -180,24 +216,66 @@ export async function runBatch(
     }
   }
   const n = items.length;
-  let geoms: LetterboxGeometry[], out: ForwardResult, t1: number;
+  let geoms: LetterboxGeometry[], read: () => Promise<ForwardResult>;
   const gpuLetterbox = opts.gpuLetterbox ??
     (model.softwareAdapter ? !(await model.softwareAdapter()) : false);
-  if (gpuLetterbox && model.forwardImages) {
-    // Preprocessing is recorded into the forward's command buffer: its time counts as inference.
-    t1 = now();
-    ({ output: out, geometries: geoms } = await model.forwardImages(items.map(({ img }) => img), lbOpts));
+  const images = items.map(({ img }) => img);
+  // Preprocessing recorded into the forward's command buffer (GPU letterbox) counts as inference.
+  let t1 = now();
+  if (gpuLetterbox && model.submitImages) {
+    const { pending, geometries } = await model.submitImages(images, lbOpts);
+    geoms = geometries;
+    read = () => pending.read();
+  } else if (gpuLetterbox && model.forwardImages) {
+    const { output, geometries } = await model.forwardImages(images, lbOpts);
+    geoms = geometries;
+    read = () => Promise.resolve(output);
   } else {
     const data = new Float32Array(n * 3 * H * W);
     geoms = items.map(({ img }, i) => letterboxInto(img, data, { ...lbOpts, offset: i * 3 * H * W }));
     t1 = now();
-    out = await model.forward(data, [n, 3, H, W]);
+    const pending = model.submit
+      ? await model.submit(data, [n, 3, H, W])
+      : await model.forward(data, [n, 3, H, W]).then((output) => ({ read: () => Promise.resolve(output) }));
+    read = () => pending.read();
   }
-  const t2 = now();
+  const submitted = now();
+  const preTotal = preMs + t1 - t0;
+  return {
+    finish: async () => {
+      const waited = now();
+      const out = await read();
+      const t2 = now();
+      // Inference: submitting plus waiting for the readback (not the caller's work in between).
+      return postprocessBatch(
+        model,
+        items,
+        opts,
+        out,
+        geoms,
+        [H, W],
+        preTotal / n,
+        (submitted - t1 + t2 - waited) / n,
+      );
+    },
+  };
+}
+
+/** NMS, masks and polygons of a batch's outputs: one result per image. */
+function postprocessBatch(
+  model: Predictable,
+  items: readonly NamedImage[],
+  opts: BatchOptions,
+  out: ForwardResult,
+  geoms: LetterboxGeometry[],
+  [H, W]: [number, number],
+  pre: number,
+  inf: number,
+): { results: Result[]; shape: number[] } {
+  const n = items.length;
   const names = Object.fromEntries(model.names.map((s, i) => [i, s]));
   const [, C, A] = out.output0.shape;
   const results: Result[] = [];
-  const pre = (preMs + t1 - t0) / n, inf = (t2 - t1) / n;
   for (let b = 0; b < n; b++) {
     const t3 = now();
     const origShape: [number, number] = geoms[b].origShape;
@@ -288,7 +366,8 @@ export async function predict(
   const results: Result[] = [];
   let lastShape: number[] = [];
   let failed = 0;
-  for (let start = 0; start < items.length; start += batch) {
+  /** Decodes one batch of sources; unreadable ones are warnings (the error itself for a lone source). */
+  const decodeBatch = async (start: number) => {
     const t0 = now();
     const ok: { item: SourceItem; img: Image }[] = [];
     for (const item of items.slice(start, start + batch)) {
@@ -300,31 +379,57 @@ export async function predict(
         failed++;
       }
     }
-    if (ok.length === 0) continue;
-    const named = ok.map(({ item, img }) => ({ file: item.file, img }));
-    const { results: batchResults, shape } = await runBatch(model, named, opts, now() - t0);
-    lastShape = shape;
-    for (const [j, r] of batchResults.entries()) {
-      results.push(r);
-      const i = items.indexOf(ok[j].item) + 1;
-      say(
-        `image ${i}/${items.length} ${r.file}: ${r.letterboxShape[0]}x${r.letterboxShape[1]} ${r.summary()}` +
-          `${r.speed.inference.toFixed(1)}ms`,
-      );
-      if (saveDir && options.save_txt && r.length > 0) {
-        Deno.writeTextFileSync(
-          join(saveDir, "labels", `${parse(r.file).name}.txt`),
-          r.toTxt(options.save_conf),
+    return { ok, preMs: now() - t0 };
+  };
+  type Decoded = Awaited<ReturnType<typeof decodeBatch>>;
+  const start = async (d: Decoded) =>
+    d.ok.length === 0 ? undefined : {
+      ok: d.ok,
+      started: await startBatch(
+        model,
+        d.ok.map(({ item, img }) => ({ file: item.file, img })),
+        opts,
+        d.preMs,
+      ),
+    };
+  // Pipelined: batch k+1 is decoded while the GPU runs batch k, and batch k is saved while it runs k+1.
+  let running = items.length > 0 ? await start(await decodeBatch(0)) : undefined;
+  try {
+    for (let first = 0; first < items.length; first += batch) {
+      const current = running;
+      running = undefined;
+      const following = first + batch < items.length ? await decodeBatch(first + batch) : undefined;
+      const out = current && await current.started.finish();
+      if (following) running = await start(following);
+      if (!current || !out) continue;
+      lastShape = out.shape;
+      for (const [j, r] of out.results.entries()) {
+        results.push(r);
+        const i = items.indexOf(current.ok[j].item) + 1;
+        say(
+          `image ${i}/${items.length} ${r.file}: ${r.letterboxShape[0]}x${
+            r.letterboxShape[1]
+          } ${r.summary()}` +
+            `${r.speed.inference.toFixed(1)}ms`,
         );
-      }
-      // Ultralytics keeps the source's file name (image{i}.jpg for bytes).
-      if (saveDir && options.save_crop) {
-        await r.saveCrops(join(saveDir, "crops"), ok[j].img, parse(r.file).name);
-      }
-      if (saveDir && options.save) {
-        await r.save(join(saveDir, basename(r.file)), ok[j].img, options);
+        if (saveDir && options.save_txt && r.length > 0) {
+          Deno.writeTextFileSync(
+            join(saveDir, "labels", `${parse(r.file).name}.txt`),
+            r.toTxt(options.save_conf),
+          );
+        }
+        // Ultralytics keeps the source's file name (image{i}.jpg for bytes).
+        if (saveDir && options.save_crop) {
+          await r.saveCrops(join(saveDir, "crops"), current.ok[j].img, parse(r.file).name);
+        }
+        if (saveDir && options.save) {
+          await r.save(join(saveDir, basename(r.file)), current.ok[j].img, options);
+        }
       }
     }
+  } finally {
+    // An error left a forward submitted: read it, so the model is free for its next caller.
+    if (running) await running.started.finish().catch(() => {});
   }
   if (results.length === 0 && failed === items.length) {
     throw new DatasetError(

@@ -7,7 +7,7 @@
  * the retina run and the bad-source batch reuse them.
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { type Result, YOLO } from "../../mod.ts";
 import type { ForwardResult } from "../../src/gpu/executor.ts";
 import { decodeImage } from "../../src/io/image.ts";
@@ -171,6 +171,31 @@ Deno.test("predict: a bad image in a batch is a warning naming it; the others gi
   assert.ok(results[0].length > 0);
   assert.equal(errors.length, 1);
   assert.match(errors[0], /empty\.jpg.*file is empty/);
+});
+
+Deno.test("predict: a list at batch=1 runs pipelined and gives each lone image's results; a failed save frees the model", async () => {
+  const ref = (await readReference()).predict_single;
+  const paths = await Promise.all(Object.keys(ref).map(imagePath));
+  const alone: Result[] = [];
+  for (const p of paths) alone.push(...await predict(model, p));
+  const together = await predict(model, paths, { batch: 1 });
+  assert.deepEqual(together.map((r) => r.file), alone.map((r) => r.file));
+  together.forEach((r, i) => {
+    assert.deepEqual(r.boxes, alone[i].boxes);
+    assert.deepEqual(r.masks?.data, alone[i].masks?.data);
+  });
+  // The first image's save fails (a folder sits where its file goes) with the next forward already
+  // submitted: predict rejects and reads that forward back, so the model still runs afterwards.
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(join(dir, "p", basename(paths[0])), { recursive: true });
+    await assert.rejects(
+      predict(model, paths, { batch: 1, save: true, project: dir, name: "p", exist_ok: true }),
+    );
+    assert.deepEqual((await predict(model, paths[0]))[0].boxes, alone[0].boxes);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("predict: save writes annotated images, predictions.json and labels into runs dir predict, predict2", async () => {

@@ -104,3 +104,31 @@ Deno.test("forward results stay valid and unchanged after later forwards reuse t
     exec.dispose();
   }
 });
+
+Deno.test("submit then read gives forward's outputs; the executor waits for the read before the next forward", async () => {
+  const gpu = await requestGpu();
+  const exec = new Executor(gpu, await loadModel("yolo11n-seg.yaml"));
+  try {
+    const shape = [1, 3, 32, 64];
+    const a = randomArray(32 * 64 * 3, 11, 0, 1);
+    const b = randomArray(32 * 64 * 3, 12, 0, 1);
+    const wantA = await exec.forward(a, shape);
+    const wantB = await exec.forward(b, shape);
+    const pending = await exec.submit(a, shape);
+    const order: string[] = [];
+    const next = exec.forward(b, shape).then((r) => (order.push("next forward"), r));
+    await new Promise((r) => setTimeout(r, 50));
+    order.push("read");
+    const gotA = await pending.read();
+    assert.equal(pending.read(), pending.read(), "one read promise");
+    const gotB = await next;
+    assert.deepEqual(order, ["read", "next forward"]);
+    assert.deepEqual(gotA.output0.data, wantA.output0.data);
+    assert.deepEqual(gotB.output0.data, wantB.output0.data);
+    // A failed submit (bad input length) does not hold the executor.
+    await assert.rejects(exec.submit(new Float32Array(5), shape), RangeError);
+    assert.deepEqual((await exec.forward(a, shape)).output0.data, wantA.output0.data);
+  } finally {
+    exec.dispose();
+  }
+});
