@@ -278,7 +278,8 @@ export async function val(model: Predictable, options: ValOptions): Promise<ValM
   const t = IOU_THRESHOLDS.length;
   let seen = 0;
   const total = labels.length;
-  for (let bi = 0; bi * batch < order.length; bi++) {
+  /** Reads, decodes and letterboxes batch `bi` (unreadable images are warnings). */
+  const prepareBatch = async (bi: number) => {
     const t0 = now();
     const [H, W] = batchShapes[bi];
     const members = order.slice(bi * batch, (bi + 1) * batch);
@@ -297,55 +298,87 @@ export async function val(model: Predictable, options: ValOptions): Promise<ValM
         warn(`Skipping image: ${e instanceof Error ? e.message : String(e)}`);
       }
     }
+    speed.preprocess += now() - t0;
+    return { prepared, input, H, W };
+  };
+  /** Submits a prepared batch's forward (read later, so the next batch's preparation overlaps it). */
+  const submitBatch = async (batchData: Awaited<ReturnType<typeof prepareBatch>>) => {
+    const { prepared, input, H, W } = batchData;
     const n = prepared.length;
-    if (n === 0) continue;
+    if (n === 0) return undefined;
     const t1 = now();
-    const out = await model.forward(input.subarray(0, n * 3 * H * W), [n, 3, H, W]);
-    const t2 = now();
-    const [, C, A] = out.output0.shape;
-    const protoShape = out.output1!.shape;
-    const [, nm, mh, mw] = protoShape;
-    for (let b = 0; b < n; b++) {
-      const p = prepared[b];
-      seen++;
-      const det = nonMaxSuppression(out.output0.data.subarray(b * C * A, (b + 1) * C * A), [C, A], {
-        conf,
-        iou,
-        maxDet,
-        multiLabel: true,
-        agnostic: options.single_cls || options.agnostic_nms,
-        nc,
-      });
-      const predCls = options.single_cls ? new Int32Array(det.count) : det.cls;
-      const nl = p.cls.length;
-      targetCls.push(...p.cls);
-      targetImg.push(...new Set(p.cls));
-      const npr = det.count;
-      if (npr === 0) continue;
-      const tp = new Uint8Array(npr * t), tpM = new Uint8Array(npr * t);
-      if (nl) {
-        const predBoxes = scaleBoxes(det.boxes, [H, W], p.origShape, { ratioPad: p.ratioPad });
-        tp.set(matchPredictions(predCls, p.cls, boxIoU(p.boxes, predBoxes)));
-        const protos = {
-          data: out.output1!.data.subarray(b * nm * mh * mw, (b + 1) * nm * mh * mw),
-          shape: [nm, mh, mw],
-        };
-        const predMasks = processMaskProto(protos, det.coeffs, det.boxes, [H, W]);
-        const plane = mh * mw;
-        const gtMasks = new Uint8Array(nl * plane);
-        for (let q = 0; q < plane; q++) {
-          const v = p.mask[q];
-          if (v > 0 && v <= nl) gtMasks[(v - 1) * plane + q] = 1;
-        }
-        const mIoU = maskIoU(gtMasks, predMasks.data, plane, (g, j) => p.cls[g] === predCls[j]);
-        tpM.set(matchPredictions(predCls, p.cls, mIoU));
+    const data = input.subarray(0, n * 3 * H * W), shape = [n, 3, H, W];
+    const pending = model.submit
+      ? await model.submit(data, shape)
+      : await model.forward(data, shape).then((out) => ({ read: () => Promise.resolve(out) }));
+    speed.inference += now() - t1;
+    return { ...batchData, pending };
+  };
+  // Pipelined: batch k+1 is read and letterboxed while the GPU runs batch k.
+  let running = order.length > 0 ? await submitBatch(await prepareBatch(0)) : undefined;
+  try {
+    for (let bi = 0; bi * batch < order.length; bi++) {
+      const current = running;
+      running = undefined;
+      const following = (bi + 1) * batch < order.length ? await prepareBatch(bi + 1) : undefined;
+      if (!current) {
+        if (following) running = await submitBatch(following);
+        continue;
       }
-      stats.tp.push(tp), stats.tpM.push(tpM);
-      for (let i = 0; i < npr; i++) stats.conf.push(det.conf[i]), stats.cls.push(predCls[i]);
+      const t1 = now();
+      const out = await current.pending.read();
+      speed.inference += now() - t1;
+      if (following) running = await submitBatch(following);
+      const t2 = now();
+      const { prepared, H, W } = current;
+      const n = prepared.length;
+      const [, C, A] = out.output0.shape;
+      const protoShape = out.output1!.shape;
+      const [, nm, mh, mw] = protoShape;
+      for (let b = 0; b < n; b++) {
+        const p = prepared[b];
+        seen++;
+        const det = nonMaxSuppression(out.output0.data.subarray(b * C * A, (b + 1) * C * A), [C, A], {
+          conf,
+          iou,
+          maxDet,
+          multiLabel: true,
+          agnostic: options.single_cls || options.agnostic_nms,
+          nc,
+        });
+        const predCls = options.single_cls ? new Int32Array(det.count) : det.cls;
+        const nl = p.cls.length;
+        targetCls.push(...p.cls);
+        targetImg.push(...new Set(p.cls));
+        const npr = det.count;
+        if (npr === 0) continue;
+        const tp = new Uint8Array(npr * t), tpM = new Uint8Array(npr * t);
+        if (nl) {
+          const predBoxes = scaleBoxes(det.boxes, [H, W], p.origShape, { ratioPad: p.ratioPad });
+          tp.set(matchPredictions(predCls, p.cls, boxIoU(p.boxes, predBoxes)));
+          const protos = {
+            data: out.output1!.data.subarray(b * nm * mh * mw, (b + 1) * nm * mh * mw),
+            shape: [nm, mh, mw],
+          };
+          const predMasks = processMaskProto(protos, det.coeffs, det.boxes, [H, W]);
+          const plane = mh * mw;
+          const gtMasks = new Uint8Array(nl * plane);
+          for (let q = 0; q < plane; q++) {
+            const v = p.mask[q];
+            if (v > 0 && v <= nl) gtMasks[(v - 1) * plane + q] = 1;
+          }
+          const mIoU = maskIoU(gtMasks, predMasks.data, plane, (g, j) => p.cls[g] === predCls[j]);
+          tpM.set(matchPredictions(predCls, p.cls, mIoU));
+        }
+        stats.tp.push(tp), stats.tpM.push(tpM);
+        for (let i = 0; i < npr; i++) stats.conf.push(det.conf[i]), stats.cls.push(predCls[i]);
+      }
+      speed.postprocess += now() - t2;
+      if (options.print) progress(`val: ${seen}/${total} images`, seen === total ? "done" : "running");
     }
-    const t3 = now();
-    speed.preprocess += t1 - t0, speed.inference += t2 - t1, speed.postprocess += t3 - t2;
-    if (options.print) progress(`val: ${seen}/${total} images`, seen === total ? "done" : "running");
+  } finally {
+    // An error left a forward submitted: read it, so the model is free for its next caller.
+    if (running) await running.pending.read().catch(() => {});
   }
 
   const concat = (parts: Uint8Array[]) => {
