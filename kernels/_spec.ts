@@ -26,6 +26,8 @@ export interface BindingSpec {
    * reads it.
    */
   readonly shared?: boolean;
+  /** Declared `array<f32>` in both variants (scratch such as split-K partial sums): never f16. */
+  readonly f32?: boolean;
 }
 
 /** One field of the kernel's `struct Params`. */
@@ -193,6 +195,6 @@ export function f16Variant<P extends string, O extends string>(spec: KernelSpec<
     throw new TypeError(`Cannot make an f16 variant of ${spec.name}: its .wgsl has no "alias S = f32;" line`);
   }
   const code = `enable f16;\n${spec.code.replace(alias, "alias S = f16;")}`;
-  const f16 = spec.bindings.filter((b) => b.access !== "uniform").map((b) => b.name);
+  const f16 = spec.bindings.filter((b) => b.access !== "uniform" && !b.f32).map((b) => b.name);
   return { ...spec, name: `${spec.name}_f16`, code, f16 };
 }

@@ -45,7 +45,8 @@ export type Conv2dOverride =
   | "WG_N"
   | "BK"
   | "PIX4"
-  | "CH4";
+  | "CH4"
+  | "KSPLIT";
 
 /** Params values of a conv2d dispatch. `inC`/`outC` are totals over all groups. */
 export type Conv2dParams = Record<Conv2dParam, number>;
@@ -53,7 +54,11 @@ export type Conv2dParams = Record<Conv2dParam, number>;
 /** Override values of a conv2d pipeline (booleans as 0/1). */
 export type Conv2dOverrides = Record<Conv2dOverride, number>;
 
-/** The conv2d kernel: bindings x, w (packed), b, r (residual; a 4-byte dummy when off), y, params. */
+/**
+ * The conv2d kernel: bindings x, w (packed), b, r (residual; a 4-byte dummy when off), y, p (split-K
+ * partial sums `[KSPLIT][pixels][outC]` f32, a dummy when KSPLIT is 1), params. With `KSPLIT > 1` the
+ * kernel writes only p; `conv2d_splitk_reduce` then writes y.
+ */
 export const conv2d: KernelSpec<Conv2dParam, Conv2dOverride> = {
   name: "conv2d",
   code,
@@ -63,6 +68,7 @@ export const conv2d: KernelSpec<Conv2dParam, Conv2dOverride> = {
     { name: "b", access: "read" },
     { name: "r", access: "read", shared: true },
     { name: "y", access: "read_write" },
+    { name: "p", access: "read_write", f32: true },
     { name: "params", access: "uniform" },
   ],
   params: u32Params<Conv2dParam>(
@@ -97,12 +103,13 @@ export const conv2d: KernelSpec<Conv2dParam, Conv2dOverride> = {
     BK: 16,
     PIX4: 1,
     CH4: 1,
+    KSPLIT: 1,
   },
   dispatch(p, o) {
     const tilesM = ceilDiv(p.batch * p.outH * p.outW, 4 * o.PIX4 * o.WG_M);
     const tilesN = ceilDiv(p.outC / p.groups, 4 * o.CH4 * o.WG_N);
     const [x, z] = fold(tilesM);
-    return [x, tilesN * p.groups, z];
+    return [x, tilesN * p.groups * o.KSPLIT, z];
   },
   validate(o) {
     const nt = o.WG_M * o.WG_N;
@@ -115,19 +122,26 @@ export const conv2d: KernelSpec<Conv2dParam, Conv2dOverride> = {
     if (nt % o.BK !== 0) {
       throw new RangeError(`Make conv2d WG_M * WG_N a multiple of BK: ${nt} and ${o.BK}`);
     }
+    if (!(Number.isInteger(o.KSPLIT) && o.KSPLIT >= 1)) {
+      throw new RangeError(`Give conv2d a whole KSPLIT >= 1: got ${o.KSPLIT}`);
+    }
     if (!(o.PIX4 === 1 || o.PIX4 === 2) || !(o.CH4 === 1 || o.CH4 === 2)) {
       throw new RangeError(`Set conv2d PIX4 and CH4 to 1 or 2: got ${o.PIX4} and ${o.CH4}`);
     }
   },
 };
 
-/** A tile shape for conv2d: the `WG_M`, `WG_N`, `BK` overrides, and `PIX4`, `CH4` (1 when absent). */
+/**
+ * A tile shape for conv2d: the `WG_M`, `WG_N`, `BK` overrides, and `PIX4`, `CH4`, `KSPLIT` (1 when
+ * absent; `KSPLIT > 1` also needs a `conv2d_splitk_reduce` dispatch and a partial-sum buffer).
+ */
 export interface Conv2dTile {
   WG_M: number;
   WG_N: number;
   BK: number;
   PIX4?: number;
   CH4?: number;
+  KSPLIT?: number;
 }
 
 /**
@@ -182,14 +196,14 @@ export function conv2dTileCandidates(
 ): Conv2dTile[] {
   const out: Conv2dTile[] = [];
   const seen = new Set<string>();
-  const workgroups = (t: Required<Conv2dTile>) =>
+  const workgroups = (t: Required<Omit<Conv2dTile, "KSPLIT">>) =>
     ceilDiv(pixels, 4 * t.PIX4 * t.WG_M) * ceilDiv(coutPerGroup, 4 * t.CH4 * t.WG_N) * groups;
-  const fits = (t: Required<Conv2dTile>) => {
+  const fits = (t: Required<Omit<Conv2dTile, "KSPLIT">>) => {
     const nt = t.WG_M * t.WG_N;
     return nt <= maxInvocations && nt % t.BK === 0 && conv2dTileBytes(t) <= maxWorkgroupBytes;
   };
   const first = conv2dTile(coutPerGroup, pixels, groups, targetWorkgroups);
-  const shapes: Required<Conv2dTile>[] = [{ ...first, PIX4: 1, CH4: 1 }];
+  const shapes: Required<Omit<Conv2dTile, "KSPLIT">>[] = [{ ...first, PIX4: 1, CH4: 1 }];
   // Channel vec4s a tile may span: the layer's channels rounded up to 16.
   const maxCh4 = Math.max(4, ceilDiv(coutPerGroup, 16) * 4);
   for (const [pix4, ch4] of [[1, 1], [2, 1], [1, 2], [2, 2]]) {
@@ -200,7 +214,10 @@ export function conv2dTileCandidates(
   const most = Math.max(...shapes.filter(fits).map(workgroups));
   for (const t of shapes) {
     const key = JSON.stringify(t);
-    if (seen.has(key) || !fits(t) || workgroups(t) < Math.min(minWorkgroups, most)) continue;
+    // The heuristic's own tile stays (the baseline); others must give enough workgroups.
+    if (seen.has(key) || !fits(t) || (t !== shapes[0] && workgroups(t) < Math.min(minWorkgroups, most))) {
+      continue;
+    }
     seen.add(key);
     out.push(t);
   }
@@ -299,3 +316,65 @@ export function packConv2dWeight(
 
 /** `conv2d` with f16 activations (its `.wgsl` made f16 by `f16Variant`), for devices with `shader-f16`. */
 export const conv2dF16: typeof conv2d = f16Variant(conv2d);
+
+/**
+ * Split-K variants worth timing for a layer whose grid is small (few output tiles, long reductions: deep
+ * layers on small maps at batch 1): `KSPLIT` 2, 4 and 8 on the given tiles that already give the most
+ * workgroups (at most `baseTiles` of them), while each slice keeps at least 2 reduction steps, the grid stays
+ * under 8x `targetWorkgroups`, and the partial sums (`KSPLIT * pixels * cout` f32) fit `maxScratchElements`.
+ * Layers whose best tile already gives 2x `targetWorkgroups` get none.
+ *
+ * @param tiles The layer's candidates ({@linkcode conv2dTileCandidates}).
+ * @param kTotal Reduction length (`KSIZE * KSIZE * cin / groups`).
+ * @param pixels Output pixels.
+ * @param coutPerGroup Output channels per group.
+ * @param groups Groups. @default {1}
+ * @param targetWorkgroups Workgroups that fill the device. @default {264}
+ * @param maxScratchElements The largest partial-sum buffer, in f32 elements. @default {2 ** 24}
+ * @param baseTiles How many tiles to split. @default {2}
+ * @returns Tiles with `KSPLIT > 1` (all five other fields set).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { conv2dSplitCandidates, conv2dTileCandidates } from "./conv2d.ts";
+ * // model.9.cv2 of YOLO11n at 640: 20x20 pixels, 512 -> 256, 1x1.
+ * const split = conv2dSplitCandidates(conv2dTileCandidates(256, 400), 512, 400, 256);
+ * assert.ok(split.length > 0 && split.every((t) => t.KSPLIT > 1));
+ * // proto.cv2: 160x160 pixels fill the device without splitting.
+ * assert.deepEqual(conv2dSplitCandidates(conv2dTileCandidates(64, 25600), 576, 25600, 64), []);
+ * ```
+ */
+export function conv2dSplitCandidates(
+  tiles: readonly Conv2dTile[],
+  kTotal: number,
+  pixels: number,
+  coutPerGroup: number,
+  groups = 1,
+  targetWorkgroups = 264,
+  maxScratchElements = 2 ** 24,
+  baseTiles = 2,
+): Required<Conv2dTile>[] {
+  const full = (t: Conv2dTile): Required<Conv2dTile> => ({
+    WG_M: t.WG_M,
+    WG_N: t.WG_N,
+    BK: t.BK,
+    PIX4: t.PIX4 ?? 1,
+    CH4: t.CH4 ?? 1,
+    KSPLIT: 1,
+  });
+  const workgroups = (t: Required<Conv2dTile>) =>
+    ceilDiv(pixels, 4 * t.PIX4 * t.WG_M) * ceilDiv(coutPerGroup, 4 * t.CH4 * t.WG_N) * groups;
+  const base = tiles.map(full).sort((a, b) => workgroups(b) - workgroups(a));
+  if (base.length === 0 || workgroups(base[0]) >= 2 * targetWorkgroups) return [];
+  const out: Required<Conv2dTile>[] = [];
+  for (const t of base.slice(0, baseTiles)) {
+    for (const split of [2, 4, 8]) {
+      if (ceilDiv(kTotal, t.BK) < 2 * split) continue;
+      if (workgroups(t) * split > 8 * targetWorkgroups) continue;
+      if (split * pixels * coutPerGroup * groups > maxScratchElements) continue;
+      out.push({ ...t, KSPLIT: split });
+    }
+  }
+  return out;
+}

@@ -45,7 +45,9 @@ struct Params {
 @group(0) @binding(2) var<storage, read> b: array<S>;
 @group(0) @binding(3) var<storage, read_write> r: array<S>; // read only (shared: may alias y's buffer)
 @group(0) @binding(4) var<storage, read_write> y: array<S>;
-@group(0) @binding(5) var<uniform> params: Params;
+// Split-K partial sums, f32 in both variants: [slice][pixel][outC] (a 4-byte dummy when KSPLIT is 1).
+@group(0) @binding(5) var<storage, read_write> p: array<f32>;
+@group(0) @binding(6) var<uniform> params: Params;
 
 // 0: identity, 1: SiLU x * sigmoid(x).
 override ACT: u32 = 0u;
@@ -64,6 +66,11 @@ override BK: u32 = 16u;
 // Register tile per invocation: PIX4 groups of 4 consecutive pixels x CH4 vec4s of channels (1 or 2 each).
 override PIX4: u32 = 1u;
 override CH4: u32 = 1u;
+
+// Split the reduction over KSPLIT workgroups per output tile (more workgroups for small maps with deep
+// reductions): each writes its raw partial sums to p, and conv2d_splitk_reduce adds them up and applies
+// bias, activation and residual. 1: no split, the epilogue here.
+override KSPLIT: u32 = 1u;
 
 // Accumulators for the largest register tile: 8 pixels x 2 channel vec4s.
 const MAX_ACC = 16u;
@@ -111,7 +118,9 @@ fn main(
   let tilesN = (coutG + bn - 1u) / bn;
 
   let tileM = wid.x + wid.z * nwg.x;
-  let g = wid.y / tilesN;
+  let colTiles = tilesN * params.groups;
+  let slice = wid.y / colTiles;
+  let g = (wid.y % colTiles) / tilesN;
   let m0 = tileM * bm;
   let n0 = (wid.y % tilesN) * bn;
   // Bounds guard (uniform over the workgroup: folded dispatches overshoot; empty groups do nothing).
@@ -134,13 +143,18 @@ fn main(
 
   // This invocation's role when staging A: a fixed column kk, rows aRow, aRow + nt / BK, ...
   // Its k = kStep * BK + kk is tracked incrementally as (ci, kx, ky) to avoid divisions.
+  // This workgroup's K steps: all of them, or its slice's share when split.
+  let kStepsAll = (kTotal + BK - 1u) / BK;
+  let perSlice = (kStepsAll + KSPLIT - 1u) / KSPLIT;
+  let kStep0 = min(slice * perSlice, kStepsAll);
+  let kStep1 = min(kStep0 + perSlice, kStepsAll);
   let kk = lid % BK;
   let aRow = lid / BK;
   let aRowStep = nt / BK;
-  var k = kk;
-  var ci = kk % cinG;
-  var kx = (kk / cinG) % KSIZE;
-  var ky = kk / cinG / KSIZE;
+  var k = kStep0 * BK + kk;
+  var ci = k % cinG;
+  var kx = (k / cinG) % KSIZE;
+  var ky = k / cinG / KSIZE;
   let cBase = params.xOff + g * cinG;
 
   // This invocation's role when computing: pixel groups m0 + 4 * (tm * PIX4 + q) + (0..3) for q < PIX4,
@@ -155,8 +169,7 @@ fn main(
   var bv: array<vec4<f32>, 2>;
 
   workgroupBarrier();
-  let kSteps = (kTotal + BK - 1u) / BK;
-  for (var kStep = 0u; kStep < kSteps; kStep++) {
+  for (var kStep = kStep0; kStep < kStep1; kStep++) {
     let kOk = k < kTotal;
     for (var i = aRow; i < bm; i += aRowStep) {
       let px = pixTile[i];
@@ -211,8 +224,8 @@ fn main(
   }
 
   // Epilogue: bias, activation, residual, store.
-  for (var p = 0u; p < 4u * PIX4; p++) {
-    let m = m0 + 4u * tm * PIX4 + p;
+  for (var row = 0u; row < 4u * PIX4; row++) {
+    let m = m0 + 4u * tm * PIX4 + row;
     if (m >= pixels) {
       break;
     }
@@ -221,13 +234,17 @@ fn main(
     let oy = t % params.outH;
     let n = t / params.outH;
     for (var c = 0u; c < CH4; c++) {
-      let v4 = acc[p * CH4 + c];
+      let v4 = acc[row * CH4 + c];
       for (var j = 0u; j < 4u; j++) {
         let co = n0 + 4u * (tn + c * WG_N) + j;
         if (co >= coutG) {
           break;
         }
         let ch = g * coutG + co;
+        if (KSPLIT > 1u) {
+          p[(slice * pixels + m) * params.outC + ch] = v4[j];
+          continue;
+        }
         var v = v4[j] + f32(b[ch]);
         if (ACT == 1u) {
           v = v / (1.0 + exp(-v));

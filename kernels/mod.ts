@@ -7,6 +7,7 @@
 import type { KernelSpec } from "./_spec.ts";
 import { attention, attentionF16 } from "./attention.ts";
 import { conv2d, conv2dF16 } from "./conv2d.ts";
+import { conv2dSplitkReduce, conv2dSplitkReduceF16 } from "./conv2d_splitk_reduce.ts";
 import { conv2dUniform, conv2dUniformF16 } from "./conv2d_uniform.ts";
 import { convTranspose2d, convTranspose2dF16 } from "./conv_transpose2d.ts";
 import { copyChannels, copyChannelsF16 } from "./copy_channels.ts";
@@ -23,6 +24,7 @@ import { upsampleNearest, upsampleNearestF16 } from "./upsample_nearest.ts";
 export {
   attention,
   conv2d,
+  conv2dSplitkReduce,
   conv2dUniform,
   convTranspose2d,
   copyChannels,
@@ -40,6 +42,7 @@ export {
 /** Every kernel spec, by stem. */
 export const kernels: Readonly<Record<string, KernelSpec>> = {
   conv2d,
+  conv2d_splitk_reduce: conv2dSplitkReduce,
   conv2d_uniform: conv2dUniform,
   dwconv2d,
   dwconv2d_uniform: dwconv2dUniform,
@@ -59,6 +62,7 @@ export const kernels: Readonly<Record<string, KernelSpec>> = {
  */
 export const f16Kernels: Readonly<Record<string, KernelSpec>> = {
   conv2d: conv2dF16,
+  conv2d_splitk_reduce: conv2dSplitkReduceF16,
   conv2d_uniform: conv2dUniformF16,
   dwconv2d: dwconv2dF16,
   dwconv2d_uniform: dwconv2dUniformF16,

@@ -10,10 +10,12 @@
  */
 import {
   type Conv2dParams,
+  conv2dSplitCandidates,
   type Conv2dTile,
   conv2dTileCandidates,
   packConv2dWeight,
 } from "../../kernels/conv2d.ts";
+import { conv2dSplitkReduce } from "../../kernels/conv2d_splitk_reduce.ts";
 import { packConv2dUniformWeight, transposedTapWeight } from "../../kernels/conv2d_uniform.ts";
 import { packConvTranspose2dWeight } from "../../kernels/conv_transpose2d.ts";
 import { packDwconv2dWeight } from "../../kernels/dwconv2d.ts";
@@ -62,6 +64,24 @@ interface Step {
   dispatch: readonly [number, number, number];
   /** What the bind group binds (the autotuner rebinds it for other pipelines of the same kernel). */
   resources?: Record<string, BindingResource>;
+  /** Dispatches that follow in the same pass (a split-K conv's reduce). */
+  extra?: Dispatch[];
+}
+
+/** One recorded dispatch. */
+interface Dispatch {
+  kernel: CompiledKernel;
+  bindGroup: GPUBindGroup;
+  dispatch: readonly [number, number, number];
+}
+
+/** Records a step (and its extra dispatches) into a compute pass. */
+function recordStep(pass: GPUComputePassEncoder, step: Dispatch & { extra?: Dispatch[] }): void {
+  for (const d of [step, ...(step.extra ?? [])]) {
+    pass.setPipeline(d.kernel.pipeline);
+    pass.setBindGroup(0, d.bindGroup);
+    pass.dispatchWorkgroups(...d.dispatch);
+  }
 }
 
 interface Program {
@@ -93,13 +113,19 @@ export interface ExecutorOptions {
    * `~/.cache/yolo-wgsl/tune.json`)
    */
   tuneCache?: string | false;
+  /**
+   * Restricts the tiles the autotuner may pick (say, `(t) => t.KSPLIT === 1` to keep every conv's
+   * summation order unsplit, or `(t) => t.KSPLIT > 1` to force split-K where it applies). Layers left
+   * with no candidate keep the heuristic tile. @default every candidate
+   */
+  tuneFilter?: (tile: Required<Conv2dTile>) => boolean;
 }
 
 /** What the autotuner chose for one layer of a program. */
 export interface TuneChoice {
   /** The op's Ultralytics module path. */
   label: string;
-  /** GPU milliseconds of the heuristic tile (the untuned choice). */
+  /** GPU milliseconds of the heuristic tile (the untuned choice; NaN when `tuneFilter` excluded it). */
   heuristicMs: number;
   /** GPU milliseconds of the chosen tile. */
   bestMs: number;
@@ -153,6 +179,7 @@ export class Executor {
   #state: StateDict;
   #limits: CallLimits;
   #tuneCachePath?: string;
+  #tuneFilter?: (tile: Required<Conv2dTile>) => boolean;
   #tuneCache?: Promise<TuneCache>;
   #keepsCopies?: Promise<boolean>;
   #weights = new Map<string, GPUBuffer>();
@@ -173,6 +200,7 @@ export class Executor {
       throw new RangeError("Cannot run in half precision on this device: it lacks the shader-f16 feature");
     }
     this.tune = (options.tune ?? (!gpu.software && gpu.features.timestamps)) && gpu.features.timestamps;
+    this.#tuneFilter = options.tuneFilter;
     this.#tuneCachePath = options.tuneCache === false
       ? undefined
       : options.tuneCache ?? defaultTuneCachePath();
@@ -331,7 +359,9 @@ export class Executor {
         resources,
       };
     });
-    const tune = this.tune ? await this.#tuneSteps(`${n}x${h}x${w}`, calls, specs, steps) : undefined;
+    const tune = this.tune
+      ? await this.#tuneSteps(`${n}x${h}x${w}`, calls, specs, steps, buffers, uniforms)
+      : undefined;
     let input = bufferOfRegion(plan.locs[plan.input].region);
     if (this.half) {
       // The caller's f32 input goes to its own buffer; to_f16 writes the f16 input activation from it.
@@ -383,63 +413,138 @@ export class Executor {
     calls: KernelCall[],
     specs: KernelSpec[],
     steps: Step[],
+    buffers: GPUBuffer[],
+    uniforms: GPUBuffer[],
   ): Promise<TuneReport> {
     const t0 = performance.now();
     const device = this.gpu.device;
     const limits = device.limits;
-    this.#tuneCache ??= TuneCache.open(this.#tuneCachePath);
+    // A filtered search is not the full one: it neither reads nor writes the shared cache.
+    this.#tuneCache ??= TuneCache.open(this.#tuneFilter ? undefined : this.#tuneCachePath);
     const cache = await this.#tuneCache;
     const info = device.adapterInfo ?? this.gpu.adapter?.info;
     const adapterId = info
       ? [info.vendor, info.architecture, info.device, info.description].join("/")
       : "unknown adapter";
-    interface Trial {
+    interface Trial extends Dispatch {
       tile: Required<Conv2dTile>;
-      kernel: CompiledKernel;
-      bindGroup: GPUBindGroup;
-      dispatch: readonly [number, number, number];
+      extra?: Dispatch[];
     }
     interface Tuned {
       step: number;
       key: string;
       trials: Trial[];
       cached?: TuneEntry;
+      /** An earlier layer of the same key (same shape, views and pipeline): it takes that one's choice. */
+      dupOf?: Tuned;
+      chosen?: { tile: Required<Conv2dTile>; report: TuneChoice };
     }
+    const byKey = new Map<string, Tuned>();
     const tuned: Tuned[] = [];
     const pending: Promise<void>[] = [];
-    const trial = (i: number, tile: Required<Conv2dTile>): Promise<Trial> => {
-      const step = steps[i];
-      return this.cache.get(specs[i], { ...calls[i].overrides, ...tile }).then((kernel) => ({
-        tile,
-        kernel,
-        bindGroup: kernel.key === step.kernel.key
-          ? step.bindGroup
-          : this.cache.bindGroup(kernel, step.resources!, `${step.label}.tune`),
-        dispatch: specs[i].dispatch(calls[i].params, kernel.overrides),
-      }));
-    };
+    const full = (t: Conv2dTile): Required<Conv2dTile> => ({ PIX4: 1, CH4: 1, KSPLIT: 1, ...t });
+    const tileKey = (t: Conv2dTile) =>
+      [t.WG_M, t.WG_N, t.BK, t.PIX4 ?? 1, t.CH4 ?? 1, t.KSPLIT ?? 1].join(",");
+    // Split-K trials share one partial-sum buffer, sized for the largest of them; dropped if none is chosen.
+    const maxScratch = Math.min(limits.maxStorageBufferBindingSize, 2 ** 26) / 4;
+    const splitsOf = new Map<number, Required<Conv2dTile>[]>();
+    let scratchElements = 0;
     steps.forEach((step, i) => {
       if (calls[i].spec.name !== "conv2d" || !step.resources) return;
       const p = calls[i].params as Conv2dParams;
+      const pixels = p.batch * p.outH * p.outW;
       const tiles = conv2dTileCandidates(
         p.outC / p.groups,
-        p.batch * p.outH * p.outW,
+        pixels,
         p.groups,
         this.#limits.targetWorkgroups,
         limits.maxComputeWorkgroupStorageSize,
         limits.maxComputeInvocationsPerWorkgroup,
-      ) as Required<Conv2dTile>[];
-      if (tiles.length < 2) return;
+      );
+      const ksize = calls[i].overrides.KSIZE ?? 1;
+      const splits = conv2dSplitCandidates(
+        tiles,
+        ksize * ksize * (p.inC / p.groups),
+        pixels,
+        p.outC / p.groups,
+        p.groups,
+        this.#limits.targetWorkgroups,
+        maxScratch,
+      );
+      const all = [...tiles.map(full), ...splits].filter((t) => this.#tuneFilter?.(t) ?? true);
+      splitsOf.set(i, all);
+      for (const t of all) {
+        if (t.KSPLIT > 1) scratchElements = Math.max(scratchElements, t.KSPLIT * pixels * p.outC);
+      }
+    });
+    const scratch = scratchElements > 0
+      ? device.createBuffer({ label: "splitk.partials", size: scratchElements * 4, usage: USAGE })
+      : undefined;
+    const reduceSpec = this.#spec(conv2dSplitkReduce);
+    const trial = async (i: number, tile: Required<Conv2dTile>): Promise<Trial> => {
+      const step = steps[i];
+      const kernel = await this.cache.get(specs[i], { ...calls[i].overrides, ...tile });
+      const dispatch = specs[i].dispatch(calls[i].params, kernel.overrides);
+      if (tile.KSPLIT === 1) {
+        const bindGroup = kernel.key === step.kernel.key
+          ? step.bindGroup
+          : this.cache.bindGroup(kernel, step.resources!, `${step.label}.tune`);
+        return { tile, kernel, bindGroup, dispatch };
+      }
+      const res = step.resources!;
+      const p = calls[i].params as Conv2dParams;
+      const o = calls[i].overrides;
+      const reduceParams = {
+        batch: p.batch,
+        outH: p.outH,
+        outW: p.outW,
+        outC: p.outC,
+        yBase: p.yBase,
+        yStride: p.yStride,
+        yOff: p.yOff,
+        rBase: p.rBase,
+        rStride: p.rStride,
+        rOff: p.rOff,
+      };
+      const reduce = await this.cache.get(reduceSpec, {
+        KSPLIT: tile.KSPLIT,
+        ACT: o.ACT ?? 0,
+        RESIDUAL: o.RESIDUAL ?? 0,
+        OUT_NCHW: o.OUT_NCHW ?? 0,
+      });
+      const params = this.cache.params(reduceSpec, reduceParams, `${step.label}.reduce.params`);
+      uniforms.push(params);
+      return {
+        tile,
+        kernel,
+        bindGroup: this.cache.bindGroup(kernel, { ...res, p: scratch! }, `${step.label}.splitk`),
+        dispatch,
+        extra: [{
+          kernel: reduce,
+          bindGroup: this.cache.bindGroup(
+            reduce,
+            { p: scratch!, b: res.b, r: res.r, y: res.y, params },
+            `${step.label}.reduce`,
+          ),
+          dispatch: reduceSpec.dispatch(reduceParams, reduce.overrides),
+        }],
+      };
+    };
+    steps.forEach((step, i) => {
+      const tiles = splitsOf.get(i);
+      if (!tiles || tiles.length === 0 || (tiles.length === 1 && !this.#tuneFilter)) return;
       const key = [
         adapterId,
         hashText(specs[i].code),
         step.kernel.key,
         JSON.stringify(calls[i].params),
       ].join("|");
-      const entry: Tuned = { step: i, key, trials: [] };
+      const entry: Tuned = { step: i, key, trials: [], dupOf: byKey.get(key) };
       tuned.push(entry);
+      if (entry.dupOf) return;
+      byKey.set(key, entry);
       const hit = cache.get(key);
-      const known = hit && tiles.find((t) => JSON.stringify(t) === JSON.stringify(hit.tile));
+      const known = hit && tiles.find((t) => tileKey(t) === tileKey(hit.tile));
       if (known) {
         entry.cached = hit;
         pending.push(trial(i, known).then((t) => void (entry.trials[0] = t)));
@@ -448,42 +553,73 @@ export class Executor {
       tiles.forEach((tile, j) => pending.push(trial(i, tile).then((t) => void (entry.trials[j] = t))));
     });
     await Promise.all(pending);
-    const timed = tuned.filter((e) => !e.cached);
+    const timed = tuned.filter((e) => !e.cached && !e.dupOf);
     const best = await this.#timeTrials(timed.flatMap((e) => e.trials));
+    const use = (i: number, t: Trial) => {
+      steps[i] = {
+        ...steps[i],
+        kernel: t.kernel,
+        bindGroup: t.bindGroup,
+        dispatch: t.dispatch,
+        extra: t.extra,
+      };
+    };
     let offset = 0;
-    const layers: TuneChoice[] = tuned.map((e) => {
+    const layers: TuneChoice[] = [];
+    for (const e of tuned) {
       const step = steps[e.step];
+      if (e.dupOf) {
+        const { tile, report } = e.dupOf.chosen!;
+        use(e.step, await trial(e.step, tile));
+        layers.push({ ...report, label: step.label });
+        continue;
+      }
       if (e.cached) {
         const t = e.trials[0];
-        steps[e.step] = { ...step, kernel: t.kernel, bindGroup: t.bindGroup, dispatch: t.dispatch };
-        return {
-          label: step.label,
-          heuristicMs: e.cached.heuristicMs,
-          bestMs: e.cached.bestMs,
-          kernel: t.kernel.key,
-          candidates: e.cached.candidates,
-          cached: true,
+        use(e.step, t);
+        e.chosen = {
+          tile: t.tile,
+          report: {
+            label: step.label,
+            heuristicMs: e.cached.heuristicMs ?? NaN,
+            bestMs: e.cached.bestMs,
+            kernel: t.kernel.key,
+            candidates: e.cached.candidates,
+            cached: true,
+          },
         };
+        layers.push(e.chosen.report);
+        continue;
       }
       const ms = best.subarray(offset, offset + e.trials.length);
       offset += e.trials.length;
       let pick = 0;
       for (let j = 1; j < ms.length; j++) if (ms[j] < ms[pick]) pick = j;
-      const t = e.trials[pick];
+      // trials[0] is the heuristic tile unless the filter dropped it
+      const heuristic = e.trials[0].kernel.key === step.kernel.key ? ms[0] : NaN;
+      const t = Number.isFinite(ms[pick]) ? e.trials[pick] : e.trials[0];
+      use(e.step, t);
       if (Number.isFinite(ms[pick])) {
-        steps[e.step] = { ...step, kernel: t.kernel, bindGroup: t.bindGroup, dispatch: t.dispatch };
-        cache.set(e.key, { tile: t.tile, heuristicMs: ms[0], bestMs: ms[pick], candidates: ms.length });
+        cache.set(e.key, { tile: t.tile, heuristicMs: heuristic, bestMs: ms[pick], candidates: ms.length });
       }
-      return {
-        label: step.label,
-        heuristicMs: ms[0],
-        bestMs: ms[pick],
-        kernel: steps[e.step].kernel.key,
-        candidates: ms.length,
-        cached: false,
+      e.chosen = {
+        tile: t.tile,
+        report: {
+          label: step.label,
+          heuristicMs: heuristic,
+          bestMs: ms[pick],
+          kernel: t.kernel.key,
+          candidates: ms.length,
+          cached: false,
+        },
       };
-    });
+      layers.push(e.chosen.report);
+    }
     await cache.save();
+    if (scratch) {
+      if (steps.some((st) => st.extra)) buffers.push(scratch);
+      else scratch.destroy();
+    }
     return { shape, ms: performance.now() - t0, layers };
   }
 
@@ -536,9 +672,7 @@ export class Executor {
             endOfPassWriteIndex: q + 1,
           },
         });
-        pass.setPipeline(trial.kernel.pipeline);
-        pass.setBindGroup(0, trial.bindGroup);
-        pass.dispatchWorkgroups(...trial.dispatch);
+        recordStep(pass, trial);
         pass.end();
       }
       for (const set of sets) {
@@ -743,11 +877,7 @@ export class Executor {
         }
         : {}),
     });
-    for (const step of program.steps) {
-      pass.setPipeline(step.kernel.pipeline);
-      pass.setBindGroup(0, step.bindGroup);
-      pass.dispatchWorkgroups(...step.dispatch);
-    }
+    for (const step of program.steps) recordStep(pass, step);
     pass.end();
     for (const o of program.outputs) {
       encoder.copyBufferToBuffer(o.buffer, 0, o.staging, 0, o.staging.size);
@@ -854,9 +984,7 @@ export class Executor {
         label: step.label,
         timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 },
       });
-      pass.setPipeline(step.kernel.pipeline);
-      pass.setBindGroup(0, step.bindGroup);
-      pass.dispatchWorkgroups(...step.dispatch);
+      recordStep(pass, step);
       pass.end();
     });
     encoder.resolveQuerySet(querySet, 0, count, resolve, 0);

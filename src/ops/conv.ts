@@ -110,6 +110,6 @@ export function convCalls(op: ConvOp, plan: Plan, limits: CallLimits = {}): Kern
     spec: conv2d,
     overrides: { ...common, ...conv2dTile(op.cout / op.g, y.n * y.h * y.w, op.g, limits.targetWorkgroups) },
     params,
-    bind: { ...bind, w: { weight: op.weight, packing: "conv2d", groups: op.g } },
+    bind: { ...bind, w: { weight: op.weight, packing: "conv2d", groups: op.g }, p: { dummy: true } },
   }];
 }

@@ -15,6 +15,7 @@ import {
   convOutSize,
   packConv2dWeight,
 } from "../../kernels/conv2d.ts";
+import { conv2dSplitkReduce, conv2dSplitkReduceF16 } from "../../kernels/conv2d_splitk_reduce.ts";
 import { conv2d as conv2dCpu } from "../../src/cpu/conv2d.ts";
 import { assertClose } from "../_close.ts";
 import { roundF16, runKernel } from "../_gpu.ts";
@@ -94,12 +95,36 @@ async function check(c: Case, seed: number, half = false): Promise<void> {
   const expected = y0.slice();
   conv2dCpu({ x, w, b, r, y: expected }, p, o);
   if (half) expected.set(roundF16(expected));
+  const split = o.KSPLIT ?? 1;
+  const pixels = batch * outH * outW;
   const got = await runKernel(half ? conv2dF16 : conv2d, {
     inputs: { x, w: packConv2dWeight(w, wShape, groups), b, ...(c.residual ? { r } : {}) },
-    outputs: { y: y0 },
+    outputs: { y: y0, p: new Float32Array(split > 1 ? split * pixels * c.cout : 1) },
     params: p,
     overrides: o,
   });
+  if (split > 1) {
+    // conv2d wrote only the partial sums; the reduce kernel finishes the layer.
+    assert.deepEqual(got.y, y0, "a split conv2d leaves y alone");
+    const reduced = await runKernel(half ? conv2dSplitkReduceF16 : conv2dSplitkReduce, {
+      inputs: { p: got.p, b, ...(c.residual ? { r } : {}) },
+      outputs: { y: y0 },
+      params: {
+        batch,
+        outH,
+        outW,
+        outC: c.cout,
+        yBase,
+        yStride: p.yStride,
+        yOff,
+        rBase,
+        rStride: p.rStride,
+        rOff,
+      },
+      overrides: { KSPLIT: split, ACT: o.ACT, RESIDUAL: o.RESIDUAL, OUT_NCHW: o.OUT_NCHW, WG: 64 },
+    });
+    got.y = reduced.y;
+  }
   assertClose(got.y, expected, half ? TOL_F16 : TOL, `conv2d ${JSON.stringify(c)}`);
 }
 
@@ -222,6 +247,40 @@ const cases: [string, Case][] = [
     groups: 2,
     outNchw: true,
     tile: { WG_M: 8, WG_N: 8, BK: 8, PIX4: 1, CH4: 2 },
+  }],
+  ["split-K 2, 3x3 48 -> 40, residual and views", {
+    batch: 2,
+    h: 5,
+    w: 6,
+    cin: 48,
+    cout: 40,
+    k: 3,
+    act: 1,
+    residual: true,
+    xView: [4, 8, 8],
+    yView: [3, 8, 4],
+    rView: [1, 4, 2],
+    tile: { WG_M: 4, WG_N: 8, BK: 16, KSPLIT: 2 },
+  }],
+  ["split-K 3 with an 8x8 register tile, stride 2, OUT_NCHW", {
+    h: 9,
+    w: 7,
+    cin: 64,
+    cout: 32,
+    k: 3,
+    stride: 2,
+    outNchw: true,
+    tile: { WG_M: 8, WG_N: 4, BK: 16, PIX4: 2, CH4: 2, KSPLIT: 3 },
+  }],
+  ["split-K 8 over 5 K steps (empty slices), groups 2, 1x1", {
+    h: 4,
+    w: 4,
+    cin: 160,
+    cout: 24,
+    k: 1,
+    groups: 2,
+    act: 1,
+    tile: { WG_M: 4, WG_N: 4, BK: 16, KSPLIT: 8 },
   }],
   ["every autotune candidate of a 64 -> 64 3x3 layer", { h: 12, w: 10, cin: 64, cout: 64, k: 3, act: 1 }],
 ];

@@ -1,0 +1,69 @@
+// conv2d_splitk_reduce: the second half of a split-K conv2d. Adds the KSPLIT partial sums conv2d wrote to
+// p ([slice][pixel][outC], f32), then applies what conv2d's own epilogue would have: bias, activation,
+// residual, and the store into y's NHWC (or NCHW) view. One invocation per output element, channel fastest.
+
+// Element type of activations (and of the bias) in memory: f32 here, f16 in its f16 variant (f16Variant).
+alias S = f32;
+
+struct Params {
+  batch: u32,
+  outH: u32,
+  outW: u32,
+  outC: u32,
+  yBase: u32,
+  yStride: u32,
+  yOff: u32,
+  rBase: u32,
+  rStride: u32,
+  rOff: u32,
+}
+
+@group(0) @binding(0) var<storage, read> p: array<f32>;
+@group(0) @binding(1) var<storage, read> b: array<S>;
+@group(0) @binding(2) var<storage, read_write> r: array<S>; // read only (shared: may alias y's buffer)
+@group(0) @binding(3) var<storage, read_write> y: array<S>;
+@group(0) @binding(4) var<uniform> params: Params;
+
+// The number of partial sums per output (conv2d's KSPLIT).
+override KSPLIT: u32 = 2u;
+// 0: identity, 1: SiLU x * sigmoid(x).
+override ACT: u32 = 0u;
+// Add r (same view shape as y) after the activation.
+override RESIDUAL: bool = false;
+// Write y as NCHW instead of NHWC.
+override OUT_NCHW: bool = false;
+override WG: u32 = 256u;
+
+fn outIndex(base: u32, stride: u32, n: u32, oy: u32, ox: u32, c: u32) -> u32 {
+  if (OUT_NCHW) {
+    return base + ((n * stride + c) * params.outH + oy) * params.outW + ox;
+  }
+  return base + ((n * params.outH + oy) * params.outW + ox) * stride + c;
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let pixels = params.batch * params.outH * params.outW;
+  let i = gid.x + gid.y * nwg.x * WG;
+  if (i >= pixels * params.outC) {
+    return;
+  }
+  let c = i % params.outC;
+  let m = i / params.outC;
+  var v = 0.0;
+  for (var s = 0u; s < KSPLIT; s++) {
+    v += p[s * pixels * params.outC + i];
+  }
+  v += f32(b[c]);
+  if (ACT == 1u) {
+    v = v / (1.0 + exp(-v));
+  }
+  let ox = m % params.outW;
+  let t = m / params.outW;
+  let oy = t % params.outH;
+  let n = t / params.outH;
+  if (RESIDUAL) {
+    v += f32(r[outIndex(params.rBase, params.rStride, n, oy, ox, params.rOff + c)]);
+  }
+  y[outIndex(params.yBase, params.yStride, n, oy, ox, params.yOff + c)] = S(v);
+}
