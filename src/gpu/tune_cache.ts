@@ -11,8 +11,8 @@ import type { Conv2dTile } from "../../kernels/conv2d.ts";
 
 /** One remembered choice. */
 export interface TuneEntry {
-  /** The chosen tile (all five overrides). */
-  tile: Required<Conv2dTile>;
+  /** The chosen tile (fields left out are 1). */
+  tile: Conv2dTile;
   /** GPU milliseconds of the heuristic tile when it was tuned. */
   heuristicMs: number;
   /** GPU milliseconds of the chosen tile when it was tuned. */
