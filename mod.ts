@@ -60,7 +60,9 @@ export type {
   Output,
   PendingForward,
   StepTime,
+  SubmitOptions,
   TuneChoice,
   TuneReport,
 } from "./src/gpu/executor.ts";
+export type { Candidates } from "./src/cpu/select_candidates.ts";
 export type { DType, StateDict, Tensor } from "./src/tensor.ts";

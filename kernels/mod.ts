@@ -17,6 +17,7 @@ import { dwconv2dUniform, dwconv2dUniformF16 } from "./dwconv2d_uniform.ts";
 import { letterbox } from "./letterbox.ts";
 import { maskMatmul } from "./mask_matmul.ts";
 import { maxpool2d, maxpool2dF16 } from "./maxpool2d.ts";
+import { selectCandidates } from "./select_candidates.ts";
 import { toF16 } from "./to_f16.ts";
 import { toF32 } from "./to_f32.ts";
 import { upsampleNearest, upsampleNearestF16 } from "./upsample_nearest.ts";
@@ -34,6 +35,7 @@ export {
   letterbox,
   maskMatmul,
   maxpool2d,
+  selectCandidates,
   toF16,
   toF32,
   upsampleNearest,
@@ -54,6 +56,7 @@ export const kernels: Readonly<Record<string, KernelSpec>> = {
   detect,
   mask_matmul: maskMatmul,
   letterbox,
+  select_candidates: selectCandidates,
 };
 
 /**

@@ -6,6 +6,7 @@ import {
   type ForwardResult,
   type PendingForward,
   type StepTime,
+  type SubmitOptions,
   type TuneReport,
 } from "./gpu/executor.ts";
 import { type LoadedModel, loadModel, type LoadModelOptions } from "./load_model.ts";
@@ -175,6 +176,7 @@ export class YOLO {
    *
    * @param data The input values, `n * 3 * h * w` of them.
    * @param shape `[n, 3, h, w]`.
+   * @param options `select: { conf, nc }` reads back only NMS's candidates of `output0` (found on the GPU).
    * @returns The submitted forward; its `read()` gives what `forward` gives.
    * @example Overlap the next image's decoding with this forward
    * ```ts
@@ -188,8 +190,12 @@ export class YOLO {
    * model.dispose();
    * ```
    */
-  async submit(data: Float32Array, shape: readonly number[]): Promise<PendingForward> {
-    return (await this.#gpu()).submit(data, shape);
+  async submit(
+    data: Float32Array,
+    shape: readonly number[],
+    options: SubmitOptions = {},
+  ): Promise<PendingForward> {
+    return (await this.#gpu()).submit(data, shape, options);
   }
 
   /**
@@ -224,12 +230,14 @@ export class YOLO {
    *
    * @param images RGB images that share one letterbox shape under `options` (a batch).
    * @param options The letterbox options.
+   * @param submitOptions As in {@linkcode submit} (`select`).
    * @returns The submitted forward, each image's geometry and the input shape.
    * @throws {RangeError} When the images' letterbox shapes differ or the shape does not fit the model.
    */
   async submitImages(
     images: readonly Image[],
     options: LetterboxOptions = {},
+    submitOptions: SubmitOptions = {},
   ): Promise<{ pending: PendingForward; geometries: LetterboxGeometry[]; shape: number[] }> {
     if (images.length === 0) throw new RangeError("Give at least one image to forward");
     const [H, W] = letterboxGeometry([images[0].height, images[0].width], options).letterboxShape;
@@ -252,7 +260,7 @@ export class YOLO {
       images.forEach((img, i) => {
         geometries[i] = letterbox.encode(encoder, img, input, { ...options, offset: i * 3 * H * W, slot: i });
       });
-    });
+    }, submitOptions);
     return { pending, geometries, shape };
   }
 

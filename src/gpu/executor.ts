@@ -16,6 +16,13 @@ import {
   packConv2dWeight,
 } from "../../kernels/conv2d.ts";
 import { conv2dSplitkReduce } from "../../kernels/conv2d_splitk_reduce.ts";
+import { selectCandidates, type SelectCandidatesParams } from "../../kernels/select_candidates.ts";
+import { packParams } from "../../kernels/_spec.ts";
+import {
+  type Candidates,
+  candidatesFromRows,
+  selectCandidates as selectCpuCandidates,
+} from "../cpu/select_candidates.ts";
 import { packConv2dUniformWeight, transposedTapWeight } from "../../kernels/conv2d_uniform.ts";
 import { packConvTranspose2dWeight } from "../../kernels/conv_transpose2d.ts";
 import { packDwconv2dWeight } from "../../kernels/dwconv2d.ts";
@@ -43,6 +50,16 @@ export interface Output {
   shape: number[];
 }
 
+/** Options of `Executor.submit`. */
+export interface SubmitOptions {
+  /**
+   * Read back only `output0`'s candidates for NMS (anchors whose best class score is `> conf`), found on the
+   * GPU by `select_candidates`, instead of all of `output0`: `result.candidates` holds them per image and
+   * `result.output0.data` is empty (its `shape` stays). `nc` is the number of classes.
+   */
+  select?: { conf: number; nc: number };
+}
+
 /** A submitted forward (see `Executor.submit`). */
 export interface PendingForward {
   /** Waits for the GPU and reads the outputs back; the same promise on every call. */
@@ -55,6 +72,8 @@ export interface ForwardResult {
   output0: Output;
   /** Mask prototypes (segmentation models). */
   output1?: Output;
+  /** With `SubmitOptions.select`: each image's NMS candidates (then `output0.data` is empty). */
+  candidates?: Candidates[];
 }
 
 interface Step {
@@ -92,6 +111,19 @@ interface Program {
   steps: Step[];
   input: GPUBuffer;
   outputs: { name: string; buffer: GPUBuffer; staging: GPUBuffer; elements: number; shape: number[] }[];
+  /** The candidate list of `select` forwards, built on first use. */
+  select?: Promise<SelectState>;
+}
+
+/** GPU state of `select` forwards for one program. */
+interface SelectState extends Dispatch {
+  cap: number;
+  count: GPUBuffer;
+  rows: GPUBuffer;
+  countStaging: GPUBuffer;
+  rowsStaging: GPUBuffer;
+  params: GPUBuffer;
+  values: SelectCandidatesParams;
 }
 
 /** Options of an {@linkcode Executor}. */
@@ -153,7 +185,13 @@ export const MAX_PROGRAMS = 6;
 /** Frees the GPU buffers a program owns (weights are the executor's and stay). */
 function releaseProgram(prog: Program): void {
   for (const b of [...prog.buffers, ...prog.uniforms, ...prog.outputs.map((o) => o.staging)]) b.destroy();
+  prog.select?.then((st) => {
+    for (const b of [st.count, st.rows, st.countStaging, st.rowsStaging, st.params]) b.destroy();
+  }).catch(() => {});
 }
+
+/** Most candidates per image the GPU list holds; an image with more reads back all of `output0`. */
+export const SELECT_CAP = 1024;
 
 const USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 
@@ -761,16 +799,17 @@ export class Executor {
    * a readback blocks the thread until the GPU is idle, so this is the way to overlap them). The executor
    * runs nothing else until `read()` settles: call it exactly once, also on error paths.
    */
-  submit(data: Float32Array, shape: readonly number[]): Promise<PendingForward> {
-    return this.#hold(() => this.#submit(shape, this.#upload(data, shape)));
+  submit(data: Float32Array, shape: readonly number[], options: SubmitOptions = {}): Promise<PendingForward> {
+    return this.#hold(() => this.#submit(shape, this.#upload(data, shape), undefined, options.select));
   }
 
   /** {@linkcode submit} for an input recorded by `writeInput`, as in {@linkcode forwardEncoded}. */
   submitEncoded(
     shape: readonly number[],
     writeInput: (encoder: GPUCommandEncoder, input: GPUBuffer) => void,
+    options: SubmitOptions = {},
   ): Promise<PendingForward> {
-    return this.#hold(() => this.#submit(shape, writeInput));
+    return this.#hold(() => this.#submit(shape, writeInput, undefined, options.select));
   }
 
   /** Runs `start` in queue order and keeps the queue until the read it returns has settled. */
@@ -859,6 +898,7 @@ export class Executor {
     shape: readonly number[],
     writeInput: (encoder: GPUCommandEncoder, input: GPUBuffer) => void,
     timer?: { querySet: GPUQuerySet; resolve: GPUBuffer; readback: GPUBuffer },
+    select?: { conf: number; nc: number },
   ): Promise<() => Promise<ForwardResult>> {
     this.#checkShape(shape);
     const [n, , h, w] = shape;
@@ -867,8 +907,16 @@ export class Executor {
     // a caller of submit() wants between this forward and its own CPU work.
     const keepsCopies = await this.#readbackKeepsCopies();
     const device = this.gpu.device;
+    const out0 = program.outputs.find((o) => o.name === "output0")!;
+    const sel = select ? await (program.select ??= this.#selectState(out0)) : undefined;
     const encoder = device.createCommandEncoder({ label: "forward" });
     writeInput(encoder, program.input);
+    if (sel) {
+      sel.values.conf = select!.conf;
+      sel.values.nc = select!.nc;
+      device.queue.writeBuffer(sel.params, 0, packParams(selectCandidates, sel.values));
+      encoder.clearBuffer(sel.count);
+    }
     const pass = encoder.beginComputePass({
       label: "forward",
       ...(timer
@@ -878,31 +926,106 @@ export class Executor {
         : {}),
     });
     for (const step of program.steps) recordStep(pass, step);
+    if (sel) recordStep(pass, sel);
     pass.end();
-    for (const o of program.outputs) {
-      encoder.copyBufferToBuffer(o.buffer, 0, o.staging, 0, o.staging.size);
+    const copied = program.outputs.filter((o) => !(sel && o === out0));
+    for (const o of copied) encoder.copyBufferToBuffer(o.buffer, 0, o.staging, 0, o.staging.size);
+    if (sel) {
+      encoder.copyBufferToBuffer(sel.count, 0, sel.countStaging, 0, sel.count.size);
+      encoder.copyBufferToBuffer(sel.rows, 0, sel.rowsStaging, 0, sel.rows.size);
     }
     if (timer) {
       encoder.resolveQuerySet(timer.querySet, 0, 2, timer.resolve, 0);
       encoder.copyBufferToBuffer(timer.resolve, 0, timer.readback, 0, 16);
     }
     device.queue.submit([encoder.finish()]);
+    const read = async (o: Program["outputs"][number]): Promise<Output> => {
+      await o.staging.mapAsync(GPUMapMode.READ);
+      const range = o.staging.getMappedRange(0, o.elements * 4);
+      const data = new Float32Array(keepsCopies ? range : range.slice(0));
+      o.staging.unmap();
+      return { data, shape: o.shape };
+    };
     return async () => {
       const result: Record<string, Output> = {};
-      await Promise.all(program.outputs.map(async (o) => {
-        await o.staging.mapAsync(GPUMapMode.READ);
-        result[o.name] = {
-          data: new Float32Array(
-            keepsCopies
-              ? o.staging.getMappedRange(0, o.elements * 4)
-              : o.staging.getMappedRange(0, o.elements * 4).slice(0),
-          ),
-          shape: o.shape,
-        };
-        o.staging.unmap();
-      }));
-      return result as unknown as ForwardResult;
+      const lists = sel ? this.#readCandidates(sel, out0.shape, keepsCopies) : undefined;
+      await Promise.all(copied.map(async (o) => void (result[o.name] = await read(o))));
+      if (!sel) return result as unknown as ForwardResult;
+      const { counts, rows } = await lists!;
+      const [, channels, anchors] = out0.shape;
+      const width = sel.cap * (channels + 1);
+      let full: Float32Array | undefined;
+      if (counts.some((c) => c > sel.cap)) {
+        // An image has more candidates than the list holds: read all of output0 (a second round trip).
+        const again = device.createCommandEncoder({ label: "output0.readback" });
+        again.copyBufferToBuffer(out0.buffer, 0, out0.staging, 0, out0.staging.size);
+        device.queue.submit([again.finish()]);
+        full = (await read(out0)).data;
+      }
+      const candidates = counts.map((count, b) =>
+        count > sel.cap
+          ? selectCpuCandidates(full!, b, channels, anchors, select!.nc, select!.conf)
+          : candidatesFromRows(rows.subarray(b * width, (b + 1) * width), count, channels)
+      );
+      return {
+        ...result,
+        output0: { data: new Float32Array(0), shape: out0.shape },
+        candidates,
+      } as unknown as ForwardResult;
     };
+  }
+
+  /** Builds the candidate list buffers, params and dispatch of `select` forwards for a program. */
+  async #selectState(out0: Program["outputs"][number]): Promise<SelectState> {
+    const device = this.gpu.device;
+    const [n, channels, anchors] = out0.shape;
+    const cap = Math.min(anchors, SELECT_CAP);
+    const values: SelectCandidatesParams = { batch: n, channels, anchors, nc: 1, xBase: 0, cap, conf: 0 };
+    const kernel = await this.cache.get(selectCandidates);
+    const count = device.createBuffer({ label: "select.count", size: Math.max(16, n * 4), usage: USAGE });
+    const rows = device.createBuffer({
+      label: "select.rows",
+      size: n * cap * (channels + 1) * 4,
+      usage: USAGE,
+    });
+    const staging = (b: GPUBuffer) =>
+      device.createBuffer({
+        label: `${b.label}.readback`,
+        size: b.size,
+        usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+      });
+    const params = this.cache.params(selectCandidates, values, "select.params");
+    return {
+      kernel,
+      bindGroup: this.cache.bindGroup(kernel, { x: out0.buffer, count, y: rows, params }, "select"),
+      dispatch: selectCandidates.dispatch(values, kernel.overrides),
+      cap,
+      count,
+      rows,
+      countStaging: staging(count),
+      rowsStaging: staging(rows),
+      params,
+      values,
+    };
+  }
+
+  /** Maps the candidate counts and lists of a `select` forward. */
+  async #readCandidates(
+    sel: SelectState,
+    shape: number[],
+    keepsCopies: boolean,
+  ): Promise<{ counts: number[]; rows: Float32Array }> {
+    const [n] = shape;
+    await Promise.all([
+      sel.countStaging.mapAsync(GPUMapMode.READ),
+      sel.rowsStaging.mapAsync(GPUMapMode.READ),
+    ]);
+    const counts = [...new Uint32Array(sel.countStaging.getMappedRange(0, n * 4).slice(0))];
+    const range = sel.rowsStaging.getMappedRange();
+    const rows = new Float32Array(keepsCopies ? range : range.slice(0));
+    sel.countStaging.unmap();
+    sel.rowsStaging.unmap();
+    return { counts, rows };
   }
 
   /**

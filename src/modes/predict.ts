@@ -10,7 +10,7 @@ import { basename, join, parse } from "node:path";
 import type { PlotOptions } from "../plot/annotate.ts";
 import { DatasetError } from "../errors.ts";
 import { incrementPath } from "../io/increment_path.ts";
-import type { ForwardResult, PendingForward } from "../gpu/executor.ts";
+import type { ForwardResult, PendingForward, SubmitOptions } from "../gpu/executor.ts";
 import { decodeImage, type Image } from "../io/image.ts";
 import {
   type LetterboxGeometry,
@@ -36,11 +36,12 @@ export interface Predictable {
     options: LetterboxOptions,
   ): Promise<{ output: ForwardResult; geometries: LetterboxGeometry[]; shape: number[] }>;
   /** Submit a forward, read it later (optional; lets predict overlap its CPU work with the GPU's). */
-  submit?(data: Float32Array, shape: readonly number[]): Promise<PendingForward>;
+  submit?(data: Float32Array, shape: readonly number[], options?: SubmitOptions): Promise<PendingForward>;
   /** Submit a GPU-letterboxed forward, read it later (optional; see `YOLO.submitImages`). */
   submitImages?(
     images: readonly Image[],
     options: LetterboxOptions,
+    submitOptions?: SubmitOptions,
   ): Promise<{ pending: PendingForward; geometries: LetterboxGeometry[]; shape: number[] }>;
   /** Whether the model runs on a software adapter (optional; where letterboxing on the GPU does not pay). */
   softwareAdapter?(): Promise<boolean>;
@@ -222,8 +223,10 @@ export async function startBatch(
   const images = items.map(({ img }) => img);
   // Preprocessing recorded into the forward's command buffer (GPU letterbox) counts as inference.
   let t1 = now();
+  // NMS's first filter runs on the GPU: only candidate columns of output0 are read back.
+  const select: SubmitOptions = { select: { conf: opts.conf, nc: model.names.length } };
   if (gpuLetterbox && model.submitImages) {
-    const { pending, geometries } = await model.submitImages(images, lbOpts);
+    const { pending, geometries } = await model.submitImages(images, lbOpts, select);
     geoms = geometries;
     read = () => pending.read();
   } else if (gpuLetterbox && model.forwardImages) {
@@ -235,7 +238,7 @@ export async function startBatch(
     geoms = items.map(({ img }, i) => letterboxInto(img, data, { ...lbOpts, offset: i * 3 * H * W }));
     t1 = now();
     const pending = model.submit
-      ? await model.submit(data, [n, 3, H, W])
+      ? await model.submit(data, [n, 3, H, W], select)
       : await model.forward(data, [n, 3, H, W]).then((output) => ({ read: () => Promise.resolve(output) }));
     read = () => pending.read();
   }
@@ -279,7 +282,11 @@ function postprocessBatch(
   for (let b = 0; b < n; b++) {
     const t3 = now();
     const origShape: [number, number] = geoms[b].origShape;
-    const det = nonMaxSuppression(out.output0.data.subarray(b * C * A, (b + 1) * C * A), [C, A], {
+    const cand = out.candidates?.[b];
+    const det = nonMaxSuppression(cand ? cand.data : out.output0.data.subarray(b * C * A, (b + 1) * C * A), [
+      C,
+      cand ? cand.count : A,
+    ], {
       conf: opts.conf,
       iou: opts.iou,
       maxDet: opts.max_det,

@@ -198,6 +198,20 @@ Deno.test("predict: a list at batch=1 runs pipelined and gives each lone image's
   }
 });
 
+Deno.test("predict: the model's own path (GPU candidate selection, submit/read) equals the full-readback path", async () => {
+  const ref = (await readReference()).predict_single;
+  const paths = await Promise.all(Object.keys(ref).map(imagePath));
+  // conf 0.001 gives more candidates than the GPU list holds (the fallback reads all of output0).
+  for (const opts of [{}, { gpuLetterbox: true }, { conf: 0.001, max_det: 50 }, { classes: [0, 5] }]) {
+    for (const p of paths) {
+      const [full] = await predict(model, p, opts); // forward only: all of output0 read back
+      const [own] = await predict(yolo, p, opts);
+      assert.deepEqual(own.boxes, full.boxes, `${p} ${JSON.stringify(opts)}`);
+      assert.deepEqual(own.masks?.data, full.masks?.data);
+    }
+  }
+});
+
 Deno.test("predict: save writes annotated images, predictions.json and labels into runs dir predict, predict2", async () => {
   const project = await Deno.makeTempDir();
   // the predict_batch images in its order, so the forward is the memoized one
