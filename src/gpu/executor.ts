@@ -948,10 +948,12 @@ export class Executor {
     };
     return async () => {
       const result: Record<string, Output> = {};
-      const lists = sel ? this.#readCandidates(sel, out0.shape, keepsCopies) : undefined;
-      await Promise.all(copied.map(async (o) => void (result[o.name] = await read(o))));
+      const [lists] = await Promise.all([
+        sel ? this.#readCandidates(sel, out0.shape, keepsCopies) : undefined,
+        ...copied.map(async (o) => void (result[o.name] = await read(o))),
+      ]);
       if (!sel) return result as unknown as ForwardResult;
-      const { counts, rows } = await lists!;
+      const { counts, rows } = lists!;
       const [, channels, anchors] = out0.shape;
       const width = sel.cap * (channels + 1);
       let full: Float32Array | undefined;
