@@ -41,6 +41,7 @@ import type { StateDict } from "../tensor.ts";
 import type { Gpu } from "./device.ts";
 import { type BindingResource, type CompiledKernel, PipelineCache } from "./pipeline_cache.ts";
 import { defaultTuneCachePath, hashText, TuneCache, type TuneEntry } from "./tune_cache.ts";
+import { progress } from "../log.ts";
 
 /** One raw output of the network, laid out as in Ultralytics' ONNX export. */
 export interface Output {
@@ -590,8 +591,15 @@ export class Executor {
       }
       tiles.forEach((tile, j) => pending.push(trial(i, tile).then((t) => void (entry.trials[j] = t))));
     });
+    const toTime = tuned.filter((e) => !e.cached && !e.dupOf);
+    const where = cache.path ? `; choices kept in ${cache.path}` : "";
+    if (toTime.length > 0) {
+      progress(
+        `autotune ${shape}: building and timing the tiles of ${toTime.length} conv layers (once per GPU)`,
+      );
+    }
     await Promise.all(pending);
-    const timed = tuned.filter((e) => !e.cached && !e.dupOf);
+    const timed = toTime;
     const best = await this.#timeTrials(timed.flatMap((e) => e.trials));
     const use = (i: number, t: Trial) => {
       steps[i] = {
@@ -654,6 +662,16 @@ export class Executor {
       layers.push(e.chosen.report);
     }
     await cache.save();
+    if (toTime.length > 0) {
+      const sum = (k: "heuristicMs" | "bestMs") => layers.reduce((a, l) => a + (l[k] || 0), 0);
+      progress(
+        `autotune ${shape}: ${toTime.length} conv layers in ${
+          ((performance.now() - t0) / 1000).toFixed(1)
+        } s, ` +
+          `their GPU time ${sum("heuristicMs").toFixed(2)} -> ${sum("bestMs").toFixed(2)} ms${where}`,
+        "done",
+      );
+    }
     if (scratch) {
       if (steps.some((st) => st.extra)) buffers.push(scratch);
       else scratch.destroy();
