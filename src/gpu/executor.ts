@@ -663,12 +663,12 @@ export class Executor {
     }
     await cache.save();
     if (toTime.length > 0) {
-      const sum = (k: "heuristicMs" | "bestMs") => layers.reduce((a, l) => a + (l[k] || 0), 0);
+      const sum = (k: "heuristicMs" | "bestMs") => layers.reduce((a, l) => a + l[k], 0);
+      const before = sum("heuristicMs"); // NaN when tuneFilter dropped heuristic tiles
+      const seconds = ((performance.now() - t0) / 1000).toFixed(1);
+      const gain = `${Number.isNaN(before) ? "" : `${before.toFixed(2)} -> `}${sum("bestMs").toFixed(2)} ms`;
       progress(
-        `autotune ${shape}: ${toTime.length} conv layers in ${
-          ((performance.now() - t0) / 1000).toFixed(1)
-        } s, ` +
-          `their GPU time ${sum("heuristicMs").toFixed(2)} -> ${sum("bestMs").toFixed(2)} ms${where}`,
+        `autotune ${shape}: ${toTime.length} conv layers in ${seconds} s, their GPU time ${gain}${where}`,
         "done",
       );
     }
