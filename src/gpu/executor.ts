@@ -569,6 +569,9 @@ export class Executor {
         }],
       };
     };
+    /** Stores a built trial; a candidate whose pipeline or bind group fails is skipped, not fatal. */
+    const keep = (entry: Tuned, j: number, built: Promise<Trial>) =>
+      built.then((t) => void (entry.trials[j] = t), () => {});
     steps.forEach((step, i) => {
       const tiles = splitsOf.get(i);
       if (!tiles || tiles.length === 0 || (tiles.length === 1 && !this.#tuneFilter)) return;
@@ -586,19 +589,23 @@ export class Executor {
       const known = hit && tiles.find((t) => tileKey(t) === tileKey(hit.tile));
       if (known) {
         entry.cached = hit;
-        pending.push(trial(i, known).then((t) => void (entry.trials[0] = t)));
+        pending.push(keep(entry, 0, trial(i, known)));
         return;
       }
-      tiles.forEach((tile, j) => pending.push(trial(i, tile).then((t) => void (entry.trials[j] = t))));
+      tiles.forEach((tile, j) => pending.push(keep(entry, j, trial(i, tile))));
     });
-    const toTime = tuned.filter((e) => !e.cached && !e.dupOf);
+    await Promise.all(pending);
+    for (const e of tuned) {
+      e.trials = e.trials.filter(Boolean); // a candidate this driver rejected is left out
+      if (e.cached && e.trials.length === 0) e.cached = undefined;
+    }
+    const toTime = tuned.filter((e) => !e.cached && !e.dupOf && e.trials.length > 0);
     const where = cache.path ? `; choices kept in ${cache.path}` : "";
     if (toTime.length > 0) {
       progress(
-        `autotune ${shape}: building and timing the tiles of ${toTime.length} conv layers (once per GPU)`,
+        `autotune ${shape}: timing the tiles of ${toTime.length} conv layers (once per GPU and shape)`,
       );
     }
-    await Promise.all(pending);
     const timed = toTime;
     const best = await this.#timeTrials(timed.flatMap((e) => e.trials));
     const use = (i: number, t: Trial) => {
@@ -615,7 +622,8 @@ export class Executor {
     for (const e of tuned) {
       const step = steps[e.step];
       if (e.dupOf) {
-        const { tile, report } = e.dupOf.chosen!;
+        if (!e.dupOf.chosen) continue;
+        const { tile, report } = e.dupOf.chosen;
         use(e.step, await trial(e.step, tile));
         layers.push({ ...report, label: step.label });
         continue;
@@ -637,6 +645,7 @@ export class Executor {
         layers.push(e.chosen.report);
         continue;
       }
+      if (e.trials.length === 0) continue; // nothing could be built: the heuristic tile stays
       const ms = best.subarray(offset, offset + e.trials.length);
       offset += e.trials.length;
       let pick = 0;

@@ -4,6 +4,8 @@ import { requestGpu } from "../../src/gpu/device.ts";
 import { loadModel } from "../../src/load_model.ts";
 import { randomArray } from "../_rand.ts";
 import { assertClose } from "../_close.ts";
+import { PipelineCache } from "../../src/gpu/pipeline_cache.ts";
+import type { KernelSpec } from "../../kernels/_spec.ts";
 
 Deno.test("the executor keeps the programs of the most recently used shapes only, and rebuilds evicted ones", async () => {
   const gpu = await requestGpu();
@@ -158,5 +160,41 @@ Deno.test("split-K convs (forced by tuneFilter) give the unsplit network's outpu
       split.dispose();
       plain.dispose();
     }
+  }
+});
+
+Deno.test("autotuning skips candidates the driver rejects instead of failing the model", async () => {
+  const gpu = await requestGpu();
+  const hardware = { ...gpu, software: false };
+  // A pipeline cache that refuses every 8x8 register tile, as a driver might.
+  class Refusing extends PipelineCache {
+    override get<P extends string, O extends string>(
+      spec: KernelSpec<P, O>,
+      overrides: Partial<Record<O, number>> = {},
+    ) {
+      const o = overrides as Record<string, number>;
+      if (o.PIX4 === 2 && o.CH4 === 2) return Promise.reject(new Error("refused by the test driver"));
+      return super.get(spec, overrides);
+    }
+  }
+  const model = await loadModel("yolo11n-seg.yaml");
+  const exec = new Executor(hardware, model, { tune: true, tuneCache: false }, new Refusing(gpu.device));
+  const plain = new Executor(hardware, model, { tune: false });
+  try {
+    const shape = [1, 3, 32, 64];
+    const input = randomArray(32 * 64 * 3, 3, 0, 1);
+    const a = await exec.forward(input, shape);
+    assertClose(
+      a.output0.data,
+      (await plain.forward(input, shape)).output0.data,
+      { atol: 1e-3, rtol: 1e-4 },
+      "out",
+    );
+    const report = (await exec.tuneReport(shape))!;
+    assert.ok(report.layers.length > 20);
+    assert.ok(report.layers.every((l) => !/CH4=2,.*PIX4=2/.test(l.kernel)), "no refused tile chosen");
+  } finally {
+    exec.dispose();
+    plain.dispose();
   }
 });
