@@ -10,8 +10,8 @@
  * Every model x batch gets a line. `--scales` adds `yolo11{scale}-seg.yaml` (random weights: the same
  * architecture and FLOPs as the released checkpoints). The peer runs the ONNX export of the default
  * checkpoint (`--onnx` for batch 1, `--onnx-dynamic` for larger batches), so it is timed next to that model
- * only. `--predict` also times the whole predictor on a decoded image (letterbox, forward, NMS, masks,
- * polygons; `../shared/images/bus.jpg`). `--half` runs in half precision (f16 activations, Ultralytics'
+ * only. `--predict` also times the whole predictor on decoded images (letterbox, forward, NMS, masks,
+ * polygons; `../shared/images/bus.jpg`, as a batch of that many copies for each `--batch`). `--half` runs in half precision (f16 activations, Ultralytics'
  * `half=True`). `--profile` prints the slowest layers of one forward (GPU timestamps, one pass per kernel).
  * With `timestamp-query` each line also gives the GPU time of the whole forward (median of 10, timestamps
  * around its compute pass) and, when the conv autotuner ran (hardware adapters; `--no-tune` turns it off),
@@ -172,17 +172,21 @@ for (const file of models) {
     }
   }
   if (image) {
-    // the whole predictor on a decoded image: letterbox (rect), forward, NMS, masks, polygons
-    const item = [{ file: "bus.jpg", img: image }];
-    for (const gpuLetterbox of [false, true]) {
-      const opts = batchOptions({ imgsz, gpuLetterbox });
-      const times = await timeRuns(() => runBatch(model, item, opts));
-      const where = gpuLetterbox ? "GPU" : "CPU";
-      console.log(
-        `yolo-wgsl predict: ${
-          fmt(times)
-        } per image (decoded 1080x810 bus.jpg in, results out; letterbox on the ${where}) — ${name}`,
-      );
+    // the whole predictor on decoded images: letterbox (rect), forward, NMS, masks, polygons; a batch of b
+    // copies of the image for each batch size asked for (images/s of the whole predictor)
+    for (const batch of batches) {
+      const items = Array.from({ length: batch }, (_, i) => ({ file: `bus${i}.jpg`, img: image }));
+      for (const gpuLetterbox of [false, true]) {
+        const opts = batchOptions({ imgsz, gpuLetterbox });
+        const times = await timeRuns(() => runBatch(model, items, opts));
+        const where = gpuLetterbox ? "GPU" : "CPU";
+        const med = percentile(times, 50);
+        console.log(
+          `yolo-wgsl predict: ${fmt(times)} per ${batch > 1 ? `batch of ${batch}` : "image"}, ${
+            (1000 * batch / med).toFixed(1)
+          } images/s (decoded 1080x810 bus.jpg in, results out; letterbox on the ${where}) — ${name}`,
+        );
+      }
     }
   }
   model.dispose();
