@@ -46,7 +46,8 @@ export type Conv2dOverride =
   | "BK"
   | "PIX4"
   | "CH4"
-  | "KSPLIT";
+  | "KSPLIT"
+  | "PREFETCH";
 
 /** Params values of a conv2d dispatch. `inC`/`outC` are totals over all groups. */
 export type Conv2dParams = Record<Conv2dParam, number>;
@@ -104,6 +105,7 @@ export const conv2d: KernelSpec<Conv2dParam, Conv2dOverride> = {
     PIX4: 1,
     CH4: 1,
     KSPLIT: 1,
+    PREFETCH: 0,
   },
   dispatch(p, o) {
     const tilesM = ceilDiv(p.batch * p.outH * p.outW, 4 * o.PIX4 * o.WG_M);
@@ -128,12 +130,18 @@ export const conv2d: KernelSpec<Conv2dParam, Conv2dOverride> = {
     if (!(o.PIX4 === 1 || o.PIX4 === 2) || !(o.CH4 === 1 || o.CH4 === 2)) {
       throw new RangeError(`Set conv2d PIX4 and CH4 to 1 or 2: got ${o.PIX4} and ${o.CH4}`);
     }
+    if (o.PREFETCH && !conv2dPrefetchFits(o)) {
+      throw new RangeError(
+        `Give conv2d PREFETCH a tile with whole A loads of at most 32 and B loads of at most 8 per invocation`,
+      );
+    }
   },
 };
 
 /**
  * A tile shape for conv2d: the `WG_M`, `WG_N`, `BK` overrides, and `PIX4`, `CH4`, `KSPLIT` (1 when
- * absent; `KSPLIT > 1` also needs a `conv2d_splitk_reduce` dispatch and a partial-sum buffer).
+ * absent; `KSPLIT > 1` also needs a `conv2d_splitk_reduce` dispatch and a partial-sum buffer) and
+ * `PREFETCH` (0 when absent).
  */
 export interface Conv2dTile {
   WG_M: number;
@@ -142,6 +150,37 @@ export interface Conv2dTile {
   PIX4?: number;
   CH4?: number;
   KSPLIT?: number;
+  PREFETCH?: number;
+}
+
+/**
+ * Whether a tile can prefetch (`PREFETCH`): each invocation stages a whole number of A values, at most 32,
+ * and at most 8 B vec4s per reduction step (the shader's register arrays).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { conv2dPrefetchFits } from "./conv2d.ts";
+ * assert.ok(conv2dPrefetchFits({ WG_M: 16, WG_N: 16, BK: 16 })); // 4 A values, 1 B vec4
+ * assert.ok(!conv2dPrefetchFits({ WG_M: 64, WG_N: 1, BK: 16, PIX4: 2 })); // 128 A values
+ * ```
+ */
+export function conv2dPrefetchFits(t: Conv2dTile): boolean {
+  const nt = t.WG_M * t.WG_N;
+  const aValues = 4 * (t.PIX4 ?? 1) * t.WG_M * t.BK;
+  return nt % t.BK === 0 && aValues % nt === 0 && aValues / nt <= 32 &&
+    Math.ceil(t.BK * (t.CH4 ?? 1) * t.WG_N / nt) <= 8;
+}
+
+/**
+ * The `PREFETCH` variants of the given tiles that can prefetch ({@linkcode conv2dPrefetchFits}): what the
+ * autotuner adds for the heuristic tile and the split-K candidates, the layers most bound by load latency.
+ *
+ * @param tiles Tiles to vary.
+ * @returns Copies with `PREFETCH: 1`, the others left out.
+ */
+export function conv2dPrefetchCandidates<T extends Conv2dTile>(tiles: readonly T[]): T[] {
+  return tiles.filter(conv2dPrefetchFits).map((t) => ({ ...t, PREFETCH: 1 }));
 }
 
 /**
@@ -196,14 +235,14 @@ export function conv2dTileCandidates(
 ): Conv2dTile[] {
   const out: Conv2dTile[] = [];
   const seen = new Set<string>();
-  const workgroups = (t: Required<Omit<Conv2dTile, "KSPLIT">>) =>
+  const workgroups = (t: Required<Omit<Conv2dTile, "KSPLIT" | "PREFETCH">>) =>
     ceilDiv(pixels, 4 * t.PIX4 * t.WG_M) * ceilDiv(coutPerGroup, 4 * t.CH4 * t.WG_N) * groups;
-  const fits = (t: Required<Omit<Conv2dTile, "KSPLIT">>) => {
+  const fits = (t: Required<Omit<Conv2dTile, "KSPLIT" | "PREFETCH">>) => {
     const nt = t.WG_M * t.WG_N;
     return nt <= maxInvocations && nt % t.BK === 0 && conv2dTileBytes(t) <= maxWorkgroupBytes;
   };
   const first = conv2dTile(coutPerGroup, pixels, groups, targetWorkgroups);
-  const shapes: Required<Omit<Conv2dTile, "KSPLIT">>[] = [{ ...first, PIX4: 1, CH4: 1 }];
+  const shapes: Required<Omit<Conv2dTile, "KSPLIT" | "PREFETCH">>[] = [{ ...first, PIX4: 1, CH4: 1 }];
   // Channel vec4s a tile may span: the layer's channels rounded up to 16.
   const maxCh4 = Math.max(4, ceilDiv(coutPerGroup, 16) * 4);
   for (const [pix4, ch4] of [[1, 1], [2, 1], [1, 2], [2, 2]]) {
@@ -362,6 +401,7 @@ export function conv2dSplitCandidates(
     PIX4: t.PIX4 ?? 1,
     CH4: t.CH4 ?? 1,
     KSPLIT: 1,
+    PREFETCH: 0,
   });
   const workgroups = (t: Required<Conv2dTile>) =>
     ceilDiv(pixels, 4 * t.PIX4 * t.WG_M) * ceilDiv(coutPerGroup, 4 * t.CH4 * t.WG_N) * groups;

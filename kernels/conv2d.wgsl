@@ -72,8 +72,15 @@ override CH4: u32 = 1u;
 // bias, activation and residual. 1: no split, the epilogue here.
 override KSPLIT: u32 = 1u;
 
+// Load the next reduction step's A and B values into registers while this step computes (hides global
+// load latency; needs 4 * PIX4 * BK / WG_N <= 32 whole A values and <= 8 B vec4s per invocation).
+override PREFETCH: bool = false;
+
 // Accumulators for the largest register tile: 8 pixels x 2 channel vec4s.
 const MAX_ACC = 16u;
+// Prefetch registers per invocation: A values, B vec4s.
+const MAX_A_REG = 32u;
+const MAX_B_REG = 8u;
 // Marks a pixel-table row past the end: every iy computed from it is negative.
 const NO_PIXEL = -1073741824;
 
@@ -97,6 +104,27 @@ fn outIndex(base: u32, stride: u32, n: u32, oy: u32, ox: u32, c: u32) -> u32 {
     return base + ((n * stride + c) * params.outH + oy) * params.outW + ox;
   }
   return base + ((n * params.outH + oy) * params.outW + ox) * stride + c;
+}
+
+// A value of tile row i at reduction position (ky, kx, input channel c): 0 outside the map or past kTotal.
+fn loadA(i: u32, kOk: bool, ky: u32, kx: u32, c: u32) -> f32 {
+  let px = pixTile[i];
+  let iy = px.y + i32(ky);
+  let ix = px.z + i32(kx);
+  if (kOk && iy >= 0 && iy < i32(params.inH) && ix >= 0 && ix < i32(params.inW)) {
+    return f32(x[xIndex(u32(px.x), u32(iy), u32(ix), c)]);
+  }
+  return 0.0;
+}
+
+// B tile entry j (row j / bRowLen, channel vec4 j % bRowLen) of reduction step kStep: 0 past the ends.
+fn loadB(j: u32, kStep: u32, g: u32, n0: u32, kTotal: u32, coutG4: u32, bRowLen: u32) -> vec4<f32> {
+  let kb = kStep * BK + j / bRowLen;
+  let n4 = n0 / 4u + j % bRowLen;
+  if (j < BK * bRowLen && kb < kTotal && n4 < coutG4) {
+    return vec4<f32>(w[(g * kTotal + kb) * coutG4 + n4]);
+  }
+  return vec4<f32>(0.0);
 }
 
 @compute @workgroup_size(WG_M * WG_N)
@@ -168,29 +196,63 @@ fn main(
   var av: array<vec4<f32>, 2>;
   var bv: array<vec4<f32>, 2>;
 
-  workgroupBarrier();
-  for (var kStep = kStep0; kStep < kStep1; kStep++) {
-    let kOk = k < kTotal;
-    for (var i = aRow; i < bm; i += aRowStep) {
-      let px = pixTile[i];
-      let iy = px.y + i32(ky);
-      let ix = px.z + i32(kx);
-      var v = 0.0;
-      if (kOk && iy >= 0 && iy < i32(params.inH) && ix >= 0 && ix < i32(params.inW)) {
-        v = f32(x[xIndex(u32(px.x), u32(iy), u32(ix), cBase + ci)]);
-      }
-      aTile[kk * aRowLen + i / 4u][i % 4u] = v;
+  // Prefetch registers: the A values (rows aRow + r * aRowStep) and B entries (lid + r * nt) of one step.
+  let aPer = bm / aRowStep;
+  let bPer = (BK * bRowLen + nt - 1u) / nt;
+  var aReg: array<f32, MAX_A_REG>;
+  var bReg: array<vec4<f32>, MAX_B_REG>;
+  workgroupBarrier(); // the pixel table is complete
+  if (PREFETCH && kStep0 < kStep1) {
+    for (var r = 0u; r < aPer; r++) {
+      aReg[r] = loadA(aRow + r * aRowStep, k < kTotal, ky, kx, cBase + ci);
     }
-    for (var j = lid; j < BK * bRowLen; j += nt) {
-      let kb = kStep * BK + j / bRowLen;
-      let n4 = n0 / 4u + j % bRowLen;
-      var wv = vec4<f32>(0.0);
-      if (kb < kTotal && n4 < coutG4) {
-        wv = vec4<f32>(w[(g * kTotal + kb) * coutG4 + n4]);
+    for (var r = 0u; r < bPer; r++) {
+      bReg[r] = loadB(lid + r * nt, kStep0, g, n0, kTotal, coutG4, bRowLen);
+    }
+  }
+
+  for (var kStep = kStep0; kStep < kStep1; kStep++) {
+    if (PREFETCH) {
+      for (var r = 0u; r < aPer; r++) {
+        let i = aRow + r * aRowStep;
+        aTile[kk * aRowLen + i / 4u][i % 4u] = aReg[r];
       }
-      bTile[j] = wv;
+      for (var r = 0u; r < bPer; r++) {
+        let j = lid + r * nt;
+        if (j < BK * bRowLen) {
+          bTile[j] = bReg[r];
+        }
+      }
+    } else {
+      let kOk = k < kTotal;
+      for (var i = aRow; i < bm; i += aRowStep) {
+        aTile[kk * aRowLen + i / 4u][i % 4u] = loadA(i, kOk, ky, kx, cBase + ci);
+      }
+      for (var j = lid; j < BK * bRowLen; j += nt) {
+        bTile[j] = loadB(j, kStep, g, n0, kTotal, coutG4, bRowLen);
+      }
     }
     workgroupBarrier();
+
+    // Advance (ci, kx, ky) to the next step, and with PREFETCH start its loads before computing this one.
+    k += BK;
+    ci += BK;
+    while (ci >= cinG) {
+      ci -= cinG;
+      kx += 1u;
+      if (kx == KSIZE) {
+        kx = 0u;
+        ky += 1u;
+      }
+    }
+    if (PREFETCH && kStep + 1u < kStep1) {
+      for (var r = 0u; r < aPer; r++) {
+        aReg[r] = loadA(aRow + r * aRowStep, k < kTotal, ky, kx, cBase + ci);
+      }
+      for (var r = 0u; r < bPer; r++) {
+        bReg[r] = loadB(lid + r * nt, kStep + 1u, g, n0, kTotal, coutG4, bRowLen);
+      }
+    }
 
     for (var kb = 0u; kb < BK; kb++) {
       for (var q = 0u; q < PIX4; q++) {
@@ -210,17 +272,6 @@ fn main(
       }
     }
     workgroupBarrier();
-
-    k += BK;
-    ci += BK;
-    while (ci >= cinG) {
-      ci -= cinG;
-      kx += 1u;
-      if (kx == KSIZE) {
-        kx = 0u;
-        ky += 1u;
-      }
-    }
   }
 
   // Epilogue: bias, activation, residual, store.

@@ -10,6 +10,7 @@
  */
 import {
   type Conv2dParams,
+  conv2dPrefetchCandidates,
   conv2dSplitCandidates,
   type Conv2dTile,
   conv2dTileCandidates,
@@ -481,9 +482,9 @@ export class Executor {
     const byKey = new Map<string, Tuned>();
     const tuned: Tuned[] = [];
     const pending: Promise<void>[] = [];
-    const full = (t: Conv2dTile): Required<Conv2dTile> => ({ PIX4: 1, CH4: 1, KSPLIT: 1, ...t });
+    const full = (t: Conv2dTile): Required<Conv2dTile> => ({ PIX4: 1, CH4: 1, KSPLIT: 1, PREFETCH: 0, ...t });
     const tileKey = (t: Conv2dTile) =>
-      [t.WG_M, t.WG_N, t.BK, t.PIX4 ?? 1, t.CH4 ?? 1, t.KSPLIT ?? 1].join(",");
+      [t.WG_M, t.WG_N, t.BK, t.PIX4 ?? 1, t.CH4 ?? 1, t.KSPLIT ?? 1, t.PREFETCH ?? 0].join(",");
     // Split-K trials share one partial-sum buffer, sized for the largest of them; dropped if none is chosen.
     const maxScratch = Math.min(limits.maxStorageBufferBindingSize, 2 ** 26) / 4;
     const splitsOf = new Map<number, Required<Conv2dTile>[]>();
@@ -510,7 +511,9 @@ export class Executor {
         this.#limits.targetWorkgroups,
         maxScratch,
       );
-      const all = [...tiles.map(full), ...splits].filter((t) => this.#tuneFilter?.(t) ?? true);
+      // Prefetching variants of the heuristic tile and of the split ones (the layers bound by load latency).
+      const prefetch = conv2dPrefetchCandidates([...tiles.slice(0, 1).map(full), ...splits]);
+      const all = [...tiles.map(full), ...splits, ...prefetch].filter((t) => this.#tuneFilter?.(t) ?? true);
       splitsOf.set(i, all);
       for (const t of all) {
         if (t.KSPLIT > 1) scratchElements = Math.max(scratchElements, t.KSPLIT * pixels * p.outC);

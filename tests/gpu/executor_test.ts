@@ -144,7 +144,11 @@ Deno.test("split-K convs (forced by tuneFilter) give the unsplit network's outpu
   const shape = [2, 3, 64, 64];
   const input = randomArray(2 * 64 * 64 * 3, 9, 0, 1);
   for (const half of gpu.features.f16 ? [false, true] : [false]) {
-    const split = new Executor(hardware, model, { half, tune: true, tuneFilter: (t) => t.KSPLIT > 1 });
+    const split = new Executor(hardware, model, {
+      half,
+      tune: true,
+      tuneFilter: (t) => t.KSPLIT > 1 && t.PREFETCH === (half ? 1 : 0), // f16 also runs the prefetching path
+    });
     const plain = new Executor(hardware, model, { half, tune: false });
     try {
       const a = await split.forward(input, shape);
@@ -178,7 +182,14 @@ Deno.test("autotuning skips candidates the driver rejects instead of failing the
     }
   }
   const model = await loadModel("yolo11n-seg.yaml");
-  const exec = new Executor(hardware, model, { tune: true, tuneCache: false }, new Refusing(gpu.device));
+  // Unsplit, unprefetched tiles only (the refused 8x8 ones among them), to keep the test short.
+  const tuneFilter = (t: { KSPLIT: number; PREFETCH: number }) => t.KSPLIT === 1 && t.PREFETCH === 0;
+  const exec = new Executor(
+    hardware,
+    model,
+    { tune: true, tuneCache: false, tuneFilter },
+    new Refusing(gpu.device),
+  );
   const plain = new Executor(hardware, model, { tune: false });
   try {
     const shape = [1, 3, 32, 64];

@@ -9,6 +9,7 @@ import {
   conv2dF16,
   type Conv2dOverrides,
   type Conv2dParams,
+  conv2dPrefetchCandidates,
   conv2dTile,
   conv2dTileBytes,
   conv2dTileCandidates,
@@ -282,14 +283,48 @@ const cases: [string, Case][] = [
     act: 1,
     tile: { WG_M: 4, WG_N: 4, BK: 16, KSPLIT: 8 },
   }],
+  ["PREFETCH, ragged reduction (cin 13, 3x3), batch 2, residual", {
+    batch: 2,
+    h: 7,
+    w: 5,
+    cin: 13,
+    cout: 20,
+    k: 3,
+    act: 1,
+    residual: true,
+    rView: [2, 4, 1],
+    tile: { WG_M: 8, WG_N: 8, BK: 16, PREFETCH: 1 },
+  }],
+  ["PREFETCH with split-K 3 and an 8x8 register tile, stride 2, views", {
+    h: 9,
+    w: 11,
+    cin: 48,
+    cout: 24,
+    k: 3,
+    stride: 2,
+    xView: [3, 8, 4],
+    yView: [5, 4, 2],
+    tile: { WG_M: 8, WG_N: 4, BK: 16, PIX4: 2, CH4: 2, KSPLIT: 3, PREFETCH: 1 },
+  }],
+  ["PREFETCH, one K step only (1x1, cin 8), OUT_NCHW", {
+    h: 6,
+    w: 6,
+    cin: 8,
+    cout: 16,
+    k: 1,
+    outNchw: true,
+    tile: { WG_M: 16, WG_N: 4, BK: 16, PREFETCH: 1 },
+  }],
   ["every autotune candidate of a 64 -> 64 3x3 layer", { h: 12, w: 10, cin: 64, cout: 64, k: 3, act: 1 }],
 ];
 
 cases.forEach(([name, c], i) => {
   if (name.startsWith("every autotune candidate")) {
     Deno.test(`conv2d: ${name}`, async () => {
-      const tiles = conv2dTileCandidates(c.cout, (c.batch ?? 1) * c.h * c.w, 1, 264, 16384, 256, 1);
-      assert.ok(tiles.length >= 10, `${tiles.length} candidates`);
+      const shapes = conv2dTileCandidates(c.cout, (c.batch ?? 1) * c.h * c.w, 1, 264, 16384, 256, 1);
+      assert.ok(shapes.length >= 10, `${shapes.length} candidates`);
+      const tiles = [...shapes, ...conv2dPrefetchCandidates(shapes)];
+      assert.ok(tiles.length > shapes.length + 5, "prefetching variants");
       for (const tile of tiles) await check({ ...c, tile }, 1000 * (i + 1));
     });
     return;
@@ -311,6 +346,10 @@ Deno.test("conv2d: validate rejects WG_M * WG_N not a multiple of BK, and regist
   assert.throws(() => conv2d.validate!({ ...conv2d.overrides, WG_M: 3, WG_N: 3, BK: 16 }), RangeError);
   assert.throws(() => conv2d.validate!({ ...conv2d.overrides, PIX4: 3 }), RangeError);
   assert.throws(() => conv2d.validate!({ ...conv2d.overrides, CH4: 0 }), RangeError);
+  assert.throws(
+    () => conv2d.validate!({ ...conv2d.overrides, WG_M: 64, WG_N: 1, PIX4: 2, PREFETCH: 1 }),
+    RangeError,
+  );
 });
 
 Deno.test("conv2d: autotune candidates fit the limits, span the layer and start with the heuristic", () => {
