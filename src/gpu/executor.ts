@@ -112,9 +112,24 @@ interface Program {
   uniforms: GPUBuffer[];
   steps: Step[];
   input: GPUBuffer;
-  outputs: { name: string; buffer: GPUBuffer; staging: GPUBuffer; elements: number; shape: number[] }[];
+  outputs: { name: string; buffer: GPUBuffer; bytes: number; elements: number; shape: number[] }[];
   /** The candidate list of `select` forwards, built on first use. */
   select?: Promise<SelectState>;
+  /** Idle readback buffer sets (one set per forward in flight; reused). */
+  free: StagingSet[];
+  /** Evicted: sets coming back from reads in flight are destroyed. */
+  released: boolean;
+}
+
+/** The readback buffers of one forward in flight: one per output, and the candidate lists' of `select`. */
+interface StagingSet {
+  outputs: GPUBuffer[];
+  count?: GPUBuffer;
+  rows?: GPUBuffer;
+}
+
+function destroySet(set: StagingSet): void {
+  for (const b of [...set.outputs, set.count, set.rows]) b?.destroy();
 }
 
 /** GPU state of `select` forwards for one program. */
@@ -122,8 +137,6 @@ interface SelectState extends Dispatch {
   cap: number;
   count: GPUBuffer;
   rows: GPUBuffer;
-  countStaging: GPUBuffer;
-  rowsStaging: GPUBuffer;
   params: GPUBuffer;
   values: SelectCandidatesParams;
 }
@@ -186,9 +199,13 @@ export const MAX_PROGRAMS = 6;
 
 /** Frees the GPU buffers a program owns (weights are the executor's and stay). */
 function releaseProgram(prog: Program): void {
-  for (const b of [...prog.buffers, ...prog.uniforms, ...prog.outputs.map((o) => o.staging)]) b.destroy();
+  // Forwards already submitted finish on the GPU (destroy waits for them); their readback sets are
+  // destroyed when their reads settle.
+  prog.released = true;
+  for (const b of [...prog.buffers, ...prog.uniforms]) b.destroy();
+  for (const set of prog.free.splice(0)) destroySet(set);
   prog.select?.then((st) => {
-    for (const b of [st.count, st.rows, st.countStaging, st.rowsStaging, st.params]) b.destroy();
+    for (const b of [st.count, st.rows, st.params]) b.destroy();
   }).catch(() => {});
 }
 
@@ -419,17 +436,13 @@ export class Executor {
       const isDetect = name === "output0";
       const elements = isDetect ? n * s.c * plan.anchors : s.n * s.c * s.h * s.w;
       const shape = isDetect ? [n, s.c, plan.anchors] : [s.n, s.c, s.h, s.w];
-      const staging = device.createBuffer({
-        label: `${name}.readback`,
-        size: Math.max(16, Math.ceil((elements * 4) / 16) * 16),
-        usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-      });
-      return { name, buffer: bufferOfRegion(plan.locs[v].region), staging, elements, shape };
+      const bytes = Math.max(16, Math.ceil((elements * 4) / 16) * 16);
+      return { name, buffer: bufferOfRegion(plan.locs[v].region), bytes, elements, shape };
     });
     if (this.half) {
       // Each f16 output is widened into an f32 buffer, which the readback copies.
       for (const o of outputs) {
-        const f32 = device.createBuffer({ label: `${o.name}.f32`, size: o.staging.size, usage: USAGE });
+        const f32 = device.createBuffer({ label: `${o.name}.f32`, size: o.bytes, usage: USAGE });
         buffers.push(f32);
         const base = plan.locs[plan.outputs[o.name]].base;
         steps.push(
@@ -438,7 +451,7 @@ export class Executor {
         o.buffer = f32;
       }
     }
-    return { plan, tune, buffers, uniforms, steps, input, outputs };
+    return { plan, tune, buffers, uniforms, steps, input, outputs, free: [], released: false };
   }
 
   /**
@@ -826,8 +839,9 @@ export class Executor {
   /**
    * Submit a forward without waiting for it: the returned {@linkcode PendingForward}'s `read()` waits for
    * the GPU and reads the outputs back. Between the two the caller's CPU work overlaps the GPU's (in Deno
-   * a readback blocks the thread until the GPU is idle, so this is the way to overlap them). The executor
-   * runs nothing else until `read()` settles: call it exactly once, also on error paths.
+   * a readback blocks the thread until the GPU is idle, so this is the way to overlap them). Several
+   * forwards may be in flight (each has its own readback buffers, pooled); they run in submit order. Call
+   * `read()` of each, also on error paths: an unread forward keeps its readback buffers.
    */
   submit(data: Float32Array, shape: readonly number[], options: SubmitOptions = {}): Promise<PendingForward> {
     return this.#hold(() => this.#submit(shape, this.#upload(data, shape), undefined, options.select));
@@ -842,21 +856,34 @@ export class Executor {
     return this.#hold(() => this.#submit(shape, writeInput, undefined, options.select));
   }
 
-  /** Runs `start` in queue order and keeps the queue until the read it returns has settled. */
+  /** Runs `start` (a submit) in queue order; the queue moves on once it has submitted. */
   #hold(start: () => Promise<() => Promise<ForwardResult>>): Promise<PendingForward> {
-    let release!: () => void;
-    const held = new Promise<void>((r) => (release = r));
     const started = this.#queue.then(start);
-    this.#queue = started.then(() => held, () => {});
+    this.#queue = started.then(() => {}, () => {});
     return started.then((readBack) => {
       let read: Promise<ForwardResult> | undefined;
-      return {
-        read: () => {
-          read ??= readBack().finally(release);
-          return read;
-        },
-      };
+      return { read: () => (read ??= readBack()) };
     });
+  }
+
+  /** A readback set for one forward of `program` (from its pool, or new), with `select`'s lists if asked. */
+  #acquire(program: Program, sel?: SelectState): StagingSet {
+    const device = this.gpu.device;
+    const make = (label: string, size: number) =>
+      device.createBuffer({ label, size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const set = program.free.pop() ??
+      { outputs: program.outputs.map((o) => make(`${o.name}.readback`, o.bytes)) };
+    if (sel && !set.count) {
+      set.count = make("select.count.readback", sel.count.size);
+      set.rows = make("select.rows.readback", sel.rows.size);
+    }
+    return set;
+  }
+
+  /** Returns a set to its program's pool after its read (destroyed instead after an error or eviction). */
+  #release(program: Program, set: StagingSet, ok: boolean): void {
+    if (ok && !program.released) program.free.push(set);
+    else destroySet(set);
   }
 
   /** The input writer of a float input: checks its length and uploads it. */
@@ -958,52 +985,61 @@ export class Executor {
     for (const step of program.steps) recordStep(pass, step);
     if (sel) recordStep(pass, sel);
     pass.end();
-    const copied = program.outputs.filter((o) => !(sel && o === out0));
-    for (const o of copied) encoder.copyBufferToBuffer(o.buffer, 0, o.staging, 0, o.staging.size);
+    // Every output is copied to this forward's readback set (a GPU copy is cheap); with select, output0's
+    // copy is only mapped when an image has more candidates than the list holds.
+    const set = this.#acquire(program, sel);
+    program.outputs.forEach((o, i) => encoder.copyBufferToBuffer(o.buffer, 0, set.outputs[i], 0, o.bytes));
     if (sel) {
-      encoder.copyBufferToBuffer(sel.count, 0, sel.countStaging, 0, sel.count.size);
-      encoder.copyBufferToBuffer(sel.rows, 0, sel.rowsStaging, 0, sel.rows.size);
+      encoder.copyBufferToBuffer(sel.count, 0, set.count!, 0, sel.count.size);
+      encoder.copyBufferToBuffer(sel.rows, 0, set.rows!, 0, sel.rows.size);
     }
     if (timer) {
       encoder.resolveQuerySet(timer.querySet, 0, 2, timer.resolve, 0);
       encoder.copyBufferToBuffer(timer.resolve, 0, timer.readback, 0, 16);
     }
     device.queue.submit([encoder.finish()]);
-    const read = async (o: Program["outputs"][number]): Promise<Output> => {
-      await o.staging.mapAsync(GPUMapMode.READ);
-      const range = o.staging.getMappedRange(0, o.elements * 4);
+    const read = async (i: number): Promise<Output> => {
+      const o = program.outputs[i], staging = set.outputs[i];
+      await staging.mapAsync(GPUMapMode.READ);
+      const range = staging.getMappedRange(0, o.elements * 4);
       const data = new Float32Array(keepsCopies ? range : range.slice(0));
-      o.staging.unmap();
+      staging.unmap();
       return { data, shape: o.shape };
     };
+    const i0 = program.outputs.indexOf(out0);
     return async () => {
-      const result: Record<string, Output> = {};
-      const [lists] = await Promise.all([
-        sel ? this.#readCandidates(sel, out0.shape, keepsCopies) : undefined,
-        ...copied.map(async (o) => void (result[o.name] = await read(o))),
-      ]);
-      if (!sel) return result as unknown as ForwardResult;
-      const { counts, rows } = lists!;
-      const [, channels, anchors] = out0.shape;
-      const width = sel.cap * (channels + 1);
-      let full: Float32Array | undefined;
-      if (counts.some((c) => c > sel.cap)) {
-        // An image has more candidates than the list holds: read all of output0 (a second round trip).
-        const again = device.createCommandEncoder({ label: "output0.readback" });
-        again.copyBufferToBuffer(out0.buffer, 0, out0.staging, 0, out0.staging.size);
-        device.queue.submit([again.finish()]);
-        full = (await read(out0)).data;
+      let ok = false;
+      try {
+        const result: Record<string, Output> = {};
+        const [lists] = await Promise.all([
+          sel ? this.#readCandidates(set, out0.shape, keepsCopies) : undefined,
+          ...program.outputs.map(async (o, i) => {
+            if (!(sel && i === i0)) result[o.name] = await read(i);
+          }),
+        ]);
+        if (!sel) {
+          ok = true;
+          return result as unknown as ForwardResult;
+        }
+        const { counts, rows } = lists!;
+        const [, channels, anchors] = out0.shape;
+        const width = sel.cap * (channels + 1);
+        // An image with more candidates than the list holds: read this forward's copy of all of output0.
+        const full = counts.some((c) => c > sel.cap) ? (await read(i0)).data : undefined;
+        const candidates = counts.map((count, b) =>
+          count > sel.cap
+            ? selectCpuCandidates(full!, b, channels, anchors, select!.nc, select!.conf)
+            : candidatesFromRows(rows.subarray(b * width, (b + 1) * width), count, channels)
+        );
+        ok = true;
+        return {
+          ...result,
+          output0: { data: new Float32Array(0), shape: out0.shape },
+          candidates,
+        } as unknown as ForwardResult;
+      } finally {
+        this.#release(program, set, ok);
       }
-      const candidates = counts.map((count, b) =>
-        count > sel.cap
-          ? selectCpuCandidates(full!, b, channels, anchors, select!.nc, select!.conf)
-          : candidatesFromRows(rows.subarray(b * width, (b + 1) * width), count, channels)
-      );
-      return {
-        ...result,
-        output0: { data: new Float32Array(0), shape: out0.shape },
-        candidates,
-      } as unknown as ForwardResult;
     };
   }
 
@@ -1020,12 +1056,6 @@ export class Executor {
       size: n * cap * (channels + 1) * 4,
       usage: USAGE,
     });
-    const staging = (b: GPUBuffer) =>
-      device.createBuffer({
-        label: `${b.label}.readback`,
-        size: b.size,
-        usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-      });
     const params = this.cache.params(selectCandidates, values, "select.params");
     return {
       kernel,
@@ -1034,29 +1064,25 @@ export class Executor {
       cap,
       count,
       rows,
-      countStaging: staging(count),
-      rowsStaging: staging(rows),
       params,
       values,
     };
   }
 
-  /** Maps the candidate counts and lists of a `select` forward. */
+  /** Maps the candidate counts and lists of a `select` forward from its readback set. */
   async #readCandidates(
-    sel: SelectState,
+    set: StagingSet,
     shape: number[],
     keepsCopies: boolean,
   ): Promise<{ counts: number[]; rows: Float32Array }> {
     const [n] = shape;
-    await Promise.all([
-      sel.countStaging.mapAsync(GPUMapMode.READ),
-      sel.rowsStaging.mapAsync(GPUMapMode.READ),
-    ]);
-    const counts = [...new Uint32Array(sel.countStaging.getMappedRange(0, n * 4).slice(0))];
-    const range = sel.rowsStaging.getMappedRange();
+    const count = set.count!, rowsBuffer = set.rows!;
+    await Promise.all([count.mapAsync(GPUMapMode.READ), rowsBuffer.mapAsync(GPUMapMode.READ)]);
+    const counts = [...new Uint32Array(count.getMappedRange(0, n * 4).slice(0))];
+    const range = rowsBuffer.getMappedRange();
     const rows = new Float32Array(keepsCopies ? range : range.slice(0));
-    sel.countStaging.unmap();
-    sel.rowsStaging.unmap();
+    count.unmap();
+    rowsBuffer.unmap();
     return { counts, rows };
   }
 

@@ -109,29 +109,34 @@ Deno.test("forward results stay valid and unchanged after later forwards reuse t
   }
 });
 
-Deno.test("submit then read gives forward's outputs; the executor waits for the read before the next forward", async () => {
+Deno.test("several forwards in flight (submit, submit, read in any order) each give their own outputs", async () => {
   const gpu = await requestGpu();
   const exec = new Executor(gpu, await loadModel("yolo11n-seg.yaml"));
   try {
     const shape = [1, 3, 32, 64];
-    const a = randomArray(32 * 64 * 3, 11, 0, 1);
-    const b = randomArray(32 * 64 * 3, 12, 0, 1);
-    const wantA = await exec.forward(a, shape);
-    const wantB = await exec.forward(b, shape);
-    const pending = await exec.submit(a, shape);
-    const order: string[] = [];
-    const next = exec.forward(b, shape).then((r) => (order.push("next forward"), r));
-    await new Promise((r) => setTimeout(r, 50));
-    order.push("read");
-    const gotA = await pending.read();
-    assert.equal(pending.read(), pending.read(), "one read promise");
-    const gotB = await next;
-    assert.deepEqual(order, ["read", "next forward"]);
-    assert.deepEqual(gotA.output0.data, wantA.output0.data);
-    assert.deepEqual(gotB.output0.data, wantB.output0.data);
-    // A failed submit (bad input length) does not hold the executor.
+    const inputs = [11, 12, 13].map((seed) => randomArray(32 * 64 * 3, seed, 0, 1));
+    const want = [];
+    for (const x of inputs) want.push(await exec.forward(x, shape));
+    const pending = [];
+    for (const x of inputs) pending.push(await exec.submit(x, shape));
+    const between = await exec.forward(inputs[1], shape); // a forward while three are unread
+    assert.equal(pending[0].read(), pending[0].read(), "one read promise");
+    const got = [await pending[2].read(), await pending[0].read(), await pending[1].read()];
+    assert.deepEqual(got[0].output0.data, want[2].output0.data);
+    assert.deepEqual(got[1].output0.data, want[0].output0.data);
+    assert.deepEqual(got[2].output1!.data, want[1].output1!.data);
+    assert.deepEqual(between.output0.data, want[1].output0.data);
+    // A failed submit (bad input length) leaves the executor working.
     await assert.rejects(exec.submit(new Float32Array(5), shape), RangeError);
-    assert.deepEqual((await exec.forward(a, shape)).output0.data, wantA.output0.data);
+    assert.deepEqual((await exec.forward(inputs[0], shape)).output0.data, want[0].output0.data);
+    // A forward in flight whose shape's program is evicted (other shapes built meanwhile) still reads back.
+    const early = await exec.submit(inputs[2], shape);
+    for (let i = 0; i < MAX_PROGRAMS + 1; i++) {
+      const w = 32 * (i + 3); // 96, 128, ...: shapes other than 32x64
+      await exec.forward(randomArray(32 * w * 3, 50 + i, 0, 1), [1, 3, 32, w]);
+    }
+    assert.ok(!exec.residentShapes.includes("1x32x64"), "evicted");
+    assert.deepEqual((await early.read()).output0.data, want[2].output0.data);
   } finally {
     exec.dispose();
   }
