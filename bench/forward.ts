@@ -5,7 +5,7 @@
  *
  *   deno task bench [--model PATH.pt[,yolo11s-seg.yaml,...]] [--scales n,s,m,l,x] [--batch 1[,8,16]]
  *                   [--imgsz 640] [--iterations N] [--warmup N] [--no-peer] [--predict] [--profile] [--half]
- *                   [--no-tune] [--onnx PATH.onnx] [--onnx-dynamic PATH.onnx]
+ *                   [--no-tune] [--inflight N] [--onnx PATH.onnx] [--onnx-dynamic PATH.onnx]
  *
  * Every model x batch gets a line. `--scales` adds `yolo11{scale}-seg.yaml` (random weights: the same
  * architecture and FLOPs as the released checkpoints). The peer runs the ONNX export of the default
@@ -15,7 +15,8 @@
  * `half=True`). `--profile` prints the slowest layers of one forward (GPU timestamps, one pass per kernel).
  * With `timestamp-query` each line also gives the GPU time of the whole forward (median of 10, timestamps
  * around its compute pass) and, when the conv autotuner ran (hardware adapters; `--no-tune` turns it off),
- * its time and the conv GPU time it saved against the heuristic tiles.
+ * its time and the conv GPU time it saved against the heuristic tiles. `--inflight N` (N > 1) adds the
+ * throughput with N forwards in flight (`model.submit` ahead, the oldest read back), as a stream would run.
  * @module
  */
 import { parseArgs } from "node:util";
@@ -41,6 +42,7 @@ const { values } = parseArgs({
     profile: { type: "boolean", default: false },
     half: { type: "boolean", default: false },
     "no-tune": { type: "boolean", default: false },
+    inflight: { type: "string", default: "1" },
   },
 });
 
@@ -136,6 +138,23 @@ for (const file of models) {
         (1000 * batch / med).toFixed(1)
       } images/s${gpuNote} — ${name} batch ${batch}`,
     );
+    const inflight = Number(values.inflight);
+    if (inflight > 1) {
+      const queue = [];
+      for (let i = 0; i < inflight; i++) queue.push(await model.submit(input, shape));
+      const t0 = performance.now();
+      for (let i = 0; i < iterations; i++) {
+        await queue.shift()!.read();
+        queue.push(await model.submit(input, shape));
+      }
+      const per = (performance.now() - t0) / iterations;
+      for (const p of queue) await p.read();
+      console.log(
+        `  ${inflight} in flight: ${per.toFixed(2)} ms per forward (mean of ${iterations}), ${
+          (1000 * batch / per).toFixed(1)
+        } images/s`,
+      );
+    }
     const tune = await model.tuneReport(shape);
     if (tune) {
       const before = tune.layers.reduce((a, l) => a + l.heuristicMs, 0);
