@@ -8,15 +8,7 @@
  * kernel runs its `_f16` variant (f32 arithmetic); `to_f16` turns the caller's f32 input into the f16 input
  * activation and `to_f32` widens each output before its readback. Uniform-window weights stay f32.
  */
-import {
-  type Conv2dParams,
-  conv2dPrefetchCandidates,
-  conv2dSplitCandidates,
-  type Conv2dTile,
-  conv2dTileCandidates,
-  packConv2dWeight,
-} from "../../kernels/conv2d.ts";
-import { conv2dSplitkReduce } from "../../kernels/conv2d_splitk_reduce.ts";
+import { type Conv2dTile, packConv2dWeight } from "../../kernels/conv2d.ts";
 import { selectCandidates, type SelectCandidatesParams } from "../../kernels/select_candidates.ts";
 import { packParams } from "../../kernels/_spec.ts";
 import {
@@ -40,9 +32,12 @@ import { type CallLimits, planCalls } from "../ops/plan_calls.ts";
 import type { BindingTarget, KernelCall } from "../ops/kernel_call.ts";
 import type { StateDict } from "../tensor.ts";
 import type { Gpu } from "./device.ts";
-import { type BindingResource, type CompiledKernel, PipelineCache } from "./pipeline_cache.ts";
-import { defaultTuneCachePath, hashText, TuneCache, type TuneEntry } from "./tune_cache.ts";
-import { progress } from "../log.ts";
+import { type BindingResource, PipelineCache } from "./pipeline_cache.ts";
+import { defaultTuneCachePath, TuneCache } from "./tune_cache.ts";
+import { type TuneContext, tuneConvSteps, type TuneReport } from "./autotune.ts";
+import { type Dispatch, recordStep, type Step } from "./step.ts";
+
+export type { TuneChoice, TuneReport } from "./autotune.ts";
 
 /** One raw output of the network, laid out as in Ultralytics' ONNX export. */
 export interface Output {
@@ -76,33 +71,6 @@ export interface ForwardResult {
   output1?: Output;
   /** With `SubmitOptions.select`: each image's NMS candidates (then `output0.data` is empty). */
   candidates?: Candidates[];
-}
-
-interface Step {
-  label: string;
-  kernel: CompiledKernel;
-  bindGroup: GPUBindGroup;
-  dispatch: readonly [number, number, number];
-  /** What the bind group binds (the autotuner rebinds it for other pipelines of the same kernel). */
-  resources?: Record<string, BindingResource>;
-  /** Dispatches that follow in the same pass (a split-K conv's reduce). */
-  extra?: Dispatch[];
-}
-
-/** One recorded dispatch. */
-interface Dispatch {
-  kernel: CompiledKernel;
-  bindGroup: GPUBindGroup;
-  dispatch: readonly [number, number, number];
-}
-
-/** Records a step (and its extra dispatches) into a compute pass. */
-function recordStep(pass: GPUComputePassEncoder, step: Dispatch & { extra?: Dispatch[] }): void {
-  for (const d of [step, ...(step.extra ?? [])]) {
-    pass.setPipeline(d.kernel.pipeline);
-    pass.setBindGroup(0, d.bindGroup);
-    pass.dispatchWorkgroups(...d.dispatch);
-  }
 }
 
 interface Program {
@@ -166,32 +134,6 @@ export interface ExecutorOptions {
    * with no candidate keep the heuristic tile. @default every candidate
    */
   tuneFilter?: (tile: Required<Conv2dTile>) => boolean;
-}
-
-/** What the autotuner chose for one layer of a program. */
-export interface TuneChoice {
-  /** The op's Ultralytics module path. */
-  label: string;
-  /** GPU milliseconds of the heuristic tile (the untuned choice; NaN when `tuneFilter` excluded it). */
-  heuristicMs: number;
-  /** GPU milliseconds of the chosen tile. */
-  bestMs: number;
-  /** The chosen pipeline's key (kernel and overrides). */
-  kernel: string;
-  /** Tiles timed. */
-  candidates: number;
-  /** The choice came from the tuning cache (no timing this time). */
-  cached: boolean;
-}
-
-/** The autotuner's report for one input shape. */
-export interface TuneReport {
-  /** `n x h x w`. */
-  shape: string;
-  /** Milliseconds spent tuning (pipeline builds, timing, cache reads and writes). */
-  ms: number;
-  /** One entry per tuned layer, in network order. */
-  layers: TuneChoice[];
 }
 
 /** Input shapes whose programs (activation buffers, bind groups) stay resident at once. */
@@ -417,7 +359,7 @@ export class Executor {
       };
     });
     const tune = this.tune
-      ? await this.#tuneSteps(`${n}x${h}x${w}`, calls, specs, steps, buffers, uniforms)
+      ? await tuneConvSteps(this.#tuneContext(), `${n}x${h}x${w}`, calls, specs, steps, buffers, uniforms)
       : undefined;
     let input = bufferOfRegion(plan.locs[plan.input].region);
     if (this.half) {
@@ -454,331 +396,17 @@ export class Executor {
     return { plan, tune, buffers, uniforms, steps, input, outputs, free: [], released: false };
   }
 
-  /**
-   * Autotune: for every conv2d step, build each tile candidate's pipeline, time them all on the GPU in one
-   * submit (a compute pass with timestamps per dispatch, two rounds, the faster round counts) over the
-   * program's own buffers, and swap in the fastest. Candidates compute the same values; only speed differs.
-   * Choices remembered in the tuning cache (same adapter, kernel source, pipeline and layer shape) are used
-   * without timing; new ones are added to it.
-   */
-  async #tuneSteps(
-    shape: string,
-    calls: KernelCall[],
-    specs: KernelSpec[],
-    steps: Step[],
-    buffers: GPUBuffer[],
-    uniforms: GPUBuffer[],
-  ): Promise<TuneReport> {
-    const t0 = performance.now();
-    const device = this.gpu.device;
-    const limits = device.limits;
-    // A filtered search is not the full one: it neither reads nor writes the shared cache.
+  /** What the autotuner needs; a filtered search neither reads nor writes the shared cache. */
+  #tuneContext(): TuneContext {
     this.#tuneCache ??= TuneCache.open(this.#tuneFilter ? undefined : this.#tuneCachePath);
-    const cache = await this.#tuneCache;
-    const info = device.adapterInfo ?? this.gpu.adapter?.info;
-    const adapterId = info
-      ? [info.vendor, info.architecture, info.device, info.description].join("/")
-      : "unknown adapter";
-    interface Trial extends Dispatch {
-      tile: Required<Conv2dTile>;
-      extra?: Dispatch[];
-    }
-    interface Tuned {
-      step: number;
-      key: string;
-      trials: Trial[];
-      cached?: TuneEntry;
-      /** An earlier layer of the same key (same shape, views and pipeline): it takes that one's choice. */
-      dupOf?: Tuned;
-      chosen?: { tile: Required<Conv2dTile>; report: TuneChoice };
-    }
-    const byKey = new Map<string, Tuned>();
-    const tuned: Tuned[] = [];
-    const pending: Promise<void>[] = [];
-    const full = (t: Conv2dTile): Required<Conv2dTile> => ({ PIX4: 1, CH4: 1, KSPLIT: 1, PREFETCH: 0, ...t });
-    const tileKey = (t: Conv2dTile) =>
-      [t.WG_M, t.WG_N, t.BK, t.PIX4 ?? 1, t.CH4 ?? 1, t.KSPLIT ?? 1, t.PREFETCH ?? 0].join(",");
-    // Split-K trials share one partial-sum buffer, sized for the largest of them; dropped if none is chosen.
-    const maxScratch = Math.min(limits.maxStorageBufferBindingSize, 2 ** 26) / 4;
-    const splitsOf = new Map<number, Required<Conv2dTile>[]>();
-    let scratchElements = 0;
-    steps.forEach((step, i) => {
-      if (calls[i].spec.name !== "conv2d" || !step.resources) return;
-      const p = calls[i].params as Conv2dParams;
-      const pixels = p.batch * p.outH * p.outW;
-      const tiles = conv2dTileCandidates(
-        p.outC / p.groups,
-        pixels,
-        p.groups,
-        this.#limits.targetWorkgroups,
-        limits.maxComputeWorkgroupStorageSize,
-        limits.maxComputeInvocationsPerWorkgroup,
-      );
-      const ksize = calls[i].overrides.KSIZE ?? 1;
-      const splits = conv2dSplitCandidates(
-        tiles,
-        ksize * ksize * (p.inC / p.groups),
-        pixels,
-        p.outC / p.groups,
-        p.groups,
-        this.#limits.targetWorkgroups,
-        maxScratch,
-      );
-      // Prefetching variants of the heuristic tile and of the split ones (the layers bound by load latency).
-      const prefetch = conv2dPrefetchCandidates([...tiles.slice(0, 1).map(full), ...splits]);
-      const all = [...tiles.map(full), ...splits, ...prefetch].filter((t) => this.#tuneFilter?.(t) ?? true);
-      splitsOf.set(i, all);
-      for (const t of all) {
-        if (t.KSPLIT > 1) scratchElements = Math.max(scratchElements, t.KSPLIT * pixels * p.outC);
-      }
-    });
-    const scratch = scratchElements > 0
-      ? device.createBuffer({ label: "splitk.partials", size: scratchElements * 4, usage: USAGE })
-      : undefined;
-    const reduceSpec = this.#spec(conv2dSplitkReduce);
-    const trial = async (i: number, tile: Required<Conv2dTile>): Promise<Trial> => {
-      const step = steps[i];
-      const kernel = await this.cache.get(specs[i], { ...calls[i].overrides, ...tile });
-      const dispatch = specs[i].dispatch(calls[i].params, kernel.overrides);
-      if (tile.KSPLIT === 1) {
-        const bindGroup = kernel.key === step.kernel.key
-          ? step.bindGroup
-          : this.cache.bindGroup(kernel, step.resources!, `${step.label}.tune`);
-        return { tile, kernel, bindGroup, dispatch };
-      }
-      const res = step.resources!;
-      const p = calls[i].params as Conv2dParams;
-      const o = calls[i].overrides;
-      const reduceParams = {
-        batch: p.batch,
-        outH: p.outH,
-        outW: p.outW,
-        outC: p.outC,
-        yBase: p.yBase,
-        yStride: p.yStride,
-        yOff: p.yOff,
-        rBase: p.rBase,
-        rStride: p.rStride,
-        rOff: p.rOff,
-      };
-      const reduce = await this.cache.get(reduceSpec, {
-        KSPLIT: tile.KSPLIT,
-        ACT: o.ACT ?? 0,
-        RESIDUAL: o.RESIDUAL ?? 0,
-        OUT_NCHW: o.OUT_NCHW ?? 0,
-      });
-      const params = this.cache.params(reduceSpec, reduceParams, `${step.label}.reduce.params`);
-      uniforms.push(params);
-      return {
-        tile,
-        kernel,
-        bindGroup: this.cache.bindGroup(kernel, { ...res, p: scratch! }, `${step.label}.splitk`),
-        dispatch,
-        extra: [{
-          kernel: reduce,
-          bindGroup: this.cache.bindGroup(
-            reduce,
-            { p: scratch!, b: res.b, r: res.r, y: res.y, params },
-            `${step.label}.reduce`,
-          ),
-          dispatch: reduceSpec.dispatch(reduceParams, reduce.overrides),
-        }],
-      };
+    return {
+      gpu: this.gpu,
+      cache: this.cache,
+      targetWorkgroups: this.#limits.targetWorkgroups ?? 264,
+      spec: (spec) => this.#spec(spec),
+      tuneCache: this.#tuneCache,
+      tuneFilter: this.#tuneFilter,
     };
-    /** Stores a built trial; a candidate whose pipeline or bind group fails is skipped, not fatal. */
-    const keep = (entry: Tuned, j: number, built: Promise<Trial>) =>
-      built.then((t) => void (entry.trials[j] = t), () => {});
-    steps.forEach((step, i) => {
-      const tiles = splitsOf.get(i);
-      if (!tiles || tiles.length === 0 || (tiles.length === 1 && !this.#tuneFilter)) return;
-      const key = [
-        adapterId,
-        hashText(specs[i].code),
-        step.kernel.key,
-        JSON.stringify(calls[i].params),
-      ].join("|");
-      const entry: Tuned = { step: i, key, trials: [], dupOf: byKey.get(key) };
-      tuned.push(entry);
-      if (entry.dupOf) return;
-      byKey.set(key, entry);
-      const hit = cache.get(key);
-      const known = hit && tiles.find((t) => tileKey(t) === tileKey(hit.tile));
-      if (known) {
-        entry.cached = hit;
-        pending.push(keep(entry, 0, trial(i, known)));
-        return;
-      }
-      tiles.forEach((tile, j) => pending.push(keep(entry, j, trial(i, tile))));
-    });
-    await Promise.all(pending);
-    for (const e of tuned) {
-      e.trials = e.trials.filter(Boolean); // a candidate this driver rejected is left out
-      if (e.cached && e.trials.length === 0) e.cached = undefined;
-    }
-    const toTime = tuned.filter((e) => !e.cached && !e.dupOf && e.trials.length > 0);
-    const where = cache.path ? `; choices kept in ${cache.path}` : "";
-    if (toTime.length > 0) {
-      progress(
-        `autotune ${shape}: timing the tiles of ${toTime.length} conv layers (once per GPU and shape)`,
-      );
-    }
-    const timed = toTime;
-    const best = await this.#timeTrials(timed.flatMap((e) => e.trials));
-    const use = (i: number, t: Trial) => {
-      steps[i] = {
-        ...steps[i],
-        kernel: t.kernel,
-        bindGroup: t.bindGroup,
-        dispatch: t.dispatch,
-        extra: t.extra,
-      };
-    };
-    let offset = 0;
-    const layers: TuneChoice[] = [];
-    for (const e of tuned) {
-      const step = steps[e.step];
-      if (e.dupOf) {
-        if (!e.dupOf.chosen) continue;
-        const { tile, report } = e.dupOf.chosen;
-        use(e.step, await trial(e.step, tile));
-        layers.push({ ...report, label: step.label });
-        continue;
-      }
-      if (e.cached) {
-        const t = e.trials[0];
-        use(e.step, t);
-        e.chosen = {
-          tile: t.tile,
-          report: {
-            label: step.label,
-            heuristicMs: e.cached.heuristicMs ?? NaN,
-            bestMs: e.cached.bestMs,
-            kernel: t.kernel.key,
-            candidates: e.cached.candidates,
-            cached: true,
-          },
-        };
-        layers.push(e.chosen.report);
-        continue;
-      }
-      if (e.trials.length === 0) continue; // nothing could be built: the heuristic tile stays
-      const ms = best.subarray(offset, offset + e.trials.length);
-      offset += e.trials.length;
-      let pick = 0;
-      for (let j = 1; j < ms.length; j++) if (ms[j] < ms[pick]) pick = j;
-      // trials[0] is the heuristic tile unless the filter dropped it
-      const heuristic = e.trials[0].kernel.key === step.kernel.key ? ms[0] : NaN;
-      const t = Number.isFinite(ms[pick]) ? e.trials[pick] : e.trials[0];
-      use(e.step, t);
-      if (Number.isFinite(ms[pick])) {
-        cache.set(e.key, { tile: t.tile, heuristicMs: heuristic, bestMs: ms[pick], candidates: ms.length });
-      }
-      e.chosen = {
-        tile: t.tile,
-        report: {
-          label: step.label,
-          heuristicMs: heuristic,
-          bestMs: ms[pick],
-          kernel: t.kernel.key,
-          candidates: ms.length,
-          cached: false,
-        },
-      };
-      layers.push(e.chosen.report);
-    }
-    await cache.save();
-    if (toTime.length > 0) {
-      const sum = (k: "heuristicMs" | "bestMs") => layers.reduce((a, l) => a + l[k], 0);
-      const before = sum("heuristicMs"); // NaN when tuneFilter dropped heuristic tiles
-      const seconds = ((performance.now() - t0) / 1000).toFixed(1);
-      const gain = `${Number.isNaN(before) ? "" : `${before.toFixed(2)} -> `}${sum("bestMs").toFixed(2)} ms`;
-      progress(
-        `autotune ${shape}: ${toTime.length} conv layers in ${seconds} s, their GPU time ${gain}${where}`,
-        "done",
-      );
-    }
-    if (scratch) {
-      if (steps.some((st) => st.extra)) buffers.push(scratch);
-      else scratch.destroy();
-    }
-    return { shape, ms: performance.now() - t0, layers };
-  }
-
-  /**
-   * GPU milliseconds of each trial dispatch: every trial in its own timed compute pass, all of them twice
-   * in one submit; the faster of the two rounds (Infinity when the timestamps were unusable).
-   */
-  async #timeTrials(
-    trials: {
-      kernel: CompiledKernel;
-      bindGroup: GPUBindGroup;
-      dispatch: readonly [number, number, number];
-    }[],
-  ): Promise<Float64Array> {
-    const best = new Float64Array(trials.length).fill(Infinity);
-    if (trials.length === 0) return best;
-    const device = this.gpu.device;
-    const rounds = 2;
-    const passes = trials.length * rounds;
-    const maxPerSet = 2048; // passes per query set (2 timestamps each; WebGPU allows 4096 queries per set)
-    const sets: { querySet: GPUQuerySet; resolve: GPUBuffer; readback: GPUBuffer; count: number }[] = [];
-    for (let start = 0; start < passes; start += maxPerSet) {
-      const count = 2 * Math.min(maxPerSet, passes - start);
-      sets.push({
-        querySet: device.createQuerySet({ label: "tune", type: "timestamp", count }),
-        resolve: device.createBuffer({
-          label: "tune.resolve",
-          size: count * 8,
-          usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
-        }),
-        readback: device.createBuffer({
-          label: "tune.readback",
-          size: count * 8,
-          usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-        }),
-        count,
-      });
-    }
-    try {
-      const encoder = device.createCommandEncoder({ label: "tune" });
-      for (let k = 0; k < passes; k++) {
-        const trial = trials[k % trials.length];
-        const set = sets[Math.floor(k / maxPerSet)];
-        const q = 2 * (k % maxPerSet);
-        const pass = encoder.beginComputePass({
-          label: "tune",
-          timestampWrites: {
-            querySet: set.querySet,
-            beginningOfPassWriteIndex: q,
-            endOfPassWriteIndex: q + 1,
-          },
-        });
-        recordStep(pass, trial);
-        pass.end();
-      }
-      for (const set of sets) {
-        encoder.resolveQuerySet(set.querySet, 0, set.count, set.resolve, 0);
-        encoder.copyBufferToBuffer(set.resolve, 0, set.readback, 0, set.count * 8);
-      }
-      device.queue.submit([encoder.finish()]);
-      await Promise.all(sets.map(async (set, si) => {
-        await set.readback.mapAsync(GPUMapMode.READ);
-        const t = new BigInt64Array(set.readback.getMappedRange(0, set.count * 8));
-        for (let q = 0; q < set.count / 2; q++) {
-          const ms = Number(t[2 * q + 1] - t[2 * q]) / 1e6;
-          const i = (si * maxPerSet + q) % trials.length;
-          if (ms > 0) best[i] = Math.min(best[i], ms);
-        }
-        set.readback.unmap();
-      }));
-    } finally {
-      for (const set of sets) {
-        set.querySet.destroy();
-        set.resolve.destroy();
-        set.readback.destroy();
-      }
-    }
-    return best;
   }
 
   /**
