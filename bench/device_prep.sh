@@ -9,7 +9,7 @@ cd "$(git rev-parse --show-toplevel)"
 bash ../shared/tools/gpu-prep.sh models/yolo11n-seg-c128.pt images/bus.jpg images/zidane.jpg \
   datasets/coco8-seg.yaml datasets/coco8-seg refs/yolo11n-seg-c128.json \
   datasets/coco128-seg/images/train2017/000000000540.jpg datasets/coco128-seg/images/train2017/000000000542.jpg
-DENO_DIR=.gpu/deno_dir deno cache --config bench/device.json mod.ts bench/forward.ts tests/kernels/*_test.ts \
+DENO_DIR=.gpu/deno_dir deno cache --config bench/device.json mod.ts bench/forward.ts bench/tune_summary.ts tests/kernels/*_test.ts \
   tests/gpu/*_test.ts tests/data/letterbox_gpu_test.ts tests/e2e/predict_test.ts tests/e2e/val_test.ts >/dev/null
 du -sh .gpu .gpu/deno_dir
 run="env DENO_DIR=.gpu/deno_dir deno run -A --cached-only --config bench/device.json"
@@ -20,4 +20,5 @@ echo "  timeout 150 $test tests/kernels/ tests/gpu/ tests/data/letterbox_gpu_tes
 echo "  timeout 90 $run bench/forward.ts --no-peer --no-tune --iterations 20 --profile; \\"
 echo "  timeout 150 $run bench/forward.ts --no-peer --iterations 20 --batch 1,32 --inflight 2 --profile --predict; \\"
 echo "  timeout 120 $run bench/forward.ts --no-peer --scales n,s,m,l,x --batch 1,16 --iterations 10; \\"
-echo "  timeout 60 $run bench/forward.ts --no-peer --half --iterations 20 --predict'"
+echo "  timeout 60 $run bench/forward.ts --no-peer --half --iterations 20 --predict; \\"
+echo "  $run bench/tune_summary.ts /tmp/yolo-wgsl-cache/tune.json'"
