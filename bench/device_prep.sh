@@ -19,6 +19,6 @@ echo "bash .gpu/gpu-env.sh bash -c 'nvidia-smi -L; export YOLO_WGSL_CACHE_DIR=/t
 echo "  timeout 150 $test tests/kernels/ tests/gpu/ tests/data/letterbox_gpu_test.ts tests/e2e/predict_test.ts tests/e2e/val_test.ts 2>&1 | grep -E \"passed|FAIL|=>\"; \\"
 echo "  timeout 90 $run bench/forward.ts --no-peer --no-tune --iterations 20 --profile; \\"
 echo "  timeout 150 $run bench/forward.ts --no-peer --iterations 20 --batch 1,32 --inflight 2 --profile --predict; \\"
-echo "  timeout 120 $run bench/forward.ts --no-peer --scales n,s,m,l,x --batch 1,16 --iterations 10; \\"
+echo "  timeout 120 $run bench/forward.ts --no-peer --scales s,m,l,x --iterations 10; \\"
 echo "  timeout 60 $run bench/forward.ts --no-peer --half --iterations 20 --predict; \\"
 echo "  $run bench/tune_summary.ts /tmp/yolo-wgsl-cache/tune.json'"
