@@ -68,8 +68,8 @@ export interface TuneReport {
 /**
  * Autotune: for every conv2d step, build each tile candidate's pipeline, time them all on the GPU in one
  * submit (a compute pass with timestamps per dispatch, two rounds, the faster round counts) over the
- * program's own buffers, and swap in the fastest. Candidates compute the same values; only speed differs.
- * Choices remembered in the tuning cache (same adapter, kernel source, pipeline and layer shape) are used
+ * program's own buffers, and swap in the fastest. Candidates compute the same sums (split-K in another
+ * order). Layers of one key share one choice. Choices remembered in the tuning cache (same adapter, kernel source, pipeline and layer shape) are used
  * without timing; new ones are added to it.
  */
 export async function tuneConvSteps(
@@ -110,7 +110,7 @@ export async function tuneConvSteps(
     [t.WG_M, t.WG_N, t.BK, t.PIX4 ?? 1, t.CH4 ?? 1, t.KSPLIT ?? 1, t.PREFETCH ?? 0].join(",");
   // Split-K trials share one partial-sum buffer, sized for the largest of them; dropped if none is chosen.
   const maxScratch = Math.min(limits.maxStorageBufferBindingSize, 2 ** 26) / 4;
-  const splitsOf = new Map<number, Required<Conv2dTile>[]>();
+  const candidatesOf = new Map<number, Required<Conv2dTile>[]>();
   let scratchElements = 0;
   steps.forEach((step, i) => {
     if (calls[i].spec.name !== "conv2d" || !step.resources) return;
@@ -137,7 +137,7 @@ export async function tuneConvSteps(
     // Prefetching variants of the heuristic tile and of the split ones (the layers bound by load latency).
     const prefetch = conv2dPrefetchCandidates([...tiles.slice(0, 1).map(full), ...splits]);
     const all = [...tiles.map(full), ...splits, ...prefetch].filter((t) => ctx.tuneFilter?.(t) ?? true);
-    splitsOf.set(i, all);
+    candidatesOf.set(i, all);
     for (const t of all) {
       if (t.KSPLIT > 1) scratchElements = Math.max(scratchElements, t.KSPLIT * pixels * p.outC);
     }
@@ -199,7 +199,7 @@ export async function tuneConvSteps(
   const keep = (entry: Tuned, j: number, built: Promise<Trial>) =>
     built.then((t) => void (entry.trials[j] = t), () => {});
   steps.forEach((step, i) => {
-    const tiles = splitsOf.get(i);
+    const tiles = candidatesOf.get(i);
     if (!tiles || tiles.length === 0 || (tiles.length === 1 && !ctx.tuneFilter)) return;
     const key = [
       adapterId,
