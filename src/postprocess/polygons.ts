@@ -54,18 +54,7 @@ export function findContours(mask: ArrayLike<number>, shape: Shape2): Int32Array
   }
   // Work on the foreground's bounding box only: outside it everything is 0, so the scan order and the
   // borders found are the same; points are shifted back at the end.
-  let bx0 = w, bx1 = -1, by0 = h, by1 = -1;
-  for (let y = 0; y < h; y++) {
-    const src = y * w;
-    for (let x = 0; x < w; x++) {
-      if (mask[src + x] !== 0) {
-        if (x < bx0) bx0 = x;
-        if (x > bx1) bx1 = x;
-        if (y < by0) by0 = y;
-        by1 = y;
-      }
-    }
-  }
+  const [bx0, bx1, by0, by1] = foregroundBounds(mask, h, w);
   if (bx1 < 0) return [];
   const bw = bx1 - bx0 + 1, bh = by1 - by0 + 1;
   const W = bw + 2, H = bh + 2;
@@ -104,6 +93,57 @@ export function findContours(mask: ArrayLike<number>, shape: Shape2): Int32Array
     }
   }
   return found.reverse();
+}
+
+/**
+ * `[x0, x1, y0, y1]` (inclusive) of a mask's non-zero pixels, `x1 = -1` when there are none. A Uint8Array
+ * whose rows start on 4-byte boundaries is read a 32-bit word at a time (masks are mostly zero).
+ */
+function foregroundBounds(mask: ArrayLike<number>, h: number, w: number): [number, number, number, number] {
+  let bx0 = w, bx1 = -1, by0 = h, by1 = -1;
+  if (mask instanceof Uint8Array && w % 4 === 0 && mask.byteOffset % 4 === 0) {
+    const words = new Uint32Array(mask.buffer, mask.byteOffset, (h * w) / 4);
+    const rowWords = w / 4;
+    for (let y = 0; y < h; y++) {
+      const row = y * rowWords;
+      let first = -1, last = -1;
+      for (let i = 0; i < rowWords; i++) {
+        if (words[row + i] !== 0) {
+          if (first < 0) first = i;
+          last = i;
+        }
+      }
+      if (first < 0) continue;
+      if (y < by0) by0 = y;
+      by1 = y;
+      const src = y * w;
+      for (let x = 4 * first; x < 4 * first + 4; x++) {
+        if (mask[src + x] !== 0) {
+          if (x < bx0) bx0 = x;
+          break;
+        }
+      }
+      for (let x = 4 * last + 3; x >= 4 * last; x--) {
+        if (mask[src + x] !== 0) {
+          if (x > bx1) bx1 = x;
+          break;
+        }
+      }
+    }
+    return [bx0, bx1, by0, by1];
+  }
+  for (let y = 0; y < h; y++) {
+    const src = y * w;
+    for (let x = 0; x < w; x++) {
+      if (mask[src + x] !== 0) {
+        if (x < bx0) bx0 = x;
+        if (x > bx1) bx1 = x;
+        if (y < by0) by0 = y;
+        by1 = y;
+      }
+    }
+  }
+  return [bx0, bx1, by0, by1];
 }
 
 /** OpenCV's `icvFetchContour` (outer border, `CHAIN_APPROX_SIMPLE`): follows and marks one border. */

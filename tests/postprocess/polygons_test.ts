@@ -159,3 +159,27 @@ Deno.test("polygons: tracing the reference masks reproduces Ultralytics' Masks.x
     `polygons: ${polygons} polygons, ${coords} coordinates equal after rounding; worst |diff| ${worst}`,
   );
 });
+
+Deno.test("polygons: the word-at-a-time foreground scan finds what the plain scan finds (widths, offsets)", () => {
+  let seed = 7;
+  const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  for (const [h, w, offset] of [[40, 64, 0], [40, 64, 4], [33, 60, 8], [31, 37, 0], [20, 64, 3], [1, 8, 0]]) {
+    for (let trial = 0; trial < 5; trial++) {
+      const buf = new Uint8Array(offset + h * w);
+      const mask = buf.subarray(offset);
+      // a few random blobs, touching the borders sometimes
+      for (let b = 0; b < 3; b++) {
+        const y0 = Math.floor(next() * h), x0 = Math.floor(next() * w);
+        const y1 = Math.min(h, y0 + 1 + Math.floor(next() * 9)),
+          x1 = Math.min(w, x0 + 1 + Math.floor(next() * 9));
+        for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) mask[y * w + x] = 1;
+      }
+      // Uint8Array (word scan when aligned) vs a plain array (always the plain scan)
+      assert.deepEqual(
+        findContours(mask, [h, w]),
+        findContours(Array.from(mask), [h, w]),
+        `${h}x${w}+${offset}`,
+      );
+    }
+  }
+});
