@@ -243,10 +243,24 @@ export function scaleMasksCut(
 export function maskAreas(masks: MaskStack): Uint32Array {
   const [k, h, w] = masks.shape;
   const out = new Uint32Array(k);
+  const plane = h * w;
+  const { data } = masks;
+  // Masks are 0/1 bytes: four at a time, their sum is the top byte of word * 0x01010101 (no carries).
+  const words = plane % 4 === 0 && data.byteOffset % 4 === 0
+    ? new Uint32Array(data.buffer, data.byteOffset, (k * plane) / 4)
+    : undefined;
   for (let d = 0; d < k; d++) {
     let n = 0;
-    const end = (d + 1) * h * w;
-    for (let i = d * h * w; i < end; i++) n += masks.data[i];
+    if (words) {
+      const end = ((d + 1) * plane) / 4;
+      for (let i = (d * plane) / 4; i < end; i++) {
+        const v = words[i];
+        if (v !== 0) n += Math.imul(v, 0x01010101) >>> 24;
+      }
+    } else {
+      const end = (d + 1) * plane;
+      for (let i = d * plane; i < end; i++) n += data[i];
+    }
     out[d] = n;
   }
   return out;

@@ -232,3 +232,16 @@ Deno.test("masks: inconsistent sizes throw RangeError", () => {
     RangeError,
   );
 });
+
+Deno.test("maskAreas counts 0/1 bytes four at a time exactly as one at a time (aligned, odd and offset planes)", () => {
+  let seed = 3;
+  const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  for (const [k, h, w, offset] of [[3, 8, 16, 0], [2, 5, 7, 0], [4, 6, 8, 2], [1, 1, 4, 0]]) {
+    const buf = new Uint8Array(offset + k * h * w);
+    const data = buf.subarray(offset);
+    for (let i = 0; i < data.length; i++) data[i] = next() < 0.4 ? 1 : 0;
+    const want = new Uint32Array(k);
+    for (let d = 0; d < k; d++) for (let i = 0; i < h * w; i++) want[d] += data[d * h * w + i];
+    assert.deepEqual(maskAreas({ data, shape: [k, h, w] }), want, `${k}x${h}x${w}+${offset}`);
+  }
+});
