@@ -1,0 +1,48 @@
+/**
+ * CPU cost of predict's post-processing on one image (what runs after the readback): NMS on the full
+ * `output0`, `processMask`, `maskAreas` and `masksXy` (polygons), each timed 20 times after a warm-up.
+ *
+ *   deno run -A bench/postprocess.ts [IMAGE] [--imgsz 640]
+ *   (default IMAGE: ../shared/datasets/coco128-seg/images/train2017/000000000009.jpg, 8 detections)
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { YOLO } from "../mod.ts";
+import { letterboxGeometry, letterboxInto } from "../src/data/letterbox.ts";
+import { decodeImage } from "../src/io/image.ts";
+import { maskAreas, processMask } from "../src/postprocess/masks.ts";
+import { nonMaxSuppression } from "../src/postprocess/nms.ts";
+import { masksXy } from "../src/postprocess/polygons.ts";
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { imgsz: { type: "string", default: "640" } },
+});
+const file = positionals[0] ?? "../shared/datasets/coco128-seg/images/train2017/000000000009.jpg";
+const model = await YOLO.load("../shared/models/yolo11n-seg-c128.pt");
+const img = await decodeImage(await Deno.readFile(file), file);
+const lb = { newShape: Number(values.imgsz), auto: true, stride: 32 };
+const [H, W] = letterboxGeometry([img.height, img.width], lb).letterboxShape;
+const input = new Float32Array(3 * H * W);
+letterboxInto(img, input, lb);
+const out = await model.forward(input, [1, 3, H, W]);
+model.dispose();
+const [, C, A] = out.output0.shape;
+const [, nm, mh, mw] = out.output1!.shape;
+const protos = { data: out.output1!.data, shape: [nm, mh, mw] };
+
+function time<T>(name: string, run: () => T): T {
+  let r = run();
+  const t0 = performance.now();
+  for (let i = 0; i < 20; i++) r = run();
+  console.log(`${name}: ${((performance.now() - t0) / 20).toFixed(2)} ms`);
+  return r;
+}
+const det = time(
+  "nonMaxSuppression (all of output0)",
+  () => nonMaxSuppression(out.output0.data, [C, A], { conf: 0.25, iou: 0.7, maxDet: 300, nc: C - 4 - nm }),
+);
+console.log(`${file}: ${H}x${W}, ${det.count} detections`);
+const masks = time("processMask", () => processMask(protos, det.coeffs, det.boxes, [H, W]));
+time("maskAreas", () => maskAreas(masks));
+time("masksXy", () => masksXy(masks, [img.height, img.width]));
