@@ -361,24 +361,15 @@ function blend(
     xb[i] = tx.i1[ox0 + i] - wx0;
     xl[i] = tx.l1[ox0 + i];
   }
-  // Separable, with the same operations per output pixel: each window row's horizontal blend
-  // (a * kx + b * lx) is computed once and shared by the output rows that tap it.
-  const rows = (ty.i1[oy1 - 1] - wy0) - (ty.i0[oy0] - wy0) + 1;
-  const first = ty.i0[oy0] - wy0;
-  const hz = new Float64Array(rows * n);
-  for (let r = 0; r < rows; r++) {
-    const src = (first + r) * ww, dst = r * n;
-    for (let i = 0; i < n; i++) {
-      const lx = xl[i];
-      hz[dst + i] = win[src + xa[i]] * (1 - lx) + win[src + xb[i]] * lx;
-    }
-  }
   for (let oy = oy0; oy < oy1; oy++) {
-    const ra = (ty.i0[oy] - wy0 - first) * n, rb = (ty.i1[oy] - wy0 - first) * n;
+    const ra = (ty.i0[oy] - wy0) * ww, rb = (ty.i1[oy] - wy0) * ww;
     const ly = ty.l1[oy], ky = 1 - ly;
     const dst = oy * ow + ox0;
     for (let i = 0; i < n; i++) {
-      plane[dst + i] = hz[ra + i] * ky + hz[rb + i] * ly > 0 ? 1 : 0;
+      const lx = xl[i], kx = 1 - lx;
+      const v = (win[ra + xa[i]] * kx + win[ra + xb[i]] * lx) * ky +
+        (win[rb + xa[i]] * kx + win[rb + xb[i]] * lx) * ly;
+      plane[dst + i] = v > 0 ? 1 : 0;
     }
   }
 }
