@@ -441,27 +441,11 @@ export class Executor {
   }
 
   /**
-   * Run the network on an NCHW float input (RGB, 0..1) of shape `[n, 3, h, w]`, `h` and `w` multiples of 32.
-   * Calls are queued: one forward runs at a time on this executor.
+   * Run the network on an NCHW float input (RGB, 0..1) of shape `[n, 3, h, w]`, `h` and `w` multiples of 32:
+   * {@linkcode submit} and read. Forwards run on the GPU in call order.
    */
-  forward(data: Float32Array, shape: readonly number[]): Promise<ForwardResult> {
-    const run = this.#queue.then(() => this.#forward(data, shape));
-    this.#queue = run.catch(() => {});
-    return run;
-  }
-
-  /**
-   * Run the network on an input that `writeInput` records into the forward's own command encoder (the
-   * `letterbox` kernel writing the batch from image bytes, say) instead of uploading floats: `input` is
-   * the f32 NCHW input buffer of `shape`, at offset 0. Queued like {@linkcode forward}.
-   */
-  forwardEncoded(
-    shape: readonly number[],
-    writeInput: (encoder: GPUCommandEncoder, input: GPUBuffer) => void,
-  ): Promise<ForwardResult> {
-    const run = this.#queue.then(() => this.#run(shape, writeInput));
-    this.#queue = run.catch(() => {});
-    return run;
+  async forward(data: Float32Array, shape: readonly number[]): Promise<ForwardResult> {
+    return await (await this.submit(data, shape)).read();
   }
 
   /**
@@ -475,7 +459,11 @@ export class Executor {
     return this.#hold(() => this.#submit(shape, this.#upload(data, shape), undefined, options.select));
   }
 
-  /** {@linkcode submit} for an input recorded by `writeInput`, as in {@linkcode forwardEncoded}. */
+  /**
+   * {@linkcode submit} for an input that `writeInput` records into the forward's own command encoder (the
+   * `letterbox` kernel writing the batch from image bytes, say) instead of uploading floats: `input` is the
+   * f32 NCHW input buffer of `shape`, at offset 0.
+   */
   submitEncoded(
     shape: readonly number[],
     writeInput: (encoder: GPUCommandEncoder, input: GPUBuffer) => void,
@@ -529,10 +517,6 @@ export class Executor {
       const src = data.buffer instanceof ArrayBuffer ? data : new Float32Array(data);
       this.gpu.device.queue.writeBuffer(input, 0, src.buffer as ArrayBuffer, src.byteOffset, src.byteLength);
     };
-  }
-
-  async #forward(data: Float32Array, shape: readonly number[]): Promise<ForwardResult> {
-    return await this.#run(shape, this.#upload(data, shape));
   }
 
   /**
@@ -772,7 +756,7 @@ export class Executor {
     if (!this.gpu.features.timestamps) {
       throw new RangeError("Cannot profile on this device: it lacks the timestamp-query feature");
     }
-    await this.#forward(data, shape); // builds the program and warms up
+    await this.#run(shape, this.#upload(data, shape)); // builds the program and warms up
     const program = await this.#program(shape[0], shape[2], shape[3]);
     const device = this.gpu.device;
     const count = program.steps.length * 2;
