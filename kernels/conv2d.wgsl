@@ -127,6 +127,49 @@ fn loadB(j: u32, kStep: u32, g: u32, n0: u32, kTotal: u32, coutG4: u32, bRowLen:
   return vec4<f32>(0.0);
 }
 
+// Where an invocation's register tile lands: its first pixel and channel, group, split-K slice, and the
+// pixel and per-group channel counts.
+struct Tile {
+  m: u32,
+  n: u32,
+  g: u32,
+  slice: u32,
+  pixels: u32,
+  coutG: u32,
+}
+
+// Stores accumulator row `row` (pixel t.m + row), channel vec4 `c` (channels t.n + 4 * c * WG_N + 0..3):
+// the raw sums to p when split, else bias, activation and residual into y. Skips pixels and channels past the ends.
+fn store(t: Tile, row: u32, c: u32, v4: vec4<f32>) {
+  let m = t.m + row;
+  if (m >= t.pixels) {
+    return;
+  }
+  let ox = m % params.outW;
+  let q = m / params.outW;
+  let oy = q % params.outH;
+  let n = q / params.outH;
+  for (var j = 0u; j < 4u; j++) {
+    let co = t.n + 4u * c * WG_N + j;
+    if (co >= t.coutG) {
+      return;
+    }
+    let ch = t.g * t.coutG + co;
+    if (KSPLIT > 1u) {
+      p[(t.slice * t.pixels + m) * params.outC + ch] = v4[j];
+      continue;
+    }
+    var v = v4[j] + f32(b[ch]);
+    if (ACT == 1u) {
+      v = v / (1.0 + exp(-v));
+    }
+    if (RESIDUAL) {
+      v += f32(r[outIndex(params.rBase, params.rStride, n, oy, ox, params.rOff + ch)]);
+    }
+    y[outIndex(params.yBase, params.yStride, n, oy, ox, params.yOff + ch)] = S(v);
+  }
+}
+
 @compute @workgroup_size(WG_M * WG_N)
 fn main(
   @builtin(local_invocation_index) lid: u32,
@@ -186,15 +229,12 @@ fn main(
   let cBase = params.xOff + g * cinG;
 
   // This invocation's role when computing: pixel groups m0 + 4 * (tm * PIX4 + q) + (0..3) for q < PIX4,
-  // channel vec4s n0 + 4 * (tn + c * WG_N) + (0..3) for c < CH4; accumulator (4 * q + i) * CH4 + c.
+  // channel vec4s n0 + 4 * (tn + c * WG_N) + (0..3) for c < CH4; pixel row 4 * q + i, channel vec4 c in
+  // accumulator 2 * (4 * q + i) + c. Every index into acc is a constant (the loops over q and c written out),
+  // so the accumulators stay in registers: a dynamically indexed array would live in local memory.
   let tn = lid % WG_N;
   let tm = lid / WG_N;
-  var acc: array<vec4<f32>, MAX_ACC>;
-  for (var i = 0u; i < MAX_ACC; i++) {
-    acc[i] = vec4<f32>(0.0);
-  }
-  var av: array<vec4<f32>, 2>;
-  var bv: array<vec4<f32>, 2>;
+  var acc: array<vec4<f32>, MAX_ACC>; // zero-initialized
 
   // Prefetch registers: the A values (rows aRow + r * aRowStep) and B entries (lid + r * nt) of one step.
   let aPer = bm / aRowStep;
@@ -255,56 +295,59 @@ fn main(
     }
 
     for (var kb = 0u; kb < BK; kb++) {
-      for (var q = 0u; q < PIX4; q++) {
-        av[q] = aTile[kb * aRowLen + tm * PIX4 + q];
+      let a0 = aTile[kb * aRowLen + tm * PIX4];
+      let b0 = bTile[kb * bRowLen + tn];
+      acc[0] = fma(vec4<f32>(a0.x), b0, acc[0]);
+      acc[2] = fma(vec4<f32>(a0.y), b0, acc[2]);
+      acc[4] = fma(vec4<f32>(a0.z), b0, acc[4]);
+      acc[6] = fma(vec4<f32>(a0.w), b0, acc[6]);
+      var b1 = vec4<f32>(0.0);
+      if (CH4 == 2u) {
+        b1 = bTile[kb * bRowLen + tn + WG_N];
+        acc[1] = fma(vec4<f32>(a0.x), b1, acc[1]);
+        acc[3] = fma(vec4<f32>(a0.y), b1, acc[3]);
+        acc[5] = fma(vec4<f32>(a0.z), b1, acc[5]);
+        acc[7] = fma(vec4<f32>(a0.w), b1, acc[7]);
       }
-      for (var c = 0u; c < CH4; c++) {
-        bv[c] = bTile[kb * bRowLen + tn + c * WG_N];
-      }
-      for (var q = 0u; q < PIX4; q++) {
-        for (var c = 0u; c < CH4; c++) {
-          let a = 4u * q * CH4 + c;
-          acc[a] = fma(vec4<f32>(av[q].x), bv[c], acc[a]);
-          acc[a + CH4] = fma(vec4<f32>(av[q].y), bv[c], acc[a + CH4]);
-          acc[a + 2u * CH4] = fma(vec4<f32>(av[q].z), bv[c], acc[a + 2u * CH4]);
-          acc[a + 3u * CH4] = fma(vec4<f32>(av[q].w), bv[c], acc[a + 3u * CH4]);
+      if (PIX4 == 2u) {
+        let a1 = aTile[kb * aRowLen + tm * PIX4 + 1u];
+        acc[8] = fma(vec4<f32>(a1.x), b0, acc[8]);
+        acc[10] = fma(vec4<f32>(a1.y), b0, acc[10]);
+        acc[12] = fma(vec4<f32>(a1.z), b0, acc[12]);
+        acc[14] = fma(vec4<f32>(a1.w), b0, acc[14]);
+        if (CH4 == 2u) {
+          acc[9] = fma(vec4<f32>(a1.x), b1, acc[9]);
+          acc[11] = fma(vec4<f32>(a1.y), b1, acc[11]);
+          acc[13] = fma(vec4<f32>(a1.z), b1, acc[13]);
+          acc[15] = fma(vec4<f32>(a1.w), b1, acc[15]);
         }
       }
     }
     workgroupBarrier();
   }
 
-  // Epilogue: bias, activation, residual, store.
-  for (var row = 0u; row < 4u * PIX4; row++) {
-    let m = m0 + 4u * tm * PIX4 + row;
-    if (m >= pixels) {
-      break;
-    }
-    let ox = m % params.outW;
-    let t = m / params.outW;
-    let oy = t % params.outH;
-    let n = t / params.outH;
-    for (var c = 0u; c < CH4; c++) {
-      let v4 = acc[row * CH4 + c];
-      for (var j = 0u; j < 4u; j++) {
-        let co = n0 + 4u * (tn + c * WG_N) + j;
-        if (co >= coutG) {
-          break;
-        }
-        let ch = g * coutG + co;
-        if (KSPLIT > 1u) {
-          p[(slice * pixels + m) * params.outC + ch] = v4[j];
-          continue;
-        }
-        var v = v4[j] + f32(b[ch]);
-        if (ACT == 1u) {
-          v = v / (1.0 + exp(-v));
-        }
-        if (RESIDUAL) {
-          v += f32(r[outIndex(params.rBase, params.rStride, n, oy, ox, params.rOff + ch)]);
-        }
-        y[outIndex(params.yBase, params.yStride, n, oy, ox, params.yOff + ch)] = S(v);
-      }
+  // Epilogue (bias, activation, residual, store) for each accumulator; constant indices keep acc in registers.
+  let ctx = Tile(m0 + 4u * tm * PIX4, n0 + 4u * tn, g, slice, pixels, coutG);
+  store(ctx, 0u, 0u, acc[0]);
+  store(ctx, 1u, 0u, acc[2]);
+  store(ctx, 2u, 0u, acc[4]);
+  store(ctx, 3u, 0u, acc[6]);
+  if (CH4 == 2u) {
+    store(ctx, 0u, 1u, acc[1]);
+    store(ctx, 1u, 1u, acc[3]);
+    store(ctx, 2u, 1u, acc[5]);
+    store(ctx, 3u, 1u, acc[7]);
+  }
+  if (PIX4 == 2u) {
+    store(ctx, 4u, 0u, acc[8]);
+    store(ctx, 5u, 0u, acc[10]);
+    store(ctx, 6u, 0u, acc[12]);
+    store(ctx, 7u, 0u, acc[14]);
+    if (CH4 == 2u) {
+      store(ctx, 4u, 1u, acc[9]);
+      store(ctx, 5u, 1u, acc[11]);
+      store(ctx, 6u, 1u, acc[13]);
+      store(ctx, 7u, 1u, acc[15]);
     }
   }
 }

@@ -76,7 +76,6 @@ Deno.test("letterbox_gpu: runBatch letterboxes on the GPU by default on hardware
     await runBatch(spy(true), items, batchOptions({ ...opts, gpuLetterbox: true }));
     assert.deepEqual(calls, ["forwardImages", "forward", "forward", "forwardImages"]);
     assert.deepEqual(hw.results[0].boxes, sw.results[0].boxes);
-    assert.equal(await model.softwareAdapter(), true, "CI's lavapipe is a software adapter");
   } finally {
     model.dispose();
   }
