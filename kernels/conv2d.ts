@@ -121,6 +121,9 @@ export const conv2d: KernelSpec<Conv2dParam, Conv2dOverride> = {
     if (!(o.KSIZE >= 1 && o.STRIDE >= 1 && o.BK >= 1 && nt >= 1)) {
       throw new RangeError(`Give conv2d positive KSIZE, STRIDE, BK, WG_M and WG_N`);
     }
+    if (o.BK % 4 !== 0) {
+      throw new RangeError(`Make conv2d BK a multiple of 4: got ${o.BK}`);
+    }
     if (nt % o.BK !== 0) {
       throw new RangeError(`Make conv2d WG_M * WG_N a multiple of BK: ${nt} and ${o.BK}`);
     }
@@ -181,6 +184,35 @@ export function conv2dPrefetchFits(t: Conv2dTile): boolean {
  */
 export function conv2dPrefetchCandidates<T extends Conv2dTile>(tiles: readonly T[]): T[] {
   return tiles.filter(conv2dPrefetchFits).map((t) => ({ ...t, PREFETCH: 1 }));
+}
+
+/**
+ * The `BK = 32` variants of the given tiles (twice the reduction depth per step: half the barriers and
+ * staging rounds per multiply-add) for a layer whose reduction spans at least 4 such steps, within
+ * `maxWorkgroupBytes`: what the autotuner adds to each layer's single-pass candidates.
+ *
+ * @param tiles Tiles to vary (their own `BK` is replaced).
+ * @param kTotal Reduction length (`KSIZE * KSIZE * cin / groups`).
+ * @param maxWorkgroupBytes The device's `maxComputeWorkgroupStorageSize`. @default {16384}
+ * @returns Copies with `BK: 32` that fit; none when the reduction is shorter than 128.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { conv2dDepthCandidates } from "./conv2d.ts";
+ * const tile = { WG_M: 16, WG_N: 16, BK: 16 };
+ * assert.deepEqual(conv2dDepthCandidates([tile], 576, 32768), [{ ...tile, BK: 32 }]);
+ * assert.deepEqual(conv2dDepthCandidates([tile], 64, 32768), []); // 2 steps of 32 only
+ * ```
+ */
+export function conv2dDepthCandidates<T extends Conv2dTile>(
+  tiles: readonly T[],
+  kTotal: number,
+  maxWorkgroupBytes = 16384,
+): T[] {
+  if (kTotal < 4 * 32) return [];
+  return tiles.map((t) => ({ ...t, BK: 32 }))
+    .filter((t) => (t.WG_M * t.WG_N) % 32 === 0 && conv2dTileBytes(t) <= maxWorkgroupBytes);
 }
 
 /**

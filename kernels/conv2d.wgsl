@@ -62,7 +62,7 @@ override OUT_NCHW: bool = false;
 // Invocations along output pixels and along output-channel vec4s; BK = reduction depth per step.
 override WG_M: u32 = 16u;
 override WG_N: u32 = 16u;
-override BK: u32 = 16u;
+override BK: u32 = 16u; // a multiple of 4
 // Register tile per invocation: PIX4 groups of 4 consecutive pixels x CH4 vec4s of channels (1 or 2 each).
 override PIX4: u32 = 1u;
 override CH4: u32 = 1u;
@@ -125,6 +125,38 @@ fn loadB(j: u32, kStep: u32, g: u32, n0: u32, kTotal: u32, coutG4: u32, bRowLen:
     return vec4<f32>(w[(g * kTotal + kb) * coutG4 + n4]);
   }
   return vec4<f32>(0.0);
+}
+
+// One reduction row of the tile product for this invocation's register tile: acc += A x B, with the row's
+// first A vec4 at aTile[ai] (PIX4 of them) and first B vec4 at bTile[bi] (CH4 of them, WG_N apart).
+fn mac(acc: ptr<function, array<vec4<f32>, MAX_ACC>>, ai: u32, bi: u32) {
+  let a0 = aTile[ai];
+  let b0 = bTile[bi];
+  (*acc)[0] = fma(vec4<f32>(a0.x), b0, (*acc)[0]);
+  (*acc)[2] = fma(vec4<f32>(a0.y), b0, (*acc)[2]);
+  (*acc)[4] = fma(vec4<f32>(a0.z), b0, (*acc)[4]);
+  (*acc)[6] = fma(vec4<f32>(a0.w), b0, (*acc)[6]);
+  var b1 = vec4<f32>(0.0);
+  if (CH4 == 2u) {
+    b1 = bTile[bi + WG_N];
+    (*acc)[1] = fma(vec4<f32>(a0.x), b1, (*acc)[1]);
+    (*acc)[3] = fma(vec4<f32>(a0.y), b1, (*acc)[3]);
+    (*acc)[5] = fma(vec4<f32>(a0.z), b1, (*acc)[5]);
+    (*acc)[7] = fma(vec4<f32>(a0.w), b1, (*acc)[7]);
+  }
+  if (PIX4 == 2u) {
+    let a1 = aTile[ai + 1u];
+    (*acc)[8] = fma(vec4<f32>(a1.x), b0, (*acc)[8]);
+    (*acc)[10] = fma(vec4<f32>(a1.y), b0, (*acc)[10]);
+    (*acc)[12] = fma(vec4<f32>(a1.z), b0, (*acc)[12]);
+    (*acc)[14] = fma(vec4<f32>(a1.w), b0, (*acc)[14]);
+    if (CH4 == 2u) {
+      (*acc)[9] = fma(vec4<f32>(a1.x), b1, (*acc)[9]);
+      (*acc)[11] = fma(vec4<f32>(a1.y), b1, (*acc)[11]);
+      (*acc)[13] = fma(vec4<f32>(a1.z), b1, (*acc)[13]);
+      (*acc)[15] = fma(vec4<f32>(a1.w), b1, (*acc)[15]);
+    }
+  }
 }
 
 // Where an invocation's register tile lands: its first pixel and channel, group, split-K slice, and the
@@ -219,9 +251,11 @@ fn main(
   let perSlice = (kStepsAll + KSPLIT - 1u) / KSPLIT;
   let kStep0 = min(slice * perSlice, kStepsAll);
   let kStep1 = min(kStep0 + perSlice, kStepsAll);
-  let kk = lid % BK;
-  let aRow = lid / BK;
+  // NHWC: neighbouring invocations take neighbouring k (consecutive channels of one pixel: coalesced).
+  // NCHW: they take neighbouring rows instead (consecutive pixels of one channel plane: coalesced there).
   let aRowStep = nt / BK;
+  let kk = select(lid % BK, lid / aRowStep, IN_NCHW);
+  let aRow = select(lid / BK, lid % aRowStep, IN_NCHW);
   var k = kStep0 * BK + kk;
   var ci = k % cinG;
   var kx = (k / cinG) % KSIZE;
@@ -294,34 +328,14 @@ fn main(
       }
     }
 
-    for (var kb = 0u; kb < BK; kb++) {
-      let a0 = aTile[kb * aRowLen + tm * PIX4];
-      let b0 = bTile[kb * bRowLen + tn];
-      acc[0] = fma(vec4<f32>(a0.x), b0, acc[0]);
-      acc[2] = fma(vec4<f32>(a0.y), b0, acc[2]);
-      acc[4] = fma(vec4<f32>(a0.z), b0, acc[4]);
-      acc[6] = fma(vec4<f32>(a0.w), b0, acc[6]);
-      var b1 = vec4<f32>(0.0);
-      if (CH4 == 2u) {
-        b1 = bTile[kb * bRowLen + tn + WG_N];
-        acc[1] = fma(vec4<f32>(a0.x), b1, acc[1]);
-        acc[3] = fma(vec4<f32>(a0.y), b1, acc[3]);
-        acc[5] = fma(vec4<f32>(a0.z), b1, acc[5]);
-        acc[7] = fma(vec4<f32>(a0.w), b1, acc[7]);
-      }
-      if (PIX4 == 2u) {
-        let a1 = aTile[kb * aRowLen + tm * PIX4 + 1u];
-        acc[8] = fma(vec4<f32>(a1.x), b0, acc[8]);
-        acc[10] = fma(vec4<f32>(a1.y), b0, acc[10]);
-        acc[12] = fma(vec4<f32>(a1.z), b0, acc[12]);
-        acc[14] = fma(vec4<f32>(a1.w), b0, acc[14]);
-        if (CH4 == 2u) {
-          acc[9] = fma(vec4<f32>(a1.x), b1, acc[9]);
-          acc[11] = fma(vec4<f32>(a1.y), b1, acc[11]);
-          acc[13] = fma(vec4<f32>(a1.z), b1, acc[13]);
-          acc[15] = fma(vec4<f32>(a1.w), b1, acc[15]);
-        }
-      }
+    // Four reduction rows per iteration (BK is a multiple of 4): fewer loop and address instructions.
+    for (var kb = 0u; kb < BK; kb += 4u) {
+      let ai = kb * aRowLen + tm * PIX4;
+      let bi = kb * bRowLen + tn;
+      mac(&acc, ai, bi);
+      mac(&acc, ai + aRowLen, bi + bRowLen);
+      mac(&acc, ai + 2u * aRowLen, bi + 2u * bRowLen);
+      mac(&acc, ai + 3u * aRowLen, bi + 3u * bRowLen);
     }
     workgroupBarrier();
   }

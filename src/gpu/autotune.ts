@@ -8,6 +8,7 @@
  * @module
  */
 import {
+  conv2dDepthCandidates,
   type Conv2dParams,
   conv2dPrefetchCandidates,
   conv2dSplitCandidates,
@@ -125,9 +126,10 @@ export async function tuneConvSteps(
       limits.maxComputeInvocationsPerWorkgroup,
     );
     const ksize = calls[i].overrides.KSIZE ?? 1;
+    const kTotal = ksize * ksize * (p.inC / p.groups);
     const splits = conv2dSplitCandidates(
       tiles,
-      ksize * ksize * (p.inC / p.groups),
+      kTotal,
       pixels,
       p.outC / p.groups,
       p.groups,
@@ -136,7 +138,11 @@ export async function tuneConvSteps(
     );
     // Prefetching variants of the heuristic tile and of the split ones (the layers bound by load latency).
     const prefetch = conv2dPrefetchCandidates([...tiles.slice(0, 1).map(full), ...splits]);
-    const all = [...tiles.map(full), ...splits, ...prefetch].filter((t) => ctx.tuneFilter?.(t) ?? true);
+    // Deeper reduction steps (BK 32) for the single-pass tiles of long reductions.
+    const deep = conv2dDepthCandidates(tiles.map(full), kTotal, limits.maxComputeWorkgroupStorageSize);
+    const all = [...tiles.map(full), ...deep, ...splits, ...prefetch].filter((t) =>
+      ctx.tuneFilter?.(t) ?? true
+    );
     candidatesOf.set(i, all);
     for (const t of all) {
       if (t.KSPLIT > 1) scratchElements = Math.max(scratchElements, t.KSPLIT * pixels * p.outC);

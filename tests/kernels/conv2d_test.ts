@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import {
   conv2d,
+  conv2dDepthCandidates,
   conv2dF16,
   type Conv2dOverrides,
   type Conv2dParams,
@@ -198,12 +199,12 @@ const cases: [string, Case][] = [
   }],
   ["48 -> 48 3x3 on 6x6, small-map tile", { h: 6, w: 6, cin: 48, cout: 48, k: 3, tile: conv2dTile(48, 36) }],
   ["more than 65535 pixel tiles (folded dispatch)", {
-    h: 512,
-    w: 513,
+    h: 1024,
+    w: 1025,
     cin: 1,
     cout: 1,
     k: 1,
-    tile: { WG_M: 1, WG_N: 1, BK: 1 },
+    tile: { WG_M: 4, WG_N: 1, BK: 4 },
   }],
   ["tile 8x8 BK 4", { h: 10, w: 10, cin: 7, cout: 40, k: 3, tile: { WG_M: 8, WG_N: 8, BK: 4 } }],
   ["tile 16x16 BK 32, cin 40", {
@@ -315,6 +316,28 @@ const cases: [string, Case][] = [
     outNchw: true,
     tile: { WG_M: 16, WG_N: 4, BK: 16, PREFETCH: 1 },
   }],
+  ["BK 32, ragged reduction (cin 13, 3x3 = 117), residual, views", {
+    h: 7,
+    w: 6,
+    cin: 13,
+    cout: 20,
+    k: 3,
+    act: 1,
+    residual: true,
+    xView: [3, 5, 2],
+    rView: [2, 4, 1],
+    tile: { WG_M: 16, WG_N: 4, BK: 32, PIX4: 2, CH4: 1 },
+  }],
+  ["BK 32 with split-K 2, IN_NCHW", {
+    h: 9,
+    w: 8,
+    cin: 24,
+    cout: 12,
+    k: 3,
+    stride: 2,
+    inNchw: true,
+    tile: { WG_M: 8, WG_N: 4, BK: 32, CH4: 2, KSPLIT: 2 },
+  }],
   ["every autotune candidate of a 64 -> 64 3x3 layer", { h: 12, w: 10, cin: 64, cout: 64, k: 3, act: 1 }],
 ];
 
@@ -323,7 +346,9 @@ cases.forEach(([name, c], i) => {
     Deno.test(`conv2d: ${name}`, async () => {
       const shapes = conv2dTileCandidates(c.cout, (c.batch ?? 1) * c.h * c.w, 1, 264, 16384, 256, 1);
       assert.ok(shapes.length >= 10, `${shapes.length} candidates`);
-      const tiles = [...shapes, ...conv2dPrefetchCandidates(shapes)];
+      const deep = conv2dDepthCandidates(shapes, 9 * c.cin, 16384);
+      assert.ok(deep.length >= 5 && deep.every((t) => t.BK === 32), "BK 32 variants");
+      const tiles = [...shapes, ...conv2dPrefetchCandidates(shapes), ...deep];
       assert.ok(tiles.length > shapes.length + 5, "prefetching variants");
       for (const tile of tiles) await check({ ...c, tile }, 1000 * (i + 1));
     });
