@@ -347,7 +347,10 @@ cases.forEach(([name, c], i) => {
       const shapes = conv2dTileCandidates(c.cout, (c.batch ?? 1) * c.h * c.w, 1, 264, 16384, 256, 1);
       assert.ok(shapes.length >= 10, `${shapes.length} candidates`);
       const deep = conv2dDepthCandidates(shapes, 9 * c.cin, 16384);
-      assert.ok(deep.length >= 5 && deep.every((t) => t.BK === 32), "BK 32 variants");
+      assert.ok(
+        deep.length >= 3 && deep.every((t) => t.BK === 32 && t.PIX4 === 1 && t.CH4 === 1),
+        "BK 32 variants",
+      );
       const tiles = [...shapes, ...conv2dPrefetchCandidates(shapes), ...deep];
       assert.ok(tiles.length > shapes.length + 5, "prefetching variants");
       for (const tile of tiles) await check({ ...c, tile }, 1000 * (i + 1));
