@@ -14,7 +14,11 @@
 //      tile, one vec4 of Q and one of K per 16 FMAs) into a [BKV][BQ] score tile;
 //   3. the same invocation updates its 4 queries' max and sum from the score tile (every invocation
 //      of a row computes the same values) and accumulates output dims 8tn..8tn+7 (4 x 8 registers).
-// The workgroup is WG_Q x WG_D invocations, WG_D = HEAD_DIM / 8 (HEAD_DIM must be a multiple of 8).
+// A key stream is WG_Q x WG_D invocations, WG_D = HEAD_DIM / 8 (HEAD_DIM must be a multiple of 8). With
+// KV_SPLIT > 1 the workgroup holds KV_SPLIT streams, each with its own K, V and score tiles, taking key blocks
+// s, s + KV_SPLIT, ... (more parallel work for small maps, where few query blocks leave a big GPU idle); at
+// the end the streams' (max, sum, output) states meet through workgroup memory and stream 0 merges them
+// (the online-softmax rescale by exp(m_s - max)) and stores.
 //
 // Views: element (b, y, x, c) lives at base + ((b * H + y) * W + x) * stride + off + c, and pixel
 // n = y * W + x, so (b, n) is at base + (b * N + n) * stride + off + c.
@@ -49,27 +53,33 @@ override KEY_DIM: u32 = 32u;
 override HEAD_DIM: u32 = 64u;
 // Invocations along queries (4 queries each).
 override WG_Q: u32 = 8u;
+// Key streams per workgroup (see above); needs (KV_SPLIT - 1) * WG_Q * 10 <= KV_SPLIT * HEAD_DIM so the
+// streams' states fit the V tiles.
+override KV_SPLIT: u32 = 1u;
 
 // Start of the running max: below any real score, and exp(NO_MAX - score) is a clean 0.
 const NO_MAX = -1.0e30;
 
 // Q^T block, [KEY_DIM][WG_Q] vec4s of 4 consecutive queries, pre-multiplied by scale.
 var<workgroup> qTile: array<vec4<f32>, KEY_DIM * WG_Q>;
-// K block, [KEY_DIM][WG_D] vec4s of 4 consecutive keys.
-var<workgroup> kTile: array<vec4<f32>, KEY_DIM * (HEAD_DIM / 8u)>;
-// V block, [BKV][HEAD_DIM / 4] vec4s of 4 consecutive head dims.
-var<workgroup> vTile: array<vec4<f32>, (HEAD_DIM / 2u) * (HEAD_DIM / 4u)>;
-// Scores, [BKV][WG_Q] vec4s of 4 consecutive queries.
-var<workgroup> sTile: array<vec4<f32>, (HEAD_DIM / 2u) * WG_Q>;
+// Per stream: K block, [KEY_DIM][WG_D] vec4s of 4 consecutive keys.
+var<workgroup> kTile: array<vec4<f32>, KV_SPLIT * KEY_DIM * (HEAD_DIM / 8u)>;
+// Per stream: V block, [BKV][HEAD_DIM / 4] vec4s of 4 consecutive head dims (at the end: the states).
+var<workgroup> vTile: array<vec4<f32>, KV_SPLIT * (HEAD_DIM / 2u) * (HEAD_DIM / 4u)>;
+// Per stream: scores, [BKV][WG_Q] vec4s of 4 consecutive queries.
+var<workgroup> sTile: array<vec4<f32>, KV_SPLIT * (HEAD_DIM / 2u) * WG_Q>;
 
-@compute @workgroup_size(WG_Q * HEAD_DIM / 8u)
+@compute @workgroup_size(WG_Q * HEAD_DIM / 8u * KV_SPLIT)
 fn main(
   @builtin(local_invocation_index) lid: u32,
   @builtin(workgroup_id) wid: vec3<u32>,
   @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
   let wgD = HEAD_DIM / 8u;
-  let nt = WG_Q * wgD;
+  let ns = WG_Q * wgD; // invocations per key stream
+  let nt = ns * KV_SPLIT;
+  let sub = lid / ns; // this invocation's stream
+  let li = lid % ns;
   let bq = 4u * WG_Q;
   let bkv = 4u * wgD;
   let n = params.pixels;
@@ -99,8 +109,12 @@ fn main(
 
   // This invocation: queries q0 + 4 * tq + (0..3); keys 4 * tn + (0..3) of each block for the
   // scores; head dims 8 * tn + (0..7) for the output.
-  let tq = lid % WG_Q;
-  let tn = lid / WG_Q;
+  let tq = li % WG_Q;
+  let tn = li / WG_Q;
+  // This stream's K, V and score tiles.
+  let kAt = sub * KEY_DIM * wgD;
+  let vAt = sub * bkv * (HEAD_DIM / 4u);
+  let sAt = sub * bkv * WG_Q;
   var m = vec4<f32>(NO_MAX);
   var l = vec4<f32>(0.0);
   // Output accumulators of queries 4tq + r (r = 0..3), head dims 8tn..8tn+3 (lo) and +4..+7 (hi),
@@ -115,25 +129,29 @@ fn main(
   var hi2 = vec4<f32>(0.0);
   var hi3 = vec4<f32>(0.0);
 
-  for (var k0 = 0u; k0 < n; k0 += bkv) {
-    let kn = min(bkv, n - k0);
-    for (var e = lid; e < KEY_DIM * bkv; e += nt) {
+  // Every stream runs the same number of rounds (the barriers need uniform control flow); a stream whose
+  // block is past the end sees no keys (kn = 0).
+  let blocks = (n + bkv - 1u) / bkv;
+  for (var round = 0u; round < blocks; round += KV_SPLIT) {
+    let k0 = (round + sub) * bkv;
+    let kn = select(0u, min(bkv, n - k0), k0 < n);
+    for (var e = li; e < KEY_DIM * bkv; e += ns) {
       let d = e % KEY_DIM;
       let j = e / KEY_DIM;
       var val = 0.0;
       if (j < kn) {
         val = f32(x[xImg + (k0 + j) * params.xStride + kc + d]);
       }
-      kTile[d * wgD + j / 4u][j % 4u] = val;
+      kTile[kAt + d * wgD + j / 4u][j % 4u] = val;
     }
-    for (var e = lid; e < bkv * HEAD_DIM; e += nt) {
+    for (var e = li; e < bkv * HEAD_DIM; e += ns) {
       let d = e % HEAD_DIM;
       let j = e / HEAD_DIM;
       var val = 0.0;
       if (j < kn) {
         val = f32(x[xImg + (k0 + j) * params.xStride + vc + d]);
       }
-      vTile[e / 4u][e % 4u] = val;
+      vTile[vAt + e / 4u][e % 4u] = val;
     }
     workgroupBarrier();
 
@@ -144,23 +162,23 @@ fn main(
     var s3 = vec4<f32>(0.0);
     for (var d = 0u; d < KEY_DIM; d++) {
       let a = qTile[d * WG_Q + tq];
-      let kv = kTile[d * wgD + tn];
+      let kv = kTile[kAt + d * wgD + tn];
       s0 = fma(a, vec4<f32>(kv.x), s0);
       s1 = fma(a, vec4<f32>(kv.y), s1);
       s2 = fma(a, vec4<f32>(kv.z), s2);
       s3 = fma(a, vec4<f32>(kv.w), s3);
     }
     let j0 = 4u * tn;
-    sTile[j0 * WG_Q + tq] = s0;
-    sTile[(j0 + 1u) * WG_Q + tq] = s1;
-    sTile[(j0 + 2u) * WG_Q + tq] = s2;
-    sTile[(j0 + 3u) * WG_Q + tq] = s3;
+    sTile[sAt + j0 * WG_Q + tq] = s0;
+    sTile[sAt + (j0 + 1u) * WG_Q + tq] = s1;
+    sTile[sAt + (j0 + 2u) * WG_Q + tq] = s2;
+    sTile[sAt + (j0 + 3u) * WG_Q + tq] = s3;
     workgroupBarrier();
 
     // Online softmax over the block's kn real keys, then output += p * v.
     var mNew = m;
     for (var j = 0u; j < kn; j++) {
-      mNew = max(mNew, sTile[j * WG_Q + tq]);
+      mNew = max(mNew, sTile[sAt + j * WG_Q + tq]);
     }
     let alpha = exp(m - mNew);
     m = mNew;
@@ -174,10 +192,10 @@ fn main(
     hi2 *= alpha.z;
     hi3 *= alpha.w;
     for (var j = 0u; j < kn; j++) {
-      let p = exp(sTile[j * WG_Q + tq] - m);
+      let p = exp(sTile[sAt + j * WG_Q + tq] - m);
       l += p;
-      let v0 = vTile[j * 2u * wgD + 2u * tn];
-      let v1 = vTile[j * 2u * wgD + 2u * tn + 1u];
+      let v0 = vTile[vAt + j * 2u * wgD + 2u * tn];
+      let v1 = vTile[vAt + j * 2u * wgD + 2u * tn + 1u];
       lo0 = fma(vec4<f32>(p.x), v0, lo0);
       lo1 = fma(vec4<f32>(p.y), v0, lo1);
       lo2 = fma(vec4<f32>(p.z), v0, lo2);
@@ -197,6 +215,55 @@ fn main(
     if (q < n) {
       v[params.vBase + (img * n + q) * params.vStride + params.vOff + head * HEAD_DIM + d] =
         x[xImg + q * params.xStride + vc + d];
+    }
+  }
+
+  // Merge the streams: streams 1.. leave (m, l, lo0..3, hi0..3) in the V tiles, stream 0 rescales all to the
+  // common max and adds them up (the last round ended with a barrier, so the V tiles are free).
+  if (KV_SPLIT > 1u) {
+    if (sub > 0u) {
+      let at = ((sub - 1u) * ns + li) * 10u;
+      vTile[at] = m;
+      vTile[at + 1u] = l;
+      vTile[at + 2u] = lo0;
+      vTile[at + 3u] = lo1;
+      vTile[at + 4u] = lo2;
+      vTile[at + 5u] = lo3;
+      vTile[at + 6u] = hi0;
+      vTile[at + 7u] = hi1;
+      vTile[at + 8u] = hi2;
+      vTile[at + 9u] = hi3;
+    }
+    workgroupBarrier();
+    if (sub > 0u) {
+      return;
+    }
+    var mAll = m;
+    for (var s = 1u; s < KV_SPLIT; s++) {
+      mAll = max(mAll, vTile[((s - 1u) * ns + li) * 10u]);
+    }
+    let own = exp(m - mAll);
+    l *= own;
+    lo0 *= own.x;
+    lo1 *= own.y;
+    lo2 *= own.z;
+    lo3 *= own.w;
+    hi0 *= own.x;
+    hi1 *= own.y;
+    hi2 *= own.z;
+    hi3 *= own.w;
+    for (var s = 1u; s < KV_SPLIT; s++) {
+      let at = ((s - 1u) * ns + li) * 10u;
+      let a = exp(vTile[at] - mAll);
+      l += vTile[at + 1u] * a;
+      lo0 += vTile[at + 2u] * a.x;
+      lo1 += vTile[at + 3u] * a.y;
+      lo2 += vTile[at + 4u] * a.z;
+      lo3 += vTile[at + 5u] * a.w;
+      hi0 += vTile[at + 6u] * a.x;
+      hi1 += vTile[at + 7u] * a.y;
+      hi2 += vTile[at + 8u] * a.z;
+      hi3 += vTile[at + 9u] * a.w;
     }
   }
 

@@ -210,6 +210,7 @@ export class Executor {
       maxWorkgroupStorage: gpu.device.limits.maxComputeWorkgroupStorageSize,
       targetWorkgroups: gpu.software ? 8 : 264,
       software: gpu.software,
+      maxInvocations: gpu.device.limits.maxComputeInvocationsPerWorkgroup,
     };
     this.#uploadWeights();
   }

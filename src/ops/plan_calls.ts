@@ -22,6 +22,8 @@ export interface CallLimits {
    * @default false
    */
   software?: boolean;
+  /** `maxComputeInvocationsPerWorkgroup` of the device. @default 256 */
+  maxInvocations?: number;
 }
 
 /** The kernel calls of `plan`, copies placed where their concat stands. */
@@ -45,7 +47,16 @@ export function planCalls(plan: Plan, limits: CallLimits = {}): KernelCall[] {
         calls.push(upsampleCall(op, plan, `upsample.${i}`));
         break;
       case "attention":
-        calls.push(attentionCall(op, plan, limits.maxWorkgroupStorage, limits.targetWorkgroups));
+        calls.push(
+          attentionCall(
+            op,
+            plan,
+            limits.maxWorkgroupStorage,
+            limits.targetWorkgroups,
+            limits.software,
+            limits.maxInvocations,
+          ),
+        );
         break;
       case "detect":
         calls.push(detectCall(op, plan, limits));

@@ -8,6 +8,7 @@ import { fuseResidualAdds } from "../../src/graph/fuse.ts";
 import { builtinModelYaml, parseModelYaml } from "../../src/graph/model_yaml.ts";
 import { parseModel } from "../../src/graph/parse_model.ts";
 import { opInputs, opOutputs, type Plan, planMemory } from "../../src/graph/plan.ts";
+import { type CallLimits, planCalls } from "../../src/ops/plan_calls.ts";
 
 function graphOf(name: string) {
   return fuseResidualAdds(parseModel(parseModelYaml(builtinModelYaml(name)!, name), name).graph);
@@ -97,4 +98,15 @@ for (
 
 Deno.test("plan rejects sizes that are not multiples of 32", () => {
   assert.throws(() => planMemory(graphOf("yolo11n-seg.yaml"), 1, 600, 640), /multiple of 32: got 600x640/);
+});
+
+Deno.test("planCalls splits C2PSA's keys over streams on a big GPU at batch 1 only, never on a software adapter", () => {
+  const kvSplit = (n: number, limits: CallLimits) =>
+    planCalls(planMemory(graphOf("yolo11n-seg.yaml"), n, 640, 640), limits)
+      .filter((c) => c.spec.name === "attention")
+      .map((c) => c.overrides.KV_SPLIT);
+  const h200 = { maxWorkgroupStorage: 49152, maxInvocations: 1024, targetWorkgroups: 264 };
+  assert.deepEqual(kvSplit(1, h200), [3]); // 4 streams would need 58 KiB
+  assert.deepEqual(kvSplit(32, h200), [1]); // 32 images x 2 heads x 25 query blocks fill the GPU
+  assert.deepEqual(kvSplit(1, { ...h200, software: true, targetWorkgroups: 8 }), [1]);
 });

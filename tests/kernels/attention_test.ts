@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import {
   attention,
   attentionF16,
+  attentionKvSplit,
   type AttentionOverrides,
   type AttentionParams,
   attentionWorkgroupBytes,
@@ -26,6 +27,7 @@ interface Case {
   kd?: number;
   hd?: number;
   wgQ?: number;
+  kvSplit?: number;
   /** Values of x are uniform in [-range, range]. @default {1} */
   range?: number;
   scale?: number;
@@ -61,7 +63,12 @@ async function check(c: Case, seed: number, half = false): Promise<void> {
     vStride: c.heads * hd + vExtra,
     vOff,
   };
-  const o: Partial<AttentionOverrides> = { KEY_DIM: kd, HEAD_DIM: hd, ...(c.wgQ ? { WG_Q: c.wgQ } : {}) };
+  const o: Partial<AttentionOverrides> = {
+    KEY_DIM: kd,
+    HEAD_DIM: hd,
+    ...(c.wgQ ? { WG_Q: c.wgQ } : {}),
+    ...(c.kvSplit ? { KV_SPLIT: c.kvSplit } : {}),
+  };
   const x = h(randomArray(xBase + batch * c.pixels * p.xStride + 3, seed + 1, -range, range));
   const o0 = h(randomArray(oBase + batch * c.pixels * p.oStride + 5, seed + 2, 10, 11));
   const v0 = h(randomArray(vBase + batch * c.pixels * p.vStride + 2, seed + 3, 10, 11));
@@ -99,6 +106,38 @@ const cases: [string, Case][] = [
   ["WG_Q 4 (16 KiB), N 50", { pixels: 50, heads: 1, wgQ: 4 }],
   ["WG_Q 1, N 6", { pixels: 6, heads: 2, kd: 8, hd: 16, wgQ: 1 }],
   ["WG_Q 16, N 130", { pixels: 130, heads: 1, kd: 8, hd: 16, wgQ: 16 }],
+  ["KV_SPLIT 2: YOLO11 heads at 640, WG_Q 4 (30 KiB)", { pixels: 400, heads: 2, wgQ: 4, kvSplit: 2 }],
+  ["KV_SPLIT 3, 17 key blocks (a stream idle in the last round), batch 2, views", {
+    batch: 2,
+    pixels: 130,
+    heads: 2,
+    kd: 8,
+    hd: 16,
+    wgQ: 1,
+    kvSplit: 3,
+    xView: [7, 5, 3],
+    oView: [3, 6, 2],
+    vView: [11, 4, 4],
+  }],
+  ["KV_SPLIT 4 with 2 key blocks (streams that see no keys)", {
+    pixels: 9,
+    heads: 3,
+    kd: 8,
+    hd: 16,
+    wgQ: 1,
+    kvSplit: 4,
+  }],
+  ["KV_SPLIT 2 with large scores (streams merged at different maxima)", {
+    pixels: 200,
+    heads: 1,
+    kd: 8,
+    hd: 16,
+    wgQ: 2,
+    kvSplit: 2,
+    range: 6,
+    scale: 1,
+    atol: 1e-3,
+  }],
   ["large scores (max subtraction), N 200", {
     pixels: 200,
     heads: 1,
@@ -123,8 +162,21 @@ Deno.test("attention: workgroup memory of the default and 16 KiB tiles", () => {
   assert.equal(attentionWorkgroupBytes({ ...attention.overrides, WG_Q: 4 }), 16384);
 });
 
-Deno.test("attention: validate rejects HEAD_DIM not a multiple of 8", () => {
+Deno.test("attention: validate rejects HEAD_DIM not a multiple of 8 and key-stream states that do not fit", () => {
   assert.throws(() => attention.validate!({ ...attention.overrides, HEAD_DIM: 12 }), RangeError);
+  assert.throws(() => attention.validate!({ ...attention.overrides, HEAD_DIM: 16, KV_SPLIT: 2 }), RangeError);
+  assert.throws(() => attention.validate!({ ...attention.overrides, KV_SPLIT: 0 }), RangeError);
+  attention.validate!({ ...attention.overrides, KV_SPLIT: 3 });
+});
+
+Deno.test("attention: KV_SPLIT only for small maps, within the workgroup limits", () => {
+  const tile = { KEY_DIM: 32, HEAD_DIM: 64, WG_Q: 4, KV_SPLIT: 1 };
+  assert.equal(attentionKvSplit(tile, 400, 2, 264, 65536, 1024), 4);
+  assert.equal(attentionKvSplit(tile, 400, 2, 264, 65536, 96), 3, "96 invocations: 3 streams of 32");
+  assert.equal(attentionKvSplit(tile, 400, 2, 264, 32768), 2);
+  assert.equal(attentionKvSplit(tile, 40, 2, 264, 65536, 1024), 2, "2 key blocks: 2 streams at most");
+  assert.equal(attentionKvSplit(tile, 6400, 2, 264, 65536, 1024), 1, "400 query blocks fill the GPU");
+  assert.equal(attentionWorkgroupBytes({ ...tile, KV_SPLIT: 3 }), 16 * (128 + 3 * 896));
 });
 
 Deno.test("attention: dispatch covers queries, heads and images", () => {
