@@ -324,13 +324,21 @@ function logits(
   border: number,
 ): void {
   const plane = mh * mw;
-  for (let m = 0; m < nm; m++) {
-    const c = coeffs[d * nm + m];
-    if (c === 0) continue;
-    const base = m * plane;
-    for (let y = r0; y < r1; y++) {
-      const src = base + y * mw;
-      const dst = (y - r0 + border) * ww + border - c0;
+  const k = d * nm;
+  // Row by row, four prototype planes per pass over the row (one window row stays in cache and is read and
+  // written nm / 4 times instead of nm: about half the time of a plane-by-plane pass).
+  for (let y = r0; y < r1; y++) {
+    const dst = (y - r0 + border) * ww + border - c0;
+    let m = 0;
+    for (; m + 4 <= nm; m += 4) {
+      const k0 = coeffs[k + m], k1 = coeffs[k + m + 1], k2 = coeffs[k + m + 2], k3 = coeffs[k + m + 3];
+      const s0 = m * plane + y * mw, s1 = s0 + plane, s2 = s1 + plane, s3 = s2 + plane;
+      for (let x = c0; x < c1; x++) {
+        win[dst + x] += k0 * protos[s0 + x] + k1 * protos[s1 + x] + k2 * protos[s2 + x] + k3 * protos[s3 + x];
+      }
+    }
+    for (; m < nm; m++) {
+      const c = coeffs[k + m], src = m * plane + y * mw;
       for (let x = c0; x < c1; x++) win[dst + x] += c * protos[src + x];
     }
   }
@@ -361,11 +369,28 @@ function blend(
     xb[i] = tx.i1[ox0 + i] - wx0;
     xl[i] = tx.l1[ox0 + i];
   }
+  // A pixel whose four taps are all > 0 (all <= 0) blends to > 0 (<= 0): its weights are >= 0 and sum to 1.
+  // So per output row, count the positive taps of each window column's row pair, and blend only the pixels
+  // whose two columns give 1 to 3 (the mask's edge); the rest are decided by the counts.
+  const pos = new Uint8Array(win.length);
+  for (let j = 0; j < win.length; j++) pos[j] = win[j] > 0 ? 1 : 0;
+  const pairs = new Uint8Array(ww);
+  let lastA = -1, lastB = -1;
   for (let oy = oy0; oy < oy1; oy++) {
     const ra = (ty.i0[oy] - wy0) * ww, rb = (ty.i1[oy] - wy0) * ww;
+    if (ra !== lastA || rb !== lastB) {
+      for (let x = 0; x < ww; x++) pairs[x] = pos[ra + x] + pos[rb + x];
+      lastA = ra;
+      lastB = rb;
+    }
     const ly = ty.l1[oy], ky = 1 - ly;
     const dst = oy * ow + ox0;
     for (let i = 0; i < n; i++) {
+      const count = pairs[xa[i]] + pairs[xb[i]];
+      if (count === 0 || count === 4) {
+        plane[dst + i] = count >> 2;
+        continue;
+      }
       const lx = xl[i], kx = 1 - lx;
       const v = (win[ra + xa[i]] * kx + win[ra + xb[i]] * lx) * ky +
         (win[rb + xa[i]] * kx + win[rb + xb[i]] * lx) * ly;

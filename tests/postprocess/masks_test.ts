@@ -142,6 +142,30 @@ Deno.test("masks: processMask equals the plain crop → upsample → threshold",
   }
 });
 
+Deno.test("masks: processMask and processMaskNative equal the plain reference on smooth prototypes (nm 32)", () => {
+  // Smooth prototypes give large all-positive and all-negative regions (decided from the tap signs) with
+  // thin edges between them (blended), like a trained model's.
+  const [nm, mh, mw, h, w] = [32, 24, 40, 96, 160];
+  const r = rng(7);
+  const waves = Array.from({ length: nm }, () => [r() * 0.6 - 0.3, r() * 0.6 - 0.3, r() * 6]);
+  const data = new Float32Array(nm * mh * mw);
+  for (let m = 0; m < nm; m++) {
+    const [a, b, c] = waves[m];
+    for (let y = 0; y < mh; y++) {
+      for (let x = 0; x < mw; x++) data[(m * mh + y) * mw + x] = Math.sin(a * x + b * y + c);
+    }
+  }
+  const protos: Protos = { data, shape: [nm, mh, mw] };
+  const { coeffs, boxes } = randomCase(300, nm, mh, mw, 9, h, w);
+  const got = processMask(protos, coeffs, boxes, [h, w]);
+  assert.deepEqual(got.data, plainProcessMask(protos, coeffs, boxes, [h, w]));
+  const ones = got.data.reduce((s, v) => s + v, 0);
+  assert.ok(ones > 0.05 * got.data.length && ones < 0.95 * got.data.length, `${ones} mask pixels`);
+  const orig: [number, number] = [150, 200];
+  const native = processMaskNative(protos, coeffs, boxes, orig);
+  assert.deepEqual(native.data, plainProcessMaskNative(protos, coeffs, boxes, orig));
+});
+
 Deno.test("masks: processMaskNative equals the plain cut → upsample → crop → threshold", () => {
   const cases: [number, number, number, number, number][] = [
     // nm, mh, mw, orig h, orig w (letterbox pad at prototype resolution, fractional in some)
