@@ -32,5 +32,6 @@ for (const [adapter, entries] of byAdapter) {
   count("workgroup (WG_M x WG_N)", (e) => `${e.tile.WG_M}x${e.tile.WG_N}`);
   count("KSPLIT", (e) => e.tile.KSPLIT ?? 1);
   count("PREFETCH", (e) => e.tile.PREFETCH ?? 0);
+  count("BUFFERS", (e) => e.tile.BUFFERS ?? 1);
   count("BK", (e) => e.tile.BK);
 }

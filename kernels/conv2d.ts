@@ -47,7 +47,8 @@ export type Conv2dOverride =
   | "PIX4"
   | "CH4"
   | "KSPLIT"
-  | "PREFETCH";
+  | "PREFETCH"
+  | "BUFFERS";
 
 /** Params values of a conv2d dispatch. `inC`/`outC` are totals over all groups. */
 export type Conv2dParams = Record<Conv2dParam, number>;
@@ -106,6 +107,7 @@ export const conv2d: KernelSpec<Conv2dParam, Conv2dOverride> = {
     CH4: 1,
     KSPLIT: 1,
     PREFETCH: 0,
+    BUFFERS: 1,
   },
   dispatch(p, o) {
     const tilesM = ceilDiv(p.batch * p.outH * p.outW, 4 * o.PIX4 * o.WG_M);
@@ -135,8 +137,11 @@ export const conv2d: KernelSpec<Conv2dParam, Conv2dOverride> = {
     }
     if (o.PREFETCH && !conv2dPrefetchFits(o)) {
       throw new RangeError(
-        `Give conv2d PREFETCH a tile with whole A loads of at most 32 and B loads of at most 8 per invocation`,
+        `Give conv2d PREFETCH a tile with 1, 2, 4 or 8 A loads and at most 4 B loads per invocation`,
       );
+    }
+    if (!(o.BUFFERS === 1 || o.BUFFERS === 2)) {
+      throw new RangeError(`Set conv2d BUFFERS to 1 or 2: got ${o.BUFFERS}`);
     }
   },
 };
@@ -144,7 +149,7 @@ export const conv2d: KernelSpec<Conv2dParam, Conv2dOverride> = {
 /**
  * A tile shape for conv2d: the `WG_M`, `WG_N`, `BK` overrides, and `PIX4`, `CH4`, `KSPLIT` (1 when
  * absent; `KSPLIT > 1` also needs a `conv2d_splitk_reduce` dispatch and a partial-sum buffer) and
- * `PREFETCH` (0 when absent).
+ * `PREFETCH` (0 when absent) and `BUFFERS` (1 when absent: 2 double-buffers the workgroup tiles).
  */
 export interface Conv2dTile {
   WG_M: number;
@@ -154,11 +159,12 @@ export interface Conv2dTile {
   CH4?: number;
   KSPLIT?: number;
   PREFETCH?: number;
+  BUFFERS?: number;
 }
 
 /**
- * Whether a tile can prefetch (`PREFETCH`): each invocation stages a whole number of A values, at most 32,
- * and at most 8 B vec4s per reduction step (the shader's register arrays).
+ * Whether a tile can prefetch (`PREFETCH`): each invocation stages exactly 1, 2, 4 or 8 A values and at most
+ * 4 B vec4s per reduction step (the shader's named prefetch registers).
  *
  * @example
  * ```ts
@@ -166,13 +172,50 @@ export interface Conv2dTile {
  * import { conv2dPrefetchFits } from "./conv2d.ts";
  * assert.ok(conv2dPrefetchFits({ WG_M: 16, WG_N: 16, BK: 16 })); // 4 A values, 1 B vec4
  * assert.ok(!conv2dPrefetchFits({ WG_M: 64, WG_N: 1, BK: 16, PIX4: 2 })); // 128 A values
+ * assert.ok(!conv2dPrefetchFits({ WG_M: 4, WG_N: 8, BK: 32 })); // 16 A values
  * ```
  */
 export function conv2dPrefetchFits(t: Conv2dTile): boolean {
   const nt = t.WG_M * t.WG_N;
   const aValues = 4 * (t.PIX4 ?? 1) * t.WG_M * t.BK;
-  return nt % t.BK === 0 && aValues % nt === 0 && aValues / nt <= 32 &&
-    Math.ceil(t.BK * (t.CH4 ?? 1) * t.WG_N / nt) <= 8;
+  return nt % t.BK === 0 && aValues % nt === 0 && [1, 2, 4, 8].includes(aValues / nt) &&
+    Math.ceil(t.BK * (t.CH4 ?? 1) * t.WG_N / nt) <= 4;
+}
+
+/**
+ * The double-buffered (`BUFFERS: 2`) variants of the given 4x4-register tiles, plain and prefetching where
+ * that fits, within `maxWorkgroupBytes`: the next reduction step is staged into the second buffer while this
+ * one's products run, one barrier per step instead of two. What the autotuner adds to each layer's
+ * single-pass candidates.
+ *
+ * @param tiles Tiles to vary.
+ * @param maxWorkgroupBytes The device's `maxComputeWorkgroupStorageSize`. @default {16384}
+ * @returns Copies with `BUFFERS: 2` (and some also with `PREFETCH: 1`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { conv2dBufferCandidates } from "./conv2d.ts";
+ * const tile = { WG_M: 16, WG_N: 16, BK: 16 };
+ * assert.deepEqual(conv2dBufferCandidates([tile], 32768), [
+ *   { ...tile, BUFFERS: 2 },
+ *   { ...tile, BUFFERS: 2, PREFETCH: 1 },
+ * ]);
+ * ```
+ */
+export function conv2dBufferCandidates<T extends Conv2dTile>(
+  tiles: readonly T[],
+  maxWorkgroupBytes = 16384,
+): T[] {
+  const out: T[] = [];
+  for (const t of tiles) {
+    if ((t.PIX4 ?? 1) !== 1 || (t.CH4 ?? 1) !== 1 || (t.KSPLIT ?? 1) !== 1) continue;
+    const double = { ...t, BUFFERS: 2 };
+    if (conv2dTileBytes(double) > maxWorkgroupBytes) continue;
+    out.push(double);
+    if (conv2dPrefetchFits(double)) out.push({ ...double, PREFETCH: 1 });
+  }
+  return out;
 }
 
 /**
@@ -219,7 +262,7 @@ export function conv2dDepthCandidates<T extends Conv2dTile>(
 }
 
 /**
- * Workgroup-memory bytes a conv2d tile needs: the A tile, the B tile and the pixel table.
+ * Workgroup-memory bytes a conv2d tile needs: the A and B tiles (`BUFFERS` of each) and the pixel table.
  *
  * @example
  * ```ts
@@ -231,7 +274,8 @@ export function conv2dDepthCandidates<T extends Conv2dTile>(
 export function conv2dTileBytes(t: Conv2dTile): number {
   const pix4 = t.PIX4 ?? 1;
   const ch4 = t.CH4 ?? 1;
-  return 16 * (t.BK * (pix4 * t.WG_M + 1) + t.BK * ch4 * t.WG_N + 4 * pix4 * t.WG_M);
+  const buffers = t.BUFFERS ?? 1;
+  return 16 * (buffers * (t.BK * (pix4 * t.WG_M + 1) + t.BK * ch4 * t.WG_N) + 4 * pix4 * t.WG_M);
 }
 
 /**
@@ -271,14 +315,18 @@ export function conv2dTileCandidates(
 ): Conv2dTile[] {
   const out: Conv2dTile[] = [];
   const seen = new Set<string>();
-  const workgroups = (t: Required<Omit<Conv2dTile, "KSPLIT" | "PREFETCH">>) =>
+  const workgroups = (t: Required<Omit<Conv2dTile, "KSPLIT" | "PREFETCH" | "BUFFERS">>) =>
     ceilDiv(pixels, 4 * t.PIX4 * t.WG_M) * ceilDiv(coutPerGroup, 4 * t.CH4 * t.WG_N) * groups;
-  const fits = (t: Required<Omit<Conv2dTile, "KSPLIT" | "PREFETCH">>) => {
+  const fits = (t: Required<Omit<Conv2dTile, "KSPLIT" | "PREFETCH" | "BUFFERS">>) => {
     const nt = t.WG_M * t.WG_N;
     return nt <= maxInvocations && nt % t.BK === 0 && conv2dTileBytes(t) <= maxWorkgroupBytes;
   };
   const first = conv2dTile(coutPerGroup, pixels, groups, targetWorkgroups);
-  const shapes: Required<Omit<Conv2dTile, "KSPLIT" | "PREFETCH">>[] = [{ ...first, PIX4: 1, CH4: 1 }];
+  const shapes: Required<Omit<Conv2dTile, "KSPLIT" | "PREFETCH" | "BUFFERS">>[] = [{
+    ...first,
+    PIX4: 1,
+    CH4: 1,
+  }];
   // Channel vec4s a tile may span: the layer's channels rounded up to 16.
   const maxCh4 = Math.max(4, ceilDiv(coutPerGroup, 16) * 4);
   for (const [pix4, ch4] of [[1, 1], [2, 1], [1, 2]]) {
@@ -438,6 +486,7 @@ export function conv2dSplitCandidates(
     CH4: t.CH4 ?? 1,
     KSPLIT: 1,
     PREFETCH: 0,
+    BUFFERS: 1,
   });
   const workgroups = (t: Required<Conv2dTile>) =>
     ceilDiv(pixels, 4 * t.PIX4 * t.WG_M) * ceilDiv(coutPerGroup, 4 * t.CH4 * t.WG_N) * groups;

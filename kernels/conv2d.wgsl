@@ -73,22 +73,25 @@ override CH4: u32 = 1u;
 override KSPLIT: u32 = 1u;
 
 // Load the next reduction step's A and B values into registers while this step computes (hides global
-// load latency; needs 4 * PIX4 * BK / WG_N <= 32 whole A values and <= 8 B vec4s per invocation).
+// load latency; needs aPer() of 1, 2, 4 or 8 A values and bPer() <= 4 B vec4s per invocation).
 override PREFETCH: bool = false;
+// Workgroup tile buffers, 1 or 2. With 2 the next step is staged into the other buffer during this step's
+// products, so each step needs one barrier instead of two (with PREFETCH: loads issued before the
+// products, stored after them).
+override BUFFERS: u32 = 1u;
+
 
 // Accumulators for the largest register tile: 8 pixels x 2 channel vec4s.
 const MAX_ACC = 16u;
-// Prefetch registers per invocation: A values, B vec4s.
-const MAX_A_REG = 32u;
-const MAX_B_REG = 8u;
 // Marks a pixel-table row past the end: every iy computed from it is negative.
 const NO_PIXEL = -1073741824;
 
 // A tile, [BK][PIX4 * WG_M + 1] vec4s: row kb holds 4 consecutive pixels per vec4, so an invocation
 // reads each group of 4 pixels with one load (the +1 vec4 per row spreads the scalar stores across banks).
-var<workgroup> aTile: array<vec4<f32>, BK * (PIX4 * WG_M + 1u)>;
-// B tile, [BK][CH4 * WG_N] vec4s.
-var<workgroup> bTile: array<vec4<f32>, BK * CH4 * WG_N>;
+// BUFFERS of them, one after the other.
+var<workgroup> aTile: array<vec4<f32>, BUFFERS * BK * (PIX4 * WG_M + 1u)>;
+// B tile, [BK][CH4 * WG_N] vec4s (BUFFERS of them).
+var<workgroup> bTile: array<vec4<f32>, BUFFERS * BK * CH4 * WG_N>;
 // Per tile row: (image, oy * STRIDE - pad, ox * STRIDE - pad).
 var<workgroup> pixTile: array<vec3<i32>, 4u * PIX4 * WG_M>;
 
@@ -125,6 +128,151 @@ fn loadB(j: u32, kStep: u32, g: u32, n0: u32, kTotal: u32, coutG4: u32, bRowLen:
     return vec4<f32>(w[(g * kTotal + kb) * coutG4 + n4]);
   }
   return vec4<f32>(0.0);
+}
+
+// Where this invocation stages A values: column kk of the A tile, rows aRow, aRow + nt / BK, ...; and the
+// reduction position (ky, kx, input channel c) of that column at the step being staged.
+struct Stager {
+  kk: u32,
+  aRow: u32,
+  lid: u32,
+  kOk: bool,
+  ky: u32,
+  kx: u32,
+  c: u32,
+}
+
+// Weight-side coordinates of a B tile: group, first channel, reduction length, channel vec4s per group.
+struct BSide {
+  g: u32,
+  n0: u32,
+  kTotal: u32,
+  coutG4: u32,
+}
+
+// Loads step kStep's A and B values and stores them into tile buffer buf.
+fn stageDirect(buf: u32, kStep: u32, st: Stager, bs: BSide) {
+  let aRowLen = PIX4 * WG_M + 1u;
+  let bRowLen = CH4 * WG_N;
+  let nt = WG_M * WG_N;
+  let aAt = buf * BK * aRowLen + st.kk * aRowLen;
+  for (var i = st.aRow; i < 4u * PIX4 * WG_M; i += nt / BK) {
+    aTile[aAt + i / 4u][i % 4u] = loadA(i, st.kOk, st.ky, st.kx, st.c);
+  }
+  for (var j = st.lid; j < BK * bRowLen; j += nt) {
+    bTile[buf * BK * bRowLen + j] = loadB(j, kStep, bs.g, bs.n0, bs.kTotal, bs.coutG4, bRowLen);
+  }
+}
+
+// A values and B vec4s each invocation stages per reduction step (constants once the overrides are set).
+fn aPer() -> u32 {
+  return 4u * PIX4 * WG_M * BK / (WG_M * WG_N);
+}
+fn bPer() -> u32 {
+  return (BK * CH4 * WG_N + WG_M * WG_N - 1u) / (WG_M * WG_N);
+}
+
+// Prefetch registers (constant indices only, so they stay registers): A values of rows aRow + r * nt / BK,
+// B entries lid + r * nt.
+struct Regs {
+  a0: f32,
+  a1: f32,
+  a2: f32,
+  a3: f32,
+  a4: f32,
+  a5: f32,
+  a6: f32,
+  a7: f32,
+  b0: vec4<f32>,
+  b1: vec4<f32>,
+  b2: vec4<f32>,
+  b3: vec4<f32>,
+}
+
+// Loads step kStep's A and B values into registers.
+fn loadRegs(kStep: u32, st: Stager, bs: BSide) -> Regs {
+  let step = WG_M * WG_N / BK;
+  let bRowLen = CH4 * WG_N;
+  let nt = WG_M * WG_N;
+  var r: Regs;
+  r.a0 = loadA(st.aRow, st.kOk, st.ky, st.kx, st.c);
+  if (aPer() > 1u) {
+    r.a1 = loadA(st.aRow + step, st.kOk, st.ky, st.kx, st.c);
+  }
+  if (aPer() > 2u) {
+    r.a2 = loadA(st.aRow + 2u * step, st.kOk, st.ky, st.kx, st.c);
+    r.a3 = loadA(st.aRow + 3u * step, st.kOk, st.ky, st.kx, st.c);
+  }
+  if (aPer() > 4u) {
+    r.a4 = loadA(st.aRow + 4u * step, st.kOk, st.ky, st.kx, st.c);
+    r.a5 = loadA(st.aRow + 5u * step, st.kOk, st.ky, st.kx, st.c);
+    r.a6 = loadA(st.aRow + 6u * step, st.kOk, st.ky, st.kx, st.c);
+    r.a7 = loadA(st.aRow + 7u * step, st.kOk, st.ky, st.kx, st.c);
+  }
+  r.b0 = loadB(st.lid, kStep, bs.g, bs.n0, bs.kTotal, bs.coutG4, bRowLen);
+  if (bPer() > 1u) {
+    r.b1 = loadB(st.lid + nt, kStep, bs.g, bs.n0, bs.kTotal, bs.coutG4, bRowLen);
+  }
+  if (bPer() > 2u) {
+    r.b2 = loadB(st.lid + 2u * nt, kStep, bs.g, bs.n0, bs.kTotal, bs.coutG4, bRowLen);
+    r.b3 = loadB(st.lid + 3u * nt, kStep, bs.g, bs.n0, bs.kTotal, bs.coutG4, bRowLen);
+  }
+  return r;
+}
+
+// Stores registers loaded by loadRegs into tile buffer buf.
+fn storeRegs(buf: u32, r: Regs, st: Stager) {
+  let step = WG_M * WG_N / BK;
+  let aRowLen = PIX4 * WG_M + 1u;
+  let bRowLen = CH4 * WG_N;
+  let nt = WG_M * WG_N;
+  let aAt = buf * BK * aRowLen + st.kk * aRowLen;
+  storeA(aAt, st.aRow, r.a0);
+  if (aPer() > 1u) {
+    storeA(aAt, st.aRow + step, r.a1);
+  }
+  if (aPer() > 2u) {
+    storeA(aAt, st.aRow + 2u * step, r.a2);
+    storeA(aAt, st.aRow + 3u * step, r.a3);
+  }
+  if (aPer() > 4u) {
+    storeA(aAt, st.aRow + 4u * step, r.a4);
+    storeA(aAt, st.aRow + 5u * step, r.a5);
+    storeA(aAt, st.aRow + 6u * step, r.a6);
+    storeA(aAt, st.aRow + 7u * step, r.a7);
+  }
+  let bAt = buf * BK * bRowLen;
+  if (st.lid < BK * bRowLen) {
+    bTile[bAt + st.lid] = r.b0;
+  }
+  if (bPer() > 1u && st.lid + nt < BK * bRowLen) {
+    bTile[bAt + st.lid + nt] = r.b1;
+  }
+  if (bPer() > 2u && st.lid + 2u * nt < BK * bRowLen) {
+    bTile[bAt + st.lid + 2u * nt] = r.b2;
+  }
+  if (bPer() > 2u && st.lid + 3u * nt < BK * bRowLen) {
+    bTile[bAt + st.lid + 3u * nt] = r.b3;
+  }
+}
+
+// Moves the staging position (k, ci, kx, ky) on by one reduction step of BK (no divisions).
+fn advance(k: ptr<function, u32>, ci: ptr<function, u32>, kx: ptr<function, u32>, ky: ptr<function, u32>, cinG: u32) {
+  *k += BK;
+  *ci += BK;
+  while (*ci >= cinG) {
+    *ci -= cinG;
+    *kx += 1u;
+    if (*kx == KSIZE) {
+      *kx = 0u;
+      *ky += 1u;
+    }
+  }
+}
+
+// Stores A value v of tile row i into the column starting at aTile[aAt].
+fn storeA(aAt: u32, i: u32, v: f32) {
+  aTile[aAt + i / 4u][i % 4u] = v;
 }
 
 // One reduction row of the tile product for this invocation's register tile: acc += A x B, with the row's
@@ -270,72 +418,62 @@ fn main(
   let tm = lid / WG_N;
   var acc: array<vec4<f32>, MAX_ACC>; // zero-initialized
 
-  // Prefetch registers: the A values (rows aRow + r * aRowStep) and B entries (lid + r * nt) of one step.
-  let aPer = bm / aRowStep;
-  let bPer = (BK * bRowLen + nt - 1u) / nt;
-  var aReg: array<f32, MAX_A_REG>;
-  var bReg: array<vec4<f32>, MAX_B_REG>;
+  let bs = BSide(g, n0, kTotal, coutG4);
+  var regs: Regs;
   workgroupBarrier(); // the pixel table is complete
-  if (PREFETCH && kStep0 < kStep1) {
-    for (var r = 0u; r < aPer; r++) {
-      aReg[r] = loadA(aRow + r * aRowStep, k < kTotal, ky, kx, cBase + ci);
-    }
-    for (var r = 0u; r < bPer; r++) {
-      bReg[r] = loadB(lid + r * nt, kStep0, g, n0, kTotal, coutG4, bRowLen);
+  if (kStep0 < kStep1) {
+    let st = Stager(kk, aRow, lid, k < kTotal, ky, kx, cBase + ci);
+    if (BUFFERS == 2u) {
+      // The first step straight into buffer 0; the loop stages each next one while computing.
+      stageDirect(0u, kStep0, st, bs);
+      advance(&k, &ci, &kx, &ky, cinG);
+      workgroupBarrier();
+    } else if (PREFETCH) {
+      regs = loadRegs(kStep0, st, bs);
     }
   }
 
   for (var kStep = kStep0; kStep < kStep1; kStep++) {
-    if (PREFETCH) {
-      for (var r = 0u; r < aPer; r++) {
-        let i = aRow + r * aRowStep;
-        aTile[kk * aRowLen + i / 4u][i % 4u] = aReg[r];
-      }
-      for (var r = 0u; r < bPer; r++) {
-        let j = lid + r * nt;
-        if (j < BK * bRowLen) {
-          bTile[j] = bReg[r];
+    let more = kStep + 1u < kStep1;
+    var cur = 0u;
+    if (BUFFERS == 2u) {
+      cur = (kStep - kStep0) % 2u;
+      if (more) {
+        let st = Stager(kk, aRow, lid, k < kTotal, ky, kx, cBase + ci);
+        if (PREFETCH) {
+          regs = loadRegs(kStep + 1u, st, bs); // stored after the products below
+        } else {
+          stageDirect(1u - cur, kStep + 1u, st, bs);
         }
+        advance(&k, &ci, &kx, &ky, cinG);
       }
     } else {
-      let kOk = k < kTotal;
-      for (var i = aRow; i < bm; i += aRowStep) {
-        aTile[kk * aRowLen + i / 4u][i % 4u] = loadA(i, kOk, ky, kx, cBase + ci);
+      if (PREFETCH) {
+        storeRegs(0u, regs, Stager(kk, aRow, lid, false, 0u, 0u, 0u));
+      } else {
+        stageDirect(0u, kStep, Stager(kk, aRow, lid, k < kTotal, ky, kx, cBase + ci), bs);
       }
-      for (var j = lid; j < BK * bRowLen; j += nt) {
-        bTile[j] = loadB(j, kStep, g, n0, kTotal, coutG4, bRowLen);
-      }
-    }
-    workgroupBarrier();
-
-    // Advance (ci, kx, ky) to the next step, and with PREFETCH start its loads before computing this one.
-    k += BK;
-    ci += BK;
-    while (ci >= cinG) {
-      ci -= cinG;
-      kx += 1u;
-      if (kx == KSIZE) {
-        kx = 0u;
-        ky += 1u;
-      }
-    }
-    if (PREFETCH && kStep + 1u < kStep1) {
-      for (var r = 0u; r < aPer; r++) {
-        aReg[r] = loadA(aRow + r * aRowStep, k < kTotal, ky, kx, cBase + ci);
-      }
-      for (var r = 0u; r < bPer; r++) {
-        bReg[r] = loadB(lid + r * nt, kStep + 1u, g, n0, kTotal, coutG4, bRowLen);
+      workgroupBarrier();
+      // Advance (ci, kx, ky) to the next step, and with PREFETCH start its loads before computing this one.
+      advance(&k, &ci, &kx, &ky, cinG);
+      if (PREFETCH && more) {
+        regs = loadRegs(kStep + 1u, Stager(kk, aRow, lid, k < kTotal, ky, kx, cBase + ci), bs);
       }
     }
 
+    let aBuf = cur * BK * aRowLen;
+    let bBuf = cur * BK * bRowLen;
     // Four reduction rows per iteration (BK is a multiple of 4): fewer loop and address instructions.
     for (var kb = 0u; kb < BK; kb += 4u) {
-      let ai = kb * aRowLen + tm * PIX4;
-      let bi = kb * bRowLen + tn;
+      let ai = aBuf + kb * aRowLen + tm * PIX4;
+      let bi = bBuf + kb * bRowLen + tn;
       mac(&acc, ai, bi);
       mac(&acc, ai + aRowLen, bi + bRowLen);
       mac(&acc, ai + 2u * aRowLen, bi + 2u * bRowLen);
       mac(&acc, ai + 3u * aRowLen, bi + 3u * bRowLen);
+    }
+    if (BUFFERS == 2u && PREFETCH && more) {
+      storeRegs(1u - cur, regs, Stager(kk, aRow, lid, false, 0u, 0u, 0u));
     }
     workgroupBarrier();
   }

@@ -8,6 +8,7 @@
  * @module
  */
 import {
+  conv2dBufferCandidates,
   conv2dDepthCandidates,
   type Conv2dParams,
   conv2dPrefetchCandidates,
@@ -106,9 +107,16 @@ export async function tuneConvSteps(
   const byKey = new Map<string, Tuned>();
   const tuned: Tuned[] = [];
   const pending: Promise<void>[] = [];
-  const full = (t: Conv2dTile): Required<Conv2dTile> => ({ PIX4: 1, CH4: 1, KSPLIT: 1, PREFETCH: 0, ...t });
+  const full = (t: Conv2dTile): Required<Conv2dTile> => ({
+    PIX4: 1,
+    CH4: 1,
+    KSPLIT: 1,
+    PREFETCH: 0,
+    BUFFERS: 1,
+    ...t,
+  });
   const tileKey = (t: Conv2dTile) =>
-    [t.WG_M, t.WG_N, t.BK, t.PIX4 ?? 1, t.CH4 ?? 1, t.KSPLIT ?? 1, t.PREFETCH ?? 0].join(",");
+    [t.WG_M, t.WG_N, t.BK, t.PIX4 ?? 1, t.CH4 ?? 1, t.KSPLIT ?? 1, t.PREFETCH ?? 0, t.BUFFERS ?? 1].join(",");
   // Split-K trials share one partial-sum buffer, sized for the largest of them; dropped if none is chosen.
   const maxScratch = Math.min(limits.maxStorageBufferBindingSize, 2 ** 26) / 4;
   const candidatesOf = new Map<number, Required<Conv2dTile>[]>();
@@ -140,7 +148,9 @@ export async function tuneConvSteps(
     const prefetch = conv2dPrefetchCandidates([...tiles.slice(0, 1).map(full), ...splits]);
     // Deeper reduction steps (BK 32) for the single-pass tiles of long reductions.
     const deep = conv2dDepthCandidates(tiles.map(full), kTotal, limits.maxComputeWorkgroupStorageSize);
-    const all = [...tiles.map(full), ...deep, ...splits, ...prefetch].filter((t) =>
+    // Double-buffered workgroup tiles (one barrier per step), plain and prefetching.
+    const double = conv2dBufferCandidates(tiles.map(full), limits.maxComputeWorkgroupStorageSize);
+    const all = [...tiles.map(full), ...deep, ...double, ...splits, ...prefetch].filter((t) =>
       ctx.tuneFilter?.(t) ?? true
     );
     candidatesOf.set(i, all);

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import {
   conv2d,
+  conv2dBufferCandidates,
   conv2dDepthCandidates,
   conv2dF16,
   type Conv2dOverrides,
@@ -305,7 +306,7 @@ const cases: [string, Case][] = [
     stride: 2,
     xView: [3, 8, 4],
     yView: [5, 4, 2],
-    tile: { WG_M: 8, WG_N: 4, BK: 16, PIX4: 2, CH4: 2, KSPLIT: 3, PREFETCH: 1 },
+    tile: { WG_M: 16, WG_N: 16, BK: 16, PIX4: 2, CH4: 2, KSPLIT: 3, PREFETCH: 1 },
   }],
   ["PREFETCH, one K step only (1x1, cin 8), OUT_NCHW", {
     h: 6,
@@ -314,7 +315,7 @@ const cases: [string, Case][] = [
     cout: 16,
     k: 1,
     outNchw: true,
-    tile: { WG_M: 16, WG_N: 4, BK: 16, PREFETCH: 1 },
+    tile: { WG_M: 16, WG_N: 16, BK: 16, PREFETCH: 1 },
   }],
   ["BK 32, ragged reduction (cin 13, 3x3 = 117), residual, views", {
     h: 7,
@@ -338,6 +339,59 @@ const cases: [string, Case][] = [
     inNchw: true,
     tile: { WG_M: 8, WG_N: 4, BK: 32, CH4: 2, KSPLIT: 2 },
   }],
+  ["BUFFERS 2: ragged reduction (cin 13, 3x3), batch 2, residual, views", {
+    batch: 2,
+    h: 7,
+    w: 5,
+    cin: 13,
+    cout: 20,
+    k: 3,
+    act: 1,
+    residual: true,
+    xView: [3, 5, 2],
+    rView: [2, 4, 1],
+    tile: { WG_M: 8, WG_N: 8, BK: 16, BUFFERS: 2 },
+  }],
+  ["BUFFERS 2 + PREFETCH (8 A values, 2 B vec4s each), stride 2, views", {
+    h: 9,
+    w: 11,
+    cin: 40,
+    cout: 24,
+    k: 3,
+    stride: 2,
+    act: 1,
+    xView: [3, 8, 4],
+    yView: [5, 4, 2],
+    tile: { WG_M: 8, WG_N: 8, BK: 16, BUFFERS: 2, PREFETCH: 1 },
+  }],
+  ["PREFETCH with 4 B vec4s and 8 A values each (WG 4x8), split-K 2, residual", {
+    h: 5,
+    w: 9,
+    cin: 36,
+    cout: 28,
+    k: 3,
+    act: 1,
+    residual: true,
+    tile: { WG_M: 4, WG_N: 8, BK: 16, KSPLIT: 2, PREFETCH: 1 },
+  }],
+  ["BUFFERS 2 + PREFETCH with split-K 3 (uneven slices: 6, 6, 4 steps), BK 32", {
+    h: 6,
+    w: 7,
+    cin: 56,
+    cout: 16,
+    k: 3,
+    tile: { WG_M: 16, WG_N: 16, BK: 32, BUFFERS: 2, PREFETCH: 1, KSPLIT: 3 },
+  }],
+  ["BUFFERS 2, one K step only (1x1, cin 8), IN_NCHW, OUT_NCHW", {
+    h: 6,
+    w: 6,
+    cin: 8,
+    cout: 16,
+    k: 1,
+    inNchw: true,
+    outNchw: true,
+    tile: { WG_M: 16, WG_N: 4, BK: 16, BUFFERS: 2 },
+  }],
   ["every autotune candidate of a 64 -> 64 3x3 layer", { h: 12, w: 10, cin: 64, cout: 64, k: 3, act: 1 }],
 ];
 
@@ -347,11 +401,13 @@ cases.forEach(([name, c], i) => {
       const shapes = conv2dTileCandidates(c.cout, (c.batch ?? 1) * c.h * c.w, 1, 264, 16384, 256, 1);
       assert.ok(shapes.length >= 10, `${shapes.length} candidates`);
       const deep = conv2dDepthCandidates(shapes, 9 * c.cin, 16384);
+      const double = conv2dBufferCandidates(shapes, 16384);
+      assert.ok(double.some((t) => t.PREFETCH) && double.some((t) => !t.PREFETCH), "BUFFERS 2 variants");
       assert.ok(
         deep.length >= 3 && deep.every((t) => t.BK === 32 && t.PIX4 === 1 && t.CH4 === 1),
         "BK 32 variants",
       );
-      const tiles = [...shapes, ...conv2dPrefetchCandidates(shapes), ...deep];
+      const tiles = [...shapes, ...conv2dPrefetchCandidates(shapes), ...deep, ...double];
       assert.ok(tiles.length > shapes.length + 5, "prefetching variants");
       for (const tile of tiles) await check({ ...c, tile }, 1000 * (i + 1));
     });
