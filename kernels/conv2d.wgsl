@@ -221,38 +221,38 @@ fn loadRegs(kStep: u32, st: Stager, bs: BSide) -> Regs {
 }
 
 // Stores registers loaded by loadRegs into tile buffer buf.
-fn storeRegs(buf: u32, r: Regs, st: Stager) {
+fn storeRegs(buf: u32, r: Regs, kk: u32, aRow: u32, lid: u32) {
   let step = WG_M * WG_N / BK;
   let aRowLen = PIX4 * WG_M + 1u;
   let bRowLen = CH4 * WG_N;
   let nt = WG_M * WG_N;
-  let aAt = buf * BK * aRowLen + st.kk * aRowLen;
-  storeA(aAt, st.aRow, r.a0);
+  let aAt = buf * BK * aRowLen + kk * aRowLen;
+  storeA(aAt, aRow, r.a0);
   if (aPer() > 1u) {
-    storeA(aAt, st.aRow + step, r.a1);
+    storeA(aAt, aRow + step, r.a1);
   }
   if (aPer() > 2u) {
-    storeA(aAt, st.aRow + 2u * step, r.a2);
-    storeA(aAt, st.aRow + 3u * step, r.a3);
+    storeA(aAt, aRow + 2u * step, r.a2);
+    storeA(aAt, aRow + 3u * step, r.a3);
   }
   if (aPer() > 4u) {
-    storeA(aAt, st.aRow + 4u * step, r.a4);
-    storeA(aAt, st.aRow + 5u * step, r.a5);
-    storeA(aAt, st.aRow + 6u * step, r.a6);
-    storeA(aAt, st.aRow + 7u * step, r.a7);
+    storeA(aAt, aRow + 4u * step, r.a4);
+    storeA(aAt, aRow + 5u * step, r.a5);
+    storeA(aAt, aRow + 6u * step, r.a6);
+    storeA(aAt, aRow + 7u * step, r.a7);
   }
   let bAt = buf * BK * bRowLen;
-  if (st.lid < BK * bRowLen) {
-    bTile[bAt + st.lid] = r.b0;
+  if (lid < BK * bRowLen) {
+    bTile[bAt + lid] = r.b0;
   }
-  if (bPer() > 1u && st.lid + nt < BK * bRowLen) {
-    bTile[bAt + st.lid + nt] = r.b1;
+  if (bPer() > 1u && lid + nt < BK * bRowLen) {
+    bTile[bAt + lid + nt] = r.b1;
   }
-  if (bPer() > 2u && st.lid + 2u * nt < BK * bRowLen) {
-    bTile[bAt + st.lid + 2u * nt] = r.b2;
+  if (bPer() > 2u && lid + 2u * nt < BK * bRowLen) {
+    bTile[bAt + lid + 2u * nt] = r.b2;
   }
-  if (bPer() > 2u && st.lid + 3u * nt < BK * bRowLen) {
-    bTile[bAt + st.lid + 3u * nt] = r.b3;
+  if (bPer() > 2u && lid + 3u * nt < BK * bRowLen) {
+    bTile[bAt + lid + 3u * nt] = r.b3;
   }
 }
 
@@ -449,7 +449,7 @@ fn main(
       }
     } else {
       if (PREFETCH) {
-        storeRegs(0u, regs, Stager(kk, aRow, lid, false, 0u, 0u, 0u));
+        storeRegs(0u, regs, kk, aRow, lid);
       } else {
         stageDirect(0u, kStep, Stager(kk, aRow, lid, k < kTotal, ky, kx, cBase + ci), bs);
       }
@@ -473,7 +473,7 @@ fn main(
       mac(&acc, ai + 3u * aRowLen, bi + 3u * bRowLen);
     }
     if (BUFFERS == 2u && PREFETCH && more) {
-      storeRegs(1u - cur, regs, Stager(kk, aRow, lid, false, 0u, 0u, 0u));
+      storeRegs(1u - cur, regs, kk, aRow, lid);
     }
     workgroupBarrier();
   }
