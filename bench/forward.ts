@@ -163,7 +163,9 @@ for (const file of models) {
       console.log(
         `  autotune: ${tune.layers.length} conv layers (${changed} changed) in ${
           (tune.ms / 1000).toFixed(2)
-        } s; their GPU time ${before.toFixed(3)} ms with the heuristic tiles -> ${after.toFixed(3)} ms tuned`,
+        } s; their GPU time ${before.toFixed(3)} ms with the heuristic tiles -> ${after.toFixed(3)} ms tuned${
+          tune.filled ? " (timed on a synthetic image's activations)" : " (cached choices)"
+        }`,
       );
       if (values.profile) {
         for (const l of [...tune.layers].sort((a, b) => b.bestMs - a.bestMs).slice(0, 12)) {

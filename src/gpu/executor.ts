@@ -34,7 +34,7 @@ import type { StateDict } from "../tensor.ts";
 import type { Gpu } from "./device.ts";
 import { type BindingResource, PipelineCache } from "./pipeline_cache.ts";
 import { defaultTuneCachePath, TuneCache } from "./tune_cache.ts";
-import { type TuneContext, tuneConvSteps, type TuneReport } from "./autotune.ts";
+import { type TuneContext, tuneConvSteps, tuneImage, type TuneReport } from "./autotune.ts";
 import { type Dispatch, recordStep, type Step } from "./step.ts";
 
 export type { TuneChoice, TuneReport } from "./autotune.ts";
@@ -359,21 +359,48 @@ export class Executor {
         resources,
       };
     });
-    const tune = this.tune
-      ? await tuneConvSteps(this.#tuneContext(), `${n}x${h}x${w}`, calls, specs, steps, buffers, uniforms)
-      : undefined;
     let input = bufferOfRegion(plan.locs[plan.input].region);
+    let cast: Step | undefined;
     if (this.half) {
       // The caller's f32 input goes to its own buffer; to_f16 writes the f16 input activation from it.
       const s = plan.shapes[plan.input];
       const count = s.n * s.c * s.h * s.w;
       const f32 = device.createBuffer({ label: "input.f32", size: Math.max(16, count * 4), usage: USAGE });
       buffers.push(f32);
-      steps.unshift(
-        await this.#castStep(toF16, "input.to_f16", f32, input, count, plan.locs[plan.input].base, uniforms),
+      cast = await this.#castStep(
+        toF16,
+        "input.to_f16",
+        f32,
+        input,
+        count,
+        plan.locs[plan.input].base,
+        uniforms,
       );
       input = f32;
     }
+    const fill = async () => {
+      // One forward of a synthetic image, so the tuner times candidates on activations rather than zeros.
+      const data = tuneImage(n, h, w);
+      device.queue.writeBuffer(input, 0, data);
+      const encoder = device.createCommandEncoder({ label: "tune.fill" });
+      const pass = encoder.beginComputePass({ label: "tune.fill" });
+      for (const step of cast ? [cast, ...steps] : steps) recordStep(pass, step);
+      pass.end();
+      device.queue.submit([encoder.finish()]);
+      await device.queue.onSubmittedWorkDone();
+    };
+    const tune = this.tune
+      ? await tuneConvSteps(
+        { ...this.#tuneContext(), fill },
+        `${n}x${h}x${w}`,
+        calls,
+        specs,
+        steps,
+        buffers,
+        uniforms,
+      )
+      : undefined;
+    if (cast) steps.unshift(cast);
     const outputs = Object.entries(plan.outputs).map(([name, v]) => {
       const s = plan.shapes[v];
       const isDetect = name === "output0";

@@ -53,6 +53,7 @@ Deno.test("autotuning picks a conv2d tile per layer by GPU time, keeps the outpu
     assert.equal(await plain.tuneReport(shape), undefined);
     const report = (await tuned.tuneReport(shape))!;
     assert.equal(report.shape, "1x64x96");
+    assert.equal(report.filled, true, "timed on a synthetic image's activations, not on zeros");
     assert.ok(report.layers.length >= 40, `${report.layers.length} tuned layers`);
     for (const l of report.layers) {
       assert.ok(
@@ -68,6 +69,7 @@ Deno.test("autotuning picks a conv2d tile per layer by GPU time, keeps the outpu
     const c = await again.forward(input, shape);
     assert.deepEqual(c.output0.data, a.output0.data);
     const cached = (await again.tuneReport(shape))!;
+    assert.equal(cached.filled, false, "nothing timed, so no filling forward");
     assert.deepEqual(
       cached.layers.map((l) => [l.label, l.kernel, l.cached]),
       report.layers.map((l) => [l.label, l.kernel, true]),
