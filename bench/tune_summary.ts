@@ -33,5 +33,6 @@ for (const [adapter, entries] of byAdapter) {
   count("KSPLIT", (e) => e.tile.KSPLIT ?? 1);
   count("PREFETCH", (e) => e.tile.PREFETCH ?? 0);
   count("BUFFERS", (e) => e.tile.BUFFERS ?? 1);
+  count("WG_K", (e) => e.tile.WG_K ?? 1);
   count("BK", (e) => e.tile.BK);
 }

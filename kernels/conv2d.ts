@@ -4,7 +4,8 @@
  *
  * Tiling: a workgroup of `WG_M * WG_N` invocations computes `4 * PIX4 * WG_M` output pixels by
  * `4 * CH4 * WG_N` output channels of one group, `BK` reduction elements per step; each invocation holds
- * a `(4 * PIX4) x (4 * CH4)` register tile. {@linkcode conv2dTile} picks a shape from the channel count;
+ * a `(4 * PIX4) x (4 * CH4)` register tile. With `WG_K > 1` the workgroup holds `WG_K` such groups, each
+ * multiplying its own `BK` rows of every step, added up in workgroup memory at the end. {@linkcode conv2dTile} picks a shape from the channel count;
  * {@linkcode conv2dTileCandidates} lists the shapes the executor's autotuner times on a real GPU.
  *
  * @module
@@ -48,7 +49,8 @@ export type Conv2dOverride =
   | "CH4"
   | "KSPLIT"
   | "PREFETCH"
-  | "BUFFERS";
+  | "BUFFERS"
+  | "WG_K";
 
 /** Params values of a conv2d dispatch. `inC`/`outC` are totals over all groups. */
 export type Conv2dParams = Record<Conv2dParam, number>;
@@ -108,6 +110,7 @@ export const conv2d: KernelSpec<Conv2dParam, Conv2dOverride> = {
     KSPLIT: 1,
     PREFETCH: 0,
     BUFFERS: 1,
+    WG_K: 1,
   },
   dispatch(p, o) {
     const tilesM = ceilDiv(p.batch * p.outH * p.outW, 4 * o.PIX4 * o.WG_M);
@@ -143,13 +146,22 @@ export const conv2d: KernelSpec<Conv2dParam, Conv2dOverride> = {
     if (!(o.BUFFERS === 1 || o.BUFFERS === 2)) {
       throw new RangeError(`Set conv2d BUFFERS to 1 or 2: got ${o.BUFFERS}`);
     }
+    if (!(Number.isInteger(o.WG_K) && o.WG_K >= 1)) {
+      throw new RangeError(`Give conv2d a whole WG_K >= 1: got ${o.WG_K}`);
+    }
+    if (!conv2dParkFits(o)) {
+      throw new RangeError(
+        `Give conv2d WG_K ${o.WG_K} a tile whose workgroup tiles hold the other groups' register tiles`,
+      );
+    }
   },
 };
 
 /**
  * A tile shape for conv2d: the `WG_M`, `WG_N`, `BK` overrides, and `PIX4`, `CH4`, `KSPLIT` (1 when
  * absent; `KSPLIT > 1` also needs a `conv2d_splitk_reduce` dispatch and a partial-sum buffer) and
- * `PREFETCH` (0 when absent) and `BUFFERS` (1 when absent: 2 double-buffers the workgroup tiles).
+ * `PREFETCH` (0 when absent) and `BUFFERS` (1 when absent: 2 double-buffers the workgroup tiles) and `WG_K`
+ * (1 when absent: invocation groups along the reduction, `WG_M * WG_N * WG_K` invocations).
  */
 export interface Conv2dTile {
   WG_M: number;
@@ -160,6 +172,7 @@ export interface Conv2dTile {
   KSPLIT?: number;
   PREFETCH?: number;
   BUFFERS?: number;
+  WG_K?: number;
 }
 
 /**
@@ -262,20 +275,43 @@ export function conv2dDepthCandidates<T extends Conv2dTile>(
 }
 
 /**
- * Workgroup-memory bytes a conv2d tile needs: the A and B tiles (`BUFFERS` of each) and the pixel table.
+ * Workgroup-memory bytes a conv2d tile needs: the A and B tiles (`BUFFERS` of each, `BK * WG_K` rows deep)
+ * and the pixel table.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { conv2dTileBytes } from "./conv2d.ts";
  * assert.equal(conv2dTileBytes({ WG_M: 16, WG_N: 16, BK: 16 }), 16 * 17 * 16 + 16 * 16 * 16 + 64 * 16);
+ * assert.equal(conv2dTileBytes({ WG_M: 4, WG_N: 8, BK: 16, WG_K: 4 }), 16 * (64 * 5 + 64 * 8 + 16));
  * ```
  */
 export function conv2dTileBytes(t: Conv2dTile): number {
   const pix4 = t.PIX4 ?? 1;
   const ch4 = t.CH4 ?? 1;
   const buffers = t.BUFFERS ?? 1;
-  return 16 * (buffers * (t.BK * (pix4 * t.WG_M + 1) + t.BK * ch4 * t.WG_N) + 4 * pix4 * t.WG_M);
+  const depth = t.BK * (t.WG_K ?? 1);
+  return 16 * (buffers * (depth * (pix4 * t.WG_M + 1) + depth * ch4 * t.WG_N) + 4 * pix4 * t.WG_M);
+}
+
+/**
+ * Whether the workgroup tiles of a `WG_K > 1` tile can hold the register tiles that invocation groups
+ * 1 .. `WG_K - 1` park there for group 0 to add up (always true for `WG_K` 1).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { conv2dParkFits } from "./conv2d.ts";
+ * assert.ok(conv2dParkFits({ WG_M: 4, WG_N: 8, BK: 16, WG_K: 8 }));
+ * assert.ok(!conv2dParkFits({ WG_M: 16, WG_N: 16, BK: 16, PIX4: 2, CH4: 2, WG_K: 2 }));
+ * ```
+ */
+export function conv2dParkFits(t: Conv2dTile): boolean {
+  const pix4 = t.PIX4 ?? 1;
+  const ch4 = t.CH4 ?? 1;
+  const wgK = t.WG_K ?? 1;
+  const tiles = (t.BUFFERS ?? 1) * t.BK * wgK * (pix4 * t.WG_M + 1 + ch4 * t.WG_N);
+  return (wgK - 1) * 4 * pix4 * ch4 * t.WG_M * t.WG_N <= tiles;
 }
 
 /**
@@ -315,14 +351,14 @@ export function conv2dTileCandidates(
 ): Conv2dTile[] {
   const out: Conv2dTile[] = [];
   const seen = new Set<string>();
-  const workgroups = (t: Required<Omit<Conv2dTile, "KSPLIT" | "PREFETCH" | "BUFFERS">>) =>
+  const workgroups = (t: Required<Omit<Conv2dTile, "KSPLIT" | "PREFETCH" | "BUFFERS" | "WG_K">>) =>
     ceilDiv(pixels, 4 * t.PIX4 * t.WG_M) * ceilDiv(coutPerGroup, 4 * t.CH4 * t.WG_N) * groups;
-  const fits = (t: Required<Omit<Conv2dTile, "KSPLIT" | "PREFETCH" | "BUFFERS">>) => {
+  const fits = (t: Required<Omit<Conv2dTile, "KSPLIT" | "PREFETCH" | "BUFFERS" | "WG_K">>) => {
     const nt = t.WG_M * t.WG_N;
     return nt <= maxInvocations && nt % t.BK === 0 && conv2dTileBytes(t) <= maxWorkgroupBytes;
   };
   const first = conv2dTile(coutPerGroup, pixels, groups, targetWorkgroups);
-  const shapes: Required<Omit<Conv2dTile, "KSPLIT" | "PREFETCH" | "BUFFERS">>[] = [{
+  const shapes: Required<Omit<Conv2dTile, "KSPLIT" | "PREFETCH" | "BUFFERS" | "WG_K">>[] = [{
     ...first,
     PIX4: 1,
     CH4: 1,
@@ -487,6 +523,7 @@ export function conv2dSplitCandidates(
     KSPLIT: 1,
     PREFETCH: 0,
     BUFFERS: 1,
+    WG_K: 1,
   });
   const workgroups = (t: Required<Conv2dTile>) =>
     ceilDiv(pixels, 4 * t.PIX4 * t.WG_M) * ceilDiv(coutPerGroup, 4 * t.CH4 * t.WG_N) * groups;
@@ -502,4 +539,76 @@ export function conv2dSplitCandidates(
     }
   }
   return out;
+}
+
+/**
+ * Variants that split each reduction step over `WG_K` (2, 4 or 8) invocation groups inside one workgroup:
+ * more invocations per output tile with no partial sums in memory and no reduce dispatch. For the same
+ * small-grid layers as {@linkcode conv2dSplitCandidates} (deep layers on small maps at batch 1), on the
+ * tiles that give the most workgroups (at most `baseTiles`), while each group keeps at least 2 reduction
+ * steps and the workgroup fits `maxInvocations` and `maxWorkgroupBytes`; on the first of them also `WG_K` 4
+ * with `KSPLIT` 2 and 4 (the partial sums within `maxScratchElements`).
+ *
+ * @param tiles The layer's candidates ({@linkcode conv2dTileCandidates}).
+ * @param kTotal Reduction length (`KSIZE * KSIZE * cin / groups`).
+ * @param pixels Output pixels.
+ * @param coutPerGroup Output channels per group.
+ * @param groups Groups. @default {1}
+ * @param targetWorkgroups Workgroups that fill the device. @default {264}
+ * @param maxWorkgroupBytes The device's `maxComputeWorkgroupStorageSize`. @default {16384}
+ * @param maxInvocations The device's `maxComputeInvocationsPerWorkgroup`. @default {256}
+ * @param maxScratchElements The largest partial-sum buffer, in f32 elements. @default {2 ** 24}
+ * @param baseTiles How many tiles to vary. @default {2}
+ * @returns Tiles with `WG_K > 1` (all other fields set).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { conv2dGroupCandidates, conv2dTileCandidates } from "./conv2d.ts";
+ * // model.9.cv2 of YOLO11n at 640: 20x20 pixels, 512 -> 256, 1x1.
+ * const grouped = conv2dGroupCandidates(conv2dTileCandidates(256, 400), 512, 400, 256, 1, 264, 49152, 1024);
+ * assert.ok(grouped.some((t) => t.WG_K === 8 && t.KSPLIT === 1));
+ * assert.ok(grouped.some((t) => t.WG_K === 4 && t.KSPLIT === 4));
+ * // proto.cv2: 160x160 pixels fill the device without splitting.
+ * assert.deepEqual(conv2dGroupCandidates(conv2dTileCandidates(64, 25600), 576, 25600, 64), []);
+ * ```
+ */
+export function conv2dGroupCandidates(
+  tiles: readonly Conv2dTile[],
+  kTotal: number,
+  pixels: number,
+  coutPerGroup: number,
+  groups = 1,
+  targetWorkgroups = 264,
+  maxWorkgroupBytes = 16384,
+  maxInvocations = 256,
+  maxScratchElements = 2 ** 24,
+  baseTiles = 2,
+): Required<Conv2dTile>[] {
+  const full = (t: Conv2dTile): Required<Conv2dTile> => ({
+    WG_M: t.WG_M,
+    WG_N: t.WG_N,
+    BK: t.BK,
+    PIX4: t.PIX4 ?? 1,
+    CH4: t.CH4 ?? 1,
+    KSPLIT: 1,
+    PREFETCH: 0,
+    BUFFERS: 1,
+    WG_K: 1,
+  });
+  const workgroups = (t: Required<Conv2dTile>) =>
+    ceilDiv(pixels, 4 * t.PIX4 * t.WG_M) * ceilDiv(coutPerGroup, 4 * t.CH4 * t.WG_N) * groups;
+  const base = tiles.map(full).sort((a, b) => workgroups(b) - workgroups(a));
+  if (base.length === 0 || workgroups(base[0]) >= 2 * targetWorkgroups) return [];
+  const fits = (t: Required<Conv2dTile>) =>
+    t.WG_M * t.WG_N * t.WG_K <= maxInvocations && conv2dTileBytes(t) <= maxWorkgroupBytes &&
+    conv2dParkFits(t) &&
+    ceilDiv(kTotal, t.BK * t.WG_K) >= 2 * t.KSPLIT &&
+    (t.KSPLIT === 1 || t.KSPLIT * pixels * coutPerGroup * groups <= maxScratchElements);
+  const out: Required<Conv2dTile>[] = [];
+  base.slice(0, baseTiles).forEach((t, i) => {
+    for (const wgK of [2, 4, 8]) out.push({ ...t, WG_K: wgK });
+    if (i === 0) { for (const split of [2, 4]) out.push({ ...t, WG_K: 4, KSPLIT: split }); }
+  });
+  return out.filter(fits);
 }

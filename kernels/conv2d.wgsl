@@ -9,6 +9,10 @@
 // fly) and a BK x BN weight tile of B in workgroup memory, both as vec4 rows; each invocation then
 // accumulates a (4 * PIX4) x (4 * CH4) register tile with PIX4 vec4 loads of A and CH4 of B per
 // 16 * PIX4 * CH4 FMAs (larger register tiles reuse each load more: the big-GPU autotuner's knob).
+// With WG_K > 1 the workgroup is WG_K such groups of WG_M x WG_N invocations: each step stages BK * WG_K
+// reduction rows and group kg multiplies rows kg * BK .. kg * BK + BK - 1; the groups' sums are added in
+// workgroup memory before the epilogue (a split of the reduction without partial sums in memory or a
+// second dispatch, for small maps with long reductions).
 // Weights are pre-packed on the CPU (packConv2dWeight) as [group][k][ceil(coutG / 4)] vec4, zero
 // padded, so every weight load is one aligned vec4.
 //
@@ -59,10 +63,12 @@ override RESIDUAL: bool = false;
 // Read x as NCHW / write y as NCHW instead of NHWC.
 override IN_NCHW: bool = false;
 override OUT_NCHW: bool = false;
-// Invocations along output pixels and along output-channel vec4s; BK = reduction depth per step.
+// Invocations along output pixels and along output-channel vec4s; BK = reduction depth per step (of each
+// of WG_K invocation groups along the reduction).
 override WG_M: u32 = 16u;
 override WG_N: u32 = 16u;
 override BK: u32 = 16u; // a multiple of 4
+override WG_K: u32 = 1u;
 // Register tile per invocation: PIX4 groups of 4 consecutive pixels x CH4 vec4s of channels (1 or 2 each).
 override PIX4: u32 = 1u;
 override CH4: u32 = 1u;
@@ -86,12 +92,20 @@ const MAX_ACC = 16u;
 // Marks a pixel-table row past the end: every iy computed from it is negative.
 const NO_PIXEL = -1073741824;
 
-// A tile, [BK][PIX4 * WG_M + 1] vec4s: row kb holds 4 consecutive pixels per vec4, so an invocation
+// A tile, [depth()][PIX4 * WG_M + 1] vec4s: row kb holds 4 consecutive pixels per vec4, so an invocation
 // reads each group of 4 pixels with one load (the +1 vec4 per row spreads the scalar stores across banks).
 // BUFFERS of them, one after the other.
-var<workgroup> aTile: array<vec4<f32>, BUFFERS * BK * (PIX4 * WG_M + 1u)>;
-// B tile, [BK][CH4 * WG_N] vec4s (BUFFERS of them).
-var<workgroup> bTile: array<vec4<f32>, BUFFERS * BK * CH4 * WG_N>;
+var<workgroup> aTile: array<vec4<f32>, BUFFERS * BK * WG_K * (PIX4 * WG_M + 1u)>;
+// B tile, [depth()][CH4 * WG_N] vec4s (BUFFERS of them).
+var<workgroup> bTile: array<vec4<f32>, BUFFERS * BK * WG_K * CH4 * WG_N>;
+
+// Reduction rows staged per step (all invocation groups), and invocations per workgroup.
+fn depth() -> u32 {
+  return BK * WG_K;
+}
+fn invocations() -> u32 {
+  return WG_M * WG_N * WG_K;
+}
 // Per tile row: (image, oy * STRIDE - pad, ox * STRIDE - pad).
 var<workgroup> pixTile: array<vec3<i32>, 4u * PIX4 * WG_M>;
 
@@ -122,15 +136,15 @@ fn loadA(i: u32, kOk: bool, ky: u32, kx: u32, c: u32) -> f32 {
 
 // B tile entry j (row j / bRowLen, channel vec4 j % bRowLen) of reduction step kStep: 0 past the ends.
 fn loadB(j: u32, kStep: u32, g: u32, n0: u32, kTotal: u32, coutG4: u32, bRowLen: u32) -> vec4<f32> {
-  let kb = kStep * BK + j / bRowLen;
+  let kb = kStep * depth() + j / bRowLen;
   let n4 = n0 / 4u + j % bRowLen;
-  if (j < BK * bRowLen && kb < kTotal && n4 < coutG4) {
+  if (j < depth() * bRowLen && kb < kTotal && n4 < coutG4) {
     return vec4<f32>(w[(g * kTotal + kb) * coutG4 + n4]);
   }
   return vec4<f32>(0.0);
 }
 
-// Where this invocation stages A values: column kk of the A tile, rows aRow, aRow + nt / BK, ...; and the
+// Where this invocation stages A values: column kk of the A tile, rows aRow, aRow + nt / depth(), ...; and the
 // reduction position (ky, kx, input channel c) of that column at the step being staged.
 struct Stager {
   kk: u32,
@@ -154,25 +168,25 @@ struct BSide {
 fn stageDirect(buf: u32, kStep: u32, st: Stager, bs: BSide) {
   let aRowLen = PIX4 * WG_M + 1u;
   let bRowLen = CH4 * WG_N;
-  let nt = WG_M * WG_N;
-  let aAt = buf * BK * aRowLen + st.kk * aRowLen;
-  for (var i = st.aRow; i < 4u * PIX4 * WG_M; i += nt / BK) {
+  let nt = invocations();
+  let aAt = buf * depth() * aRowLen + st.kk * aRowLen;
+  for (var i = st.aRow; i < 4u * PIX4 * WG_M; i += nt / depth()) {
     aTile[aAt + i / 4u][i % 4u] = loadA(i, st.kOk, st.ky, st.kx, st.c);
   }
-  for (var j = st.lid; j < BK * bRowLen; j += nt) {
-    bTile[buf * BK * bRowLen + j] = loadB(j, kStep, bs.g, bs.n0, bs.kTotal, bs.coutG4, bRowLen);
+  for (var j = st.lid; j < depth() * bRowLen; j += nt) {
+    bTile[buf * depth() * bRowLen + j] = loadB(j, kStep, bs.g, bs.n0, bs.kTotal, bs.coutG4, bRowLen);
   }
 }
 
 // A values and B vec4s each invocation stages per reduction step (constants once the overrides are set).
 fn aPer() -> u32 {
-  return 4u * PIX4 * WG_M * BK / (WG_M * WG_N);
+  return 4u * PIX4 * WG_M * depth() / invocations();
 }
 fn bPer() -> u32 {
-  return (BK * CH4 * WG_N + WG_M * WG_N - 1u) / (WG_M * WG_N);
+  return (depth() * CH4 * WG_N + invocations() - 1u) / invocations();
 }
 
-// Prefetch registers (constant indices only, so they stay registers): A values of rows aRow + r * nt / BK,
+// Prefetch registers (constant indices only, so they stay registers): A values of rows aRow + r * nt / depth(),
 // B entries lid + r * nt.
 struct Regs {
   a0: f32,
@@ -191,9 +205,9 @@ struct Regs {
 
 // Loads step kStep's A and B values into registers.
 fn loadRegs(kStep: u32, st: Stager, bs: BSide) -> Regs {
-  let step = WG_M * WG_N / BK;
+  let step = invocations() / depth();
   let bRowLen = CH4 * WG_N;
-  let nt = WG_M * WG_N;
+  let nt = invocations();
   var r: Regs;
   r.a0 = loadA(st.aRow, st.kOk, st.ky, st.kx, st.c);
   if (aPer() > 1u) {
@@ -222,11 +236,11 @@ fn loadRegs(kStep: u32, st: Stager, bs: BSide) -> Regs {
 
 // Stores registers loaded by loadRegs into tile buffer buf.
 fn storeRegs(buf: u32, r: Regs, kk: u32, aRow: u32, lid: u32) {
-  let step = WG_M * WG_N / BK;
+  let step = invocations() / depth();
   let aRowLen = PIX4 * WG_M + 1u;
   let bRowLen = CH4 * WG_N;
-  let nt = WG_M * WG_N;
-  let aAt = buf * BK * aRowLen + kk * aRowLen;
+  let nt = invocations();
+  let aAt = buf * depth() * aRowLen + kk * aRowLen;
   storeA(aAt, aRow, r.a0);
   if (aPer() > 1u) {
     storeA(aAt, aRow + step, r.a1);
@@ -241,25 +255,25 @@ fn storeRegs(buf: u32, r: Regs, kk: u32, aRow: u32, lid: u32) {
     storeA(aAt, aRow + 6u * step, r.a6);
     storeA(aAt, aRow + 7u * step, r.a7);
   }
-  let bAt = buf * BK * bRowLen;
-  if (lid < BK * bRowLen) {
+  let bAt = buf * depth() * bRowLen;
+  if (lid < depth() * bRowLen) {
     bTile[bAt + lid] = r.b0;
   }
-  if (bPer() > 1u && lid + nt < BK * bRowLen) {
+  if (bPer() > 1u && lid + nt < depth() * bRowLen) {
     bTile[bAt + lid + nt] = r.b1;
   }
-  if (bPer() > 2u && lid + 2u * nt < BK * bRowLen) {
+  if (bPer() > 2u && lid + 2u * nt < depth() * bRowLen) {
     bTile[bAt + lid + 2u * nt] = r.b2;
   }
-  if (bPer() > 2u && lid + 3u * nt < BK * bRowLen) {
+  if (bPer() > 2u && lid + 3u * nt < depth() * bRowLen) {
     bTile[bAt + lid + 3u * nt] = r.b3;
   }
 }
 
-// Moves the staging position (k, ci, kx, ky) on by one reduction step of BK (no divisions).
+// Moves the staging position (k, ci, kx, ky) on by one reduction step of depth() (no divisions).
 fn advance(k: ptr<function, u32>, ci: ptr<function, u32>, kx: ptr<function, u32>, ky: ptr<function, u32>, cinG: u32) {
-  *k += BK;
-  *ci += BK;
+  *k += depth();
+  *ci += depth();
   while (*ci >= cinG) {
     *ci -= cinG;
     *kx += 1u;
@@ -350,7 +364,86 @@ fn store(t: Tile, row: u32, c: u32, v4: vec4<f32>) {
   }
 }
 
-@compute @workgroup_size(WG_M * WG_N)
+// With WG_K > 1, invocation groups 1 .. WG_K - 1 park their register tiles for group 0 to add up, in the
+// workgroup tiles (idle once the reduction is done): the B tile, then the A tile, laid out as
+// [group - 1][accumulator slot][invocation in its group] (the spec's validate checks that they fit).
+// Where accumulator j (acc[2 * row + c]) of invocation lidK of group kg > 0 goes: slots count only the
+// 4 * PIX4 * CH4 accumulators the register tile uses.
+fn parkedIndex(kg: u32, lidK: u32, j: u32) -> u32 {
+  let slot = select(j / 2u, j, CH4 == 2u);
+  return ((kg - 1u) * 4u * PIX4 * CH4 + slot) * WG_M * WG_N + lidK;
+}
+
+fn parkAt(i: u32, v: vec4<f32>) {
+  let bLen = BUFFERS * depth() * CH4 * WG_N;
+  if (i < bLen) {
+    bTile[i] = v;
+  } else {
+    aTile[i - bLen] = v;
+  }
+}
+
+fn parkedAt(i: u32) -> vec4<f32> {
+  let bLen = BUFFERS * depth() * CH4 * WG_N;
+  if (i < bLen) {
+    return bTile[i];
+  }
+  return aTile[i - bLen];
+}
+
+// Parks this invocation's register tile (constant indices into acc only).
+fn park(kg: u32, lidK: u32, acc: ptr<function, array<vec4<f32>, MAX_ACC>>) {
+  parkAt(parkedIndex(kg, lidK, 0u), (*acc)[0]);
+  parkAt(parkedIndex(kg, lidK, 2u), (*acc)[2]);
+  parkAt(parkedIndex(kg, lidK, 4u), (*acc)[4]);
+  parkAt(parkedIndex(kg, lidK, 6u), (*acc)[6]);
+  if (CH4 == 2u) {
+    parkAt(parkedIndex(kg, lidK, 1u), (*acc)[1]);
+    parkAt(parkedIndex(kg, lidK, 3u), (*acc)[3]);
+    parkAt(parkedIndex(kg, lidK, 5u), (*acc)[5]);
+    parkAt(parkedIndex(kg, lidK, 7u), (*acc)[7]);
+  }
+  if (PIX4 == 2u) {
+    parkAt(parkedIndex(kg, lidK, 8u), (*acc)[8]);
+    parkAt(parkedIndex(kg, lidK, 10u), (*acc)[10]);
+    parkAt(parkedIndex(kg, lidK, 12u), (*acc)[12]);
+    parkAt(parkedIndex(kg, lidK, 14u), (*acc)[14]);
+    if (CH4 == 2u) {
+      parkAt(parkedIndex(kg, lidK, 9u), (*acc)[9]);
+      parkAt(parkedIndex(kg, lidK, 11u), (*acc)[11]);
+      parkAt(parkedIndex(kg, lidK, 13u), (*acc)[13]);
+      parkAt(parkedIndex(kg, lidK, 15u), (*acc)[15]);
+    }
+  }
+}
+
+// Adds the register tile group kg parked for invocation lidK to acc.
+fn addParked(kg: u32, lidK: u32, acc: ptr<function, array<vec4<f32>, MAX_ACC>>) {
+  (*acc)[0] += parkedAt(parkedIndex(kg, lidK, 0u));
+  (*acc)[2] += parkedAt(parkedIndex(kg, lidK, 2u));
+  (*acc)[4] += parkedAt(parkedIndex(kg, lidK, 4u));
+  (*acc)[6] += parkedAt(parkedIndex(kg, lidK, 6u));
+  if (CH4 == 2u) {
+    (*acc)[1] += parkedAt(parkedIndex(kg, lidK, 1u));
+    (*acc)[3] += parkedAt(parkedIndex(kg, lidK, 3u));
+    (*acc)[5] += parkedAt(parkedIndex(kg, lidK, 5u));
+    (*acc)[7] += parkedAt(parkedIndex(kg, lidK, 7u));
+  }
+  if (PIX4 == 2u) {
+    (*acc)[8] += parkedAt(parkedIndex(kg, lidK, 8u));
+    (*acc)[10] += parkedAt(parkedIndex(kg, lidK, 10u));
+    (*acc)[12] += parkedAt(parkedIndex(kg, lidK, 12u));
+    (*acc)[14] += parkedAt(parkedIndex(kg, lidK, 14u));
+    if (CH4 == 2u) {
+      (*acc)[9] += parkedAt(parkedIndex(kg, lidK, 9u));
+      (*acc)[11] += parkedAt(parkedIndex(kg, lidK, 11u));
+      (*acc)[13] += parkedAt(parkedIndex(kg, lidK, 13u));
+      (*acc)[15] += parkedAt(parkedIndex(kg, lidK, 15u));
+    }
+  }
+}
+
+@compute @workgroup_size(WG_M * WG_N * WG_K)
 fn main(
   @builtin(local_invocation_index) lid: u32,
   @builtin(workgroup_id) wid: vec3<u32>,
@@ -360,7 +453,7 @@ fn main(
   let bn = 4u * CH4 * WG_N;
   let aRowLen = PIX4 * WG_M + 1u;
   let bRowLen = CH4 * WG_N;
-  let nt = WG_M * WG_N;
+  let nt = invocations();
   let pixels = params.batch * params.outH * params.outW;
   let cinG = params.inC / params.groups;
   let coutG = params.outC / params.groups;
@@ -392,19 +485,19 @@ fn main(
     pixTile[i] = e;
   }
 
-  // This invocation's role when staging A: a fixed column kk, rows aRow, aRow + nt / BK, ...
-  // Its k = kStep * BK + kk is tracked incrementally as (ci, kx, ky) to avoid divisions.
+  // This invocation's role when staging A: a fixed column kk, rows aRow, aRow + nt / depth(), ...
+  // Its k = kStep * depth() + kk is tracked incrementally as (ci, kx, ky) to avoid divisions.
   // This workgroup's K steps: all of them, or its slice's share when split.
-  let kStepsAll = (kTotal + BK - 1u) / BK;
+  let kStepsAll = (kTotal + depth() - 1u) / depth();
   let perSlice = (kStepsAll + KSPLIT - 1u) / KSPLIT;
   let kStep0 = min(slice * perSlice, kStepsAll);
   let kStep1 = min(kStep0 + perSlice, kStepsAll);
   // NHWC: neighbouring invocations take neighbouring k (consecutive channels of one pixel: coalesced).
   // NCHW: they take neighbouring rows instead (consecutive pixels of one channel plane: coalesced there).
-  let aRowStep = nt / BK;
-  let kk = select(lid % BK, lid / aRowStep, IN_NCHW);
-  let aRow = select(lid / BK, lid % aRowStep, IN_NCHW);
-  var k = kStep0 * BK + kk;
+  let aRowStep = nt / depth();
+  let kk = select(lid % depth(), lid / aRowStep, IN_NCHW);
+  let aRow = select(lid / depth(), lid % aRowStep, IN_NCHW);
+  var k = kStep0 * depth() + kk;
   var ci = k % cinG;
   var kx = (k / cinG) % KSIZE;
   var ky = k / cinG / KSIZE;
@@ -414,8 +507,11 @@ fn main(
   // channel vec4s n0 + 4 * (tn + c * WG_N) + (0..3) for c < CH4; pixel row 4 * q + i, channel vec4 c in
   // accumulator 2 * (4 * q + i) + c. Every index into acc is a constant (the loops over q and c written out),
   // so the accumulators stay in registers: a dynamically indexed array would live in local memory.
-  let tn = lid % WG_N;
-  let tm = lid / WG_N;
+  // With WG_K > 1, invocation group kg multiplies its own BK rows of each staged step.
+  let lidK = lid % (WG_M * WG_N);
+  let kg = lid / (WG_M * WG_N);
+  let tn = lidK % WG_N;
+  let tm = lidK / WG_N;
   var acc: array<vec4<f32>, MAX_ACC>; // zero-initialized
 
   let bs = BSide(g, n0, kTotal, coutG4);
@@ -461,10 +557,10 @@ fn main(
       }
     }
 
-    let aBuf = cur * BK * aRowLen;
-    let bBuf = cur * BK * bRowLen;
+    let aBuf = cur * depth() * aRowLen;
+    let bBuf = cur * depth() * bRowLen;
     // Four reduction rows per iteration (BK is a multiple of 4): fewer loop and address instructions.
-    for (var kb = 0u; kb < BK; kb += 4u) {
+    for (var kb = kg * BK; kb < kg * BK + BK; kb += 4u) {
       let ai = aBuf + kb * aRowLen + tm * PIX4;
       let bi = bBuf + kb * bRowLen + tn;
       mac(&acc, ai, bi);
@@ -476,6 +572,20 @@ fn main(
       storeRegs(1u - cur, regs, kk, aRow, lid);
     }
     workgroupBarrier();
+  }
+
+  // Invocation groups 1 .. WG_K - 1 hand their sums to group 0, which finishes the tile.
+  if (WG_K > 1u) {
+    if (kg > 0u) {
+      park(kg, lidK, &acc);
+    }
+    workgroupBarrier();
+    if (kg > 0u) {
+      return;
+    }
+    for (var other = 1u; other < WG_K; other++) {
+      addParked(other, lidK, &acc);
+    }
   }
 
   // Epilogue (bias, activation, residual, store) for each accumulator; constant indices keep acc in registers.

@@ -10,6 +10,7 @@
 import {
   conv2dBufferCandidates,
   conv2dDepthCandidates,
+  conv2dGroupCandidates,
   type Conv2dParams,
   conv2dPrefetchCandidates,
   conv2dSplitCandidates,
@@ -154,10 +155,22 @@ export async function tuneConvSteps(
     KSPLIT: 1,
     PREFETCH: 0,
     BUFFERS: 1,
+    WG_K: 1,
     ...t,
   });
   const tileKey = (t: Conv2dTile) =>
-    [t.WG_M, t.WG_N, t.BK, t.PIX4 ?? 1, t.CH4 ?? 1, t.KSPLIT ?? 1, t.PREFETCH ?? 0, t.BUFFERS ?? 1].join(",");
+    [
+      t.WG_M,
+      t.WG_N,
+      t.BK,
+      t.PIX4 ?? 1,
+      t.CH4 ?? 1,
+      t.KSPLIT ?? 1,
+      t.PREFETCH ?? 0,
+      t.BUFFERS ?? 1,
+      t.WG_K ?? 1,
+    ]
+      .join(",");
   // Split-K trials share one partial-sum buffer, sized for the largest of them; dropped if none is chosen.
   const maxScratch = Math.min(limits.maxStorageBufferBindingSize, 2 ** 26) / 4;
   const candidatesOf = new Map<number, Required<Conv2dTile>[]>();
@@ -191,7 +204,19 @@ export async function tuneConvSteps(
     const deep = conv2dDepthCandidates(tiles.map(full), kTotal, limits.maxComputeWorkgroupStorageSize);
     // Double-buffered workgroup tiles (one barrier per step), plain and prefetching.
     const double = conv2dBufferCandidates(tiles.map(full), limits.maxComputeWorkgroupStorageSize);
-    const all = [...tiles.map(full), ...deep, ...double, ...splits, ...prefetch].filter((t) =>
+    // Reduction steps split over invocation groups inside the workgroup (no reduce dispatch).
+    const grouped = conv2dGroupCandidates(
+      tiles,
+      kTotal,
+      pixels,
+      p.outC / p.groups,
+      p.groups,
+      ctx.targetWorkgroups,
+      limits.maxComputeWorkgroupStorageSize,
+      limits.maxComputeInvocationsPerWorkgroup,
+      maxScratch,
+    );
+    const all = [...tiles.map(full), ...deep, ...double, ...splits, ...prefetch, ...grouped].filter((t) =>
       ctx.tuneFilter?.(t) ?? true
     );
     candidatesOf.set(i, all);

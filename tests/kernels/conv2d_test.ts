@@ -9,6 +9,7 @@ import {
   conv2dBufferCandidates,
   conv2dDepthCandidates,
   conv2dF16,
+  conv2dGroupCandidates,
   type Conv2dOverrides,
   type Conv2dParams,
   conv2dPrefetchCandidates,
@@ -392,10 +393,89 @@ const cases: [string, Case][] = [
     outNchw: true,
     tile: { WG_M: 16, WG_N: 4, BK: 16, BUFFERS: 2 },
   }],
+  ["WG_K 2: ragged reduction (cin 13, 3x3: 4 steps of 32, the last 21 rows), batch 2, residual, views", {
+    batch: 2,
+    h: 7,
+    w: 5,
+    cin: 13,
+    cout: 20,
+    k: 3,
+    act: 1,
+    residual: true,
+    xView: [3, 5, 2],
+    rView: [2, 4, 1],
+    tile: { WG_M: 8, WG_N: 8, BK: 16, WG_K: 2 },
+  }],
+  ["WG_K 4 on an 8x8 register tile (every accumulator parked), split-K 2, stride 2", {
+    h: 9,
+    w: 11,
+    cin: 40,
+    cout: 24,
+    k: 3,
+    stride: 2,
+    act: 1,
+    yView: [5, 4, 2],
+    tile: { WG_M: 4, WG_N: 4, BK: 16, PIX4: 2, CH4: 2, WG_K: 4, KSPLIT: 2 },
+  }],
+  ["WG_K 2 + BUFFERS 2 + PREFETCH (8 A values, 4 B vec4s each), IN_NCHW", {
+    h: 6,
+    w: 7,
+    cin: 56,
+    cout: 16,
+    k: 3,
+    inNchw: true,
+    tile: { WG_M: 4, WG_N: 8, BK: 16, WG_K: 2, BUFFERS: 2, PREFETCH: 1 },
+  }],
+  ["WG_K 2 on an 8x4 register tile, 1x1, residual", {
+    h: 6,
+    w: 6,
+    cin: 72,
+    cout: 12,
+    k: 1,
+    residual: true,
+    tile: { WG_M: 8, WG_N: 4, BK: 16, PIX4: 2, WG_K: 2 },
+  }],
+  ["WG_K 4 on a 4x8 register tile, OUT_NCHW", {
+    h: 5,
+    w: 4,
+    cin: 48,
+    cout: 40,
+    k: 3,
+    outNchw: true,
+    tile: { WG_M: 4, WG_N: 8, BK: 16, CH4: 2, WG_K: 4 },
+  }],
+  ["WG_K 4 with fewer reduction rows than one step (1x1, cin 8): idle groups", {
+    h: 4,
+    w: 5,
+    cin: 8,
+    cout: 16,
+    k: 1,
+    act: 1,
+    tile: { WG_M: 4, WG_N: 4, BK: 16, WG_K: 4 },
+  }],
   ["every autotune candidate of a 64 -> 64 3x3 layer", { h: 12, w: 10, cin: 64, cout: 64, k: 3, act: 1 }],
+  ["every grouped (WG_K) candidate of a small-map 64 -> 48 3x3 layer", {
+    h: 5,
+    w: 4,
+    cin: 64,
+    cout: 48,
+    k: 3,
+  }],
 ];
 
 cases.forEach(([name, c], i) => {
+  if (name.startsWith("every grouped")) {
+    Deno.test(`conv2d: ${name}`, async () => {
+      const pixels = c.h * c.w;
+      // lavapipe's limits (32 KiB, 1024 invocations), as the autotuner passes the device's.
+      const shapes = conv2dTileCandidates(c.cout, pixels, 1, 264, 32768, 256, 1);
+      const grouped = conv2dGroupCandidates(shapes, 9 * c.cin, pixels, c.cout, 1, 264, 32768, 1024);
+      assert.ok(grouped.length >= 5, `${grouped.length} candidates`);
+      assert.ok(grouped.some((t) => t.KSPLIT > 1) && grouped.some((t) => t.WG_K === 8));
+      for (const tile of grouped) await check({ ...c, tile }, 1000 * (i + 1));
+    });
+    return;
+  }
   if (name.startsWith("every autotune candidate")) {
     Deno.test(`conv2d: ${name}`, async () => {
       const shapes = conv2dTileCandidates(c.cout, (c.batch ?? 1) * c.h * c.w, 1, 264, 16384, 256, 1);
