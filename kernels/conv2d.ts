@@ -161,7 +161,8 @@ export const conv2d: KernelSpec<Conv2dParam, Conv2dOverride> = {
  * A tile shape for conv2d: the `WG_M`, `WG_N`, `BK` overrides, and `PIX4`, `CH4`, `KSPLIT` (1 when
  * absent; `KSPLIT > 1` also needs a `conv2d_splitk_reduce` dispatch and a partial-sum buffer) and
  * `PREFETCH` (0 when absent) and `BUFFERS` (1 when absent: 2 double-buffers the workgroup tiles) and `WG_K`
- * (1 when absent: invocation groups along the reduction, `WG_M * WG_N * WG_K` invocations).
+ * (1 when absent: invocation groups along the reduction, `WG_M * WG_N * WG_K` invocations). `HALF_MATH` is
+ * no override: 1 runs the tile on {@linkcode conv2dF16Math} (f16 arithmetic) instead, in half mode.
  */
 export interface Conv2dTile {
   WG_M: number;
@@ -173,6 +174,7 @@ export interface Conv2dTile {
   PREFETCH?: number;
   BUFFERS?: number;
   WG_K?: number;
+  HALF_MATH?: number;
 }
 
 /**
@@ -351,14 +353,15 @@ export function conv2dTileCandidates(
 ): Conv2dTile[] {
   const out: Conv2dTile[] = [];
   const seen = new Set<string>();
-  const workgroups = (t: Required<Omit<Conv2dTile, "KSPLIT" | "PREFETCH" | "BUFFERS" | "WG_K">>) =>
-    ceilDiv(pixels, 4 * t.PIX4 * t.WG_M) * ceilDiv(coutPerGroup, 4 * t.CH4 * t.WG_N) * groups;
-  const fits = (t: Required<Omit<Conv2dTile, "KSPLIT" | "PREFETCH" | "BUFFERS" | "WG_K">>) => {
+  const workgroups = (
+    t: Required<Omit<Conv2dTile, "KSPLIT" | "PREFETCH" | "BUFFERS" | "WG_K" | "HALF_MATH">>,
+  ) => ceilDiv(pixels, 4 * t.PIX4 * t.WG_M) * ceilDiv(coutPerGroup, 4 * t.CH4 * t.WG_N) * groups;
+  const fits = (t: Required<Omit<Conv2dTile, "KSPLIT" | "PREFETCH" | "BUFFERS" | "WG_K" | "HALF_MATH">>) => {
     const nt = t.WG_M * t.WG_N;
     return nt <= maxInvocations && nt % t.BK === 0 && conv2dTileBytes(t) <= maxWorkgroupBytes;
   };
   const first = conv2dTile(coutPerGroup, pixels, groups, targetWorkgroups);
-  const shapes: Required<Omit<Conv2dTile, "KSPLIT" | "PREFETCH" | "BUFFERS" | "WG_K">>[] = [{
+  const shapes: Required<Omit<Conv2dTile, "KSPLIT" | "PREFETCH" | "BUFFERS" | "WG_K" | "HALF_MATH">>[] = [{
     ...first,
     PIX4: 1,
     CH4: 1,
@@ -477,6 +480,30 @@ export function packConv2dWeight(
 export const conv2dF16: typeof conv2d = f16Variant(conv2d);
 
 /**
+ * `conv2d_f16` with f16 arithmetic (`HALF_MATH`): tiles in workgroup memory and the products of each
+ * reduction step in f16 (packed f16 FMAs where the GPU has them), each step's sums added to f32
+ * accumulators. Its `.wgsl` is `conv2d.wgsl` with `alias T = S;` and `const HALF_MATH = true;` (derived here
+ * so the two cannot drift). `WG_K` must be 1 (other invocation groups park f32 sums in the f32 tiles only).
+ * The autotuner offers it in half mode as a variant of each layer's fastest tiles ({@linkcode Conv2dTile}'s
+ * `HALF_MATH`).
+ */
+export const conv2dF16Math: typeof conv2d = (() => {
+  const types = /^alias T = f32;$/m, flag = /^const HALF_MATH = false;$/m;
+  if (!types.test(conv2dF16.code) || !flag.test(conv2dF16.code)) {
+    throw new TypeError("conv2d.wgsl lost its `alias T = f32;` or `const HALF_MATH = false;` line");
+  }
+  return {
+    ...conv2dF16,
+    name: "conv2d_f16_math",
+    code: conv2dF16.code.replace(types, "alias T = S;").replace(flag, "const HALF_MATH = true;"),
+    validate(o) {
+      conv2dF16.validate!(o);
+      if (o.WG_K !== 1) throw new RangeError(`Give conv2d_f16_math WG_K 1: got ${o.WG_K}`);
+    },
+  };
+})();
+
+/**
  * Split-K variants worth timing for a layer whose grid is small (few output tiles, long reductions: deep
  * layers on small maps at batch 1): `KSPLIT` 2, 4 and 8 on the given tiles that already give the most
  * workgroups (at most `baseTiles` of them), while each slice keeps at least 2 reduction steps, the grid stays
@@ -524,6 +551,7 @@ export function conv2dSplitCandidates(
     PREFETCH: 0,
     BUFFERS: 1,
     WG_K: 1,
+    HALF_MATH: 0,
   });
   const workgroups = (t: Required<Conv2dTile>) =>
     ceilDiv(pixels, 4 * t.PIX4 * t.WG_M) * ceilDiv(coutPerGroup, 4 * t.CH4 * t.WG_N) * groups;
@@ -595,6 +623,7 @@ export function conv2dGroupCandidates(
     PREFETCH: 0,
     BUFFERS: 1,
     WG_K: 1,
+    HALF_MATH: 0,
   });
   const workgroups = (t: Required<Conv2dTile>) =>
     ceilDiv(pixels, 4 * t.PIX4 * t.WG_M) * ceilDiv(coutPerGroup, 4 * t.CH4 * t.WG_N) * groups;

@@ -22,6 +22,12 @@
 // Element type of activations (and of weights bound as storage) in memory: f32 here, f16 in its f16 variant (f16Variant),
 // which differs from this file only in that line and its leading `enable f16;`. Arithmetic stays f32.
 alias S = f32;
+// Arithmetic of the tile products: f32, or f16 in the half-math variant (halfMathVariant: `alias T = S;` and
+// HALF_MATH true, on top of the f16 variant), where each reduction step's products are summed in f16 (packed
+// f16 FMAs, half the workgroup memory) and then added to the f32 accumulators, so that f16 rounding spans
+// the BK products of a step, not the whole reduction.
+alias T = f32;
+const HALF_MATH = false;
 
 struct Params {
   batch: u32,
@@ -95,9 +101,9 @@ const NO_PIXEL = -1073741824;
 // A tile, [depth()][PIX4 * WG_M + 1] vec4s: row kb holds 4 consecutive pixels per vec4, so an invocation
 // reads each group of 4 pixels with one load (the +1 vec4 per row spreads the scalar stores across banks).
 // BUFFERS of them, one after the other.
-var<workgroup> aTile: array<vec4<f32>, BUFFERS * BK * WG_K * (PIX4 * WG_M + 1u)>;
+var<workgroup> aTile: array<vec4<T>, BUFFERS * BK * WG_K * (PIX4 * WG_M + 1u)>;
 // B tile, [depth()][CH4 * WG_N] vec4s (BUFFERS of them).
-var<workgroup> bTile: array<vec4<f32>, BUFFERS * BK * WG_K * CH4 * WG_N>;
+var<workgroup> bTile: array<vec4<T>, BUFFERS * BK * WG_K * CH4 * WG_N>;
 
 // Reduction rows staged per step (all invocation groups), and invocations per workgroup.
 fn depth() -> u32 {
@@ -124,24 +130,24 @@ fn outIndex(base: u32, stride: u32, n: u32, oy: u32, ox: u32, c: u32) -> u32 {
 }
 
 // A value of tile row i at reduction position (ky, kx, input channel c): 0 outside the map or past kTotal.
-fn loadA(i: u32, kOk: bool, ky: u32, kx: u32, c: u32) -> f32 {
+fn loadA(i: u32, kOk: bool, ky: u32, kx: u32, c: u32) -> T {
   let px = pixTile[i];
   let iy = px.y + i32(ky);
   let ix = px.z + i32(kx);
   if (kOk && iy >= 0 && iy < i32(params.inH) && ix >= 0 && ix < i32(params.inW)) {
-    return f32(x[xIndex(u32(px.x), u32(iy), u32(ix), c)]);
+    return T(x[xIndex(u32(px.x), u32(iy), u32(ix), c)]);
   }
   return 0.0;
 }
 
 // B tile entry j (row j / bRowLen, channel vec4 j % bRowLen) of reduction step kStep: 0 past the ends.
-fn loadB(j: u32, kStep: u32, g: u32, n0: u32, kTotal: u32, coutG4: u32, bRowLen: u32) -> vec4<f32> {
+fn loadB(j: u32, kStep: u32, g: u32, n0: u32, kTotal: u32, coutG4: u32, bRowLen: u32) -> vec4<T> {
   let kb = kStep * depth() + j / bRowLen;
   let n4 = n0 / 4u + j % bRowLen;
   if (j < depth() * bRowLen && kb < kTotal && n4 < coutG4) {
-    return vec4<f32>(w[(g * kTotal + kb) * coutG4 + n4]);
+    return vec4<T>(w[(g * kTotal + kb) * coutG4 + n4]);
   }
-  return vec4<f32>(0.0);
+  return vec4<T>(0.0);
 }
 
 // Where this invocation stages A values: column kk of the A tile, rows aRow, aRow + nt / depth(), ...; and the
@@ -189,18 +195,18 @@ fn bPer() -> u32 {
 // Prefetch registers (constant indices only, so they stay registers): A values of rows aRow + r * nt / depth(),
 // B entries lid + r * nt.
 struct Regs {
-  a0: f32,
-  a1: f32,
-  a2: f32,
-  a3: f32,
-  a4: f32,
-  a5: f32,
-  a6: f32,
-  a7: f32,
-  b0: vec4<f32>,
-  b1: vec4<f32>,
-  b2: vec4<f32>,
-  b3: vec4<f32>,
+  a0: T,
+  a1: T,
+  a2: T,
+  a3: T,
+  a4: T,
+  a5: T,
+  a6: T,
+  a7: T,
+  b0: vec4<T>,
+  b1: vec4<T>,
+  b2: vec4<T>,
+  b3: vec4<T>,
 }
 
 // Loads step kStep's A and B values into registers.
@@ -285,38 +291,38 @@ fn advance(k: ptr<function, u32>, ci: ptr<function, u32>, kx: ptr<function, u32>
 }
 
 // Stores A value v of tile row i into the column starting at aTile[aAt].
-fn storeA(aAt: u32, i: u32, v: f32) {
+fn storeA(aAt: u32, i: u32, v: T) {
   aTile[aAt + i / 4u][i % 4u] = v;
 }
 
 // One reduction row of the tile product for this invocation's register tile: acc += A x B, with the row's
 // first A vec4 at aTile[ai] (PIX4 of them) and first B vec4 at bTile[bi] (CH4 of them, WG_N apart).
-fn mac(acc: ptr<function, array<vec4<f32>, MAX_ACC>>, ai: u32, bi: u32) {
+fn mac(acc: ptr<function, array<vec4<T>, MAX_ACC>>, ai: u32, bi: u32) {
   let a0 = aTile[ai];
   let b0 = bTile[bi];
-  (*acc)[0] = fma(vec4<f32>(a0.x), b0, (*acc)[0]);
-  (*acc)[2] = fma(vec4<f32>(a0.y), b0, (*acc)[2]);
-  (*acc)[4] = fma(vec4<f32>(a0.z), b0, (*acc)[4]);
-  (*acc)[6] = fma(vec4<f32>(a0.w), b0, (*acc)[6]);
-  var b1 = vec4<f32>(0.0);
+  (*acc)[0] = fma(vec4<T>(a0.x), b0, (*acc)[0]);
+  (*acc)[2] = fma(vec4<T>(a0.y), b0, (*acc)[2]);
+  (*acc)[4] = fma(vec4<T>(a0.z), b0, (*acc)[4]);
+  (*acc)[6] = fma(vec4<T>(a0.w), b0, (*acc)[6]);
+  var b1 = vec4<T>(0.0);
   if (CH4 == 2u) {
     b1 = bTile[bi + WG_N];
-    (*acc)[1] = fma(vec4<f32>(a0.x), b1, (*acc)[1]);
-    (*acc)[3] = fma(vec4<f32>(a0.y), b1, (*acc)[3]);
-    (*acc)[5] = fma(vec4<f32>(a0.z), b1, (*acc)[5]);
-    (*acc)[7] = fma(vec4<f32>(a0.w), b1, (*acc)[7]);
+    (*acc)[1] = fma(vec4<T>(a0.x), b1, (*acc)[1]);
+    (*acc)[3] = fma(vec4<T>(a0.y), b1, (*acc)[3]);
+    (*acc)[5] = fma(vec4<T>(a0.z), b1, (*acc)[5]);
+    (*acc)[7] = fma(vec4<T>(a0.w), b1, (*acc)[7]);
   }
   if (PIX4 == 2u) {
     let a1 = aTile[ai + 1u];
-    (*acc)[8] = fma(vec4<f32>(a1.x), b0, (*acc)[8]);
-    (*acc)[10] = fma(vec4<f32>(a1.y), b0, (*acc)[10]);
-    (*acc)[12] = fma(vec4<f32>(a1.z), b0, (*acc)[12]);
-    (*acc)[14] = fma(vec4<f32>(a1.w), b0, (*acc)[14]);
+    (*acc)[8] = fma(vec4<T>(a1.x), b0, (*acc)[8]);
+    (*acc)[10] = fma(vec4<T>(a1.y), b0, (*acc)[10]);
+    (*acc)[12] = fma(vec4<T>(a1.z), b0, (*acc)[12]);
+    (*acc)[14] = fma(vec4<T>(a1.w), b0, (*acc)[14]);
     if (CH4 == 2u) {
-      (*acc)[9] = fma(vec4<f32>(a1.x), b1, (*acc)[9]);
-      (*acc)[11] = fma(vec4<f32>(a1.y), b1, (*acc)[11]);
-      (*acc)[13] = fma(vec4<f32>(a1.z), b1, (*acc)[13]);
-      (*acc)[15] = fma(vec4<f32>(a1.w), b1, (*acc)[15]);
+      (*acc)[9] = fma(vec4<T>(a1.x), b1, (*acc)[9]);
+      (*acc)[11] = fma(vec4<T>(a1.y), b1, (*acc)[11]);
+      (*acc)[13] = fma(vec4<T>(a1.z), b1, (*acc)[13]);
+      (*acc)[15] = fma(vec4<T>(a1.w), b1, (*acc)[15]);
     }
   }
 }
@@ -374,21 +380,50 @@ fn parkedIndex(kg: u32, lidK: u32, j: u32) -> u32 {
   return ((kg - 1u) * 4u * PIX4 * CH4 + slot) * WG_M * WG_N + lidK;
 }
 
+// (With HALF_MATH the tiles are f16: that variant's validate allows WG_K 1 only.)
 fn parkAt(i: u32, v: vec4<f32>) {
   let bLen = BUFFERS * depth() * CH4 * WG_N;
   if (i < bLen) {
-    bTile[i] = v;
+    bTile[i] = vec4<T>(v);
   } else {
-    aTile[i - bLen] = v;
+    aTile[i - bLen] = vec4<T>(v);
   }
 }
 
 fn parkedAt(i: u32) -> vec4<f32> {
   let bLen = BUFFERS * depth() * CH4 * WG_N;
   if (i < bLen) {
-    return bTile[i];
+    return vec4<f32>(bTile[i]);
   }
-  return aTile[i - bLen];
+  return vec4<f32>(aTile[i - bLen]);
+}
+
+// Adds the products summed in part (type T) to the f32 accumulators and clears part: after every step with
+// HALF_MATH, once after the reduction otherwise (then part was the accumulator itself).
+fn fold(acc: ptr<function, array<vec4<f32>, MAX_ACC>>, part: ptr<function, array<vec4<T>, MAX_ACC>>) {
+  (*acc)[0] += vec4<f32>((*part)[0]);
+  (*acc)[2] += vec4<f32>((*part)[2]);
+  (*acc)[4] += vec4<f32>((*part)[4]);
+  (*acc)[6] += vec4<f32>((*part)[6]);
+  if (CH4 == 2u) {
+    (*acc)[1] += vec4<f32>((*part)[1]);
+    (*acc)[3] += vec4<f32>((*part)[3]);
+    (*acc)[5] += vec4<f32>((*part)[5]);
+    (*acc)[7] += vec4<f32>((*part)[7]);
+  }
+  if (PIX4 == 2u) {
+    (*acc)[8] += vec4<f32>((*part)[8]);
+    (*acc)[10] += vec4<f32>((*part)[10]);
+    (*acc)[12] += vec4<f32>((*part)[12]);
+    (*acc)[14] += vec4<f32>((*part)[14]);
+    if (CH4 == 2u) {
+      (*acc)[9] += vec4<f32>((*part)[9]);
+      (*acc)[11] += vec4<f32>((*part)[11]);
+      (*acc)[13] += vec4<f32>((*part)[13]);
+      (*acc)[15] += vec4<f32>((*part)[15]);
+    }
+  }
+  *part = array<vec4<T>, MAX_ACC>();
 }
 
 // Parks this invocation's register tile (constant indices into acc only).
@@ -513,6 +548,7 @@ fn main(
   let tn = lidK % WG_N;
   let tm = lidK / WG_N;
   var acc: array<vec4<f32>, MAX_ACC>; // zero-initialized
+  var part: array<vec4<T>, MAX_ACC>; // this step's products with HALF_MATH, else all of them (folded into acc)
 
   let bs = BSide(g, n0, kTotal, coutG4);
   var regs: Regs;
@@ -563,15 +599,22 @@ fn main(
     for (var kb = kg * BK; kb < kg * BK + BK; kb += 4u) {
       let ai = aBuf + kb * aRowLen + tm * PIX4;
       let bi = bBuf + kb * bRowLen + tn;
-      mac(&acc, ai, bi);
-      mac(&acc, ai + aRowLen, bi + bRowLen);
-      mac(&acc, ai + 2u * aRowLen, bi + 2u * bRowLen);
-      mac(&acc, ai + 3u * aRowLen, bi + 3u * bRowLen);
+      mac(&part, ai, bi);
+      mac(&part, ai + aRowLen, bi + bRowLen);
+      mac(&part, ai + 2u * aRowLen, bi + 2u * bRowLen);
+      mac(&part, ai + 3u * aRowLen, bi + 3u * bRowLen);
+    }
+    if (HALF_MATH) {
+      fold(&acc, &part);
     }
     if (BUFFERS == 2u && PREFETCH && more) {
       storeRegs(1u - cur, regs, kk, aRow, lid);
     }
     workgroupBarrier();
+  }
+
+  if (!HALF_MATH) {
+    fold(&acc, &part);
   }
 
   // Invocation groups 1 .. WG_K - 1 hand their sums to group 0, which finishes the tile.

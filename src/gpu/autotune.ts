@@ -46,6 +46,11 @@ export interface TuneContext {
    * the H200 the batch-32 convs timed on zeros took a third of their time in the network.
    */
   fill?: () => Promise<void>;
+  /**
+   * Half mode: the f16-arithmetic conv2d (`conv2d_f16_math`), timed as a second round on each layer's three
+   * fastest tiles (`HALF_MATH: 1`) and kept where it is faster.
+   */
+  halfMath?: KernelSpec;
 }
 
 /** What the autotuner chose for one layer of a program. */
@@ -156,6 +161,7 @@ export async function tuneConvSteps(
     PREFETCH: 0,
     BUFFERS: 1,
     WG_K: 1,
+    HALF_MATH: 0,
     ...t,
   });
   const tileKey = (t: Conv2dTile) =>
@@ -169,8 +175,8 @@ export async function tuneConvSteps(
       t.PREFETCH ?? 0,
       t.BUFFERS ?? 1,
       t.WG_K ?? 1,
-    ]
-      .join(",");
+      t.HALF_MATH ?? 0,
+    ].join(",");
   // Split-K trials share one partial-sum buffer, sized for the largest of them; dropped if none is chosen.
   const maxScratch = Math.min(limits.maxStorageBufferBindingSize, 2 ** 26) / 4;
   const candidatesOf = new Map<number, Required<Conv2dTile>[]>();
@@ -230,8 +236,10 @@ export async function tuneConvSteps(
   const reduceSpec = ctx.spec(conv2dSplitkReduce);
   const trial = async (i: number, tile: Required<Conv2dTile>): Promise<Trial> => {
     const step = steps[i];
-    const kernel = await ctx.cache.get(specs[i], { ...calls[i].overrides, ...tile });
-    const dispatch = specs[i].dispatch(calls[i].params, kernel.overrides);
+    const { HALF_MATH, ...overrides } = tile; // HALF_MATH picks the kernel; the rest are its overrides
+    const spec = HALF_MATH && ctx.halfMath ? ctx.halfMath : specs[i];
+    const kernel = await ctx.cache.get(spec, { ...calls[i].overrides, ...overrides });
+    const dispatch = spec.dispatch(calls[i].params, kernel.overrides);
     if (tile.KSPLIT === 1) {
       const bindGroup = kernel.key === step.kernel.key
         ? step.bindGroup
@@ -294,7 +302,10 @@ export async function tuneConvSteps(
     if (entry.dupOf) return;
     byKey.set(key, entry);
     const hit = cache.get(key);
-    const known = hit && tiles.find((t) => tileKey(t) === tileKey(hit.tile));
+    // A cached f16-arithmetic choice (half mode only) stands in for its f32-arithmetic tile among the candidates.
+    const usable = hit && !(hit.tile.HALF_MATH && !ctx.halfMath);
+    const known = usable && tiles.find((t) => tileKey(t) === tileKey({ ...hit.tile, HALF_MATH: 0 })) &&
+      full(hit.tile);
     if (known) {
       entry.cached = hit;
       pending.push(keep(entry, 0, trial(i, known)));
@@ -317,6 +328,33 @@ export async function tuneConvSteps(
   const filled = toTime.length > 0 && ctx.fill !== undefined;
   if (filled) await ctx.fill!();
   const best = await timeTrials(ctx.gpu.device, toTime.flatMap((e) => e.trials));
+  const times = new Map<Tuned, number[]>();
+  let offset = 0;
+  for (const e of toTime) {
+    times.set(e, [...best.subarray(offset, offset + e.trials.length)]);
+    offset += e.trials.length;
+  }
+  if (ctx.halfMath) {
+    // Second round: f16 arithmetic on each layer's three fastest tiles (WG_K 1 only).
+    const extra: { e: Tuned; t: Trial }[] = [];
+    await Promise.all(toTime.map(async (e) => {
+      const ms = times.get(e)!;
+      const fastest = e.trials.map((_, j) => j)
+        .filter((j) => Number.isFinite(ms[j]) && e.trials[j].tile.WG_K === 1)
+        .sort((a, b) => ms[a] - ms[b]).slice(0, 3);
+      for (const j of fastest) {
+        await trial(e.step, { ...e.trials[j].tile, HALF_MATH: 1 }).then(
+          (t) => extra.push({ e, t }),
+          () => {},
+        );
+      }
+    }));
+    const ms = await timeTrials(ctx.gpu.device, extra.map((x) => x.t));
+    extra.forEach(({ e, t }, k) => {
+      e.trials.push(t);
+      times.get(e)!.push(ms[k]);
+    });
+  }
   const use = (i: number, t: Trial) => {
     steps[i] = {
       ...steps[i],
@@ -326,7 +364,6 @@ export async function tuneConvSteps(
       extra: t.extra,
     };
   };
-  let offset = 0;
   const layers: TuneChoice[] = [];
   for (const e of tuned) {
     const step = steps[e.step];
@@ -355,8 +392,7 @@ export async function tuneConvSteps(
       continue;
     }
     if (e.trials.length === 0) continue; // nothing could be built: the heuristic tile stays
-    const ms = best.subarray(offset, offset + e.trials.length);
-    offset += e.trials.length;
+    const ms = times.get(e)!;
     let pick = 0;
     for (let j = 1; j < ms.length; j++) if (ms[j] < ms[pick]) pick = j;
     // trials[0] is the heuristic tile unless the filter dropped it

@@ -8,7 +8,7 @@
  * kernel runs its `_f16` variant (f32 arithmetic); `to_f16` turns the caller's f32 input into the f16 input
  * activation and `to_f32` widens each output before its readback. Uniform-window weights stay f32.
  */
-import { type Conv2dTile, packConv2dWeight } from "../../kernels/conv2d.ts";
+import { conv2dF16Math, type Conv2dTile, packConv2dWeight } from "../../kernels/conv2d.ts";
 import { selectCandidates, type SelectCandidatesParams } from "../../kernels/select_candidates.ts";
 import { packParams } from "../../kernels/_spec.ts";
 import {
@@ -117,6 +117,12 @@ export interface ExecutorOptions {
    */
   half?: boolean;
   /**
+   * In half mode, f16 arithmetic in the tiled convolutions (`conv2d_f16_math`: each reduction step's
+   * products summed in f16, steps added in f32): true everywhere, false nowhere; by default the autotuner
+   * tries it on each layer's fastest tiles and keeps it where it is faster (f32 arithmetic without tuning).
+   */
+  halfMath?: boolean;
+  /**
    * Time every conv2d tile candidate of each conv layer on this GPU when a shape's program is built
    * (GPU timestamps, one submit) and keep the fastest per layer. Default: on for hardware adapters with
    * `timestamp-query`, off for software adapters (which run other kernels) and without timestamps.
@@ -179,6 +185,7 @@ export class Executor {
   #limits: CallLimits;
   #tuneCachePath?: string;
   #tuneFilter?: (tile: Required<Conv2dTile>) => boolean;
+  #halfMath?: boolean;
   #tuneCache?: Promise<TuneCache>;
   #keepsCopies?: Promise<boolean>;
   #weights = new Map<string, GPUBuffer>();
@@ -200,6 +207,7 @@ export class Executor {
     }
     this.tune = (options.tune ?? (!gpu.software && gpu.features.timestamps)) && gpu.features.timestamps;
     this.#tuneFilter = options.tuneFilter;
+    this.#halfMath = options.halfMath;
     this.#tuneCachePath = options.tuneCache === false
       ? undefined
       : options.tuneCache ?? defaultTuneCachePath();
@@ -230,6 +238,7 @@ export class Executor {
   /** The kernel a call runs: its f16 variant in half mode. */
   #spec(spec: KernelSpec): KernelSpec {
     if (!this.half) return spec;
+    if (spec.name === "conv2d" && this.#halfMath === true) return conv2dF16Math;
     const variant = f16Kernels[spec.name];
     if (!variant) {
       throw new RangeError(`Cannot run kernel "${spec.name}" in half precision: it has no f16 variant`);
@@ -434,6 +443,8 @@ export class Executor {
       spec: (spec) => this.#spec(spec),
       tuneCache: this.#tuneCache,
       tuneFilter: this.#tuneFilter,
+      // Tried as an alternative only when neither forced on nor off.
+      halfMath: this.half && this.#halfMath === undefined ? conv2dF16Math : undefined,
     };
   }
 

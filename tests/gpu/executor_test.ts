@@ -6,6 +6,7 @@ import { randomArray } from "../_rand.ts";
 import { assertClose } from "../_close.ts";
 import { PipelineCache } from "../../src/gpu/pipeline_cache.ts";
 import type { KernelSpec } from "../../kernels/_spec.ts";
+import type { Conv2dTile } from "../../kernels/conv2d.ts";
 
 Deno.test("the executor keeps the programs of the most recently used shapes only, and rebuilds evicted ones", async () => {
   const gpu = await requestGpu();
@@ -153,6 +154,7 @@ Deno.test("split-K convs (forced by tuneFilter) give the unsplit network's outpu
   for (const half of gpu.features.f16 ? [false, true] : [false]) {
     const split = new Executor(hardware, model, {
       half,
+      halfMath: false, // f16 storage, f32 arithmetic: the split sums are what differs here
       tune: true,
       tuneFilter: (t) => t.KSPLIT > 1 && t.PREFETCH === (half ? 1 : 0), // f16 also runs the prefetching path
     });
@@ -171,6 +173,41 @@ Deno.test("split-K convs (forced by tuneFilter) give the unsplit network's outpu
       split.dispose();
       plain.dispose();
     }
+  }
+});
+
+Deno.test("in half mode the autotuner also times f16 arithmetic on each layer's three fastest tiles", async () => {
+  const gpu = await requestGpu();
+  if (!gpu.features.f16) return; // lavapipe (the test adapter) has shader-f16
+  const hardware = { ...gpu, software: false };
+  const model = await loadModel("yolo11n-seg.yaml");
+  const shape = [1, 3, 64, 64];
+  const input = randomArray(64 * 64 * 3, 11, 0, 1);
+  // Single-pass 4x4 tiles only, so both tunings see the same short candidate lists.
+  const tuneFilter = (t: Required<Conv2dTile>) =>
+    t.KSPLIT === 1 && t.PREFETCH === 0 && t.BUFFERS === 1 && t.WG_K === 1 && t.BK === 16 && t.PIX4 === 1 &&
+    t.CH4 === 1;
+  const auto = new Executor(hardware, model, { half: true, tune: true, tuneFilter });
+  const f32Math = new Executor(hardware, model, { half: true, halfMath: false, tune: true, tuneFilter });
+  const plain = new Executor(hardware, model, { half: true, halfMath: false, tune: false });
+  try {
+    const a = await auto.forward(input, shape);
+    const b = await plain.forward(input, shape);
+    const withMath = (await auto.tuneReport(shape))!.layers;
+    const without = (await f32Math.tuneReport(shape))!.layers;
+    assert.equal(withMath.length, without.length);
+    withMath.forEach((l, i) => {
+      const n = without[i].candidates;
+      assert.equal(l.candidates, n + Math.min(3, n), `${l.label}: ${l.candidates} vs ${n}`);
+      assert.match(l.kernel, /^conv2d_f16(_math)?\|/);
+    });
+    assert.ok(without.every((l) => /^conv2d_f16\|/.test(l.kernel)), "halfMath: false never picks it");
+    assertClose(a.output0.data, b.output0.data, { atol: 1, rtol: 2e-2 }, "output0, f16 arithmetic");
+    assertClose(a.output1!.data, b.output1!.data, { atol: 3e-2, rtol: 3e-2 }, "output1, f16 arithmetic");
+  } finally {
+    auto.dispose();
+    f32Math.dispose();
+    plain.dispose();
   }
 });
 

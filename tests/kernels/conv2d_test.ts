@@ -9,6 +9,7 @@ import {
   conv2dBufferCandidates,
   conv2dDepthCandidates,
   conv2dF16,
+  conv2dF16Math,
   conv2dGroupCandidates,
   type Conv2dOverrides,
   type Conv2dParams,
@@ -28,6 +29,11 @@ import { randomArray } from "../_rand.ts";
 const TOL = { atol: 1e-4, rtol: 1e-4 };
 /** f16 in and out, f32 sums: the result is rounded to f16 (2^-11 relative), inputs are f16 values. */
 const TOL_F16 = { atol: 2e-3, rtol: 2e-3 };
+/**
+ * conv2d_f16_math: also each step's products summed in f16 (16 or 32 terms of |x w| < 0.5 rounded at
+ * 2^-11 relative each) before the f32 sum over up to 38 steps.
+ */
+const TOL_F16_MATH = { atol: 2e-2, rtol: 5e-3 };
 
 interface Case {
   batch?: number;
@@ -50,7 +56,7 @@ interface Case {
   tile?: Partial<Conv2dOverrides>;
 }
 
-async function check(c: Case, seed: number, half = false): Promise<void> {
+async function check(c: Case, seed: number, half = false, halfMath = false): Promise<void> {
   const h = (a: Float32Array) => (half ? roundF16(a) : a);
   const batch = c.batch ?? 1;
   const stride = c.stride ?? 1;
@@ -101,7 +107,7 @@ async function check(c: Case, seed: number, half = false): Promise<void> {
   if (half) expected.set(roundF16(expected));
   const split = o.KSPLIT ?? 1;
   const pixels = batch * outH * outW;
-  const got = await runKernel(half ? conv2dF16 : conv2d, {
+  const got = await runKernel(halfMath ? conv2dF16Math : half ? conv2dF16 : conv2d, {
     inputs: { x, w: packConv2dWeight(w, wShape, groups), b, ...(c.residual ? { r } : {}) },
     outputs: { y: y0, p: new Float32Array(split > 1 ? split * pixels * c.cout : 1) },
     params: p,
@@ -129,7 +135,7 @@ async function check(c: Case, seed: number, half = false): Promise<void> {
     });
     got.y = reduced.y;
   }
-  assertClose(got.y, expected, half ? TOL_F16 : TOL, `conv2d ${JSON.stringify(c)}`);
+  assertClose(got.y, expected, halfMath ? TOL_F16_MATH : half ? TOL_F16 : TOL, `conv2d ${JSON.stringify(c)}`);
 }
 
 const cases: [string, Case][] = [
@@ -498,6 +504,63 @@ cases.forEach(([name, c], i) => {
 
 cases.forEach(([name, c], i) => {
   Deno.test(`conv2d_f16: ${name}`, () => check(c, 1000 * (i + 1), true));
+});
+
+// f16 arithmetic: every case but those with invocation groups along the reduction (WG_K 1 only).
+cases.forEach(([name, c], i) => {
+  if (name.startsWith("every grouped") || (c.tile?.WG_K ?? 1) > 1) return;
+  Deno.test(`conv2d_f16_math: ${name}`, () => check(c, 1000 * (i + 1), true, true));
+});
+
+Deno.test("conv2d_f16_math: sums each step in f16 (not all in f32), and takes WG_K 1 only", async () => {
+  assert.throws(() => conv2dF16Math.validate!({ ...conv2dF16Math.overrides, WG_K: 2 }), RangeError);
+  assert.match(conv2dF16Math.code, /alias T = S;/);
+  assert.match(conv2dF16Math.code, /const HALF_MATH = true;/);
+  // 64 products (1 + 2^-10)(1 + 3 * 2^-10) in 4 steps of 16: f16 sums round the small parts once the
+  // running sum passes 4 (spacing 2^-8), f32 sums keep them; the bias -64 leaves the difference visible.
+  const cin = 64;
+  const [xv, wv] = [1 + 2 ** -10, 1 + 3 * 2 ** -10];
+  const x = new Float32Array(cin).fill(xv);
+  const w = new Float32Array(cin).fill(wv);
+  const run = (spec: typeof conv2d) =>
+    runKernel(spec, {
+      inputs: { x, w: packConv2dWeight(w, [1, cin, 1, 1]), b: new Float32Array([-64]) },
+      outputs: { y: new Float32Array(1), p: new Float32Array(1) },
+      params: {
+        batch: 1,
+        inH: 1,
+        inW: 1,
+        inC: cin,
+        outH: 1,
+        outW: 1,
+        outC: 1,
+        groups: 1,
+        pad: 0,
+        xBase: 0,
+        xStride: cin,
+        xOff: 0,
+        yBase: 0,
+        yStride: 1,
+        yOff: 0,
+        rBase: 0,
+        rStride: 0,
+        rOff: 0,
+      },
+      overrides: { KSIZE: 1, WG_M: 16, WG_N: 4, BK: 16 },
+    });
+  const f16 = (a: number) => new Float16Array([a])[0];
+  // f16 step sums, one rounding per row (a fused f16 fma, as NVIDIA's) or two (product, then sum: lavapipe).
+  const stepSums = (fused: boolean) => {
+    let step = 0;
+    for (let i = 0; i < 16; i++) step = fused ? f16(xv * wv + step) : f16(f16(xv * wv) + step);
+    return f16(Math.fround(4 * step) - 64); // four step sums added in f32, plus the bias
+  };
+  const f32Sums = f16(Math.fround(cin * xv * wv) - 64); // the f32 sum plus bias, stored as f16
+  const half = [stepSums(true), stepSums(false)];
+  assert.ok(half.every((h) => h !== f32Sums), `${half} vs ${f32Sums}`);
+  assert.equal((await run(conv2dF16)).y[0], f32Sums, "f32 sums");
+  const got = (await run(conv2dF16Math)).y[0];
+  assert.ok(half.includes(got), `f16 sums within each step of 16: ${got}, expected one of ${half}`);
 });
 
 Deno.test("conv2d: packConv2dWeight layout with groups", () => {
