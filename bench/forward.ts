@@ -160,19 +160,20 @@ for (const file of models) {
       const before = tune.layers.reduce((a, l) => a + l.heuristicMs, 0);
       const after = tune.layers.reduce((a, l) => a + l.bestMs, 0);
       const changed = tune.layers.filter((l) => l.bestMs < l.heuristicMs).length;
+      const halfMath = tune.layers.filter((l) => l.kernel.startsWith("conv2d_f16_math|")).length;
       console.log(
         `  autotune: ${tune.layers.length} conv layers (${changed} changed) in ${
           (tune.ms / 1000).toFixed(2)
         } s; their GPU time ${before.toFixed(3)} ms with the heuristic tiles -> ${after.toFixed(3)} ms tuned${
           tune.filled ? " (timed on a synthetic image's activations)" : " (cached choices)"
-        }`,
+        }${halfMath > 0 ? `; ${halfMath} with f16 arithmetic` : ""}`,
       );
       if (values.profile) {
         for (const l of [...tune.layers].sort((a, b) => b.bestMs - a.bestMs).slice(0, 12)) {
           console.log(
             `    ${l.bestMs.toFixed(3).padStart(8)} ms (heuristic ${
               l.heuristicMs.toFixed(3)
-            }, ${l.candidates} tried) ${l.label} ${l.kernel.replace(/^conv2d\|/, "")}`,
+            }, ${l.candidates} tried) ${l.label} ${l.kernel.replace(/^conv2d(_f16)?\|/, "")}`,
           );
         }
       }
