@@ -34,5 +34,6 @@ for (const [adapter, entries] of byAdapter) {
   count("PREFETCH", (e) => e.tile.PREFETCH ?? 0);
   count("BUFFERS", (e) => e.tile.BUFFERS ?? 1);
   count("WG_K", (e) => e.tile.WG_K ?? 1);
+  count("HALF_MATH", (e) => e.tile.HALF_MATH ?? 0);
   count("BK", (e) => e.tile.BK);
 }
