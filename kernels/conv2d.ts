@@ -50,7 +50,8 @@ export type Conv2dOverride =
   | "KSPLIT"
   | "PREFETCH"
   | "BUFFERS"
-  | "WG_K";
+  | "WG_K"
+  | "VEC_A";
 
 /** Params values of a conv2d dispatch. `inC`/`outC` are totals over all groups. */
 export type Conv2dParams = Record<Conv2dParam, number>;
@@ -60,8 +61,9 @@ export type Conv2dOverrides = Record<Conv2dOverride, number>;
 
 /**
  * The conv2d kernel: bindings x, w (packed), b, r (residual; a 4-byte dummy when off), y, p (split-K
- * partial sums `[KSPLIT][pixels][outC]` f32, a dummy when KSPLIT is 1), params. With `KSPLIT > 1` the
- * kernel writes only p; `conv2d_splitk_reduce` then writes y.
+ * partial sums `[KSPLIT][pixels][outC]` f32, a dummy when KSPLIT is 1), params, x4 (x's buffer again, read
+ * as vec4s with `VEC_A`; a dummy otherwise). With `KSPLIT > 1` the kernel writes only p;
+ * `conv2d_splitk_reduce` then writes y.
  */
 export const conv2d: KernelSpec<Conv2dParam, Conv2dOverride> = {
   name: "conv2d",
@@ -74,6 +76,7 @@ export const conv2d: KernelSpec<Conv2dParam, Conv2dOverride> = {
     { name: "y", access: "read_write" },
     { name: "p", access: "read_write", f32: true },
     { name: "params", access: "uniform" },
+    { name: "x4", access: "read", shared: true },
   ],
   params: u32Params<Conv2dParam>(
     "batch",
@@ -111,6 +114,7 @@ export const conv2d: KernelSpec<Conv2dParam, Conv2dOverride> = {
     PREFETCH: 0,
     BUFFERS: 1,
     WG_K: 1,
+    VEC_A: 0,
   },
   dispatch(p, o) {
     const tilesM = ceilDiv(p.batch * p.outH * p.outW, 4 * o.PIX4 * o.WG_M);
@@ -149,6 +153,9 @@ export const conv2d: KernelSpec<Conv2dParam, Conv2dOverride> = {
     if (!(Number.isInteger(o.WG_K) && o.WG_K >= 1)) {
       throw new RangeError(`Give conv2d a whole WG_K >= 1: got ${o.WG_K}`);
     }
+    if (o.VEC_A && (o.PREFETCH || o.IN_NCHW)) {
+      throw new RangeError("Give conv2d VEC_A an NHWC input and no PREFETCH");
+    }
     if (!conv2dParkFits(o)) {
       throw new RangeError(
         `Give conv2d WG_K ${o.WG_K} a tile whose workgroup tiles hold the other groups' register tiles`,
@@ -175,6 +182,7 @@ export interface Conv2dTile {
   BUFFERS?: number;
   WG_K?: number;
   HALF_MATH?: number;
+  VEC_A?: number;
 }
 
 /**
@@ -354,14 +362,18 @@ export function conv2dTileCandidates(
   const out: Conv2dTile[] = [];
   const seen = new Set<string>();
   const workgroups = (
-    t: Required<Omit<Conv2dTile, "KSPLIT" | "PREFETCH" | "BUFFERS" | "WG_K" | "HALF_MATH">>,
+    t: Required<Omit<Conv2dTile, "KSPLIT" | "PREFETCH" | "BUFFERS" | "WG_K" | "HALF_MATH" | "VEC_A">>,
   ) => ceilDiv(pixels, 4 * t.PIX4 * t.WG_M) * ceilDiv(coutPerGroup, 4 * t.CH4 * t.WG_N) * groups;
-  const fits = (t: Required<Omit<Conv2dTile, "KSPLIT" | "PREFETCH" | "BUFFERS" | "WG_K" | "HALF_MATH">>) => {
+  const fits = (
+    t: Required<Omit<Conv2dTile, "KSPLIT" | "PREFETCH" | "BUFFERS" | "WG_K" | "HALF_MATH" | "VEC_A">>,
+  ) => {
     const nt = t.WG_M * t.WG_N;
     return nt <= maxInvocations && nt % t.BK === 0 && conv2dTileBytes(t) <= maxWorkgroupBytes;
   };
   const first = conv2dTile(coutPerGroup, pixels, groups, targetWorkgroups);
-  const shapes: Required<Omit<Conv2dTile, "KSPLIT" | "PREFETCH" | "BUFFERS" | "WG_K" | "HALF_MATH">>[] = [{
+  const shapes: Required<
+    Omit<Conv2dTile, "KSPLIT" | "PREFETCH" | "BUFFERS" | "WG_K" | "HALF_MATH" | "VEC_A">
+  >[] = [{
     ...first,
     PIX4: 1,
     CH4: 1,
@@ -552,6 +564,7 @@ export function conv2dSplitCandidates(
     BUFFERS: 1,
     WG_K: 1,
     HALF_MATH: 0,
+    VEC_A: 0,
   });
   const workgroups = (t: Required<Conv2dTile>) =>
     ceilDiv(pixels, 4 * t.PIX4 * t.WG_M) * ceilDiv(coutPerGroup, 4 * t.CH4 * t.WG_N) * groups;
@@ -624,6 +637,7 @@ export function conv2dGroupCandidates(
     BUFFERS: 1,
     WG_K: 1,
     HALF_MATH: 0,
+    VEC_A: 0,
   });
   const workgroups = (t: Required<Conv2dTile>) =>
     ceilDiv(pixels, 4 * t.PIX4 * t.WG_M) * ceilDiv(coutPerGroup, 4 * t.CH4 * t.WG_N) * groups;
@@ -640,4 +654,28 @@ export function conv2dGroupCandidates(
     if (i === 0) { for (const split of [2, 4]) out.push({ ...t, WG_K: 4, KSPLIT: split }); }
   });
   return out.filter(fits);
+}
+
+/**
+ * Whether a conv2d call can stage A four channels at a time (`VEC_A`): an NHWC input view whose base, channel
+ * stride and offset, and channels per group, are all multiples of 4 (so every 4 consecutive reduction rows
+ * are one aligned vec4 of the input). The autotuner then also times `VEC_A` on each layer's fastest tiles.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { conv2dVecFits } from "./conv2d.ts";
+ * const view = { inC: 64, groups: 1, xBase: 0, xStride: 128, xOff: 64 };
+ * assert.ok(conv2dVecFits(view, false));
+ * assert.ok(!conv2dVecFits({ ...view, xOff: 2 }, false));
+ * assert.ok(!conv2dVecFits({ ...view, inC: 3 }, false)); // the network input
+ * assert.ok(!conv2dVecFits(view, true)); // NCHW
+ * ```
+ */
+export function conv2dVecFits(
+  p: Pick<Conv2dParams, "inC" | "groups" | "xBase" | "xStride" | "xOff">,
+  inNchw: boolean,
+): boolean {
+  return !inNchw && (p.inC / p.groups) % 4 === 0 && p.xBase % 4 === 0 && p.xStride % 4 === 0 &&
+    p.xOff % 4 === 0;
 }

@@ -58,6 +58,8 @@ struct Params {
 // Split-K partial sums, f32 in both variants: [slice][pixel][outC] (a 4-byte dummy when KSPLIT is 1).
 @group(0) @binding(5) var<storage, read_write> p: array<f32>;
 @group(0) @binding(6) var<uniform> params: Params;
+// x again, as vec4s (VEC_A): bound to the same buffer (a dummy when VEC_A is off).
+@group(0) @binding(7) var<storage, read_write> x4: array<vec4<S>>;
 
 // 0: identity, 1: SiLU x * sigmoid(x).
 override ACT: u32 = 0u;
@@ -87,6 +89,9 @@ override KSPLIT: u32 = 1u;
 // Load the next reduction step's A and B values into registers while this step computes (hides global
 // load latency; needs aPer() of 1, 2, 4 or 8 A values and bPer() <= 4 B vec4s per invocation).
 override PREFETCH: bool = false;
+// Stage A four reduction rows at a time: one vec4 load of 4 consecutive input channels of a pixel and tap
+// (NHWC input whose channels per group, view base, stride and offset are multiples of 4; no PREFETCH).
+override VEC_A: bool = false;
 // Workgroup tile buffers, 1 or 2. With 2 the next step is staged into the other buffer during this step's
 // products, so each step needs one barrier instead of two (with PREFETCH: loads issued before the
 // products, stored after them).
@@ -140,6 +145,18 @@ fn loadA(i: u32, kOk: bool, ky: u32, kx: u32, c: u32) -> T {
   return 0.0;
 }
 
+// The A values of tile row i at reduction positions (ky, kx, input channels c .. c + 3), c a multiple of 4
+// (VEC_A): 0 outside the map or past kTotal (a multiple of 4 then).
+fn loadA4(i: u32, kOk: bool, ky: u32, kx: u32, c: u32) -> vec4<T> {
+  let px = pixTile[i];
+  let iy = px.y + i32(ky);
+  let ix = px.z + i32(kx);
+  if (kOk && iy >= 0 && iy < i32(params.inH) && ix >= 0 && ix < i32(params.inW)) {
+    return vec4<T>(x4[xIndex(u32(px.x), u32(iy), u32(ix), c) / 4u]);
+  }
+  return vec4<T>(0.0);
+}
+
 // B tile entry j (row j / bRowLen, channel vec4 j % bRowLen) of reduction step kStep: 0 past the ends.
 fn loadB(j: u32, kStep: u32, g: u32, n0: u32, kTotal: u32, coutG4: u32, bRowLen: u32) -> vec4<T> {
   let kb = kStep * depth() + j / bRowLen;
@@ -176,8 +193,19 @@ fn stageDirect(buf: u32, kStep: u32, st: Stager, bs: BSide) {
   let bRowLen = CH4 * WG_N;
   let nt = invocations();
   let aAt = buf * depth() * aRowLen + st.kk * aRowLen;
-  for (var i = st.aRow; i < 4u * PIX4 * WG_M; i += nt / depth()) {
-    aTile[aAt + i / 4u][i % 4u] = loadA(i, st.kOk, st.ky, st.kx, st.c);
+  if (VEC_A) {
+    // Columns kk .. kk + 3 (kk a multiple of 4), rows aRow, aRow + 4 * nt / depth(), ...
+    for (var i = st.aRow; i < 4u * PIX4 * WG_M; i += 4u * nt / depth()) {
+      let v = loadA4(i, st.kOk, st.ky, st.kx, st.c);
+      aTile[aAt + i / 4u][i % 4u] = v.x;
+      aTile[aAt + aRowLen + i / 4u][i % 4u] = v.y;
+      aTile[aAt + 2u * aRowLen + i / 4u][i % 4u] = v.z;
+      aTile[aAt + 3u * aRowLen + i / 4u][i % 4u] = v.w;
+    }
+  } else {
+    for (var i = st.aRow; i < 4u * PIX4 * WG_M; i += nt / depth()) {
+      aTile[aAt + i / 4u][i % 4u] = loadA(i, st.kOk, st.ky, st.kx, st.c);
+    }
   }
   for (var j = st.lid; j < depth() * bRowLen; j += nt) {
     bTile[buf * depth() * bRowLen + j] = loadB(j, kStep, bs.g, bs.n0, bs.kTotal, bs.coutG4, bRowLen);
@@ -530,8 +558,13 @@ fn main(
   // NHWC: neighbouring invocations take neighbouring k (consecutive channels of one pixel: coalesced).
   // NCHW: they take neighbouring rows instead (consecutive pixels of one channel plane: coalesced there).
   let aRowStep = nt / depth();
-  let kk = select(lid % depth(), lid / aRowStep, IN_NCHW);
-  let aRow = select(lid / depth(), lid % aRowStep, IN_NCHW);
+  var kk = select(lid % depth(), lid / aRowStep, IN_NCHW);
+  var aRow = select(lid / depth(), lid % aRowStep, IN_NCHW);
+  if (VEC_A) {
+    // Four neighbouring k per invocation: neighbouring invocations take neighbouring vec4s of one pixel.
+    kk = 4u * (lid % (depth() / 4u));
+    aRow = lid / (depth() / 4u);
+  }
   var k = kStep0 * depth() + kk;
   var ci = k % cinG;
   var kx = (k / cinG) % KSIZE;

@@ -16,6 +16,7 @@ import {
   conv2dSplitCandidates,
   type Conv2dTile,
   conv2dTileCandidates,
+  conv2dVecFits,
 } from "../../kernels/conv2d.ts";
 import { conv2dSplitkReduce } from "../../kernels/conv2d_splitk_reduce.ts";
 import type { KernelSpec } from "../../kernels/_spec.ts";
@@ -47,7 +48,7 @@ export interface TuneContext {
    */
   fill?: () => Promise<void>;
   /**
-   * Half mode: the f16-arithmetic conv2d (`conv2d_f16_math`), timed as a second round on each layer's three
+   * Half mode: the f16-arithmetic conv2d (`conv2d_f16_math`), timed in the second round on each layer's three
    * fastest tiles (`HALF_MATH: 1`) and kept where it is faster.
    */
   halfMath?: KernelSpec;
@@ -162,6 +163,7 @@ export async function tuneConvSteps(
     BUFFERS: 1,
     WG_K: 1,
     HALF_MATH: 0,
+    VEC_A: 0,
     ...t,
   });
   const tileKey = (t: Conv2dTile) =>
@@ -176,6 +178,7 @@ export async function tuneConvSteps(
       t.BUFFERS ?? 1,
       t.WG_K ?? 1,
       t.HALF_MATH ?? 0,
+      t.VEC_A ?? 0,
     ].join(",");
   // Split-K trials share one partial-sum buffer, sized for the largest of them; dropped if none is chosen.
   const maxScratch = Math.min(limits.maxStorageBufferBindingSize, 2 ** 26) / 4;
@@ -302,10 +305,10 @@ export async function tuneConvSteps(
     if (entry.dupOf) return;
     byKey.set(key, entry);
     const hit = cache.get(key);
-    // A cached f16-arithmetic choice (half mode only) stands in for its f32-arithmetic tile among the candidates.
+    // A cached second-round choice (f16 arithmetic in half mode, vec4 A staging) stands in for its base tile.
     const usable = hit && !(hit.tile.HALF_MATH && !ctx.halfMath);
-    const known = usable && tiles.find((t) => tileKey(t) === tileKey({ ...hit.tile, HALF_MATH: 0 })) &&
-      full(hit.tile);
+    const known = usable &&
+      tiles.find((t) => tileKey(t) === tileKey({ ...hit.tile, HALF_MATH: 0, VEC_A: 0 })) && full(hit.tile);
     if (known) {
       entry.cached = hit;
       pending.push(keep(entry, 0, trial(i, known)));
@@ -334,21 +337,29 @@ export async function tuneConvSteps(
     times.set(e, [...best.subarray(offset, offset + e.trials.length)]);
     offset += e.trials.length;
   }
-  if (ctx.halfMath) {
-    // Second round: f16 arithmetic on each layer's three fastest tiles (WG_K 1 only).
-    const extra: { e: Tuned; t: Trial }[] = [];
-    await Promise.all(toTime.map(async (e) => {
-      const ms = times.get(e)!;
-      const fastest = e.trials.map((_, j) => j)
-        .filter((j) => Number.isFinite(ms[j]) && e.trials[j].tile.WG_K === 1)
-        .sort((a, b) => ms[a] - ms[b]).slice(0, 3);
-      for (const j of fastest) {
-        await trial(e.step, { ...e.trials[j].tile, HALF_MATH: 1 }).then(
-          (t) => extra.push({ e, t }),
-          () => {},
-        );
+  // Second round, on each layer's three fastest tiles: vec4 A staging where the input view allows it (not with
+  // PREFETCH), and in half mode f16 arithmetic (WG_K 1 only), alone and together.
+  const extra: { e: Tuned; t: Trial }[] = [];
+  await Promise.all(toTime.map(async (e) => {
+    const ms = times.get(e)!;
+    const o = calls[e.step].overrides;
+    const vec = conv2dVecFits(calls[e.step].params as Conv2dParams, !!o.IN_NCHW);
+    const fastest = e.trials.map((_, j) => j).filter((j) => Number.isFinite(ms[j]))
+      .sort((a, b) => ms[a] - ms[b]).slice(0, 3);
+    for (const j of fastest) {
+      const t = e.trials[j].tile;
+      const variants: Required<Conv2dTile>[] = [];
+      if (vec && !t.PREFETCH) variants.push({ ...t, VEC_A: 1 });
+      if (ctx.halfMath && t.WG_K === 1) {
+        variants.push({ ...t, HALF_MATH: 1 });
+        if (vec && !t.PREFETCH) variants.push({ ...t, HALF_MATH: 1, VEC_A: 1 });
       }
-    }));
+      for (const v of variants.filter((v) => ctx.tuneFilter?.(v) ?? true)) {
+        await trial(e.step, v).then((built) => extra.push({ e, t: built }), () => {});
+      }
+    }
+  }));
+  if (extra.length > 0) {
     const ms = await timeTrials(ctx.gpu.device, extra.map((x) => x.t));
     extra.forEach(({ e, t }, k) => {
       e.trials.push(t);

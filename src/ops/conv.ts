@@ -110,6 +110,12 @@ export function convCalls(op: ConvOp, plan: Plan, limits: CallLimits = {}): Kern
     spec: conv2d,
     overrides: { ...common, ...conv2dTile(op.cout / op.g, y.n * y.h * y.w, op.g, limits.targetWorkgroups) },
     params,
-    bind: { ...bind, w: { weight: op.weight, packing: "conv2d", groups: op.g }, p: { dummy: true } },
+    // x4: the input again as vec4s, for tiles that stage A four channels at a time (VEC_A).
+    bind: {
+      ...bind,
+      w: { weight: op.weight, packing: "conv2d", groups: op.g },
+      p: { dummy: true },
+      x4: bind.x,
+    },
   }];
 }

@@ -9,6 +9,7 @@ import { builtinModelYaml, parseModelYaml } from "../../src/graph/model_yaml.ts"
 import { parseModel } from "../../src/graph/parse_model.ts";
 import { opInputs, opOutputs, type Plan, planMemory } from "../../src/graph/plan.ts";
 import { type CallLimits, planCalls } from "../../src/ops/plan_calls.ts";
+import { type Conv2dParams, conv2dVecFits } from "../../kernels/conv2d.ts";
 
 function graphOf(name: string) {
   return fuseResidualAdds(parseModel(parseModelYaml(builtinModelYaml(name)!, name), name).graph);
@@ -109,4 +110,15 @@ Deno.test("planCalls splits C2PSA's keys over streams on a big GPU at batch 1 on
   assert.deepEqual(kvSplit(1, h200), [3]); // 4 streams would need 58 KiB
   assert.deepEqual(kvSplit(32, h200), [1]); // 32 images x 2 heads x 25 query blocks fill the GPU
   assert.deepEqual(kvSplit(1, { ...h200, software: true, targetWorkgroups: 8 }), [1]);
+});
+
+Deno.test("planCalls binds conv2d's vec4 view of the input (x4) to the input itself, and most YOLO11 convs can use it", () => {
+  const plan = planMemory(graphOf("yolo11n-seg.yaml"), 1, 640, 640);
+  const convs = planCalls(plan, { maxWorkgroupStorage: 49152, maxInvocations: 1024 })
+    .filter((c) => c.spec.name === "conv2d");
+  assert.ok(convs.length >= 90, `${convs.length} conv2d calls`);
+  for (const c of convs) assert.deepEqual(c.bind.x4, c.bind.x, c.label);
+  const vec = convs.filter((c) => conv2dVecFits(c.params as Conv2dParams, !!c.overrides.IN_NCHW));
+  // All but model.0 (the 3-channel NCHW image): every other input view is 4-aligned in YOLO11n.
+  assert.deepEqual(convs.filter((c) => !vec.includes(c)).map((c) => c.label), ["model.0"]);
 });

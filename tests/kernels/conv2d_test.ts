@@ -108,7 +108,7 @@ async function check(c: Case, seed: number, half = false, halfMath = false): Pro
   const split = o.KSPLIT ?? 1;
   const pixels = batch * outH * outW;
   const got = await runKernel(halfMath ? conv2dF16Math : half ? conv2dF16 : conv2d, {
-    inputs: { x, w: packConv2dWeight(w, wShape, groups), b, ...(c.residual ? { r } : {}) },
+    inputs: { x, x4: x, w: packConv2dWeight(w, wShape, groups), b, ...(c.residual ? { r } : {}) },
     outputs: { y: y0, p: new Float32Array(split > 1 ? split * pixels * c.cout : 1) },
     params: p,
     overrides: o,
@@ -459,6 +459,58 @@ const cases: [string, Case][] = [
     act: 1,
     tile: { WG_M: 4, WG_N: 4, BK: 16, WG_K: 4 },
   }],
+  ["VEC_A: 1x1, 16 -> 12, aligned views in and out, residual", {
+    batch: 2,
+    h: 5,
+    w: 7,
+    cin: 16,
+    cout: 12,
+    k: 1,
+    act: 1,
+    residual: true,
+    xView: [4, 8, 4],
+    yView: [3, 5, 2],
+    tile: { WG_M: 8, WG_N: 4, BK: 16, VEC_A: 1 },
+  }],
+  ["VEC_A: 3x3 s2, cin 8 (two vec4s per tap, a ragged last step), BUFFERS 2", {
+    batch: 2,
+    h: 9,
+    w: 8,
+    cin: 8,
+    cout: 20,
+    k: 3,
+    stride: 2,
+    act: 1,
+    tile: { WG_M: 8, WG_N: 8, BK: 16, VEC_A: 1, BUFFERS: 2 },
+  }],
+  ["VEC_A: groups 2 (8 channels each) on an 8x8 register tile, split-K 2", {
+    h: 6,
+    w: 6,
+    cin: 16,
+    cout: 24,
+    k: 3,
+    groups: 2,
+    xView: [8, 4, 0],
+    tile: { WG_M: 4, WG_N: 4, BK: 16, PIX4: 2, CH4: 2, VEC_A: 1, KSPLIT: 2 },
+  }],
+  ["VEC_A: cin 4 (one vec4 per tap), WG_K 2, BK 32, 4x8 register tile", {
+    h: 7,
+    w: 5,
+    cin: 4,
+    cout: 32,
+    k: 3,
+    act: 1,
+    tile: { WG_M: 4, WG_N: 8, BK: 32, CH4: 2, VEC_A: 1, WG_K: 2 },
+  }],
+  ["VEC_A: 5x5 pad 2, cin 12, 16x16 workgroup", {
+    h: 8,
+    w: 9,
+    cin: 12,
+    cout: 16,
+    k: 5,
+    xView: [0, 4, 4],
+    tile: { WG_M: 16, WG_N: 16, BK: 16, VEC_A: 1 },
+  }],
   ["every autotune candidate of a 64 -> 64 3x3 layer", { h: 12, w: 10, cin: 64, cout: 64, k: 3, act: 1 }],
   ["every grouped (WG_K) candidate of a small-map 64 -> 48 3x3 layer", {
     h: 5,
@@ -577,6 +629,8 @@ Deno.test("conv2d: validate rejects WG_M * WG_N not a multiple of BK, and regist
     () => conv2d.validate!({ ...conv2d.overrides, WG_M: 64, WG_N: 1, PIX4: 2, PREFETCH: 1 }),
     RangeError,
   );
+  assert.throws(() => conv2d.validate!({ ...conv2d.overrides, VEC_A: 1, PREFETCH: 1 }), RangeError);
+  assert.throws(() => conv2d.validate!({ ...conv2d.overrides, VEC_A: 1, IN_NCHW: 1 }), RangeError);
 });
 
 Deno.test("conv2d: autotune candidates fit the limits, span the layer and start with the heuristic", () => {
