@@ -11,7 +11,7 @@ import { detect } from "../src/cpu/detect.ts";
 import { dwconv2d } from "../src/cpu/dwconv2d.ts";
 import { maxpool2d } from "../src/cpu/maxpool2d.ts";
 import { upsampleNearest } from "../src/cpu/upsample_nearest.ts";
-import { fuseResidualAdds } from "../src/graph/fuse.ts";
+import { fuseResidualAdds, fuseSiblingConvs } from "../src/graph/fuse.ts";
 import { planMemory } from "../src/graph/plan.ts";
 import type { LoadedModel } from "../src/load_model.ts";
 import { planCalls } from "../src/ops/plan_calls.ts";
@@ -29,10 +29,17 @@ const TWINS: Record<string, Twin> = {
   detect,
 };
 
-/** Run `model` on `[n, 3, h, w]` with the CPU twins; returns output0 and output1 like the executor. */
-export function cpuForward(model: LoadedModel, data: Float32Array, shape: number[]) {
+/**
+ * Run `model` on `[n, 3, h, w]` with the CPU twins; returns output0 and output1 like the executor. With
+ * `siblings`, on the graph with sibling convs merged as the executor runs it (`fuseSiblingConvs`).
+ */
+export function cpuForward(model: LoadedModel, data: Float32Array, shape: number[], siblings = false) {
   const [n, , h, w] = shape;
-  const plan = planMemory(fuseResidualAdds(model.parsed.graph), n, h, w);
+  const residual = fuseResidualAdds(model.parsed.graph);
+  const { graph, state } = siblings
+    ? fuseSiblingConvs(residual, model.state)
+    : { graph: residual, state: model.state };
+  const plan = planMemory(graph, n, h, w);
   const buffers = plan.buffers.map((e) => new Float32Array(e));
   const bufferOf = (region: number) => buffers[plan.regions[region].buffer];
   bufferOf(plan.locs[plan.input].region).set(data);
@@ -44,7 +51,7 @@ export function cpuForward(model: LoadedModel, data: Float32Array, shape: number
         : "region" in t
         ? bufferOf(t.region)
         : "weight" in t
-        ? model.state.get(t.weight)!.data
+        ? state.get(t.weight)!.data
         : undefined;
     }
     const twin = TWINS[call.spec.name];

@@ -24,7 +24,7 @@ import type { KernelSpec } from "../../kernels/_spec.ts";
 import { f16Kernels } from "../../kernels/mod.ts";
 import { toF16 } from "../../kernels/to_f16.ts";
 import { toF32 } from "../../kernels/to_f32.ts";
-import { fuseResidualAdds } from "../graph/fuse.ts";
+import { fuseResidualAdds, fuseSiblingConvs } from "../graph/fuse.ts";
 import type { Graph } from "../graph/ir.ts";
 import { type Plan, planMemory } from "../graph/plan.ts";
 import type { LoadedModel } from "../load_model.ts";
@@ -212,8 +212,10 @@ export class Executor {
       ? undefined
       : options.tuneCache ?? defaultTuneCachePath();
     this.cache = cache;
-    this.graph = fuseResidualAdds(model.parsed.graph);
-    this.#state = model.state;
+    // Residual adds into conv epilogues; convs sharing an input into one conv and a split.
+    const fused = fuseSiblingConvs(fuseResidualAdds(model.parsed.graph), model.state);
+    this.graph = fused.graph;
+    this.#state = fused.state;
     this.#limits = {
       maxWorkgroupStorage: gpu.device.limits.maxComputeWorkgroupStorageSize,
       targetWorkgroups: gpu.software ? 8 : 264,

@@ -4,7 +4,7 @@
  */
 import { CheckpointError } from "../errors.ts";
 import type { StateDict, Tensor } from "../tensor.ts";
-import type { ConvOp, Graph } from "./ir.ts";
+import type { ConvOp, Graph, Op } from "./ir.ts";
 
 /** BatchNorm2d epsilon of Ultralytics models (`initialize_weights` sets 1e-3). */
 export const BN_EPS = 1e-3;
@@ -98,4 +98,70 @@ export function fuseResidualAdds(graph: Graph): Graph {
     return true;
   });
   return { ...graph, ops: kept };
+}
+
+/**
+ * Merge convs that read the same value with the same kernel, stride, padding and activation (dense, no
+ * residual), whose outputs feed no concat and are no graph output, into one conv with their output channels
+ * stacked, followed by a split (views, no copy): one dispatch with more parallelism instead of several small
+ * ones. In a Segment head these are each level's first box conv and first mask-coefficient conv (`cv2.i.0`,
+ * `cv4.i.0`) and, on the first level, the prototype branch's first conv (`proto.cv1`). The merged conv takes
+ * the first one's place in the op order (the others only moved earlier, as they need nothing but the shared
+ * input) and is named by the members' names joined with `+`, as are its stacked weight and bias.
+ *
+ * @param graph The graph (residual adds already fused: their convs carry `r` and are left alone).
+ * @param state BN-folded weights and biases of every conv.
+ * @returns The new graph, and `state` plus the stacked weights and biases.
+ */
+export function fuseSiblingConvs(graph: Graph, state: StateDict): { graph: Graph; state: StateDict } {
+  const intoConcat = new Set<number>();
+  for (const op of graph.ops) if (op.op === "concat") op.xs.forEach((x) => intoConcat.add(x));
+  const outputs = new Set(Object.values(graph.outputs));
+  const groups = new Map<string, ConvOp[]>();
+  for (const op of graph.ops) {
+    if (op.op !== "conv" || op.g !== 1 || op.r !== undefined || intoConcat.has(op.y) || outputs.has(op.y)) {
+      continue;
+    }
+    const key = [op.x, op.k, op.s, op.p, op.act].join("|");
+    groups.set(key, [...(groups.get(key) ?? []), op]);
+  }
+  const values = [...graph.values];
+  const out: StateDict = new Map(state);
+  const merged = new Map<ConvOp, Op[]>(); // first member -> its replacement ops
+  const dropped = new Set<ConvOp>();
+  for (const members of groups.values()) {
+    if (members.length < 2) continue;
+    const [first] = members;
+    const cout = members.reduce((a, m) => a + m.cout, 0);
+    const name = members.map((m) => m.name).join("+");
+    const y = values.length;
+    values.push({ id: y, c: cout, stride: values[first.y].stride });
+    const weight = `${name}.weight`, bias = `${name}.bias`;
+    const tensor = (key: string) =>
+      state.get(key) ?? (() => {
+        throw new CheckpointError("<weights>", `Cannot merge conv "${name}": tensor "${key}" is missing`);
+      })();
+    const ws = members.map((m) => tensor(m.weight)), bs = members.map((m) => tensor(m.bias));
+    out.set(weight, { dtype: "f32", shape: [cout, ...ws[0].shape.slice(1)], data: concatFloats(ws) });
+    out.set(bias, { dtype: "f32", shape: [cout], data: concatFloats(bs) });
+    merged.set(first, [
+      { ...first, name, y, cout, weight, bias, bn: undefined },
+      { op: "split", x: y, ys: members.map((m) => m.y), sizes: members.map((m) => m.cout) },
+    ]);
+    for (const m of members.slice(1)) dropped.add(m);
+  }
+  const ops = graph.ops.flatMap((op) =>
+    op.op === "conv" && merged.has(op) ? merged.get(op)! : op.op === "conv" && dropped.has(op) ? [] : [op]
+  );
+  return { graph: { ...graph, values, ops }, state: out };
+}
+
+function concatFloats(parts: Tensor[]): Float32Array {
+  const out = new Float32Array(parts.reduce((a, t) => a + t.data.length, 0));
+  let at = 0;
+  for (const t of parts) {
+    out.set(t.data, at);
+    at += t.data.length;
+  }
+  return out;
 }
