@@ -208,6 +208,15 @@ for (const file of models) {
             (1000 * batch / med).toFixed(1)
           } images/s (decoded 1080x810 bus.jpg in, results out; letterbox on the ${where}) — ${name}`,
         );
+        // Where one more batch's time goes, per image (Ultralytics' speed keys; inference includes the readback).
+        const { results } = await runBatch(model, items, opts);
+        const mean = (k: "preprocess" | "inference" | "postprocess") =>
+          (results.reduce((a, r) => a + r.speed[k], 0) / results.length).toFixed(2);
+        console.log(
+          `  per image: preprocess ${mean("preprocess")} ms, inference ${mean("inference")} ms, postprocess ${
+            mean("postprocess")
+          } ms (${results[0].length} detections each)`,
+        );
       }
     }
   }
