@@ -5,7 +5,8 @@
  * back `output0` and `output1`.
  *
  * In half mode (a device with `shader-f16`) activations, and weights bound as storage, are f16 and every
- * kernel runs its `_f16` variant (f32 arithmetic); `to_f16` turns the caller's f32 input into the f16 input
+ * kernel runs its `_f16` variant (f32 arithmetic; the tiled conv2d also in f16 arithmetic where the tuner finds
+ * it faster, or everywhere with `halfMath`); `to_f16` turns the caller's f32 input into the f16 input
  * activation and `to_f32` widens each output before its readback. Uniform-window weights stay f32.
  */
 import { conv2dF16Math, type Conv2dTile, packConv2dWeight } from "../../kernels/conv2d.ts";
