@@ -26,10 +26,16 @@ export interface YoloLoadOptions extends LoadModelOptions {
   device?: GPUDevice;
   /**
    * Half precision (Ultralytics' `half=True`): activations, and weights bound as storage, held as f16
-   * (arithmetic in f32); inputs and outputs stay f32. Needs the adapter's `shader-f16` feature; without it
-   * the model runs in f32 after a one-line warning. @default false
+   * (arithmetic in f32, see `halfMath`); inputs and outputs stay f32. Needs the adapter's `shader-f16`
+   * feature; without it the model runs in f32 after a one-line warning. @default false
    */
   half?: boolean;
+  /**
+   * With `half`, f16 arithmetic in the tiled convolutions of hardware adapters (each reduction step's
+   * products summed in f16, the steps in f32): true everywhere, false nowhere. @default where the autotuner
+   * finds it faster
+   */
+  halfMath?: boolean;
   /**
    * Autotune conv tiles on this GPU the first time each input shape runs (timing every candidate tile of
    * each conv layer with GPU timestamps and keeping the fastest; takes a moment once per shape).
@@ -53,7 +59,7 @@ export class YOLO {
 
   #device?: GPUDevice;
   #half: boolean;
-  #tune: { tune?: boolean; tuneCache?: string | false };
+  #tune: { tune?: boolean; tuneCache?: string | false; halfMath?: boolean };
   #executor?: Promise<Executor>;
   #letterboxes = new WeakMap<Executor, Promise<GpuLetterbox>>();
 
@@ -61,7 +67,7 @@ export class YOLO {
     model: LoadedModel,
     device?: GPUDevice,
     half = false,
-    tune: { tune?: boolean; tuneCache?: string | false } = {},
+    tune: { tune?: boolean; tuneCache?: string | false; halfMath?: boolean } = {},
   ) {
     this.model = model;
     this.#device = device;
@@ -92,6 +98,7 @@ export class YOLO {
     return new YOLO(await loadModel(source, options), options.device, options.half ?? false, {
       tune: options.tune,
       tuneCache: options.tuneCache,
+      halfMath: options.halfMath,
     });
   }
 
