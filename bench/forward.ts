@@ -219,6 +219,17 @@ for (const file of models) {
         );
       }
     }
+    // A stream through model.predict at batch 1 (JPEG bytes in: decoding included; forwards submitted ahead and
+    // read back together).
+    const bytes = await Deno.readFile("../shared/images/bus.jpg");
+    const stream = Array.from({ length: 16 }, () => bytes);
+    await model.predict(stream.slice(0, 2), { imgsz, batch: 1 });
+    const times = await timeRuns(() => model.predict(stream, { imgsz, batch: 1 }));
+    console.log(
+      `yolo-wgsl predict stream: ${
+        (percentile(times, 50) / stream.length).toFixed(2)
+      } ms per image (median of ${times.length} runs of ${stream.length} bus.jpg bytes through model.predict, batch 1) — ${name}`,
+    );
   }
   model.dispose();
 }

@@ -1,7 +1,7 @@
 /**
  * Where a forward's wall time goes beyond its GPU time: an empty submit + onSubmittedWorkDone, a readback of
  * N MB (copy + mapAsync + getMappedRange(), with and without a second copy by .slice), and an input upload of
- * N MB, each timed alone (median of 20).
+ * N MB, each timed alone (median of 20); and four small readbacks awaited in turn or started together.
  *
  *   deno run -A bench/gap.ts [--mb 7]
  * @module
@@ -61,5 +61,28 @@ await time("copy + mapAsync only", async () => {
   device.queue.submit([enc.finish()]);
   await staging.mapAsync(GPUMapMode.READ);
   staging.unmap();
+});
+// Four small forwards' readbacks: awaited one after another, or started together (their waits overlap).
+const small = Array.from(
+  { length: 4 },
+  () => device.createBuffer({ size: 4096, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }),
+);
+const submitCopies = () =>
+  small.forEach((b) => {
+    const enc = device.createCommandEncoder();
+    enc.copyBufferToBuffer(src, 0, b, 0, 4096);
+    device.queue.submit([enc.finish()]);
+  });
+await time("4 submits, 4 KB read each, one after another", async () => {
+  submitCopies();
+  for (const b of small) {
+    await b.mapAsync(GPUMapMode.READ);
+    b.unmap();
+  }
+});
+await time("4 submits, 4 KB read each, started together", async () => {
+  submitCopies();
+  await Promise.all(small.map((b) => b.mapAsync(GPUMapMode.READ)));
+  small.forEach((b) => b.unmap());
 });
 device.destroy();

@@ -98,6 +98,9 @@ export interface PredictOptions extends PlotOptions {
 
 const now = () => performance.now();
 
+/** Images a predictor keeps submitted ahead of its reads (batches of `batch` images, at least one batch). */
+export const PIPELINE_IMAGES = 4;
+
 /** {@linkcode PredictOptions} with their defaults: what one batch of images needs. */
 export interface BatchOptions {
   /** Input size (letterbox target). */
@@ -399,44 +402,72 @@ export async function predict(
         d.preMs,
       ),
     };
-  // Pipelined: batch k+1 is decoded while the GPU runs batch k, and batch k is saved while it runs k+1.
-  let running = items.length > 0 ? await start(await decodeBatch(0)) : undefined;
-  try {
-    for (let first = 0; first < items.length; first += batch) {
-      const current = running;
-      running = undefined;
-      const following = first + batch < items.length ? await decodeBatch(first + batch) : undefined;
-      const out = current && await current.started.finish();
-      if (following) running = await start(following);
-      if (!current || !out) continue;
-      lastShape = out.shape;
-      for (const [j, r] of out.results.entries()) {
-        results.push(r);
-        const i = items.indexOf(current.ok[j].item) + 1;
-        say(
-          `image ${i}/${items.length} ${r.file}: ${r.letterboxShape[0]}x${
-            r.letterboxShape[1]
-          } ${r.summary()}` +
-            `${r.speed.inference.toFixed(1)}ms`,
+  // Pipelined in windows: up to `depth` batches are decoded and submitted ahead, then read back together
+  // (in Deno each readback waits ~10 ms after the GPU is done, and reads started together share that wait);
+  // the next window's first batch is submitted before this one's results are printed and saved, so the GPU
+  // works meanwhile. Results come out in source order.
+  type Started = NonNullable<Awaited<ReturnType<typeof start>>>;
+  const depth = Math.max(1, Math.ceil(PIPELINE_IMAGES / batch));
+  const emit = async (current: Started, out: { results: Result[]; shape: number[] }) => {
+    lastShape = out.shape;
+    for (const [j, r] of out.results.entries()) {
+      results.push(r);
+      const i = items.indexOf(current.ok[j].item) + 1;
+      say(
+        `image ${i}/${items.length} ${r.file}: ${r.letterboxShape[0]}x${r.letterboxShape[1]} ${r.summary()}` +
+          `${r.speed.inference.toFixed(1)}ms`,
+      );
+      if (saveDir && options.save_txt && r.length > 0) {
+        Deno.writeTextFileSync(
+          join(saveDir, "labels", `${parse(r.file).name}.txt`),
+          r.toTxt(options.save_conf),
         );
-        if (saveDir && options.save_txt && r.length > 0) {
-          Deno.writeTextFileSync(
-            join(saveDir, "labels", `${parse(r.file).name}.txt`),
-            r.toTxt(options.save_conf),
-          );
-        }
-        // Ultralytics keeps the source's file name (image{i}.jpg for bytes).
-        if (saveDir && options.save_crop) {
-          await r.saveCrops(join(saveDir, "crops"), current.ok[j].img, parse(r.file).name);
-        }
-        if (saveDir && options.save) {
-          await r.save(join(saveDir, basename(r.file)), current.ok[j].img, options);
-        }
+      }
+      // Ultralytics keeps the source's file name (image{i}.jpg for bytes).
+      if (saveDir && options.save_crop) {
+        await r.saveCrops(join(saveDir, "crops"), current.ok[j].img, parse(r.file).name);
+      }
+      if (saveDir && options.save) {
+        await r.save(join(saveDir, basename(r.file)), current.ok[j].img, options);
+      }
+    }
+  };
+  let window: Started[] = []; // submitted, not read yet
+  let next = 0; // first source of the next batch to decode
+  let ahead: Decoded | undefined; // decoded while the GPU ran the last window, not submitted yet
+  const decodeNext = async () => {
+    const d = await decodeBatch(next);
+    next += batch;
+    return d;
+  };
+  const submit = async (d: Decoded) => {
+    const started = await start(d);
+    if (started) window.push(started);
+  };
+  try {
+    while (ahead || next < items.length || window.length > 0) {
+      while (window.length < depth && (ahead || next < items.length)) {
+        const d = ahead ?? await decodeNext();
+        ahead = undefined;
+        await submit(d);
+      }
+      if (next < items.length) ahead = await decodeNext(); // the GPU is still busy with the window
+      const reading = window;
+      window = [];
+      // Every read starts before any is awaited: one shared wait. finish() settles each (errors after all).
+      const settled = await Promise.allSettled(reading.map((w) => w.started.finish()));
+      if (ahead) {
+        await submit(ahead);
+        ahead = undefined;
+      }
+      for (const [k, s] of settled.entries()) {
+        if (s.status === "rejected") throw s.reason;
+        await emit(reading[k], s.value);
       }
     }
   } finally {
-    // An error left a forward submitted: read it, so the model is free for its next caller.
-    if (running) await running.started.finish().catch(() => {});
+    // An error left forwards submitted: read them, so the model is free for its next caller.
+    await Promise.allSettled(window.map((w) => w.started.finish()));
   }
   if (results.length === 0 && failed === items.length) {
     throw new DatasetError(
