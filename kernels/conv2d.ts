@@ -61,8 +61,8 @@ export type Conv2dOverrides = Record<Conv2dOverride, number>;
 
 /**
  * The conv2d kernel: bindings x, w (packed), b, r (residual; a 4-byte dummy when off), y, p (split-K
- * partial sums `[KSPLIT][pixels][outC]` f32, a dummy when KSPLIT is 1), params, x4 (x's buffer again, read
- * as vec4s with `VEC_A`; a dummy otherwise). With `KSPLIT > 1` the kernel writes only p;
+ * partial sums `[KSPLIT][pixels][outC]` f32, a dummy when KSPLIT is 1), x4 (x's buffer again, read as vec4s
+ * with `VEC_A`; a dummy otherwise), params. With `KSPLIT > 1` the kernel writes only p;
  * `conv2d_splitk_reduce` then writes y.
  */
 export const conv2d: KernelSpec<Conv2dParam, Conv2dOverride> = {
@@ -75,8 +75,8 @@ export const conv2d: KernelSpec<Conv2dParam, Conv2dOverride> = {
     { name: "r", access: "read", shared: true },
     { name: "y", access: "read_write" },
     { name: "p", access: "read_write", f32: true },
-    { name: "params", access: "uniform" },
     { name: "x4", access: "read", shared: true },
+    { name: "params", access: "uniform" },
   ],
   params: u32Params<Conv2dParam>(
     "batch",

@@ -57,9 +57,9 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> y: array<S>;
 // Split-K partial sums, f32 in both variants: [slice][pixel][outC] (a 4-byte dummy when KSPLIT is 1).
 @group(0) @binding(5) var<storage, read_write> p: array<f32>;
-@group(0) @binding(6) var<uniform> params: Params;
 // x again, as vec4s (VEC_A): bound to the same buffer (a dummy when VEC_A is off).
-@group(0) @binding(7) var<storage, read_write> x4: array<vec4<S>>;
+@group(0) @binding(6) var<storage, read_write> x4: array<vec4<S>>;
+@group(0) @binding(7) var<uniform> params: Params;
 
 // 0: identity, 1: SiLU x * sigmoid(x).
 override ACT: u32 = 0u;
