@@ -1,6 +1,7 @@
 /**
  * What the conv autotuner chose, from its cache file: how often each knob value won (register tile, workgroup
- * shape, split-K, prefetch, BK), and the conv GPU time before and after, per adapter.
+ * shape, split-K, prefetch, buffers, groups along the reduction, f16 arithmetic, vec4 A staging, BK), and the conv
+ * GPU time before and after, per adapter.
  *
  *   deno run -A bench/tune_summary.ts [PATH/tune.json]   (default: the tuner's default cache file)
  * @module
@@ -35,5 +36,6 @@ for (const [adapter, entries] of byAdapter) {
   count("BUFFERS", (e) => e.tile.BUFFERS ?? 1);
   count("WG_K", (e) => e.tile.WG_K ?? 1);
   count("HALF_MATH", (e) => e.tile.HALF_MATH ?? 0);
+  count("VEC_A", (e) => e.tile.VEC_A ?? 0);
   count("BK", (e) => e.tile.BK);
 }
