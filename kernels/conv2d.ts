@@ -515,6 +515,44 @@ export const conv2dF16Math: typeof conv2d = (() => {
   };
 })();
 
+/** A tile with every optional field set: its own values, else the defaults (1, or 0 for the switches). */
+export function conv2dFullTile(t: Conv2dTile): Required<Conv2dTile> {
+  return {
+    WG_M: t.WG_M,
+    WG_N: t.WG_N,
+    BK: t.BK,
+    PIX4: t.PIX4 ?? 1,
+    CH4: t.CH4 ?? 1,
+    KSPLIT: t.KSPLIT ?? 1,
+    PREFETCH: t.PREFETCH ?? 0,
+    BUFFERS: t.BUFFERS ?? 1,
+    WG_K: t.WG_K ?? 1,
+    HALF_MATH: t.HALF_MATH ?? 0,
+    VEC_A: t.VEC_A ?? 0,
+  };
+}
+
+/** One string per distinct tile (absent fields count as their defaults). */
+export function conv2dTileKey(t: Conv2dTile): string {
+  return Object.values(conv2dFullTile(t)).join(",");
+}
+
+/**
+ * The shapes of `tiles` (workgroup, BK, register tile; every other field at its default), most workgroups
+ * first, for a layer whose grid leaves a big GPU idle; none when the best already gives 2x `targetWorkgroups`.
+ */
+function smallGridBases(
+  tiles: readonly Conv2dTile[],
+  workgroups: (t: Required<Conv2dTile>) => number,
+  targetWorkgroups: number,
+): Required<Conv2dTile>[] {
+  const base = tiles.map((t) =>
+    conv2dFullTile({ WG_M: t.WG_M, WG_N: t.WG_N, BK: t.BK, PIX4: t.PIX4, CH4: t.CH4 })
+  )
+    .sort((a, b) => workgroups(b) - workgroups(a));
+  return base.length === 0 || workgroups(base[0]) >= 2 * targetWorkgroups ? [] : base;
+}
+
 /**
  * Split-K variants worth timing for a layer whose grid is small (few output tiles, long reductions: deep
  * layers on small maps at batch 1): `KSPLIT` 2, 4 and 8 on the given tiles that already give the most
@@ -553,23 +591,9 @@ export function conv2dSplitCandidates(
   maxScratchElements = 2 ** 24,
   baseTiles = 2,
 ): Required<Conv2dTile>[] {
-  const full = (t: Conv2dTile): Required<Conv2dTile> => ({
-    WG_M: t.WG_M,
-    WG_N: t.WG_N,
-    BK: t.BK,
-    PIX4: t.PIX4 ?? 1,
-    CH4: t.CH4 ?? 1,
-    KSPLIT: 1,
-    PREFETCH: 0,
-    BUFFERS: 1,
-    WG_K: 1,
-    HALF_MATH: 0,
-    VEC_A: 0,
-  });
   const workgroups = (t: Required<Conv2dTile>) =>
     ceilDiv(pixels, 4 * t.PIX4 * t.WG_M) * ceilDiv(coutPerGroup, 4 * t.CH4 * t.WG_N) * groups;
-  const base = tiles.map(full).sort((a, b) => workgroups(b) - workgroups(a));
-  if (base.length === 0 || workgroups(base[0]) >= 2 * targetWorkgroups) return [];
+  const base = smallGridBases(tiles, workgroups, targetWorkgroups);
   const out: Required<Conv2dTile>[] = [];
   for (const t of base.slice(0, baseTiles)) {
     for (const split of [2, 4, 8]) {
@@ -626,23 +650,9 @@ export function conv2dGroupCandidates(
   maxScratchElements = 2 ** 24,
   baseTiles = 2,
 ): Required<Conv2dTile>[] {
-  const full = (t: Conv2dTile): Required<Conv2dTile> => ({
-    WG_M: t.WG_M,
-    WG_N: t.WG_N,
-    BK: t.BK,
-    PIX4: t.PIX4 ?? 1,
-    CH4: t.CH4 ?? 1,
-    KSPLIT: 1,
-    PREFETCH: 0,
-    BUFFERS: 1,
-    WG_K: 1,
-    HALF_MATH: 0,
-    VEC_A: 0,
-  });
   const workgroups = (t: Required<Conv2dTile>) =>
     ceilDiv(pixels, 4 * t.PIX4 * t.WG_M) * ceilDiv(coutPerGroup, 4 * t.CH4 * t.WG_N) * groups;
-  const base = tiles.map(full).sort((a, b) => workgroups(b) - workgroups(a));
-  if (base.length === 0 || workgroups(base[0]) >= 2 * targetWorkgroups) return [];
+  const base = smallGridBases(tiles, workgroups, targetWorkgroups);
   const fits = (t: Required<Conv2dTile>) =>
     t.WG_M * t.WG_N * t.WG_K <= maxInvocations && conv2dTileBytes(t) <= maxWorkgroupBytes &&
     conv2dParkFits(t) &&

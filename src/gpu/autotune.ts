@@ -10,12 +10,14 @@
 import {
   conv2dBufferCandidates,
   conv2dDepthCandidates,
+  conv2dFullTile,
   conv2dGroupCandidates,
   type Conv2dParams,
   conv2dPrefetchCandidates,
   conv2dSplitCandidates,
   type Conv2dTile,
   conv2dTileCandidates,
+  conv2dTileKey,
   conv2dVecFits,
 } from "../../kernels/conv2d.ts";
 import { conv2dSplitkReduce } from "../../kernels/conv2d_splitk_reduce.ts";
@@ -155,31 +157,6 @@ export async function tuneConvSteps(
   const byKey = new Map<string, Tuned>();
   const tuned: Tuned[] = [];
   const pending: Promise<void>[] = [];
-  const full = (t: Conv2dTile): Required<Conv2dTile> => ({
-    PIX4: 1,
-    CH4: 1,
-    KSPLIT: 1,
-    PREFETCH: 0,
-    BUFFERS: 1,
-    WG_K: 1,
-    HALF_MATH: 0,
-    VEC_A: 0,
-    ...t,
-  });
-  const tileKey = (t: Conv2dTile) =>
-    [
-      t.WG_M,
-      t.WG_N,
-      t.BK,
-      t.PIX4 ?? 1,
-      t.CH4 ?? 1,
-      t.KSPLIT ?? 1,
-      t.PREFETCH ?? 0,
-      t.BUFFERS ?? 1,
-      t.WG_K ?? 1,
-      t.HALF_MATH ?? 0,
-      t.VEC_A ?? 0,
-    ].join(",");
   // Split-K trials share one partial-sum buffer, sized for the largest of them; dropped if none is chosen.
   const maxScratch = Math.min(limits.maxStorageBufferBindingSize, 2 ** 26) / 4;
   const candidatesOf = new Map<number, Required<Conv2dTile>[]>();
@@ -208,11 +185,15 @@ export async function tuneConvSteps(
       maxScratch,
     );
     // Prefetching variants of the heuristic tile and of the split ones (the layers bound by load latency).
-    const prefetch = conv2dPrefetchCandidates([...tiles.slice(0, 1).map(full), ...splits]);
+    const prefetch = conv2dPrefetchCandidates([...tiles.slice(0, 1).map(conv2dFullTile), ...splits]);
     // Deeper reduction steps (BK 32) for the single-pass tiles of long reductions.
-    const deep = conv2dDepthCandidates(tiles.map(full), kTotal, limits.maxComputeWorkgroupStorageSize);
+    const deep = conv2dDepthCandidates(
+      tiles.map(conv2dFullTile),
+      kTotal,
+      limits.maxComputeWorkgroupStorageSize,
+    );
     // Double-buffered workgroup tiles (one barrier per step), plain and prefetching.
-    const double = conv2dBufferCandidates(tiles.map(full), limits.maxComputeWorkgroupStorageSize);
+    const double = conv2dBufferCandidates(tiles.map(conv2dFullTile), limits.maxComputeWorkgroupStorageSize);
     // Reduction steps split over invocation groups inside the workgroup (no reduce dispatch).
     const grouped = conv2dGroupCandidates(
       tiles,
@@ -225,8 +206,8 @@ export async function tuneConvSteps(
       limits.maxComputeInvocationsPerWorkgroup,
       maxScratch,
     );
-    const all = [...tiles.map(full), ...deep, ...double, ...splits, ...prefetch, ...grouped].filter((t) =>
-      ctx.tuneFilter?.(t) ?? true
+    const all = [...tiles.map(conv2dFullTile), ...deep, ...double, ...splits, ...prefetch, ...grouped].filter(
+      (t) => ctx.tuneFilter?.(t) ?? true,
     );
     candidatesOf.set(i, all);
     for (const t of all) {
@@ -308,7 +289,8 @@ export async function tuneConvSteps(
     // A cached second-round choice (f16 arithmetic in half mode, vec4 A staging) stands in for its base tile.
     const usable = hit && !(hit.tile.HALF_MATH && !ctx.halfMath);
     const known = usable &&
-      tiles.find((t) => tileKey(t) === tileKey({ ...hit.tile, HALF_MATH: 0, VEC_A: 0 })) && full(hit.tile);
+      tiles.find((t) => conv2dTileKey(t) === conv2dTileKey({ ...hit.tile, HALF_MATH: 0, VEC_A: 0 })) &&
+      conv2dFullTile(hit.tile);
     if (known) {
       entry.cached = hit;
       pending.push(keep(entry, 0, trial(i, known)));
