@@ -7,6 +7,7 @@ import type { Image } from "./io/image.ts";
 import { type PlotOptions, plotResult } from "./plot/annotate.ts";
 import { cropBox } from "./plot/crop.ts";
 import { saveImage } from "./plot/encode.ts";
+import { masksXy } from "./postprocess/polygons.ts";
 import { encodeRle, type Rle } from "./postprocess/rle.ts";
 
 /** Detected boxes of one image, best first. */
@@ -25,8 +26,49 @@ export interface ResultMasks {
   data: Uint8Array;
   /** `[k, h, w]`: letterbox resolution, or the original with `retina_masks`. */
   shape: [number, number, number];
-  /** Each mask's polygon in original pixels: `[[x, y], ...]` (Ultralytics' `masks.xy`). */
-  xy: number[][][];
+  /**
+   * Each mask's polygon in original pixels: `[[x, y], ...]` (Ultralytics' `masks.xy`). In predict's results
+   * it is traced on first read and kept, as Ultralytics' cached property: see {@linkcode tracedMasks}.
+   */
+  readonly xy: number[][][];
+}
+
+/**
+ * Masks whose polygons (`xy`) are traced from the masks when first read, then kept: Ultralytics computes
+ * `Results.masks.xy` on access too, so predict's post-processing time leaves them out and a caller that
+ * never reads them (no `save_txt`, no JSON) never pays for them.
+ *
+ * @param data `k * h * w` binary values.
+ * @param shape `[k, h, w]`.
+ * @param origShape `[height, width]` of the original image (the polygons' frame).
+ * @returns The masks.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { tracedMasks } from "./results.ts";
+ * // a 2x2 image letterboxed into 4x2 (1 row of padding above and below), its bottom-left pixel set
+ * const masks = tracedMasks(new Uint8Array([0, 0, 0, 0, 1, 1, 0, 0]), [1, 4, 2], [2, 2]);
+ * assert.deepEqual(masks.xy, [[[0, 1], [1, 1]]]);
+ * assert.equal(masks.xy, masks.xy); // traced once
+ * ```
+ */
+export function tracedMasks(
+  data: Uint8Array,
+  shape: [number, number, number],
+  origShape: [number, number],
+): ResultMasks {
+  let xy: number[][][] | undefined;
+  return {
+    data,
+    shape,
+    get xy() {
+      xy ??= masksXy({ data, shape }, origShape).map((p) =>
+        Array.from({ length: p.length / 2 }, (_, i) => [p[2 * i], p[2 * i + 1]])
+      );
+      return xy;
+    },
+  };
 }
 
 /** Milliseconds per image of each stage. */
@@ -35,7 +77,7 @@ export interface Speed {
   preprocess: number;
   /** The network forward. */
   inference: number;
-  /** NMS, masks, polygons. */
+  /** NMS and masks (polygons are traced when first read, outside this). */
   postprocess: number;
 }
 

@@ -2,7 +2,7 @@
  * The predict mode, as Ultralytics 8.3.159's `SegmentationPredictor`: sources → batches → decode →
  * letterbox (rect when every image of the batch has the same shape, square otherwise, as `pre_transform`)
  * → forward → per image NMS, boxes to original pixels, masks (`process_mask`, or `process_mask_native`
- * with `retina_masks`), empty masks dropped (`construct_result`), polygons; then the log lines and the
+ * with `retina_masks`), empty masks dropped (`construct_result`), polygons traced when first read; then the log lines and the
  * saved annotated images, `predictions.json` / `labels/*.txt` in `runs/segment/predict{n}`.
  * @module
  */
@@ -23,8 +23,7 @@ import { info, warn } from "../log.ts";
 import { scaleBoxes } from "../postprocess/boxes.ts";
 import { maskAreas, type MaskStack, processMask, processMaskNative } from "../postprocess/masks.ts";
 import { nonMaxSuppression } from "../postprocess/nms.ts";
-import { masksXy } from "../postprocess/polygons.ts";
-import { Result } from "../results.ts";
+import { Result, tracedMasks } from "../results.ts";
 
 /** What predict needs of a model. */
 export interface Predictable {
@@ -179,7 +178,7 @@ export async function runBatch(
 
 /** A batch whose forward is submitted (see {@linkcode startBatch}). */
 export interface StartedBatch {
-  /** Waits for the forward and post-processes it: NMS, masks, polygons. Call it exactly once. */
+  /** Waits for the forward and post-processes it: NMS and masks. Call it exactly once. */
   finish(): Promise<{ results: Result[]; shape: number[] }>;
 }
 
@@ -267,7 +266,7 @@ export async function startBatch(
   };
 }
 
-/** NMS, masks and polygons of a batch's outputs: one result per image. */
+/** NMS and masks of a batch's outputs: one result per image (polygons traced when first read). */
 function postprocessBatch(
   model: Predictable,
   items: readonly NamedImage[],
@@ -325,18 +324,13 @@ function postprocessBatch(
         cls = Int32Array.from(keep, (i) => cls[i]);
       }
     }
-    const xy = masks
-      ? masksXy(masks, origShape).map((p) =>
-        Array.from({ length: p.length / 2 }, (_, i) => [p[2 * i], p[2 * i + 1]])
-      )
-      : [];
     results.push(
       new Result({
         file: items[b].file,
         origShape,
         letterboxShape: [H, W],
         boxes: { xyxy: boxes, conf, cls },
-        masks: masks && { data: masks.data, shape: masks.shape, xy },
+        masks: masks && tracedMasks(masks.data, masks.shape, origShape),
         names,
         speed: { preprocess: pre, inference: inf, postprocess: now() - t3 },
       }),
