@@ -27,9 +27,9 @@ Modes:
   info     model=PATH                 layers, parameters and GFLOPs, before and after BN fusion
   export   model=PATH format=safetensors   write PATH.safetensors (BN folded, metadata to rebuild)
   predict  model=PATH source=IMG|DIR|GLOB|LIST.txt [conf=0.25 iou=0.7 imgsz=640 retina_masks=False
-           save_json=False save_txt=False project= name= exist_ok=False]   → runs/segment/predict{n}
+           save_json=False save_txt=False project= name= exist_ok=False workers=8]   → runs/segment/predict{n}
   val      model=PATH data=coco8-seg.yaml [imgsz=640 batch=16 conf=0.001 iou=0.7 split=val
-           verbose=False save_json=False datasets_dir=]   box and mask P, R, mAP50, mAP50-95
+           verbose=False save_json=False datasets_dir= workers=8]   box and mask P, R, mAP50, mAP50-95
   convert  coco-json=instances_val2017.json|DIR [save_dir=coco_converted use_segments=True cls91to80=True]
            COCO JSON → YOLO labels in save_dir/labels/val2017/*.txt (Ultralytics' convert_coco)
   serve    model=PATH [port=8000 host=127.0.0.1 imgsz=640 conf=0.25 max_batch=8 max_bytes=20971520
@@ -119,6 +119,7 @@ export async function main(argv: string[]): Promise<number> {
           show_conf: cfg.show_conf !== false,
           line_width: cfg.line_width === null ? null : Number(cfg.line_width),
           verbose: cfg.verbose !== false,
+          workers: Number(cfg.workers),
           ...gpuLetterbox,
         });
       } finally {
@@ -149,6 +150,7 @@ export async function main(argv: string[]): Promise<number> {
           name: cfg.name === null ? null : String(cfg.name),
           exist_ok: cfg.exist_ok === true,
           datasets_dir: cfg.datasets_dir === null ? null : String(cfg.datasets_dir),
+          workers: Number(cfg.workers),
           print: true,
         });
       } finally {

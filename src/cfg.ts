@@ -46,6 +46,7 @@ export const DEFAULTS: Readonly<Record<string, CfgValue>> = {
   plots: true,
   split: "val",
   rect: true,
+  workers: 8, // threads decoding images (predict lists, val)
   // export
   format: "safetensors",
   // yolo-wgsl

@@ -11,7 +11,8 @@ import type { PlotOptions } from "../plot/annotate.ts";
 import { DatasetError } from "../errors.ts";
 import { incrementPath } from "../io/increment_path.ts";
 import type { ForwardResult, PendingForward, SubmitOptions } from "../gpu/executor.ts";
-import { decodeImage, type Image } from "../io/image.ts";
+import { DecodeAhead, DecodePool, decodeWorkers } from "../io/decode_pool.ts";
+import type { Image } from "../io/image.ts";
 import {
   type LetterboxGeometry,
   letterboxGeometry,
@@ -86,6 +87,11 @@ export interface PredictOptions extends PlotOptions {
   exist_ok?: boolean;
   /** Print a line per image and the speed summary. @default false in the API, true in the CLI */
   verbose?: boolean;
+  /**
+   * Threads decoding the images of a list (Ultralytics' `workers`, which its dataloaders use; at most
+   * the CPU count, none for a single image; 0: decode on the main thread). @default 8
+   */
+  workers?: number;
   /**
    * Letterbox on the GPU (the `letterbox` kernel, bit-identical to the CPU path) in the forward's command
    * buffer, when the model can (`forwardImages`); not an Ultralytics argument (CLI: `gpu_letterbox`).
@@ -370,13 +376,21 @@ export async function predict(
   const results: Result[] = [];
   let lastShape: number[] = [];
   let failed = 0;
+  // Decoding on worker threads, the next images started ahead of the batch being decoded.
+  const pool = new DecodePool(decodeWorkers(options.workers ?? 8, items.length));
+  const decoded = new DecodeAhead(
+    items.length,
+    Math.max(batch, 2 * pool.size),
+    async (i) => await pool.decode(await readSourceItem(items[i]), items[i].file),
+  );
   /** Decodes one batch of sources; unreadable ones are warnings (the error itself for a lone source). */
   const decodeBatch = async (start: number) => {
     const t0 = now();
     const ok: { item: SourceItem; img: Image }[] = [];
-    for (const item of items.slice(start, start + batch)) {
+    for (let i = start; i < Math.min(items.length, start + batch); i++) {
+      const item = items[i];
       try {
-        ok.push({ item, img: await decodeImage(await readSourceItem(item), item.file) });
+        ok.push({ item, img: await decoded.get(i) });
       } catch (e) {
         if (items.length === 1) throw e; // one source: its error, as Ultralytics raises
         warn(`Skipping image "${item.file}": ${e instanceof Error ? e.message : String(e)}`);
@@ -460,6 +474,7 @@ export async function predict(
       }
     }
   } finally {
+    pool.close();
     // An error left forwards submitted: read them, so the model is free for its next caller.
     await Promise.allSettled(window.map((w) => w.started.finish()));
   }

@@ -20,7 +20,8 @@ import { checkDataset, type DatasetInfo } from "../data/dataset_yaml.ts";
 import { imageFiles } from "../data/image_files.ts";
 import { type ImageLabels, loadLabels } from "../data/labels.ts";
 import { DatasetError } from "../errors.ts";
-import { decodeImage, type Image } from "../io/image.ts";
+import { DecodeAhead, DecodePool, decodeWorkers } from "../io/decode_pool.ts";
+import type { Image } from "../io/image.ts";
 import { readFileOr } from "../io/_read_file.ts";
 import { info, progress, warn } from "../log.ts";
 import { boxIoU, maskIoU } from "../metrics/iou.ts";
@@ -68,6 +69,8 @@ export interface ValOptions {
   print?: boolean;
   /** Read and write the label cache next to the labels (`<labels dir>.yolo-wgsl.cache`). @default true */
   label_cache?: boolean;
+  /** Threads decoding images (Ultralytics' `workers`; at most the CPU count; 0: the main thread). @default 8 */
+  workers?: number;
 }
 
 /** What {@linkcode val} returns (and `metrics.json` holds). */
@@ -278,21 +281,25 @@ export async function val(model: Predictable, options: ValOptions): Promise<ValM
   const t = IOU_THRESHOLDS.length;
   let seen = 0;
   const total = labels.length;
+  // Images read and decoded on worker threads in batch order, the next ones started ahead.
+  const pool = new DecodePool(decodeWorkers(options.workers ?? 8, order.length));
+  const decoded = new DecodeAhead(order.length, Math.max(batch, 2 * pool.size), async (k) => {
+    const file = labels[order[k]].im_file;
+    const bytes = await readFileOr(file, (d) => new DatasetError(file, `Cannot read image "${file}": ${d}`));
+    return await pool.decode(bytes, file);
+  });
   /** Reads, decodes and letterboxes batch `bi` (unreadable images are warnings). */
   const prepareBatch = async (bi: number) => {
     const t0 = now();
     const [H, W] = batchShapes[bi];
-    const members = order.slice(bi * batch, (bi + 1) * batch);
+    const first = bi * batch;
+    const members = order.slice(first, first + batch);
     const input = new Float32Array(members.length * 3 * H * W);
     const prepared: Prepared[] = [];
-    for (const idx of members) {
+    for (const [m, idx] of members.entries()) {
       const label = labels[idx];
       try {
-        const bytes = await readFileOr(
-          label.im_file,
-          (d) => new DatasetError(label.im_file, `Cannot read image "${label.im_file}": ${d}`),
-        );
-        const img = await decodeImage(bytes, label.im_file);
+        const img = await decoded.get(first + m);
         prepared.push(prepare(img, label, [H, W], imgsz, input, prepared.length * 3 * H * W));
       } catch (e) {
         warn(`Skipping image: ${e instanceof Error ? e.message : String(e)}`);
@@ -315,8 +322,9 @@ export async function val(model: Predictable, options: ValOptions): Promise<ValM
     return { ...batchData, pending };
   };
   // Pipelined: batch k+1 is read and letterboxed while the GPU runs batch k.
-  let running = order.length > 0 ? await submitBatch(await prepareBatch(0)) : undefined;
+  let running: Awaited<ReturnType<typeof submitBatch>>;
   try {
+    running = order.length > 0 ? await submitBatch(await prepareBatch(0)) : undefined;
     for (let bi = 0; bi * batch < order.length; bi++) {
       const current = running;
       running = undefined;
@@ -377,6 +385,7 @@ export async function val(model: Predictable, options: ValOptions): Promise<ValM
       if (options.print) progress(`val: ${seen}/${total} images`, seen === total ? "done" : "running");
     }
   } finally {
+    pool.close();
     // An error left a forward submitted: read it, so the model is free for its next caller.
     if (running) await running.pending.read().catch(() => {});
   }
