@@ -33,7 +33,7 @@ Modes:
   convert  coco-json=instances_val2017.json|DIR [save_dir=coco_converted use_segments=True cls91to80=True]
            COCO JSON → YOLO labels in save_dir/labels/val2017/*.txt (Ultralytics' convert_coco)
   serve    model=PATH [port=8000 host=127.0.0.1 imgsz=640 conf=0.25 max_batch=8 max_bytes=20971520
-           max_pixels=40000000 timeout=60]   HTTP: POST /predict (image → JSON or format=png), GET /health,
+           max_pixels=40000000 timeout=60 workers=8]   HTTP: POST /predict (image → JSON or format=png), GET /health,
            and a page at / that draws the masks
 
 GPU keys (all modes that run the model): half=False (f16 activations, needs shader-f16); tune= (autotune
@@ -177,6 +177,7 @@ export async function main(argv: string[]): Promise<number> {
         max_pixels: Number(cfg.max_pixels),
         timeout: Number(cfg.timeout),
         verbose: cfg.verbose !== false,
+        workers: Number(cfg.workers),
         ...gpuLetterbox,
       });
       info(

@@ -19,7 +19,8 @@
  */
 import { basename } from "node:path";
 import { DatasetError } from "../errors.ts";
-import { decodeImage, type Image } from "../io/image.ts";
+import { DecodePool, decodeWorkers } from "../io/decode_pool.ts";
+import type { Image } from "../io/image.ts";
 import { error as logError, info, warn } from "../log.ts";
 import { encodeImage } from "../plot/encode.ts";
 import type { Result } from "../results.ts";
@@ -61,6 +62,11 @@ export interface ServeHandlerOptions {
   verbose?: boolean;
   /** Letterbox on the GPU (see `PredictOptions.gpuLetterbox`). @default true on hardware adapters */
   gpuLetterbox?: boolean;
+  /**
+   * Threads decoding request images (at most the CPU count; started with the first prediction; 0: the
+   * main thread, which also serves every request). @default 8
+   */
+  workers?: number;
 }
 
 /** Options of {@linkcode serve}: the handler's, and where to listen. */
@@ -191,6 +197,14 @@ export function serveHandler(model: YOLO, options: ServeHandlerOptions = {}): Se
   const watches = new WeakMap<GPUDevice, DeviceWatch>();
   let current: GPUDevice | undefined;
   let closed = false;
+  let pool: DecodePool | undefined;
+  /** Decodes a request's image on the pool's threads (the pool started on first use). */
+  const decode = (bytes: Uint8Array, file: string) =>
+    (pool ??= new DecodePool(decodeWorkers(options.workers ?? 8, Infinity))).decode(bytes, file).catch(
+      (e) => {
+        throw closed && !(e instanceof DatasetError) ? new HttpError(503, "The server is shutting down") : e;
+      },
+    );
 
   /** Starts watching a device for loss (once). */
   const watch = (device: GPUDevice): DeviceWatch => {
@@ -269,7 +283,7 @@ export function serveHandler(model: YOLO, options: ServeHandlerOptions = {}): Se
     const size = headerSize(bytes);
     if (size && size[0] * size[1] > maxPixels) throw tooLarge(...size);
     const t0 = performance.now();
-    const img = await decodeImage(bytes, file);
+    const img = await decode(bytes, file);
     if (img.width * img.height > maxPixels) throw tooLarge(img.height, img.width);
     signal.throwIfAborted();
     const opts = batchOptions(params);
@@ -367,6 +381,7 @@ export function serveHandler(model: YOLO, options: ServeHandlerOptions = {}): Se
     stats,
     close() {
       closed = true;
+      pool?.close();
       return batcher.close();
     },
   };
