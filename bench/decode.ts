@@ -1,6 +1,6 @@
 /**
  * Image decoding throughput of predict's and val's data loading: the COCO128 images decoded in order on
- * the main thread, then through a `DecodePool` of `--workers` threads with `DecodeAhead` (as predict and
+ * the main thread, then through a `ThreadPool` of `--workers` threads with `DecodeAhead` (as predict and
  * val use them), and the time until the pool's workers have loaded.
  *
  *   deno run -A bench/decode.ts [--workers 8] [--dir ../shared/datasets/coco128-seg/images/train2017]
@@ -8,7 +8,8 @@
  */
 import { parseArgs } from "node:util";
 import { join } from "node:path";
-import { DecodeAhead, DecodePool, decodeWorkers } from "../src/io/decode_pool.ts";
+import { DecodeAhead } from "../src/data/decode_ahead.ts";
+import { threadCount, ThreadPool } from "../src/threads/pool.ts";
 import { decodeImage } from "../src/io/image.ts";
 
 const { values } = parseArgs({
@@ -25,9 +26,9 @@ let t = performance.now();
 for (const [i, b] of bytes.entries()) await decodeImage(b, files[i]);
 const serial = (performance.now() - t) / bytes.length;
 
-const size = decodeWorkers(Number(values.workers), bytes.length);
+const size = threadCount(Number(values.workers), bytes.length);
 t = performance.now();
-const pool = new DecodePool(size);
+const pool = new ThreadPool(size);
 while (pool.readyWorkers < size) await new Promise((r) => setTimeout(r, 1));
 const ready = performance.now() - t;
 try {

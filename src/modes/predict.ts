@@ -2,8 +2,10 @@
  * The predict mode, as Ultralytics 8.3.159's `SegmentationPredictor`: sources → batches → decode →
  * letterbox (rect when every image of the batch has the same shape, square otherwise, as `pre_transform`)
  * → forward → per image NMS, boxes to original pixels, masks (`process_mask`, or `process_mask_native`
- * with `retina_masks`), empty masks dropped (`construct_result`), polygons traced when first read; then the log lines and the
- * saved annotated images, `predictions.json` / `labels/*.txt` in `runs/segment/predict{n}`.
+ * with `retina_masks`), empty masks dropped (`construct_result`), polygons traced when first read; then
+ * the log lines and the saved annotated images, `predictions.json` / `labels/*.txt` in
+ * `runs/segment/predict{n}`. Images of a list are decoded and post-processed on worker threads
+ * (`workers`).
  * @module
  */
 import { basename, join, parse } from "node:path";
@@ -11,7 +13,8 @@ import type { PlotOptions } from "../plot/annotate.ts";
 import { DatasetError } from "../errors.ts";
 import { incrementPath } from "../io/increment_path.ts";
 import type { ForwardResult, PendingForward, SubmitOptions } from "../gpu/executor.ts";
-import { DecodeAhead, DecodePool, decodeWorkers } from "../io/decode_pool.ts";
+import { DecodeAhead } from "../data/decode_ahead.ts";
+import { threadCount, ThreadPool } from "../threads/pool.ts";
 import type { Image } from "../io/image.ts";
 import {
   type LetterboxGeometry,
@@ -21,9 +24,12 @@ import {
 } from "../data/letterbox.ts";
 import { readSourceItem, resolveSources, type Source, type SourceItem } from "../data/sources.ts";
 import { info, warn } from "../log.ts";
-import { scaleBoxes } from "../postprocess/boxes.ts";
-import { maskAreas, type MaskStack, processMask, processMaskNative } from "../postprocess/masks.ts";
-import { nonMaxSuppression } from "../postprocess/nms.ts";
+import {
+  type ImageDetections,
+  type ImageOutputs,
+  postprocessImage,
+  type SegmentOptions,
+} from "../postprocess/segment.ts";
 import { Result, tracedMasks } from "../results.ts";
 
 /** What predict needs of a model. */
@@ -178,8 +184,9 @@ export async function runBatch(
   opts: BatchOptions,
   preMs = 0,
   rect?: boolean,
+  pool?: ThreadPool,
 ): Promise<{ results: Result[]; shape: number[] }> {
-  return await (await startBatch(model, items, opts, preMs, rect)).finish();
+  return await (await startBatch(model, items, opts, preMs, rect, pool)).finish();
 }
 
 /** A batch whose forward is submitted (see {@linkcode startBatch}). */
@@ -198,6 +205,7 @@ export interface StartedBatch {
  * @param opts Thresholds and sizes.
  * @param preMs Time already spent preparing the batch (decoding), shared out in `speed.preprocess`.
  * @param rect As in {@linkcode runBatch}.
+ * @param pool Threads to post-process the images on, side by side (see {@linkcode runBatch}).
  * @returns The started batch.
  * @throws {RangeError} With `rect`, when the images' rect shapes differ.
  */
@@ -207,6 +215,7 @@ export async function startBatch(
   opts: BatchOptions,
   preMs = 0,
   rect?: boolean,
+  pool?: ThreadPool,
 ): Promise<StartedBatch> {
   const t0 = now();
   const sameShape = items.every(({ img }) =>
@@ -258,7 +267,7 @@ export async function startBatch(
       const out = await read();
       const t2 = now();
       // Inference: submitting plus waiting for the readback (not the caller's work in between).
-      return postprocessBatch(
+      return await postprocessBatch(
         model,
         items,
         opts,
@@ -267,13 +276,18 @@ export async function startBatch(
         [H, W],
         preTotal / n,
         (submitted - t1 + t2 - waited) / n,
+        pool,
       );
     },
   };
 }
 
-/** NMS and masks of a batch's outputs: one result per image (polygons traced when first read). */
-function postprocessBatch(
+/**
+ * NMS and masks of a batch's outputs: one result per image (polygons traced when first read). With a
+ * pool, the images are post-processed on its threads side by side, each one's `speed.postprocess` the
+ * batch's post-processing time shared out.
+ */
+async function postprocessBatch(
   model: Predictable,
   items: readonly NamedImage[],
   opts: BatchOptions,
@@ -282,65 +296,53 @@ function postprocessBatch(
   [H, W]: [number, number],
   pre: number,
   inf: number,
-): { results: Result[]; shape: number[] } {
+  pool?: ThreadPool,
+): Promise<{ results: Result[]; shape: number[] }> {
   const n = items.length;
+  const nc = model.names.length;
   const names = Object.fromEntries(model.names.map((s, i) => [i, s]));
   const [, C, A] = out.output0.shape;
-  const results: Result[] = [];
-  for (let b = 0; b < n; b++) {
-    const t3 = now();
-    const origShape: [number, number] = geoms[b].origShape;
+  const segment: SegmentOptions = {
+    conf: opts.conf,
+    iou: opts.iou,
+    max_det: opts.max_det,
+    classes: opts.classes,
+    agnostic_nms: opts.agnostic_nms,
+    retina_masks: opts.retina_masks,
+  };
+  const outputs = (b: number): ImageOutputs => {
     const cand = out.candidates?.[b];
-    const det = nonMaxSuppression(cand ? cand.data : out.output0.data.subarray(b * C * A, (b + 1) * C * A), [
-      C,
-      cand ? cand.count : A,
-    ], {
-      conf: opts.conf,
-      iou: opts.iou,
-      maxDet: opts.max_det,
-      classes: opts.classes,
-      agnostic: opts.agnostic_nms,
-      nc: model.names.length,
+    const preds = cand ? cand.data : out.output0.data.subarray(b * C * A, (b + 1) * C * A);
+    if (!out.output1) return { preds, channels: C, columns: cand ? cand.count : A };
+    const [, nm, mh, mw] = out.output1.shape;
+    const plane = nm * mh * mw;
+    const protos = { data: out.output1.data.subarray(b * plane, (b + 1) * plane), shape: [nm, mh, mw] };
+    return { preds, channels: C, columns: cand ? cand.count : A, protos } as ImageOutputs;
+  };
+  const result = (b: number, det: ImageDetections, ms: number) =>
+    new Result({
+      file: items[b].file,
+      origShape: geoms[b].origShape,
+      letterboxShape: [H, W],
+      boxes: { xyxy: det.boxes, conf: det.conf, cls: det.cls },
+      masks: det.masks && tracedMasks(det.masks.data, det.masks.shape, geoms[b].origShape),
+      names,
+      speed: { preprocess: pre, inference: inf, postprocess: ms },
     });
-    let boxes = scaleBoxes(det.boxes, [H, W], origShape);
-    let conf = det.conf, cls = det.cls;
-    let masks: MaskStack | undefined;
-    if (out.output1 && det.nm > 0) {
-      const [, nm, mh, mw] = out.output1.shape;
-      const protos = {
-        data: out.output1.data.subarray(b * nm * mh * mw, (b + 1) * nm * mh * mw),
-        shape: [nm, mh, mw],
-      };
-      masks = det.count === 0
-        ? { data: new Uint8Array(0), shape: opts.retina_masks ? [0, ...origShape] : [0, H, W] }
-        : opts.retina_masks
-        ? processMaskNative(protos, det.coeffs, boxes, origShape)
-        : processMask(protos, det.coeffs, det.boxes, [H, W]);
-      // construct_result: drop detections whose mask is empty.
-      const areas = maskAreas(masks);
-      const keep = [...areas.keys()].filter((i) => areas[i] > 0);
-      if (keep.length < det.count) {
-        const [, mh2, mw2] = masks.shape;
-        const plane = mh2 * mw2;
-        const kept = new Uint8Array(keep.length * plane);
-        keep.forEach((i, j) => kept.set(masks!.data.subarray(i * plane, (i + 1) * plane), j * plane));
-        masks = { data: kept, shape: [keep.length, mh2, mw2] };
-        boxes = Float32Array.from(keep.flatMap((i) => [...boxes.subarray(4 * i, 4 * i + 4)]));
-        conf = Float32Array.from(keep, (i) => conf[i]);
-        cls = Int32Array.from(keep, (i) => cls[i]);
-      }
-    }
-    results.push(
-      new Result({
-        file: items[b].file,
-        origShape,
-        letterboxShape: [H, W],
-        boxes: { xyxy: boxes, conf, cls },
-        masks: masks && tracedMasks(masks.data, masks.shape, origShape),
-        names,
-        speed: { preprocess: pre, inference: inf, postprocess: now() - t3 },
-      }),
+  const results: Result[] = [];
+  if (pool && pool.size > 0) {
+    const t3 = now();
+    const dets = await Promise.all(
+      items.map((_, b) => pool.postprocess(outputs(b), segment, nc, [H, W], geoms[b].origShape)),
     );
+    const ms = (now() - t3) / n;
+    dets.forEach((det, b) => results.push(result(b, det, ms)));
+  } else {
+    for (let b = 0; b < n; b++) {
+      const t3 = now();
+      const det = postprocessImage(outputs(b), segment, nc, [H, W], geoms[b].origShape);
+      results.push(result(b, det, now() - t3));
+    }
   }
   return { results, shape: [n, 3, H, W] };
 }
@@ -376,8 +378,9 @@ export async function predict(
   const results: Result[] = [];
   let lastShape: number[] = [];
   let failed = 0;
-  // Decoding on worker threads, the next images started ahead of the batch being decoded.
-  const pool = new DecodePool(decodeWorkers(options.workers ?? 8, items.length));
+  // Decoding on worker threads (the next images started ahead of the batch being decoded), and each
+  // batch's images post-processed on them side by side.
+  const pool = new ThreadPool(threadCount(options.workers ?? 8, items.length));
   const decoded = new DecodeAhead(
     items.length,
     Math.max(batch, 2 * pool.size),
@@ -408,6 +411,8 @@ export async function predict(
         d.ok.map(({ item, img }) => ({ file: item.file, img })),
         opts,
         d.preMs,
+        undefined,
+        pool,
       ),
     };
   // Pipelined in windows: up to `depth` batches are decoded and submitted ahead, then read back together
@@ -474,9 +479,9 @@ export async function predict(
       }
     }
   } finally {
-    pool.close();
     // An error left forwards submitted: read them, so the model is free for its next caller.
     await Promise.allSettled(window.map((w) => w.started.finish()));
+    pool.close();
   }
   if (results.length === 0 && failed === items.length) {
     throw new DatasetError(

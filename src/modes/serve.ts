@@ -19,7 +19,7 @@
  */
 import { basename } from "node:path";
 import { DatasetError } from "../errors.ts";
-import { DecodePool, decodeWorkers } from "../io/decode_pool.ts";
+import { threadCount, ThreadPool } from "../threads/pool.ts";
 import type { Image } from "../io/image.ts";
 import { error as logError, info, warn } from "../log.ts";
 import { encodeImage } from "../plot/encode.ts";
@@ -197,10 +197,10 @@ export function serveHandler(model: YOLO, options: ServeHandlerOptions = {}): Se
   const watches = new WeakMap<GPUDevice, DeviceWatch>();
   let current: GPUDevice | undefined;
   let closed = false;
-  let pool: DecodePool | undefined;
+  let pool: ThreadPool | undefined;
   /** Decodes a request's image on the pool's threads (the pool started on first use). */
   const decode = (bytes: Uint8Array, file: string) =>
-    (pool ??= new DecodePool(decodeWorkers(options.workers ?? 8, Infinity))).decode(bytes, file).catch(
+    (pool ??= new ThreadPool(threadCount(options.workers ?? 8, Infinity))).decode(bytes, file).catch(
       (e) => {
         throw closed && !(e instanceof DatasetError) ? new HttpError(503, "The server is shutting down") : e;
       },
@@ -266,7 +266,7 @@ export function serveHandler(model: YOLO, options: ServeHandlerOptions = {}): Se
     const w = watch(device);
     const preMs = jobs.reduce((s, j) => s + j.decodeMs, 0);
     try {
-      const { results } = await untilLost(w, runBatch(model, jobs, jobs[0].opts, preMs, true));
+      const { results } = await untilLost(w, runBatch(model, jobs, jobs[0].opts, preMs, true, pool));
       return results.map((result) => ({ result, batch: jobs.length }));
     } catch (e) {
       if (e instanceof HttpError) throw e;
@@ -381,8 +381,8 @@ export function serveHandler(model: YOLO, options: ServeHandlerOptions = {}): Se
     stats,
     close() {
       closed = true;
-      pool?.close();
-      return batcher.close();
+      // The threads stop once the running forward has been post-processed.
+      return batcher.close().finally(() => pool?.close());
     },
   };
 }

@@ -20,7 +20,8 @@ import { checkDataset, type DatasetInfo } from "../data/dataset_yaml.ts";
 import { imageFiles } from "../data/image_files.ts";
 import { type ImageLabels, loadLabels } from "../data/labels.ts";
 import { DatasetError } from "../errors.ts";
-import { DecodeAhead, DecodePool, decodeWorkers } from "../io/decode_pool.ts";
+import { DecodeAhead } from "../data/decode_ahead.ts";
+import { threadCount, ThreadPool } from "../threads/pool.ts";
 import type { Image } from "../io/image.ts";
 import { readFileOr } from "../io/_read_file.ts";
 import { info, progress, warn } from "../log.ts";
@@ -282,7 +283,7 @@ export async function val(model: Predictable, options: ValOptions): Promise<ValM
   let seen = 0;
   const total = labels.length;
   // Images read and decoded on worker threads in batch order, the next ones started ahead.
-  const pool = new DecodePool(decodeWorkers(options.workers ?? 8, order.length));
+  const pool = new ThreadPool(threadCount(options.workers ?? 8, order.length));
   const decoded = new DecodeAhead(order.length, Math.max(batch, 2 * pool.size), async (k) => {
     const file = labels[order[k]].im_file;
     const bytes = await readFileOr(file, (d) => new DatasetError(file, `Cannot read image "${file}": ${d}`));
@@ -385,9 +386,9 @@ export async function val(model: Predictable, options: ValOptions): Promise<ValM
       if (options.print) progress(`val: ${seen}/${total} images`, seen === total ? "done" : "running");
     }
   } finally {
-    pool.close();
     // An error left a forward submitted: read it, so the model is free for its next caller.
     if (running) await running.pending.read().catch(() => {});
+    pool.close();
   }
 
   const concat = (parts: Uint8Array[]) => {

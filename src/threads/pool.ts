@@ -1,0 +1,221 @@
+/**
+ * Worker threads for predict's and val's CPU work: decoding images (the largest CPU cost per image:
+ * about 8 ms for a 640x480 COCO JPEG, 25 ms for the 1080x810 `bus.jpg` on this project's 2-CPU machine)
+ * and post-processing a batch's images (NMS and masks: a few ms per image), where the GPU forward takes a
+ * few ms. The threads run the same functions as the main thread ({@linkcode decodeImage},
+ * {@linkcode postprocessImage}), so they give the same results and the same errors.
+ * @module
+ */
+import { DatasetError } from "../errors.ts";
+import { decodeImage, type Image } from "../io/image.ts";
+import {
+  type ImageDetections,
+  type ImageOutputs,
+  postprocessImage,
+  type SegmentOptions,
+} from "../postprocess/segment.ts";
+
+/** A task for a worker (see `worker.ts`). */
+export type Task =
+  | { kind: "decode"; bytes: Uint8Array; file: string }
+  | {
+    kind: "postprocess";
+    out: ImageOutputs;
+    opts: SegmentOptions;
+    nc: number;
+    letterboxShape: [number, number];
+    origShape: [number, number];
+  };
+
+/** One task sent to a worker: what settles it, and how to run it here should the worker die. */
+interface Job {
+  resolve(value: unknown): void;
+  reject(e: Error): void;
+  here(): Promise<unknown>;
+}
+
+/** A worker and the jobs it holds. */
+interface Slot {
+  worker: Worker;
+  jobs: Map<number, Job>;
+  /** Whether its module has loaded (said `ready`). */
+  ready: boolean;
+}
+
+/** A worker's answer. */
+type Reply =
+  | { ready: true }
+  | { id: number; result: unknown }
+  | { id: number; error: { name: string; message: string; file?: string } };
+
+/**
+ * How many threads a job of `items` images gets for Ultralytics' `workers` argument: as its dataloader,
+ * no more than the CPU count (`min(os.cpu_count(), workers)`); none for a single image (a thread's start
+ * costs more than one image's work), on a single CPU, or with `workers=0`.
+ *
+ * @param workers The requested count (Ultralytics' default: 8).
+ * @param items How many images there are.
+ * @returns The pool size; 0: everything on the calling thread.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { threadCount } from "./pool.ts";
+ * assert.equal(threadCount(8, 1), 0);
+ * assert.equal(threadCount(0, 100), 0);
+ * assert.equal(threadCount(2, 100), navigator.hardwareConcurrency < 2 ? 0 : 2);
+ * ```
+ */
+export function threadCount(workers: number, items: number): number {
+  const cpus = navigator.hardwareConcurrency ?? 1;
+  if (!(items >= 2) || !(workers >= 1) || cpus < 2) return 0;
+  return Math.min(Math.floor(workers), cpus, items);
+}
+
+/**
+ * A pool of worker threads decoding images and post-processing predictions. Until a worker has loaded
+ * (~150 ms) tasks run on the calling thread; a worker that dies hands its tasks back to the calling
+ * thread, so a task always settles as it would here. Workers keep a Deno process alive:
+ * {@linkcode close} the pool (or `using` it) when done.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ThreadPool } from "./pool.ts";
+ * using pool = new ThreadPool(1);
+ * await assert.rejects(pool.decode(new TextEncoder().encode("hello"), "a.jpg"), {
+ *   name: "DatasetError",
+ *   message: 'Cannot read image "a.jpg": not an image (starts with 68 65 6c 6c 6f)',
+ * });
+ * ```
+ */
+export class ThreadPool {
+  /** The workers started. */
+  readonly size: number;
+  #slots: Slot[] = [];
+  #nextId = 0;
+  #closed = false;
+
+  /**
+   * Starts `size` workers (0: every task runs on the calling thread).
+   *
+   * @param size How many workers.
+   * @param script The worker module (tests substitute one; default `worker.ts`).
+   */
+  constructor(size: number, script: URL = new URL("./worker.ts", import.meta.url)) {
+    this.size = Math.max(0, Math.floor(size));
+    for (let i = 0; i < this.size; i++) this.#slots.push(this.#start(script));
+  }
+
+  /** How many workers have loaded and take tasks (until one has, tasks run on the calling thread). */
+  get readyWorkers(): number {
+    return this.#slots.filter((s) => s.ready).length;
+  }
+
+  #start(script: URL): Slot {
+    const worker = new Worker(script.href, { type: "module", name: "yolo-wgsl thread" });
+    const slot: Slot = { worker, jobs: new Map(), ready: false };
+    worker.onmessage = ({ data }: MessageEvent<Reply>) => {
+      if ("ready" in data) {
+        slot.ready = true;
+        return;
+      }
+      const job = slot.jobs.get(data.id);
+      if (!job) return;
+      slot.jobs.delete(data.id);
+      if ("error" in data) {
+        const { name, message, file } = data.error;
+        job.reject(name === "DatasetError" ? new DatasetError(file ?? "", message) : new Error(message));
+      } else {
+        job.resolve(data.result);
+      }
+    };
+    // A worker that fails (its module did not load, say) is dropped; its tasks run here instead.
+    const fail = (e: Event) => {
+      e.preventDefault();
+      this.#drop(slot);
+    };
+    worker.onerror = fail;
+    worker.onmessageerror = fail;
+    return slot;
+  }
+
+  #drop(slot: Slot): void {
+    slot.worker.terminate();
+    this.#slots = this.#slots.filter((s) => s !== slot);
+    const jobs = [...slot.jobs.values()];
+    slot.jobs.clear();
+    for (const job of jobs) job.here().then(job.resolve, job.reject);
+  }
+
+  /**
+   * Sends the task `message()` makes (with the buffers to transfer) to the least busy loaded worker, or
+   * runs `here` when none has loaded (and when that worker dies).
+   */
+  #run<T>(message: () => [Task, ArrayBuffer[]], here: () => Promise<T>): Promise<T> {
+    if (this.#closed) return Promise.reject(new TypeError("Cannot run a task on a closed ThreadPool"));
+    let slot: Slot | undefined;
+    for (const s of this.#slots) if (s.ready && (!slot || s.jobs.size < slot.jobs.size)) slot = s;
+    if (!slot) return here();
+    const id = this.#nextId++, to = slot;
+    const [task, transfer] = message();
+    return new Promise<T>((resolve, reject) => {
+      to.jobs.set(id, { resolve: resolve as (v: unknown) => void, reject, here });
+      to.worker.postMessage({ id, task }, transfer);
+    });
+  }
+
+  /**
+   * Decodes one image ({@linkcode decodeImage}'s result and errors).
+   *
+   * @param bytes The whole file (copied to the worker).
+   * @param file The name used in error messages.
+   * @returns The upright RGB image.
+   * @throws {DatasetError} When the bytes are not a readable JPEG or PNG.
+   */
+  decode(bytes: Uint8Array, file = "<bytes>"): Promise<Image> {
+    return this.#run(() => [{ kind: "decode", bytes, file }, []], () => decodeImage(bytes, file));
+  }
+
+  /**
+   * One image's post-processing ({@linkcode postprocessImage}'s result and errors). A worker gets copies
+   * of just the image's arrays (views into a batch's outputs stay intact, so the task can rerun here).
+   *
+   * @returns The detections.
+   */
+  postprocess(
+    out: ImageOutputs,
+    opts: SegmentOptions,
+    nc: number,
+    letterboxShape: [number, number],
+    origShape: [number, number],
+  ): Promise<ImageDetections> {
+    const message = (): [Task, ArrayBuffer[]] => {
+      const preds = out.preds.slice();
+      const protos = out.protos && { data: out.protos.data.slice(), shape: out.protos.shape };
+      const sent: ImageOutputs = { ...out, preds, protos };
+      const task: Task = { kind: "postprocess", out: sent, opts, nc, letterboxShape, origShape };
+      return [task, protos ? [preds.buffer, protos.data.buffer] : [preds.buffer]];
+    };
+    const here = () =>
+      Promise.resolve().then(() => postprocessImage(out, opts, nc, letterboxShape, origShape));
+    return this.#run(message, here);
+  }
+
+  /** Stops the workers; tasks still running are rejected. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const slot of this.#slots) {
+      slot.worker.terminate();
+      for (const job of slot.jobs.values()) job.reject(new TypeError("The ThreadPool was closed"));
+      slot.jobs.clear();
+    }
+    this.#slots = [];
+  }
+
+  /** {@linkcode close}, for `using`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}

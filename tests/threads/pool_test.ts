@@ -1,0 +1,125 @@
+/**
+ * `ThreadPool`: worker threads give the pixels and errors of `decodeImage` and the detections of
+ * `postprocessImage` on the main thread; a dying worker's tasks finish on the calling thread; close
+ * rejects what is left.
+ */
+import assert from "node:assert/strict";
+import encodePng from "@jsquash/png/encode.js";
+import { threadCount, ThreadPool } from "../../src/threads/pool.ts";
+import { decodeImage } from "../../src/io/image.ts";
+import { letterboxGeometry, letterboxInto } from "../../src/data/letterbox.ts";
+import { postprocessImage } from "../../src/postprocess/segment.ts";
+import { YOLO } from "../../mod.ts";
+import { sharedPath } from "../_shared.ts";
+
+const dir = sharedPath("datasets/coco128-seg/images/train2017");
+const jpegs = [...Deno.readDirSync(dir)].map((e) => `${dir}/${e.name}`).sort().slice(0, 6);
+
+/** Resolves once every worker of `pool` has loaded (decodes before that run on this thread). */
+async function untilReady(pool: ThreadPool): Promise<void> {
+  for (let i = 0; i < 400 && pool.readyWorkers < pool.size; i++) await new Promise((r) => setTimeout(r, 25));
+  assert.equal(pool.readyWorkers, pool.size, "the workers loaded within 10 s");
+}
+
+Deno.test("thread pool: JPEG and PNG pixels equal decodeImage on this thread", async () => {
+  using pool = new ThreadPool(2);
+  await untilReady(pool);
+  const rgba = new Uint8ClampedArray(5 * 3 * 4).map((_, i) => (i * 37) % 256);
+  const png = new Uint8Array(await encodePng(new ImageData(rgba, 5, 3)));
+  const files = [...jpegs.map((f) => ({ f, bytes: Deno.readFileSync(f) })), { f: "x.png", bytes: png }];
+  const viaPool = await Promise.all(files.map(({ f, bytes }) => pool.decode(bytes, f)));
+  for (const [i, { f, bytes }] of files.entries()) {
+    const here = await decodeImage(bytes, f);
+    assert.equal(viaPool[i].width, here.width, f);
+    assert.equal(viaPool[i].height, here.height, f);
+    assert.deepEqual(viaPool[i].data, here.data, f);
+  }
+});
+
+Deno.test("thread pool: errors are decodeImage's DatasetErrors, naming the file", async () => {
+  using pool = new ThreadPool(1);
+  await untilReady(pool);
+  const good = Deno.readFileSync(jpegs[0]);
+  for (const bytes of [new Uint8Array(0), good.subarray(0, 600), new TextEncoder().encode("GIF89a....")]) {
+    const here = await decodeImage(bytes, "bad.jpg").then(() => undefined, (e) => e);
+    assert.ok(here instanceof Error);
+    await assert.rejects(pool.decode(bytes, "bad.jpg"), (e: Error & { file?: string }) => {
+      assert.equal(e.name, "DatasetError");
+      assert.equal(e.message, here.message);
+      assert.equal(e.file, "bad.jpg");
+      return true;
+    });
+  }
+});
+
+Deno.test("thread pool: a worker that dies hands its jobs back to this thread", async () => {
+  using pool = new ThreadPool(1, new URL("./_dying_worker.ts", import.meta.url));
+  await untilReady(pool);
+  const bytes = Deno.readFileSync(jpegs[1]);
+  const img = await pool.decode(bytes, jpegs[1]);
+  assert.deepEqual(img.data, (await decodeImage(bytes)).data);
+  assert.equal(pool.readyWorkers, 0, "the failed worker is dropped");
+});
+
+Deno.test("thread pool: close rejects decodes still running, and later ones", async () => {
+  const pool = new ThreadPool(1);
+  await untilReady(pool);
+  const pending = pool.decode(Deno.readFileSync(jpegs[2]), jpegs[2]);
+  pool.close();
+  await assert.rejects(pending, /closed/);
+  await assert.rejects(pool.decode(new Uint8Array(1)), /closed/);
+});
+
+Deno.test("threadCount: Ultralytics' min(cpu count, workers); none for one image, one CPU or workers=0", () => {
+  const cpus = navigator.hardwareConcurrency;
+  assert.equal(threadCount(8, 100), cpus < 2 ? 0 : Math.min(8, cpus));
+  assert.equal(threadCount(1, 100), cpus < 2 ? 0 : 1);
+  assert.equal(threadCount(8, 1), 0);
+  assert.equal(threadCount(0, 100), 0);
+  assert.equal(threadCount(Number.NaN, 100), 0);
+  assert.equal(threadCount(64, 3), cpus < 2 ? 0 : Math.min(3, cpus));
+});
+
+Deno.test("thread pool: post-processing on a worker equals postprocessImage here (masks, retina masks)", async () => {
+  // One 2-image forward at imgsz=160 of the shared checkpoint, conf 0.01 for a few dozen detections.
+  const model = await YOLO.load(sharedPath("models/yolo11n-seg-c128.pt"));
+  using pool = new ThreadPool(2);
+  try {
+    const imgs = await Promise.all(
+      jpegs.slice(0, 2).map(async (f) => decodeImage(await Deno.readFile(f), f)),
+    );
+    const lb = { newShape: 160, auto: false, stride: 32 };
+    const [H, W] = letterboxGeometry([imgs[0].height, imgs[0].width], lb).letterboxShape;
+    const input = new Float32Array(2 * 3 * H * W);
+    imgs.forEach((img, b) => letterboxInto(img, input, { ...lb, offset: b * 3 * H * W }));
+    const out = await model.forward(input, [2, 3, H, W]);
+    await untilReady(pool);
+    const [, C, A] = out.output0.shape;
+    const [, nm, mh, mw] = out.output1!.shape;
+    let detections = 0;
+    for (const retina_masks of [false, true]) {
+      const opts = { conf: 0.01, iou: 0.7, max_det: 300, classes: null, agnostic_nms: false, retina_masks };
+      for (const [b, img] of imgs.entries()) {
+        const outputs = {
+          preds: out.output0.data.subarray(b * C * A, (b + 1) * C * A),
+          channels: C,
+          columns: A,
+          protos: {
+            data: out.output1!.data.subarray(b * nm * mh * mw, (b + 1) * nm * mh * mw),
+            shape: [nm, mh, mw] as [number, number, number],
+          },
+        };
+        const orig: [number, number] = [img.height, img.width];
+        const here = postprocessImage(outputs, opts, model.names.length, [H, W], orig);
+        const there = await pool.postprocess(outputs, opts, model.names.length, [H, W], orig);
+        assert.deepEqual(there, here);
+        detections += here.conf.length;
+      }
+    }
+    assert.ok(detections > 0, "detections to compare");
+    // The batch's outputs are intact (a worker got copies of the image's slices).
+    assert.equal(out.output1!.data.length, 2 * nm * mh * mw);
+  } finally {
+    model.dispose();
+  }
+});
