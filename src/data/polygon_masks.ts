@@ -88,6 +88,12 @@ export function resampleSegments(segments: readonly ArrayLike<number>[], n = 100
  * `imgsz`, downsampled by `ratio` with OpenCV's INTER_LINEAR (a pixel stays set when at least two of the
  * four source pixels it blends are).
  *
+ * Only the polygon's window is drawn and downsampled (its bounding box, grown by a margin and aligned to
+ * `ratio`, inside the image): the fill's pixels move with the polygon by whole pixels and a pixel of an
+ * integer downsampling blends source pixels of its own `ratio` x `ratio` cell, so the window gives the
+ * pixels of the whole image; the rest is 0. Sizes that are not multiples of an integer `ratio` take the
+ * whole image.
+ *
  * @param imgsz `[height, width]` the polygon coordinates are in.
  * @param polygon Flat `x, y` pixel coordinates (truncated toward zero, as `astype(np.int32)`).
  * @param ratio The downsampling factor.
@@ -95,11 +101,38 @@ export function resampleSegments(segments: readonly ArrayLike<number>[], n = 100
  */
 export function polygonToMask(imgsz: [number, number], polygon: ArrayLike<number>, ratio = 1): Uint8Array {
   const [h, w] = imgsz;
-  const full = { width: w, height: h, data: new Uint8Array(w * h) };
-  fillPoly(full, [Int32Array.from(polygon, Math.trunc)], 1);
+  const pts = Int32Array.from(polygon, Math.trunc);
   const nh = Math.floor(h / ratio), nw = Math.floor(w / ratio);
-  if (nh === h && nw === w) return full.data;
-  return resizeBilinearU8(full, [nw, nh]).data;
+  const cell = Number.isInteger(ratio) && ratio >= 1 && h % ratio === 0 && w % ratio === 0 ? ratio : 0;
+  if (!cell || pts.length < 2) {
+    const full = { width: w, height: h, data: new Uint8Array(w * h) };
+    fillPoly(full, [pts], 1);
+    if (nh === h && nw === w) return full.data;
+    return resizeBilinearU8(full, [nw, nh]).data;
+  }
+  let minX = Infinity, maxX = -Infinity, minY = Infinity, maxY = -Infinity;
+  for (let i = 0; i + 1 < pts.length; i += 2) {
+    minX = Math.min(minX, pts[i]), maxX = Math.max(maxX, pts[i]);
+    minY = Math.min(minY, pts[i + 1]), maxY = Math.max(maxY, pts[i + 1]);
+  }
+  // A margin keeps the window's edges off the polygon wherever they are not the image's edges, so lines
+  // are clipped (and spans cut) at the image's edges only.
+  const margin = 2;
+  const align = (v: number, up: boolean) => (up ? Math.ceil(v / cell) : Math.floor(v / cell)) * cell;
+  const x0 = Math.max(0, align(minX - margin, false)), x1 = Math.min(w, align(maxX + margin + 1, true));
+  const y0 = Math.max(0, align(minY - margin, false)), y1 = Math.min(h, align(maxY + margin + 1, true));
+  const out = new Uint8Array(nh * nw);
+  if (x0 >= x1 || y0 >= y1) return out; // wholly outside the image: nothing drawn
+  const cw = x1 - x0, ch = y1 - y0;
+  for (let i = 0; i + 1 < pts.length; i += 2) pts[i] -= x0, pts[i + 1] -= y0;
+  const win = { width: cw, height: ch, data: new Uint8Array(cw * ch) };
+  fillPoly(win, [pts], 1);
+  const small = cell === 1 ? win : resizeBilinearU8(win, [cw / cell, ch / cell]);
+  const sw = cw / cell, ox = x0 / cell, oy = y0 / cell;
+  for (let y = 0; y < ch / cell; y++) {
+    out.set(small.data.subarray(y * sw, (y + 1) * sw), (oy + y) * nw + ox);
+  }
+  return out;
 }
 
 /** One image's overlap mask: instance numbers per pixel, and the area order of the instances. */
@@ -138,7 +171,11 @@ export function polygonsToOverlapMask(
 ): OverlapMask {
   const nh = Math.floor(imgsz[0] / ratio), nw = Math.floor(imgsz[1] / ratio);
   const ms = segments.map((s) => polygonToMask(imgsz, s, ratio));
-  const areas = ms.map((m) => m.reduce((a, v) => a + v, 0));
+  const areas = ms.map((m) => {
+    let a = 0;
+    for (let p = 0; p < m.length; p++) a += m[p];
+    return a;
+  });
   // np.argsort(-areas): quicksort, stable for the small counts of one image; ties keep index order
   const order = areas.map((_, i) => i).sort((a, b) => areas[b] - areas[a] || a - b);
   const mask = new Int32Array(nh * nw);

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { fillPoly } from "../../src/data/fill_poly.ts";
+import { resizeBilinearU8 } from "../../src/data/resize.ts";
 import { polygonsToOverlapMask, polygonToMask, resampleSegments } from "../../src/data/polygon_masks.ts";
 import { rand as seeded } from "../_rand.ts";
 
@@ -43,6 +44,39 @@ Deno.test("polygonToMask downsamples 4x as INTER_LINEAR: set where 2 of the 4 bl
         assert.equal(small[y * (w / 4) + x], n >= 2 ? 1 : 0, `case ${t} (${x}, ${y})`);
       }
     }
+  }
+});
+
+Deno.test("polygonToMask: drawing only the polygon's window gives the whole image's pixels", () => {
+  // The reference: the whole image filled, then downsampled (what polygon2mask does).
+  const whole = (h: number, w: number, poly: number[], ratio: number) => {
+    const full = { width: w, height: h, data: new Uint8Array(w * h) };
+    fillPoly(full, [Int32Array.from(poly, Math.trunc)], 1);
+    const nh = Math.floor(h / ratio), nw = Math.floor(w / ratio);
+    return nh === h && nw === w ? full.data : resizeBilinearU8(full, [nw, nh]).data;
+  };
+  const rand = seeded(11);
+  let windowed = 0;
+  for (let t = 0; t < 400; t++) {
+    const ratio = t % 5 === 0 ? 1 : 4;
+    // mostly multiples of 4 (the window path); some not (the whole-image path)
+    const h = 40 + (t % 7 === 0 ? 1 + Math.floor(rand() * 3) : 4 * Math.floor(rand() * 12));
+    const w = 40 + (t % 11 === 0 ? 2 : 4 * Math.floor(rand() * 12));
+    // small to large polygons, centred anywhere from well outside to inside, self-intersecting at times
+    const size = [3, 10, 30, 80][t % 4];
+    const cx = -0.3 * w + rand() * 1.6 * w, cy = -0.3 * h + rand() * 1.6 * h;
+    const n = 3 + Math.floor(rand() * (t % 3 === 0 ? 40 : 8));
+    const poly = Array.from({ length: 2 * n }, (_, i) => (i % 2 ? cy : cx) + (rand() - 0.5) * size);
+    const got = polygonToMask([h, w], poly, ratio);
+    assert.deepEqual(got, whole(h, w, poly, ratio), `case ${t}: ${h}x${w} ratio ${ratio}`);
+    if (h % 4 === 0 && w % 4 === 0) windowed++;
+  }
+  assert.ok(windowed > 300);
+  // vertices exactly on the image's edges and corners
+  for (
+    const poly of [[0, 0, 39, 0, 39, 39], [0, 20, 20, 0, 39, 20, 20, 39], [-5, -5, 44, -5, 44, 44, -5, 44]]
+  ) {
+    assert.deepEqual(polygonToMask([40, 40], poly, 4), whole(40, 40, poly, 4));
   }
 });
 
