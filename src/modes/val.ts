@@ -25,12 +25,11 @@ import { threadCount, ThreadPool } from "../threads/pool.ts";
 import type { Image } from "../io/image.ts";
 import { readFileOr } from "../io/_read_file.ts";
 import { info, progress, warn } from "../log.ts";
-import { boxIoU, maskIoU } from "../metrics/iou.ts";
-import { IOU_THRESHOLDS, matchPredictions } from "../metrics/match.ts";
+import { imageMatches } from "../metrics/image_matches.ts";
+import { IOU_THRESHOLDS } from "../metrics/match.ts";
 import { computeMetric, type Metric, type MetricSummary } from "../metrics/det_metrics.ts";
 import { scaleBoxes } from "../postprocess/boxes.ts";
-import { processMaskProto } from "../postprocess/masks.ts";
-import { nonMaxSuppression } from "../postprocess/nms.ts";
+import type { ImageOutputs } from "../postprocess/segment.ts";
 import { incrementPath } from "../io/increment_path.ts";
 import type { Predictable } from "./predict.ts";
 
@@ -342,45 +341,36 @@ export async function val(model: Predictable, options: ValOptions): Promise<ValM
       const { prepared, H, W } = current;
       const n = prepared.length;
       const [, C, A] = out.output0.shape;
-      const protoShape = out.output1!.shape;
-      const [, nm, mh, mw] = protoShape;
+      const [, nm, mh, mw] = out.output1!.shape;
+      const plane = nm * mh * mw;
+      const matchOpts = {
+        conf,
+        iou,
+        maxDet,
+        agnostic: options.agnostic_nms ?? false,
+        singleCls: options.single_cls ?? false,
+        nc,
+      };
+      // Each image's NMS and matching (on the threads side by side, with a pool), added in image order.
+      const matches = await Promise.all(prepared.map((p, b) => {
+        const outputs: ImageOutputs = {
+          preds: out.output0.data.subarray(b * C * A, (b + 1) * C * A),
+          channels: C,
+          columns: A,
+          protos: { data: out.output1!.data.subarray(b * plane, (b + 1) * plane), shape: [nm, mh, mw] },
+        };
+        return pool.size > 0
+          ? pool.matches(outputs, p, matchOpts, [H, W])
+          : Promise.resolve(imageMatches(outputs, p, matchOpts, [H, W]));
+      }));
       for (let b = 0; b < n; b++) {
-        const p = prepared[b];
+        const p = prepared[b], m = matches[b];
         seen++;
-        const det = nonMaxSuppression(out.output0.data.subarray(b * C * A, (b + 1) * C * A), [C, A], {
-          conf,
-          iou,
-          maxDet,
-          multiLabel: true,
-          agnostic: options.single_cls || options.agnostic_nms,
-          nc,
-        });
-        const predCls = options.single_cls ? new Int32Array(det.count) : det.cls;
-        const nl = p.cls.length;
         targetCls.push(...p.cls);
         targetImg.push(...new Set(p.cls));
-        const npr = det.count;
-        if (npr === 0) continue;
-        const tp = new Uint8Array(npr * t), tpM = new Uint8Array(npr * t);
-        if (nl) {
-          const predBoxes = scaleBoxes(det.boxes, [H, W], p.origShape, { ratioPad: p.ratioPad });
-          tp.set(matchPredictions(predCls, p.cls, boxIoU(p.boxes, predBoxes)));
-          const protos = {
-            data: out.output1!.data.subarray(b * nm * mh * mw, (b + 1) * nm * mh * mw),
-            shape: [nm, mh, mw],
-          };
-          const predMasks = processMaskProto(protos, det.coeffs, det.boxes, [H, W]);
-          const plane = mh * mw;
-          const gtMasks = new Uint8Array(nl * plane);
-          for (let q = 0; q < plane; q++) {
-            const v = p.mask[q];
-            if (v > 0 && v <= nl) gtMasks[(v - 1) * plane + q] = 1;
-          }
-          const mIoU = maskIoU(gtMasks, predMasks.data, plane, (g, j) => p.cls[g] === predCls[j]);
-          tpM.set(matchPredictions(predCls, p.cls, mIoU));
-        }
-        stats.tp.push(tp), stats.tpM.push(tpM);
-        for (let i = 0; i < npr; i++) stats.conf.push(det.conf[i]), stats.cls.push(predCls[i]);
+        if (m.conf.length === 0) continue;
+        stats.tp.push(m.tp), stats.tpM.push(m.tpM);
+        for (let i = 0; i < m.conf.length; i++) stats.conf.push(m.conf[i]), stats.cls.push(m.cls[i]);
       }
       speed.postprocess += now() - t2;
       if (options.print) progress(`val: ${seen}/${total} images`, seen === total ? "done" : "running");

@@ -9,6 +9,12 @@
 import { DatasetError } from "../errors.ts";
 import { decodeImage, type Image } from "../io/image.ts";
 import {
+  type ImageMatches,
+  imageMatches,
+  type ImageTruth,
+  type MatchOptions,
+} from "../metrics/image_matches.ts";
+import {
   type ImageDetections,
   type ImageOutputs,
   postprocessImage,
@@ -25,6 +31,13 @@ export type Task =
     nc: number;
     letterboxShape: [number, number];
     origShape: [number, number];
+  }
+  | {
+    kind: "matches";
+    out: ImageOutputs;
+    truth: ImageTruth;
+    opts: MatchOptions;
+    letterboxShape: [number, number];
   };
 
 /** One task sent to a worker: what settles it, and how to run it here should the worker die. */
@@ -191,14 +204,39 @@ export class ThreadPool {
     origShape: [number, number],
   ): Promise<ImageDetections> {
     const message = (): [Task, ArrayBuffer[]] => {
-      const preds = out.preds.slice();
-      const protos = out.protos && { data: out.protos.data.slice(), shape: out.protos.shape };
-      const sent: ImageOutputs = { ...out, preds, protos };
-      const task: Task = { kind: "postprocess", out: sent, opts, nc, letterboxShape, origShape };
-      return [task, protos ? [preds.buffer, protos.data.buffer] : [preds.buffer]];
+      const [sent, transfer] = copyOutputs(out);
+      return [{ kind: "postprocess", out: sent, opts, nc, letterboxShape, origShape }, transfer];
     };
     const here = () =>
       Promise.resolve().then(() => postprocessImage(out, opts, nc, letterboxShape, origShape));
+    return this.#run(message, here);
+  }
+
+  /**
+   * One image's validation matches ({@linkcode imageMatches}'s result and errors); a worker gets copies of
+   * just the image's arrays, as in {@linkcode ThreadPool.postprocess}.
+   *
+   * @returns The predictions and their matches.
+   */
+  matches(
+    out: ImageOutputs,
+    truth: ImageTruth,
+    opts: MatchOptions,
+    letterboxShape: [number, number],
+  ): Promise<ImageMatches> {
+    const message = (): [Task, ArrayBuffer[]] => {
+      const [sent, transfer] = copyOutputs(out);
+      const { origShape, ratioPad, cls, boxes, mask } = truth; // only what the task reads travels
+      const task: Task = {
+        kind: "matches",
+        out: sent,
+        truth: { origShape, ratioPad, cls, boxes, mask },
+        opts,
+        letterboxShape,
+      };
+      return [task, transfer];
+    };
+    const here = () => Promise.resolve().then(() => imageMatches(out, truth, opts, letterboxShape));
     return this.#run(message, here);
   }
 
@@ -218,4 +256,12 @@ export class ThreadPool {
   [Symbol.dispose](): void {
     this.close();
   }
+}
+
+/** Copies of an image's output arrays (their own buffers, to transfer), so a view's whole buffer stays. */
+function copyOutputs(out: ImageOutputs): [ImageOutputs, ArrayBuffer[]] {
+  const preds = out.preds.slice();
+  const protos = out.protos && { data: out.protos.data.slice(), shape: out.protos.shape };
+  const sent: ImageOutputs = { preds, channels: out.channels, columns: out.columns, protos };
+  return [sent, protos ? [preds.buffer, protos.data.buffer] : [preds.buffer]];
 }

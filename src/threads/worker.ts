@@ -3,11 +3,13 @@
  * buffers transferred) or the error's name, file and one-line message.
  *
  * Messages in: `{ id, task }`; out: `{ ready: true }` once loaded, then `{ id, result }` or `{ id, error }`
- * per task. Tasks: `decode` ({@linkcode decodeImage}) and `postprocess` ({@linkcode postprocessImage}).
+ * per task. Tasks: `decode` ({@linkcode decodeImage}), `postprocess` ({@linkcode postprocessImage}) and
+ * `matches` ({@linkcode imageMatches}).
  * @module
  */
 import { DatasetError } from "../errors.ts";
 import { decodeImage } from "../io/image.ts";
+import { imageMatches } from "../metrics/image_matches.ts";
 import { postprocessImage } from "../postprocess/segment.ts";
 import type { Task } from "./pool.ts";
 
@@ -28,6 +30,10 @@ async function run(task: Task): Promise<[unknown, ArrayBuffer[]]> {
       const buffers = [det.boxes.buffer, det.conf.buffer, det.cls.buffer];
       if (det.masks) buffers.push(det.masks.data.buffer);
       return [det, buffers as ArrayBuffer[]];
+    }
+    case "matches": {
+      const m = imageMatches(task.out, task.truth, task.opts, task.letterboxShape);
+      return [m, [m.tp.buffer, m.tpM.buffer, m.conf.buffer, m.cls.buffer] as ArrayBuffer[]];
     }
   }
 }

@@ -9,6 +9,10 @@ import { threadCount, ThreadPool } from "../../src/threads/pool.ts";
 import { decodeImage } from "../../src/io/image.ts";
 import { letterboxGeometry, letterboxInto } from "../../src/data/letterbox.ts";
 import { postprocessImage } from "../../src/postprocess/segment.ts";
+import { imageMatches } from "../../src/metrics/image_matches.ts";
+import { nonMaxSuppression } from "../../src/postprocess/nms.ts";
+import { processMaskProto } from "../../src/postprocess/masks.ts";
+import { scaleBoxes } from "../../src/postprocess/boxes.ts";
 import { YOLO } from "../../mod.ts";
 import { sharedPath } from "../_shared.ts";
 
@@ -119,6 +123,56 @@ Deno.test("thread pool: post-processing on a worker equals postprocessImage here
     assert.ok(detections > 0, "detections to compare");
     // The batch's outputs are intact (a worker got copies of the image's slices).
     assert.equal(out.output1!.data.length, 2 * nm * mh * mw);
+  } finally {
+    model.dispose();
+  }
+});
+
+Deno.test("thread pool: validation matches on a worker equal imageMatches here", async () => {
+  // One forward of a COCO128 image at imgsz=640; the ground truth is made from the model's own confident detections (so
+  // predictions match at several thresholds), its overlap mask from their prototype masks.
+  const model = await YOLO.load(sharedPath("models/yolo11n-seg-c128.pt"));
+  using pool = new ThreadPool(1);
+  try {
+    const img = await decodeImage(await Deno.readFile(jpegs[0]), jpegs[0]);
+    const lb = { newShape: 640, auto: true, stride: 32 };
+    const g = letterboxGeometry([img.height, img.width], lb);
+    const [H, W] = g.letterboxShape;
+    const input = new Float32Array(3 * H * W);
+    letterboxInto(img, input, lb);
+    const out = await model.forward(input, [1, 3, H, W]);
+    await untilReady(pool);
+    const [, C, A] = out.output0.shape;
+    const [, nm, mh, mw] = out.output1!.shape;
+    const protos = { data: out.output1!.data, shape: [nm, mh, mw] as [number, number, number] };
+    const nc = model.names.length;
+    const gt = nonMaxSuppression(out.output0.data, [C, A], { conf: 0.25, nc });
+    assert.ok(gt.count > 0, "ground truth to match");
+    const gtMasks = processMaskProto(protos, gt.coeffs, gt.boxes, [H, W]);
+    const mask = new Int32Array(mh * mw);
+    for (let g = 0; g < gt.count; g++) {
+      for (let p = 0; p < mh * mw; p++) if (gtMasks.data[g * mh * mw + p]) mask[p] = g + 1;
+    }
+    const ratio = g.ratio[0];
+    const origShape: [number, number] = [img.height, img.width];
+    const ratioPad: [[number, number], [number, number]] = [[ratio, ratio], [g.border.left, g.border.top]];
+    const boxes = scaleBoxes(gt.boxes, [H, W], origShape, { ratioPad });
+    const truth = { origShape, ratioPad, cls: [...gt.cls], boxes, mask };
+    const outputs = { preds: out.output0.data, channels: C, columns: A, protos };
+    for (const singleCls of [false, true]) {
+      const opts = { conf: 0.001, iou: 0.7, maxDet: 300, agnostic: false, singleCls, nc };
+      // single_cls: every ground-truth instance is class 0 too (the dataset's update_labels)
+      const t = singleCls ? { ...truth, cls: truth.cls.map(() => 0) } : truth;
+      const here = imageMatches(outputs, t, opts, [H, W]);
+      const there = await pool.matches(outputs, t, opts, [H, W]);
+      assert.deepEqual(there, here);
+      assert.ok(
+        here.tpM.some((v) => v === 1),
+        `some mask matches: ${gt.count} gt, ${here.conf.length} predictions, ${
+          here.tp.reduce((a, v) => a + v, 0)
+        } box matches`,
+      );
+    }
   } finally {
     model.dispose();
   }

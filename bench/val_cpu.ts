@@ -1,0 +1,68 @@
+/**
+ * Val's CPU work per image (reading, decoding, letterbox, ground-truth masks, NMS, masks, matching) with the
+ * GPU taken out: each input shape's forward runs once for real (its first image, replicated over the
+ * batch) and is replayed from a cache after that, so the timed runs measure the data pipeline alone (their
+ * metrics mean nothing). Alternates `workers=0` and `--workers`.
+ *
+ *   deno run -A bench/val_cpu.ts [--data ../shared/datasets/coco128-seg.yaml] [--imgsz 640] [--batch 16]
+ *     [--workers 8] [--runs 2]
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { YOLO } from "../mod.ts";
+import type { ForwardResult } from "../src/gpu/executor.ts";
+import type { Predictable } from "../src/modes/predict.ts";
+import { val } from "../src/modes/val.ts";
+
+const { values } = parseArgs({
+  options: {
+    data: { type: "string", default: "../shared/datasets/coco128-seg.yaml" },
+    model: { type: "string", default: "../shared/models/yolo11n-seg-c128.pt" },
+    imgsz: { type: "string", default: "640" },
+    batch: { type: "string", default: "16" },
+    workers: { type: "string", default: "8" },
+    runs: { type: "string", default: "2" },
+  },
+});
+const yolo = await YOLO.load(values.model);
+const cache = new Map<string, ForwardResult>();
+const replicate = (o: { data: Float32Array; shape: number[] }, n: number) => {
+  const data = new Float32Array(o.data.length * n);
+  for (let b = 0; b < n; b++) data.set(o.data, b * o.data.length);
+  return { data, shape: [n, ...o.shape.slice(1)] };
+};
+const model: Predictable = {
+  names: yolo.names,
+  stride: yolo.stride,
+  async forward(data, shape) {
+    const key = shape.join("x");
+    if (!cache.has(key)) {
+      const [n, c, h, w] = shape;
+      const one = await yolo.forward(data.subarray(0, c * h * w), [1, c, h, w]);
+      cache.set(key, {
+        output0: replicate(one.output0, n),
+        output1: one.output1 && replicate(one.output1, n),
+      } as ForwardResult);
+    }
+    return cache.get(key)!;
+  },
+};
+const opts = { data: values.data, imgsz: Number(values.imgsz), batch: Number(values.batch) };
+try {
+  await val(model, { ...opts, workers: 0 }); // fills the cache, warms the JIT
+  console.log(`${values.data} at imgsz=${opts.imgsz}, batch=${opts.batch}: ${cache.size} forwards cached`);
+  for (let r = 0; r < Number(values.runs); r++) {
+    for (const workers of [0, Number(values.workers)]) {
+      const t = performance.now();
+      const m = await val(model, { ...opts, workers });
+      const per = (performance.now() - t) / m.images;
+      const { preprocess, postprocess } = m.speed;
+      console.log(
+        `workers=${workers}: ${per.toFixed(1)} ms per image (preprocess ${preprocess.toFixed(1)}, ` +
+          `postprocess ${postprocess.toFixed(1)} ms)`,
+      );
+    }
+  }
+} finally {
+  yolo.dispose();
+}
