@@ -27,7 +27,7 @@ const { values, positionals } = parseArgs({
   },
 });
 const file = positionals[0] ?? "../shared/datasets/coco128-seg/images/train2017/000000000009.jpg";
-const model = await YOLO.load("../shared/models/yolo11n-seg-c128.pt");
+const model = await YOLO.load("../shared/models/yolo11n-seg-c128.pt", { tune: false }); // one forward: no tuning
 const img = await decodeImage(await Deno.readFile(file), file);
 const lb = { newShape: Number(values.imgsz), auto: true, stride: 32 };
 const [H, W] = letterboxGeometry([img.height, img.width], lb).letterboxShape;

@@ -24,7 +24,8 @@ const { values } = parseArgs({
     runs: { type: "string", default: "2" },
   },
 });
-const yolo = await YOLO.load(values.model);
+// No autotuning: only a few forwards run for real, and their speed is not what is measured.
+const yolo = await YOLO.load(values.model, { tune: false });
 const cache = new Map<string, ForwardResult>();
 const replicate = (o: { data: Float32Array; shape: number[] }, n: number) => {
   const data = new Float32Array(o.data.length * n);

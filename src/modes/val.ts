@@ -26,7 +26,6 @@ import type { Image } from "../io/image.ts";
 import { readFileOr } from "../io/_read_file.ts";
 import { info, progress, warn } from "../log.ts";
 import { imageMatches } from "../metrics/image_matches.ts";
-import { IOU_THRESHOLDS } from "../metrics/match.ts";
 import { computeMetric, type Metric, type MetricSummary } from "../metrics/det_metrics.ts";
 import { scaleBoxes } from "../postprocess/boxes.ts";
 import type { ImageOutputs } from "../postprocess/segment.ts";
@@ -278,7 +277,6 @@ export async function val(model: Predictable, options: ValOptions): Promise<ValM
   };
   const targetCls: number[] = [], targetImg: number[] = [];
   const speed = { preprocess: 0, inference: 0, postprocess: 0 };
-  const t = IOU_THRESHOLDS.length;
   let seen = 0;
   const total = labels.length;
   // Images read and decoded on worker threads in batch order, the next ones started ahead.
