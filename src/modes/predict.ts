@@ -361,6 +361,8 @@ export async function predict(
   source: Source,
   options: PredictOptions = {},
 ): Promise<Result[]> {
+  const workers = options.workers ?? 8;
+  threadCount(workers, 0); // a bad value fails here, before anything is written
   const items = await resolveSources(source);
   const isList = typeof source !== "string" && !(source instanceof Uint8Array);
   const batch = Math.max(1, options.batch ?? (isList ? items.length : 1));
@@ -380,7 +382,7 @@ export async function predict(
   let failed = 0;
   // Decoding on worker threads (the next images started ahead of the batch being decoded), and each
   // batch's images post-processed on them side by side.
-  const pool = new ThreadPool(threadCount(options.workers ?? 8, items.length));
+  const pool = new ThreadPool(threadCount(workers, items.length));
   const decoded = new DecodeAhead(
     items.length,
     Math.max(batch, 2 * pool.size),

@@ -197,10 +197,11 @@ export function serveHandler(model: YOLO, options: ServeHandlerOptions = {}): Se
   const watches = new WeakMap<GPUDevice, DeviceWatch>();
   let current: GPUDevice | undefined;
   let closed = false;
+  const threads = threadCount(options.workers ?? 8, Infinity); // a bad value fails here
   let pool: ThreadPool | undefined;
   /** Decodes a request's image on the pool's threads (the pool started on first use). */
   const decode = (bytes: Uint8Array, file: string) =>
-    (pool ??= new ThreadPool(threadCount(options.workers ?? 8, Infinity))).decode(bytes, file).catch(
+    (pool ??= new ThreadPool(threads)).decode(bytes, file).catch(
       (e) => {
         throw closed && !(e instanceof DatasetError) ? new HttpError(503, "The server is shutting down") : e;
       },

@@ -236,6 +236,8 @@ export async function val(model: Predictable, options: ValOptions): Promise<ValM
   const batch = Math.max(1, Math.floor(options.batch ?? 16));
   const conf = options.conf ?? 0.001, iou = options.iou ?? 0.7, maxDet = options.max_det ?? 300;
   const split = options.split ?? "val";
+  const workers = options.workers ?? 8;
+  threadCount(workers, 0); // a bad value fails here, before the dataset is read
   const say = options.print ? info : () => {};
   const data: DatasetInfo = await checkDataset(options.data, {
     datasets_dir: options.datasets_dir,
@@ -280,7 +282,7 @@ export async function val(model: Predictable, options: ValOptions): Promise<ValM
   let seen = 0;
   const total = labels.length;
   // Images read and decoded on worker threads in batch order, the next ones started ahead.
-  const pool = new ThreadPool(threadCount(options.workers ?? 8, order.length));
+  const pool = new ThreadPool(threadCount(workers, order.length));
   const decoded = new DecodeAhead(order.length, Math.max(batch, 2 * pool.size), async (k) => {
     const file = labels[order[k]].im_file;
     const bytes = await readFileOr(file, (d) => new DatasetError(file, `Cannot read image "${file}": ${d}`));

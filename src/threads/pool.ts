@@ -69,6 +69,7 @@ type Reply =
  * @param workers The requested count (Ultralytics' default: 8).
  * @param items How many images there are.
  * @returns The pool size; 0: everything on the calling thread.
+ * @throws {RangeError} When `workers` is not a whole number >= 0.
  *
  * @example
  * ```ts
@@ -80,8 +81,11 @@ type Reply =
  * ```
  */
 export function threadCount(workers: number, items: number): number {
+  if (!(Number.isInteger(workers) && workers >= 0)) {
+    throw new RangeError(`Give workers a whole number >= 0: got ${workers}`);
+  }
   const cpus = navigator.hardwareConcurrency ?? 1;
-  if (!(items >= 2) || !(workers >= 1) || cpus < 2) return 0;
+  if (!(items >= 2) || workers === 0 || cpus < 2) return 0;
   return Math.min(Math.floor(workers), cpus, items);
 }
 

@@ -218,6 +218,20 @@ Deno.test("predict: images decoded on worker threads give the results of decodin
   });
 });
 
+Deno.test("predict: a bad workers value is a one-line error before anything is written", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const img = await imagePath("000000000540.jpg");
+    await assert.rejects(
+      predict(model, [img, img], { workers: -1, save: true, project: dir, name: "p" }),
+      { name: "RangeError", message: "Give workers a whole number >= 0: got -1" },
+    );
+    assert.deepEqual([...Deno.readDirSync(dir)], [], "no run directory");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("predict: the model's own path (GPU candidate selection, submit/read) equals the full-readback path", async () => {
   const ref = (await readReference()).predict_single;
   const paths = await Promise.all(Object.keys(ref).map(imagePath));

@@ -80,7 +80,12 @@ Deno.test("threadCount: Ultralytics' min(cpu count, workers); none for one image
   assert.equal(threadCount(1, 100), cpus < 2 ? 0 : 1);
   assert.equal(threadCount(8, 1), 0);
   assert.equal(threadCount(0, 100), 0);
-  assert.equal(threadCount(Number.NaN, 100), 0);
+  for (const bad of [Number.NaN, -1, 2.5]) {
+    assert.throws(() => threadCount(bad, 100), {
+      name: "RangeError",
+      message: `Give workers a whole number >= 0: got ${bad}`,
+    });
+  }
   assert.equal(threadCount(64, 3), cpus < 2 ? 0 : Math.min(3, cpus));
 });
 
