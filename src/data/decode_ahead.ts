@@ -25,8 +25,8 @@ import type { Image } from "../io/image.ts";
  * assert.deepEqual(started, [0, 1, 2, 3]);
  * ```
  */
-export class DecodeAhead {
-  #started = new Map<number, Promise<Image>>();
+export class DecodeAhead<T = Image> {
+  #started = new Map<number, Promise<T>>();
   #next = 0;
 
   /**
@@ -37,11 +37,11 @@ export class DecodeAhead {
   constructor(
     readonly count: number,
     readonly ahead: number,
-    readonly load: (i: number) => Promise<Image>,
+    readonly load: (i: number) => Promise<T>,
   ) {}
 
   /** Item `i`'s image (its load started now if it was not yet). */
-  get(i: number): Promise<Image> {
+  get(i: number): Promise<T> {
     const end = Math.min(this.count, i + 1 + Math.max(0, this.ahead));
     for (; this.#next < end; this.#next++) {
       if (this.#next < i) continue;

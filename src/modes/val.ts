@@ -13,21 +13,18 @@
  * @module
  */
 import { join } from "node:path";
-import { resizeBilinearU8 } from "../data/resize.ts";
-import { letterboxGeometry, letterboxInto } from "../data/letterbox.ts";
-import { polygonsToOverlapMask, resampleSegments } from "../data/polygon_masks.ts";
+import { prepareValSample } from "../data/val_sample.ts";
 import { checkDataset, type DatasetInfo } from "../data/dataset_yaml.ts";
 import { imageFiles } from "../data/image_files.ts";
-import { type ImageLabels, loadLabels } from "../data/labels.ts";
+import { loadLabels } from "../data/labels.ts";
 import { DatasetError } from "../errors.ts";
 import { DecodeAhead } from "../data/decode_ahead.ts";
 import { threadCount, ThreadPool } from "../threads/pool.ts";
-import type { Image } from "../io/image.ts";
+import { decodeImage } from "../io/image.ts";
 import { readFileOr } from "../io/_read_file.ts";
 import { info, progress, warn } from "../log.ts";
-import { imageMatches } from "../metrics/image_matches.ts";
+import { imageMatches, type ImageTruth } from "../metrics/image_matches.ts";
 import { computeMetric, type Metric, type MetricSummary } from "../metrics/det_metrics.ts";
-import { scaleBoxes } from "../postprocess/boxes.ts";
 import type { ImageOutputs } from "../postprocess/segment.ts";
 import { incrementPath } from "../io/increment_path.ts";
 import type { Predictable } from "./predict.ts";
@@ -96,22 +93,6 @@ export interface ValMetrics {
   saveDir: string | null;
 }
 
-/** Where one image lands in its batch's letterbox. */
-interface Prepared {
-  label: ImageLabels;
-  /** `[h0, w0]`. */
-  origShape: [number, number];
-  /** `((h / h0, w / w0), (left, top))` as the dataset records it. */
-  ratioPad: [[number, number], [number, number]];
-  /** Ground-truth classes in overlap-mask order. */
-  cls: number[];
-  /** Ground-truth xyxy boxes in original pixels, same order. */
-  boxes: Float32Array;
-  /** The overlap mask at 1/4 of the letterbox. */
-  mask: Int32Array;
-}
-
-const f32 = Math.fround;
 const now = () => performance.now();
 
 /** `BaseDataset.set_rectangle`: image order by aspect ratio and the letterbox shape of each batch. */
@@ -132,76 +113,6 @@ export function rectBatches(
     batchShapes.push(shape.map((v) => Math.ceil(v * imgsz / stride + pad) * stride) as [number, number]);
   }
   return { order, batchShapes };
-}
-
-/** `load_image(rect_mode=True)`: the long side scaled to `imgsz` with `ceil`ed sides. */
-function loadImage(img: Image, imgsz: number): Image {
-  const [h0, w0] = [img.height, img.width];
-  const r = imgsz / Math.max(h0, w0);
-  if (r === 1) return img;
-  const w = Math.min(Math.ceil(w0 * r), imgsz), h = Math.min(Math.ceil(h0 * r), imgsz);
-  return resizeBilinearU8(img, [w, h]);
-}
-
-/** One image into the batch tensor, with its ground truth prepared as the validator sees it. */
-function prepare(
-  img: Image,
-  label: ImageLabels,
-  shape: [number, number],
-  imgsz: number,
-  out: Float32Array,
-  offset: number,
-): Prepared {
-  const h0 = img.height, w0 = img.width;
-  const resized = loadImage(img, imgsz);
-  const w = resized.width, h = resized.height;
-  const lb = { newShape: shape, auto: false, scaleup: false };
-  const g = letterboxGeometry([h, w], lb);
-  letterboxInto(resized, out, { ...lb, offset });
-  const { left, top } = g.border;
-  const r = f32(g.ratio[0]);
-  const ratioPad: [[number, number], [number, number]] = [[h / h0, w / w0], [left, top]];
-  const [H, W] = shape;
-  // polygons: resampled (normalized), denormalized by the resized size, scaled, padded (float32)
-  const maxLen = Math.max(0, ...label.segments.map((s) => s.length >> 1));
-  const n = maxLen > 1000 ? maxLen + 1 : 1000;
-  const segs = label.segments.length
-    ? resampleSegments(label.segments.map((s) => Float32Array.from(s)), n)
-    : [];
-  for (const s of segs) {
-    for (let i = 0; i < s.length; i += 2) {
-      s[i] = f32(f32(f32(s[i] * w) * r) + left);
-      s[i + 1] = f32(f32(f32(s[i + 1] * h) * r) + top);
-    }
-  }
-  const overlap = polygonsToOverlapMask([H, W], segs, 4);
-  const k = label.cls.length;
-  const order = segs.length === k ? overlap.order : [...Array(k).keys()];
-  // boxes: xywh normalized → xyxy letterbox pixels → normalized by the letterbox → back → original pixels
-  const lbBoxes = new Float32Array(4 * k);
-  order.forEach((idx, j) => {
-    const [cx, cy, bw, bh] = label.bboxes[idx].map(f32);
-    const x1 = f32(cx - f32(bw / 2)), y1 = f32(cy - f32(bh / 2));
-    const x2 = f32(cx + f32(bw / 2)), y2 = f32(cy + f32(bh / 2));
-    const px = (v: number) => f32(f32(f32(v * w) * r) + left);
-    const py = (v: number) => f32(f32(f32(v * h) * r) + top);
-    const X1 = px(x1), Y1 = py(y1), X2 = px(x2), Y2 = py(y2);
-    // Format: xywh normalized by (W, H); _prepare_batch: xywh2xyxy * (W, H)
-    const ncx = f32(f32(f32(X1 + X2) / 2) / W), ncy = f32(f32(f32(Y1 + Y2) / 2) / H);
-    const nw = f32(f32(X2 - X1) / W), nh = f32(f32(Y2 - Y1) / H);
-    lbBoxes[4 * j] = f32(f32(ncx - f32(nw / 2)) * W);
-    lbBoxes[4 * j + 1] = f32(f32(ncy - f32(nh / 2)) * H);
-    lbBoxes[4 * j + 2] = f32(f32(ncx + f32(nw / 2)) * W);
-    lbBoxes[4 * j + 3] = f32(f32(ncy + f32(nh / 2)) * H);
-  });
-  return {
-    label,
-    origShape: [h0, w0],
-    ratioPad,
-    cls: order.map((i) => label.cls[i]),
-    boxes: scaleBoxes(lbBoxes, [H, W], [h0, w0], { ratioPad }),
-    mask: overlap.mask,
-  };
 }
 
 /** Python's `"%11.3g"`. */
@@ -281,12 +192,15 @@ export async function val(model: Predictable, options: ValOptions): Promise<ValM
   const speed = { preprocess: 0, inference: 0, postprocess: 0 };
   let seen = 0;
   const total = labels.length;
-  // Images read and decoded on worker threads in batch order, the next ones started ahead.
+  // With threads, each image is read, decoded, letterboxed and its ground truth prepared on one (in batch
+  // order, the next ones started ahead) and copied into its batch here; without, all of it here.
   const pool = new ThreadPool(threadCount(workers, order.length));
-  const decoded = new DecodeAhead(order.length, Math.max(batch, 2 * pool.size), async (k) => {
-    const file = labels[order[k]].im_file;
-    const bytes = await readFileOr(file, (d) => new DatasetError(file, `Cannot read image "${file}": ${d}`));
-    return await pool.decode(bytes, file);
+  const readImage = (file: string) =>
+    readFileOr(file, (d) => new DatasetError(file, `Cannot read image "${file}": ${d}`));
+  const samples = new DecodeAhead(order.length, Math.max(batch, 2 * pool.size), async (k) => {
+    const label = labels[order[k]];
+    const shape = batchShapes[Math.floor(k / batch)];
+    return await pool.valSample(await readImage(label.im_file), label.im_file, label, shape, imgsz);
   });
   /** Reads, decodes and letterboxes batch `bi` (unreadable images are warnings). */
   const prepareBatch = async (bi: number) => {
@@ -295,12 +209,19 @@ export async function val(model: Predictable, options: ValOptions): Promise<ValM
     const first = bi * batch;
     const members = order.slice(first, first + batch);
     const input = new Float32Array(members.length * 3 * H * W);
-    const prepared: Prepared[] = [];
+    const prepared: ImageTruth[] = [];
     for (const [m, idx] of members.entries()) {
       const label = labels[idx];
+      const offset = prepared.length * 3 * H * W;
       try {
-        const img = await decoded.get(first + m);
-        prepared.push(prepare(img, label, [H, W], imgsz, input, prepared.length * 3 * H * W));
+        if (pool.size > 0) {
+          const sample = await samples.get(first + m);
+          input.set(sample.input, offset);
+          prepared.push(sample.truth);
+        } else {
+          const img = await decodeImage(await readImage(label.im_file), label.im_file);
+          prepared.push(prepareValSample(img, label, [H, W], imgsz, input, offset));
+        }
       } catch (e) {
         warn(`Skipping image: ${e instanceof Error ? e.message : String(e)}`);
       }

@@ -6,6 +6,8 @@
  * {@linkcode postprocessImage}), so they give the same results and the same errors.
  * @module
  */
+import type { ImageLabels } from "../data/labels.ts";
+import { valSample } from "../data/val_sample.ts";
 import { DatasetError } from "../errors.ts";
 import { decodeImage, type Image } from "../io/image.ts";
 import {
@@ -38,6 +40,14 @@ export type Task =
     truth: ImageTruth;
     opts: MatchOptions;
     letterboxShape: [number, number];
+  }
+  | {
+    kind: "valSample";
+    bytes: Uint8Array;
+    file: string;
+    label: ImageLabels;
+    shape: [number, number];
+    imgsz: number;
   };
 
 /** One task sent to a worker: what settles it, and how to run it here should the worker die. */
@@ -192,6 +202,30 @@ export class ThreadPool {
    */
   decode(bytes: Uint8Array, file = "<bytes>"): Promise<Image> {
     return this.#run(() => [{ kind: "decode", bytes, file }, []], () => decodeImage(bytes, file));
+  }
+
+  /**
+   * Decodes a validation image and prepares it for its batch ({@linkcode valSample}: its own input and
+   * ground truth), with {@linkcode decodeImage}'s errors.
+   *
+   * @param bytes The image file (copied to the worker).
+   * @param file Its name, for errors.
+   * @param label Its labels.
+   * @param shape `[H, W]` of its batch.
+   * @param imgsz The long side it is resized to first.
+   * @returns The image's `[3, H, W]` input and ground truth.
+   */
+  valSample(
+    bytes: Uint8Array,
+    file: string,
+    label: ImageLabels,
+    shape: [number, number],
+    imgsz: number,
+  ): Promise<{ input: Float32Array; truth: ImageTruth }> {
+    return this.#run(
+      () => [{ kind: "valSample", bytes, file, label, shape, imgsz }, []],
+      async () => valSample(await decodeImage(bytes, file), label, shape, imgsz),
+    );
   }
 
   /**

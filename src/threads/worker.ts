@@ -3,10 +3,11 @@
  * buffers transferred) or the error's name, file and one-line message.
  *
  * Messages in: `{ id, task }`; out: `{ ready: true }` once loaded, then `{ id, result }` or `{ id, error }`
- * per task. Tasks: `decode` ({@linkcode decodeImage}), `postprocess` ({@linkcode postprocessImage}) and
- * `matches` ({@linkcode imageMatches}).
+ * per task. Tasks: `decode` ({@linkcode decodeImage}), `postprocess` ({@linkcode postprocessImage}),
+ * `valSample` ({@linkcode valSample}) and `matches` ({@linkcode imageMatches}).
  * @module
  */
+import { valSample } from "../data/val_sample.ts";
 import { DatasetError } from "../errors.ts";
 import { decodeImage } from "../io/image.ts";
 import { imageMatches } from "../metrics/image_matches.ts";
@@ -30,6 +31,11 @@ async function run(task: Task): Promise<[unknown, ArrayBuffer[]]> {
       const buffers = [det.boxes.buffer, det.conf.buffer, det.cls.buffer];
       if (det.masks) buffers.push(det.masks.data.buffer);
       return [det, buffers as ArrayBuffer[]];
+    }
+    case "valSample": {
+      const img = await decodeImage(task.bytes, task.file);
+      const { input, truth } = valSample(img, task.label, task.shape, task.imgsz);
+      return [{ input, truth }, [input.buffer, truth.boxes.buffer, truth.mask.buffer] as ArrayBuffer[]];
     }
     case "matches": {
       const m = imageMatches(task.out, task.truth, task.opts, task.letterboxShape);

@@ -91,3 +91,18 @@ Deno.test("val on coco8-seg in half mode (f16 activations) stays within 0.003 of
     model.dispose();
   }
 });
+
+Deno.test("val: images prepared and matched on worker threads give the metrics of workers=0", async () => {
+  const model = await YOLO.load(sharedPath("models/yolo11n-seg-c128.pt"));
+  try {
+    // batch=1: the later batches are prepared while a forward runs, by then on the loaded threads
+    const opts = { data: sharedPath("datasets/coco8-seg.yaml"), batch: 1, label_cache: false };
+    const here = await model.val({ ...opts, workers: 0 });
+    const threads = await model.val({ ...opts, workers: 2 });
+    assert.deepEqual(threads.box, here.box);
+    assert.deepEqual(threads.seg, here.seg);
+    assert.deepEqual(threads.classes, here.classes);
+  } finally {
+    model.dispose();
+  }
+});

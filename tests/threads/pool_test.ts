@@ -14,6 +14,8 @@ import { nonMaxSuppression } from "../../src/postprocess/nms.ts";
 import { processMaskProto } from "../../src/postprocess/masks.ts";
 import { scaleBoxes } from "../../src/postprocess/boxes.ts";
 import { YOLO } from "../../mod.ts";
+import { loadLabels } from "../../src/data/labels.ts";
+import { valSample } from "../../src/data/val_sample.ts";
 import { sharedPath } from "../_shared.ts";
 
 const dir = sharedPath("datasets/coco128-seg/images/train2017");
@@ -181,4 +183,23 @@ Deno.test("thread pool: validation matches on a worker equal imageMatches here",
   } finally {
     model.dispose();
   }
+});
+
+Deno.test("thread pool: a validation sample prepared on a worker equals valSample here", async () => {
+  using pool = new ThreadPool(1);
+  await untilReady(pool);
+  const { labels } = await loadLabels(jpegs.slice(0, 4), 80, { cache: false, verbose: false });
+  assert.ok(labels.some((l) => l.segments.length > 0), "polygons to rasterize");
+  for (const label of labels) {
+    const bytes = await Deno.readFile(label.im_file);
+    for (const [shape, imgsz] of [[[480, 640], 640], [[256, 320], 320]] as [[number, number], number][]) {
+      const here = valSample(await decodeImage(bytes, label.im_file), label, shape, imgsz);
+      const there = await pool.valSample(bytes, label.im_file, label, shape, imgsz);
+      assert.deepEqual(there, here, `${label.im_file} ${shape}`);
+    }
+  }
+  await assert.rejects(pool.valSample(new Uint8Array(0), "gone.jpg", labels[0], [480, 640], 640), {
+    name: "DatasetError",
+    message: 'Cannot read image "gone.jpg": file is empty',
+  });
 });
