@@ -423,7 +423,12 @@ export async function predict(
   // works meanwhile. Results come out in source order.
   type Started = NonNullable<Awaited<ReturnType<typeof start>>>;
   const depth = Math.max(1, Math.ceil(PIPELINE_IMAGES / batch));
-  const emit = async (current: Started, out: { results: Result[]; shape: number[] }) => {
+  /** Logs and saves a batch's results; the annotated images are written on the threads, into `saving`. */
+  const emit = async (
+    current: Started,
+    out: { results: Result[]; shape: number[] },
+    saving: Promise<void>[],
+  ) => {
     lastShape = out.shape;
     for (const [j, r] of out.results.entries()) {
       results.push(r);
@@ -443,7 +448,7 @@ export async function predict(
         await r.saveCrops(join(saveDir, "crops"), current.ok[j].img, parse(r.file).name);
       }
       if (saveDir && options.save) {
-        await r.save(join(saveDir, basename(r.file)), current.ok[j].img, options);
+        saving.push(pool.save(r, join(saveDir, basename(r.file)), current.ok[j].img, options));
       }
     }
   };
@@ -475,10 +480,21 @@ export async function predict(
         await submit(ahead);
         ahead = undefined;
       }
-      for (const [k, s] of settled.entries()) {
-        if (s.status === "rejected") throw s.reason;
-        await emit(reading[k], s.value);
+      const saving: Promise<void>[] = [];
+      let emitted: { error: unknown } | undefined;
+      try {
+        for (const [k, s] of settled.entries()) {
+          if (s.status === "rejected") throw s.reason;
+          await emit(reading[k], s.value, saving);
+        }
+      } catch (error) {
+        emitted = { error };
       }
+      // The window's images are all written (or failed) before predict goes on or returns.
+      const saved = await Promise.allSettled(saving);
+      if (emitted) throw emitted.error;
+      const failed = saved.find((x): x is PromiseRejectedResult => x.status === "rejected");
+      if (failed) throw failed.reason;
     }
   } finally {
     // An error left forwards submitted: read them, so the model is free for its next caller.

@@ -10,6 +10,8 @@ import type { ImageLabels } from "../data/labels.ts";
 import { valSample } from "../data/val_sample.ts";
 import { DatasetError } from "../errors.ts";
 import { decodeImage, type Image } from "../io/image.ts";
+import type { PlotOptions } from "../plot/annotate.ts";
+import type { Result } from "../results.ts";
 import {
   type ImageMatches,
   imageMatches,
@@ -41,6 +43,7 @@ export type Task =
     opts: MatchOptions;
     letterboxShape: [number, number];
   }
+  | { kind: "save"; path: string; image: Image; result: ResultParts; options: PlotOptions }
   | {
     kind: "valSample";
     bytes: Uint8Array;
@@ -49,6 +52,17 @@ export type Task =
     shape: [number, number];
     imgsz: number;
   };
+
+/** A result as plain data (a worker rebuilds it: see `worker.ts`). */
+export interface ResultParts {
+  file: string;
+  origShape: [number, number];
+  letterboxShape: [number, number];
+  boxes: { xyxy: Float32Array; conf: Float32Array; cls: Int32Array };
+  masks?: { data: Uint8Array; shape: [number, number, number] };
+  names: Record<number, string>;
+  speed: { preprocess: number; inference: number; postprocess: number };
+}
 
 /** One task sent to a worker: what settles it, and how to run it here should the worker die. */
 interface Job {
@@ -202,6 +216,34 @@ export class ThreadPool {
    */
   decode(bytes: Uint8Array, file = "<bytes>"): Promise<Image> {
     return this.#run(() => [{ kind: "decode", bytes, file }, []], () => decodeImage(bytes, file));
+  }
+
+  /**
+   * Writes a result's annotated image ({@linkcode Result.save}: plotted, encoded and written atomically)
+   * on a worker; its pixels and masks are copied there.
+   *
+   * @param result The result.
+   * @param path The file to write.
+   * @param image The original RGB image.
+   * @param options What to draw.
+   */
+  save(result: Result, path: string, image: Image, options: PlotOptions = {}): Promise<void> {
+    const message = (): [Task, ArrayBuffer[]] => {
+      const { file, origShape, letterboxShape, boxes, masks, names, speed } = result;
+      const parts: ResultParts = {
+        file,
+        origShape,
+        letterboxShape,
+        boxes: { xyxy: boxes.xyxy, conf: boxes.conf, cls: boxes.cls },
+        masks: masks && { data: masks.data, shape: masks.shape },
+        names,
+        speed,
+      };
+      const { show_boxes, show_labels, show_conf, show_masks, line_width } = options;
+      const plot: PlotOptions = { show_boxes, show_labels, show_conf, show_masks, line_width };
+      return [{ kind: "save", path, image, result: parts, options: plot }, []];
+    };
+    return this.#run(message, () => result.save(path, image, options));
   }
 
   /**

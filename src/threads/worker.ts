@@ -3,8 +3,8 @@
  * buffers transferred) or the error's name, file and one-line message.
  *
  * Messages in: `{ id, task }`; out: `{ ready: true }` once loaded, then `{ id, result }` or `{ id, error }`
- * per task. Tasks: `decode` ({@linkcode decodeImage}), `postprocess` ({@linkcode postprocessImage}),
- * `valSample` ({@linkcode valSample}) and `matches` ({@linkcode imageMatches}).
+ * per task. Tasks: `decode` ({@linkcode decodeImage}), `postprocess` ({@linkcode postprocessImage}), `save`
+ * ({@linkcode Result.save}), `valSample` ({@linkcode valSample}) and `matches` ({@linkcode imageMatches}).
  * @module
  */
 import { valSample } from "../data/val_sample.ts";
@@ -12,6 +12,7 @@ import { DatasetError } from "../errors.ts";
 import { decodeImage } from "../io/image.ts";
 import { imageMatches } from "../metrics/image_matches.ts";
 import { postprocessImage } from "../postprocess/segment.ts";
+import { Result, tracedMasks } from "../results.ts";
 import type { Task } from "./pool.ts";
 
 const scope = self as unknown as {
@@ -31,6 +32,15 @@ async function run(task: Task): Promise<[unknown, ArrayBuffer[]]> {
       const buffers = [det.boxes.buffer, det.conf.buffer, det.cls.buffer];
       if (det.masks) buffers.push(det.masks.data.buffer);
       return [det, buffers as ArrayBuffer[]];
+    }
+    case "save": {
+      const { masks, ...rest } = task.result;
+      const result = new Result({
+        ...rest,
+        masks: masks && tracedMasks(masks.data, masks.shape, rest.origShape),
+      });
+      await result.save(task.path, task.image, task.options);
+      return [undefined, []];
     }
     case "valSample": {
       const img = await decodeImage(task.bytes, task.file);

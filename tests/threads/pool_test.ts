@@ -16,6 +16,7 @@ import { scaleBoxes } from "../../src/postprocess/boxes.ts";
 import { YOLO } from "../../mod.ts";
 import { loadLabels } from "../../src/data/labels.ts";
 import { valSample } from "../../src/data/val_sample.ts";
+import { Result, tracedMasks } from "../../src/results.ts";
 import { sharedPath } from "../_shared.ts";
 
 const dir = sharedPath("datasets/coco128-seg/images/train2017");
@@ -202,4 +203,41 @@ Deno.test("thread pool: a validation sample prepared on a worker equals valSampl
     name: "DatasetError",
     message: 'Cannot read image "gone.jpg": file is empty',
   });
+});
+
+Deno.test("thread pool: an annotated image saved on a worker has the bytes of Result.save here", async () => {
+  using pool = new ThreadPool(1);
+  await untilReady(pool);
+  const img = await decodeImage(await Deno.readFile(jpegs[0]), jpegs[0]);
+  const [h, w] = [img.height, img.width];
+  // two detections with masks (a rectangle each) at the original resolution
+  const masks = new Uint8Array(2 * h * w);
+  for (let y = 40; y < 200; y++) for (let x = 60; x < 300; x++) masks[y * w + x] = 1;
+  for (let y = 220; y < 400; y++) for (let x = 320; x < 600; x++) masks[h * w + y * w + x] = 1;
+  const result = new Result({
+    file: jpegs[0],
+    origShape: [h, w],
+    letterboxShape: [h, w],
+    boxes: {
+      xyxy: Float32Array.from([60, 40, 300, 200, 320, 220, 600, 400]),
+      conf: Float32Array.from([0.9, 0.6]),
+      cls: Int32Array.from([0, 45]),
+    },
+    masks: tracedMasks(masks, [2, h, w], [h, w]),
+    names: { 0: "person", 45: "bowl" },
+    speed: { preprocess: 0, inference: 0, postprocess: 0 },
+  });
+  const dir = await Deno.makeTempDir();
+  try {
+    for (const [ext, options] of [["jpg", {}], ["png", { show_conf: false, line_width: 5 }]] as const) {
+      await result.save(`${dir}/here.${ext}`, img, options);
+      await pool.save(result, `${dir}/there.${ext}`, img, options);
+      assert.deepEqual(await Deno.readFile(`${dir}/there.${ext}`), await Deno.readFile(`${dir}/here.${ext}`));
+    }
+    // a failure on the worker is the caller's rejection (a folder where the file goes)
+    await Deno.mkdir(`${dir}/taken.jpg`);
+    await assert.rejects(pool.save(result, `${dir}/taken.jpg`, img));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
