@@ -7,6 +7,5 @@
 export { parse as parseYaml, parseDocument as parseYamlDocument } from "npm:yaml@2.9.1";
 export { inflateSync, Unzip, type UnzipFile, UnzipInflate } from "npm:fflate@0.8.3";
 export { default as decodeJpegWasm, init as initJpeg } from "npm:@jsquash/jpeg@1.6.0/decode.js";
-export { default as encodeJpegWasm } from "npm:@jsquash/jpeg@1.6.0/encode.js";
 export { default as decodePngWasm } from "npm:@jsquash/png@3.1.1/decode.js";
 export { default as encodePngWasm } from "npm:@jsquash/png@3.1.1/encode.js";

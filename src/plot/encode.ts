@@ -1,10 +1,11 @@
 /**
- * Annotated images out: RGB pixels encoded as the source's format (JPEG through `@jsquash/jpeg`'s
- * MozJPEG at quality 95, OpenCV's `imwrite` default; PNG through `@jsquash/png`, opaque RGBA) and written
- * atomically.
+ * Annotated images out: RGB pixels encoded as the source's format (JPEG at quality 95, OpenCV's
+ * `imwrite` default, through our baseline encoder `jpeg_encode.ts`; PNG through `@jsquash/png`, opaque
+ * RGBA) and written atomically.
  * @module
  */
-import { encodeJpegWasm, encodePngWasm } from "../_deps.ts";
+import { encodePngWasm } from "../_deps.ts";
+import { encodeJpeg } from "./jpeg_encode.ts";
 import { dirname, extname, join } from "node:path";
 import type { Image } from "../io/image.ts";
 
@@ -15,18 +16,6 @@ export type ImageFormat = "jpeg" | "png";
 export function formatOf(file: string): ImageFormat {
   return extname(file).toLowerCase() === ".png" ? "png" : "jpeg";
 }
-
-/**
- * OpenCV's `imwrite` JPEG: quality 95, baseline, the standard (Annex K) tables, no progressive scans — also
- * far faster than MozJPEG's defaults.
- */
-const JPEG_OPTIONS = {
-  quality: 95,
-  baseline: true,
-  progressive: false,
-  optimize_coding: false,
-  quant_table: 0,
-};
 
 /** RGB to opaque RGBA in the `ImageData` shape the encoders take. */
 function imageData(img: Image): ImageData {
@@ -49,9 +38,8 @@ function imageData(img: Image): ImageData {
  * @returns The file's bytes.
  */
 export async function encodeImage(img: Image, format: ImageFormat): Promise<Uint8Array> {
-  const data = imageData(img);
-  const buf = format === "png" ? await encodePngWasm(data) : await encodeJpegWasm(data, JPEG_OPTIONS);
-  return new Uint8Array(buf);
+  if (format === "jpeg") return encodeJpeg(img, 95);
+  return new Uint8Array(await encodePngWasm(imageData(img)));
 }
 
 /**
