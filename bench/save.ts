@@ -32,7 +32,9 @@ try {
   using pool = new ThreadPool(size);
   while (pool.readyWorkers < size) await new Promise((r) => setTimeout(r, 5));
   // the threads' JIT warmed as the main thread's was (a few images each)
-  await Promise.all(Array.from({ length: 4 * size }, (_, i) => pool.save(result, `${dir}/warm${i}.jpg`, img)));
+  await Promise.all(
+    Array.from({ length: 4 * size }, (_, i) => pool.save(result, `${dir}/warm${i}.jpg`, img)),
+  );
   t = performance.now();
   await Promise.all(Array.from({ length: n }, (_, i) => pool.save(result, `${dir}/pool${i}.jpg`, img)));
   const threads = (performance.now() - t) / n;

@@ -4,7 +4,7 @@
  * → forward → per image NMS, boxes to original pixels, masks (`process_mask`, or `process_mask_native`
  * with `retina_masks`), empty masks dropped (`construct_result`), polygons traced when first read; then
  * the log lines and the saved annotated images, `predictions.json` / `labels/*.txt` in
- * `runs/segment/predict{n}`. Images of a list are decoded and post-processed on worker threads
+ * `runs/segment/predict{n}`. Images of a list are decoded, post-processed and saved on worker threads
  * (`workers`).
  * @module
  */
@@ -94,8 +94,9 @@ export interface PredictOptions extends PlotOptions {
   /** Print a line per image and the speed summary. @default false in the API, true in the CLI */
   verbose?: boolean;
   /**
-   * Threads decoding the images of a list (Ultralytics' `workers`, which its dataloaders use; at most
-   * the CPU count, none for a single image; 0: decode on the main thread). @default 8
+   * Threads for the CPU work of a list of images: decoding, post-processing, writing the annotated images
+   * (Ultralytics' `workers`, which its dataloaders use; at most the CPU count, none for a single image; 0:
+   * all on the main thread). @default 8
    */
   workers?: number;
   /**

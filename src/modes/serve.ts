@@ -63,8 +63,8 @@ export interface ServeHandlerOptions {
   /** Letterbox on the GPU (see `PredictOptions.gpuLetterbox`). @default true on hardware adapters */
   gpuLetterbox?: boolean;
   /**
-   * Threads decoding request images (at most the CPU count; started with the first prediction; 0: the
-   * main thread, which also serves every request). @default 8
+   * Threads decoding request images and post-processing their batches (at most the CPU count; started with
+   * the first prediction; 0: the main thread, which also serves every request). @default 8
    */
   workers?: number;
 }

@@ -65,7 +65,10 @@ export interface ValOptions {
   print?: boolean;
   /** Read and write the label cache next to the labels (`<labels dir>.yolo-wgsl.cache`). @default true */
   label_cache?: boolean;
-  /** Threads decoding images (Ultralytics' `workers`; at most the CPU count; 0: the main thread). @default 8 */
+  /**
+   * Threads preparing images (read, decode, letterbox, ground truth) and matching their predictions
+   * (Ultralytics' `workers`; at most the CPU count; 0: all on the main thread). @default 8
+   */
   workers?: number;
 }
 

@@ -1,9 +1,10 @@
 /**
- * Worker threads for predict's and val's CPU work: decoding images (the largest CPU cost per image:
- * about 8 ms for a 640x480 COCO JPEG, 25 ms for the 1080x810 `bus.jpg` on this project's 2-CPU machine)
- * and post-processing a batch's images (NMS and masks: a few ms per image), where the GPU forward takes a
- * few ms. The threads run the same functions as the main thread ({@linkcode decodeImage},
- * {@linkcode postprocessImage}), so they give the same results and the same errors.
+ * Worker threads for the CPU work around the GPU forward, where one image's forward takes a few ms on a
+ * big GPU: decoding images (about 8 ms for a 640x480 COCO JPEG, 25 ms for the 1080x810 `bus.jpg` on this
+ * project's 2-CPU machine), post-processing a batch's images (NMS and masks), writing annotated images
+ * (drawing and JPEG encoding), and val's per-image preparation and matching. The threads run the same
+ * functions as the main thread ({@linkcode decodeImage}, {@linkcode postprocessImage}, `Result.save`,
+ * {@linkcode valSample}, {@linkcode imageMatches}), so they give the same results and the same errors.
  * @module
  */
 import type { ImageLabels } from "../data/labels.ts";
@@ -110,11 +111,11 @@ export function threadCount(workers: number, items: number): number {
   }
   const cpus = navigator.hardwareConcurrency ?? 1;
   if (!(items >= 2) || workers === 0 || cpus < 2) return 0;
-  return Math.min(Math.floor(workers), cpus, items);
+  return Math.min(workers, cpus, items);
 }
 
 /**
- * A pool of worker threads decoding images and post-processing predictions. Until a worker has loaded
+ * A pool of worker threads running the tasks above (one method each). Until a worker has loaded
  * (~150 ms) tasks run on the calling thread; a worker that dies hands its tasks back to the calling
  * thread, so a task always settles as it would here. Workers keep a Deno process alive:
  * {@linkcode close} the pool (or `using` it) when done.
