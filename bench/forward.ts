@@ -234,17 +234,38 @@ for (const file of models) {
         );
       }
     }
-    // A stream through model.predict at batch 1 (JPEG bytes in: decoding included; forwards submitted ahead and
-    // read back together).
-    const bytes = await Deno.readFile("../shared/images/bus.jpg");
-    const stream = Array.from({ length: 16 }, () => bytes);
-    await model.predict(stream.slice(0, 2), { imgsz, batch: 1 });
-    const times = await timeRuns(() => model.predict(stream, { imgsz, batch: 1 }));
-    console.log(
-      `yolo-wgsl predict stream: ${
-        (percentile(times, 50) / stream.length).toFixed(2)
-      } ms per image (median of ${times.length} runs of ${stream.length} bus.jpg bytes through model.predict, batch 1) — ${name}`,
-    );
+    // Streams through model.predict at batch 1 (JPEG files in: decoding included; forwards submitted ahead and
+    // read back together): 16 COCO128 images of one size (the 480x640 input above: no new shape to tune),
+    // without and with `save` (annotated JPEGs written, the CLI's default). At most 3 runs each.
+    const dir = "../shared/datasets/coco128-seg/images/train2017";
+    const stream: string[] = [];
+    for (const name of [...Deno.readDirSync(dir)].map((e) => e.name).sort()) {
+      const img = await decodeImage(await Deno.readFile(`${dir}/${name}`));
+      if (img.width === 640 && img.height === 480 && stream.push(`${dir}/${name}`) === 16) break;
+    }
+    const project = await Deno.makeTempDir();
+    try {
+      const runs = Math.min(3, iterations);
+      await model.predict(stream.slice(0, 2), { imgsz, batch: 1 });
+      for (const save of [false, true]) {
+        const times: number[] = [];
+        let detections = 0;
+        for (let r = 0; r < runs; r++) {
+          const t0 = performance.now();
+          const results = await model.predict(stream, { imgsz, batch: 1, save, project, name: "p" });
+          times.push(performance.now() - t0);
+          detections = results.reduce((a, x) => a + x.length, 0);
+        }
+        console.log(
+          `yolo-wgsl predict stream${save ? " with save" : ""}: ${
+            (percentile(times, 50) / stream.length).toFixed(2)
+          } ms per image (median of ${runs} runs of ${stream.length} COCO128 640x480 files through model.predict, ` +
+            `batch 1, ${detections} detections, ${navigator.hardwareConcurrency} CPUs) — ${name}`,
+        );
+      }
+    } finally {
+      await Deno.remove(project, { recursive: true });
+    }
   }
   model.dispose();
 }
