@@ -113,22 +113,10 @@ const now = () => performance.now();
 /** Images a predictor keeps submitted ahead of its reads (batches of `batch` images, at least one batch). */
 export const PIPELINE_IMAGES = 4;
 
-/** {@linkcode PredictOptions} with their defaults: what one batch of images needs. */
-export interface BatchOptions {
+/** {@linkcode PredictOptions} with their defaults: what one batch of images needs (thresholds as in post-processing). */
+export interface BatchOptions extends SegmentOptions {
   /** Input size (letterbox target). */
   imgsz: number;
-  /** Confidence threshold. */
-  conf: number;
-  /** NMS IoU threshold. */
-  iou: number;
-  /** Most detections per image. */
-  max_det: number;
-  /** Keep only these classes, or all. */
-  classes: number[] | null;
-  /** Class-agnostic NMS. */
-  agnostic_nms: boolean;
-  /** Masks at the original image resolution. */
-  retina_masks: boolean;
   /** Letterbox on the GPU when the model can; undefined: when the model runs on a hardware adapter. */
   gpuLetterbox?: boolean;
 }
@@ -303,14 +291,6 @@ async function postprocessBatch(
   const nc = model.names.length;
   const names = Object.fromEntries(model.names.map((s, i) => [i, s]));
   const [, C, A] = out.output0.shape;
-  const segment: SegmentOptions = {
-    conf: opts.conf,
-    iou: opts.iou,
-    max_det: opts.max_det,
-    classes: opts.classes,
-    agnostic_nms: opts.agnostic_nms,
-    retina_masks: opts.retina_masks,
-  };
   const outputs = (b: number): ImageOutputs => {
     const cand = out.candidates?.[b];
     const preds = cand ? cand.data : out.output0.data.subarray(b * C * A, (b + 1) * C * A);
@@ -334,14 +314,14 @@ async function postprocessBatch(
   if (pool && pool.size > 0) {
     const t3 = now();
     const dets = await Promise.all(
-      items.map((_, b) => pool.postprocess(outputs(b), segment, nc, [H, W], geoms[b].origShape)),
+      items.map((_, b) => pool.postprocess(outputs(b), opts, nc, [H, W], geoms[b].origShape)),
     );
     const ms = (now() - t3) / n;
     dets.forEach((det, b) => results.push(result(b, det, ms)));
   } else {
     for (let b = 0; b < n; b++) {
       const t3 = now();
-      const det = postprocessImage(outputs(b), segment, nc, [H, W], geoms[b].origShape);
+      const det = postprocessImage(outputs(b), opts, nc, [H, W], geoms[b].origShape);
       results.push(result(b, det, now() - t3));
     }
   }
