@@ -39,7 +39,8 @@ Modes:
 GPU keys (all modes that run the model): half=False (f16 activations, needs shader-f16); tune= (autotune
 conv tiles per layer on this GPU, default on for hardware adapters) with tune_cache=FILE|False (default
 $YOLO_WGSL_CACHE_DIR/tune.json, else ~/.cache/yolo-wgsl/tune.json); gpu_letterbox= (predict, serve:
-letterbox on the GPU, default on for hardware adapters).
+letterbox on the GPU, default on for hardware adapters); gpu_postprocess= (predict, serve: NMS and masks on
+the GPU, default on for hardware adapters; not with retina_masks=True).
 
 model= takes an Ultralytics .pt, our .safetensors, or a model .yaml (yolo11n-seg.yaml ... yolo11x-seg.yaml,
 yolov8n-seg.yaml ...; shipped architectures build with random weights). An official checkpoint name
@@ -74,7 +75,10 @@ export async function main(argv: string[]): Promise<number> {
       ? {}
       : { tuneCache: cfg.tune_cache === false ? false as const : String(cfg.tune_cache) }),
   };
-  const gpuLetterbox = cfg.gpu_letterbox === null ? {} : { gpuLetterbox: cfg.gpu_letterbox === true };
+  const gpuLetterbox = {
+    ...(cfg.gpu_letterbox === null ? {} : { gpuLetterbox: cfg.gpu_letterbox === true }),
+    ...(cfg.gpu_postprocess === null ? {} : { gpuPostprocess: cfg.gpu_postprocess === true }),
+  };
   switch (mode) {
     case "info": {
       const model = await loadModel(str(cfg.model, "model"), load);

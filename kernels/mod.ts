@@ -14,9 +14,11 @@ import { copyChannels, copyChannelsF16 } from "./copy_channels.ts";
 import { detect, detectF16 } from "./detect.ts";
 import { dwconv2d, dwconv2dF16 } from "./dwconv2d.ts";
 import { dwconv2dUniform, dwconv2dUniformF16 } from "./dwconv2d_uniform.ts";
+import { instanceMasks } from "./instance_masks.ts";
 import { letterbox } from "./letterbox.ts";
 import { maskMatmul } from "./mask_matmul.ts";
 import { maxpool2d, maxpool2dF16 } from "./maxpool2d.ts";
+import { nms } from "./nms.ts";
 import { selectCandidates } from "./select_candidates.ts";
 import { toF16 } from "./to_f16.ts";
 import { toF32 } from "./to_f32.ts";
@@ -32,9 +34,11 @@ export {
   detect,
   dwconv2d,
   dwconv2dUniform,
+  instanceMasks,
   letterbox,
   maskMatmul,
   maxpool2d,
+  nms,
   selectCandidates,
   toF16,
   toF32,
@@ -57,6 +61,8 @@ export const kernels: Readonly<Record<string, KernelSpec>> = {
   mask_matmul: maskMatmul,
   letterbox,
   select_candidates: selectCandidates,
+  nms,
+  instance_masks: instanceMasks,
 };
 
 /**

@@ -54,6 +54,7 @@ export const DEFAULTS: Readonly<Record<string, CfgValue>> = {
   datasets_dir: null,
   fuse: true,
   gpu_letterbox: null, // predict/serve: letterbox on the GPU (null: on hardware adapters)
+  gpu_postprocess: null, // predict/serve: NMS and masks on the GPU (null: on hardware adapters)
   tune: null, // autotune conv tiles (null: on hardware adapters with timestamp-query)
   tune_cache: null, // tuning cache file (null: $YOLO_WGSL_CACHE_DIR/tune.json or ~/.cache/yolo-wgsl/tune.json)
   // serve (HTTP predictions; see src/modes/serve.ts)

@@ -11,6 +11,21 @@
  */
 import { conv2dF16Math, type Conv2dTile, packConv2dWeight } from "../../kernels/conv2d.ts";
 import { selectCandidates, type SelectCandidatesParams } from "../../kernels/select_candidates.ts";
+import {
+  instanceMasks,
+  type InstanceMasksParams,
+  supportsInstanceMasks,
+} from "../../kernels/instance_masks.ts";
+import {
+  MASK_NO_ROOM,
+  nms as nmsKernel,
+  NMS_DET_WORDS,
+  NMS_HEADER_WORDS,
+  NMS_OVERFLOW,
+  nmsHeaderStride,
+  nmsIouThreshold,
+  type NmsParams,
+} from "../../kernels/nms.ts";
 import { packParams } from "../../kernels/_spec.ts";
 import {
   type Candidates,
@@ -56,6 +71,25 @@ export interface SubmitOptions {
    * `result.output0.data` is empty (its `shape` stays). `nc` is the number of classes.
    */
   select?: { conf: number; nc: number };
+  /**
+   * With `select`, on a segmentation model: predict's NMS and masks on the GPU as well (`kernels/nms.wgsl`,
+   * `kernels/instance_masks.wgsl`): `result.nms` holds each image's kept detections and their masks, and
+   * only those are read back. An image the GPU leaves to the CPU (more candidates than the list holds, or
+   * masks beyond its pool) gets `result.nms[b]` undefined, its `result.candidates[b]`, and `output1` is
+   * read. Ultralytics' names: `iou`, `max_det`, `classes`, `agnostic_nms`.
+   */
+  nms?: { iou: number; max_det: number; classes: readonly number[] | null; agnostic_nms: boolean };
+}
+
+/** One image's detections from the GPU's NMS and masks (see {@linkcode SubmitOptions.nms}). */
+export interface NmsImage {
+  /**
+   * The image's header (`kernels/nms.wgsl`): detections `k`, status, pool words used, 0, then `k`
+   * records of {@linkcode NMS_DET_WORDS} words (box, score, class, anchor, mask window, area, ...).
+   */
+  header: Uint32Array;
+  /** The used part of the image's mask pool: each stored mask's window, a 0/1 byte per pixel. */
+  pool: Uint8Array;
 }
 
 /** A submitted forward (see `Executor.submit`). */
@@ -70,8 +104,16 @@ export interface ForwardResult {
   output0: Output;
   /** Mask prototypes (segmentation models). */
   output1?: Output;
-  /** With `SubmitOptions.select`: each image's NMS candidates (then `output0.data` is empty). */
-  candidates?: Candidates[];
+  /**
+   * With `SubmitOptions.select`: each image's NMS candidates (then `output0.data` is empty); with
+   * `SubmitOptions.nms` only those of images left to the CPU.
+   */
+  candidates?: (Candidates | undefined)[];
+  /**
+   * With `SubmitOptions.nms`: each image's GPU detections, or undefined for an image left to the CPU.
+   * `output1.data` is then empty unless an image was.
+   */
+  nms?: (NmsImage | undefined)[];
 }
 
 interface Program {
@@ -84,21 +126,31 @@ interface Program {
   outputs: { name: string; buffer: GPUBuffer; bytes: number; elements: number; shape: number[] }[];
   /** The candidate list of `select` forwards, built on first use. */
   select?: Promise<SelectState>;
+  /** GPU NMS and masks of `nms` forwards, built on first use (again for a larger `max_det`). */
+  nms?: Promise<NmsState>;
   /** Idle readback buffer sets (one set per forward in flight; reused). */
   free: StagingSet[];
   /** Evicted: sets coming back from reads in flight are destroyed. */
   released: boolean;
 }
 
-/** The readback buffers of one forward in flight: one per output, and the candidate lists' of `select`. */
+/**
+ * The readback buffers of one forward in flight: one per output, the candidate lists' of `select`, the
+ * header and pool of `nms`; and device copies (`kept`) of what is read back only when needed (all of
+ * `output0` with `select`; also `output1` and the lists with `nms`), copied to the readback buffers then.
+ */
 interface StagingSet {
   outputs: GPUBuffer[];
   count?: GPUBuffer;
   rows?: GPUBuffer;
+  header?: GPUBuffer;
+  pool?: GPUBuffer;
+  kept?: { outputs: GPUBuffer[]; count?: GPUBuffer; rows?: GPUBuffer };
 }
 
 function destroySet(set: StagingSet): void {
-  for (const b of [...set.outputs, set.count, set.rows]) b?.destroy();
+  const kept = set.kept ? [...set.kept.outputs, set.kept.count, set.kept.rows] : [];
+  for (const b of [...set.outputs, set.count, set.rows, set.header, set.pool, ...kept]) b?.destroy();
 }
 
 /** GPU state of `select` forwards for one program. */
@@ -108,6 +160,31 @@ interface SelectState extends Dispatch {
   rows: GPUBuffer;
   params: GPUBuffer;
   values: SelectCandidatesParams;
+}
+
+/** GPU state of `nms` forwards for one program: NMS, then the masks by an indirect dispatch. */
+interface NmsState {
+  /** Most detections per image its header holds. */
+  maxDet: number;
+  headerStride: number;
+  poolWords: number;
+  nms: Dispatch;
+  masks: Omit<Dispatch, "dispatch">;
+  params: GPUBuffer;
+  values: NmsParams;
+  classes: GPUBuffer;
+  scratch: GPUBuffer;
+  header: GPUBuffer;
+  pool: GPUBuffer;
+  args: GPUBuffer;
+  masksParams: GPUBuffer;
+  masksValues: InstanceMasksParams;
+}
+
+function destroyNms(st: NmsState): void {
+  for (const b of [st.params, st.classes, st.scratch, st.header, st.pool, st.args, st.masksParams]) {
+    b.destroy();
+  }
 }
 
 /** Options of an {@linkcode Executor}. */
@@ -141,6 +218,12 @@ export interface ExecutorOptions {
    * with no candidate keep the heuristic tile. @default every candidate
    */
   tuneFilter?: (tile: Required<Conv2dTile>) => boolean;
+  /**
+   * Room for masks per image in `SubmitOptions.nms` forwards, in input images' worth of 0/1 bytes (each
+   * kept detection's mask window takes its share; an image whose masks do not fit is post-processed on
+   * the CPU). @default {NMS_POOL_IMAGES}
+   */
+  maskPool?: number;
 }
 
 /** Input shapes whose programs (activation buffers, bind groups) stay resident at once. */
@@ -156,10 +239,17 @@ function releaseProgram(prog: Program): void {
   prog.select?.then((st) => {
     for (const b of [st.count, st.rows, st.params]) b.destroy();
   }).catch(() => {});
+  prog.nms?.then(destroyNms).catch(() => {});
 }
 
 /** Most candidates per image the GPU list holds; an image with more reads back all of `output0`. */
 export const SELECT_CAP = 1024;
+
+/** Mask pool per image of `nms` forwards, in input images' worth of 0/1 bytes. */
+export const NMS_POOL_IMAGES = 2;
+
+/** Workgroups sharing one mask in `instance_masks`. */
+const MASK_GROUPS = 8;
 
 const USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 
@@ -187,6 +277,7 @@ export class Executor {
   #tuneCachePath?: string;
   #tuneFilter?: (tile: Required<Conv2dTile>) => boolean;
   #halfMath?: boolean;
+  #maskPool: number;
   #tuneCache?: Promise<TuneCache>;
   #keepsCopies?: Promise<boolean>;
   #weights = new Map<string, GPUBuffer>();
@@ -209,6 +300,8 @@ export class Executor {
     this.tune = (options.tune ?? (!gpu.software && gpu.features.timestamps)) && gpu.features.timestamps;
     this.#tuneFilter = options.tuneFilter;
     this.#halfMath = options.halfMath;
+    this.#maskPool = options.maskPool ?? NMS_POOL_IMAGES;
+    if (!(this.#maskPool > 0)) throw new RangeError(`Give a maskPool above 0: got ${options.maskPool}`);
     this.#tuneCachePath = options.tuneCache === false
       ? undefined
       : options.tuneCache ?? defaultTuneCachePath();
@@ -498,7 +591,9 @@ export class Executor {
    * `read()` of each, also on error paths: an unread forward keeps its readback buffers.
    */
   submit(data: Float32Array, shape: readonly number[], options: SubmitOptions = {}): Promise<PendingForward> {
-    return this.#hold(() => this.#submit(shape, this.#upload(data, shape), undefined, options.select));
+    return this.#hold(() =>
+      this.#submit(shape, this.#upload(data, shape), undefined, options.select, options.nms)
+    );
   }
 
   /**
@@ -511,7 +606,7 @@ export class Executor {
     writeInput: (encoder: GPUCommandEncoder, input: GPUBuffer) => void,
     options: SubmitOptions = {},
   ): Promise<PendingForward> {
-    return this.#hold(() => this.#submit(shape, writeInput, undefined, options.select));
+    return this.#hold(() => this.#submit(shape, writeInput, undefined, options.select, options.nms));
   }
 
   /** Runs `start` (a submit) in queue order; the queue moves on once it has submitted. */
@@ -524,17 +619,32 @@ export class Executor {
     });
   }
 
-  /** A readback set for one forward of `program` (from its pool, or new), with `select`'s lists if asked. */
-  #acquire(program: Program, sel?: SelectState): StagingSet {
+  /**
+   * A readback set for one forward of `program` (from its pool, or new), with `select`'s lists, `nms`'s
+   * header and pool and the device copies of what those forwards read only when needed.
+   */
+  #acquire(program: Program, sel?: SelectState, nms?: NmsState): StagingSet {
     const device = this.gpu.device;
     const make = (label: string, size: number) =>
       device.createBuffer({ label, size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const keep = (label: string, size: number) =>
+      device.createBuffer({ label, size, usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
     const set = program.free.pop() ??
       { outputs: program.outputs.map((o) => make(`${o.name}.readback`, o.bytes)) };
     if (sel && !set.count) {
       set.count = make("select.count.readback", sel.count.size);
       set.rows = make("select.rows.readback", sel.rows.size);
     }
+    if (sel && !set.kept) set.kept = { outputs: program.outputs.map((o) => keep(`${o.name}.kept`, o.bytes)) };
+    if (nms && set.kept && !set.kept.rows) {
+      set.kept.count = keep("select.count.kept", sel!.count.size);
+      set.kept.rows = keep("select.rows.kept", sel!.rows.size);
+    }
+    if (nms && set.header?.size !== nms.header.size) {
+      set.header?.destroy();
+      set.header = make("nms.header.readback", nms.header.size);
+    }
+    if (nms && !set.pool) set.pool = make("nms.pool.readback", nms.pool.size);
     return set;
   }
 
@@ -610,6 +720,7 @@ export class Executor {
     writeInput: (encoder: GPUCommandEncoder, input: GPUBuffer) => void,
     timer?: { querySet: GPUQuerySet; resolve: GPUBuffer; readback: GPUBuffer },
     select?: { conf: number; nc: number },
+    nmsOptions?: SubmitOptions["nms"],
   ): Promise<() => Promise<ForwardResult>> {
     this.#checkShape(shape);
     const [n, , h, w] = shape;
@@ -619,7 +730,11 @@ export class Executor {
     const keepsCopies = await this.#readbackKeepsCopies();
     const device = this.gpu.device;
     const out0 = program.outputs.find((o) => o.name === "output0")!;
+    const out1 = program.outputs.find((o) => o.name === "output1");
     const sel = select ? await (program.select ??= this.#selectState(out0)) : undefined;
+    const gpuNms = sel && nmsOptions && out1 && supportsInstanceMasks([h, w], out1.shape.slice(2))
+      ? await this.#nmsState(program, sel, out1, nmsOptions.max_det)
+      : undefined;
     const encoder = device.createCommandEncoder({ label: "forward" });
     writeInput(encoder, program.input);
     if (sel) {
@@ -627,6 +742,24 @@ export class Executor {
       sel.values.nc = select!.nc;
       device.queue.writeBuffer(sel.params, 0, packParams(selectCandidates, sel.values));
       encoder.clearBuffer(sel.count);
+    }
+    if (gpuNms) {
+      const o = nmsOptions!;
+      const v = gpuNms.values;
+      Object.assign(v, {
+        nc: select!.nc,
+        maxDet: o.max_det,
+        classFilter: o.classes ? 1 : 0,
+        agnostic: o.agnostic_nms ? 1 : 0,
+        iou: nmsIouThreshold(o.iou),
+      });
+      device.queue.writeBuffer(gpuNms.params, 0, packParams(nmsKernel, v));
+      gpuNms.masksValues.nc = select!.nc;
+      device.queue.writeBuffer(gpuNms.masksParams, 0, packParams(instanceMasks, gpuNms.masksValues));
+      const bits = new Uint32Array(gpuNms.classes.size / 4);
+      for (const c of o.classes ?? []) if (c >= 0 && c < 32 * bits.length) bits[c >>> 5] |= 1 << (c & 31);
+      device.queue.writeBuffer(gpuNms.classes, 0, bits);
+      encoder.clearBuffer(gpuNms.args);
     }
     const pass = encoder.beginComputePass({
       label: "forward",
@@ -638,32 +771,95 @@ export class Executor {
     });
     for (const step of program.steps) recordStep(pass, step);
     if (sel) recordStep(pass, sel);
+    if (gpuNms) {
+      recordStep(pass, gpuNms.nms);
+      pass.setPipeline(gpuNms.masks.kernel.pipeline);
+      pass.setBindGroup(0, gpuNms.masks.bindGroup);
+      pass.dispatchWorkgroupsIndirect(gpuNms.args, 0);
+    }
     pass.end();
-    // Every output is copied to this forward's readback set (a GPU copy is cheap); with select, output0's
-    // copy is only mapped when an image has more candidates than the list holds.
-    const set = this.#acquire(program, sel);
-    program.outputs.forEach((o, i) => encoder.copyBufferToBuffer(o.buffer, 0, set.outputs[i], 0, o.bytes));
+    // What the reader needs is copied to this forward's readback set; what it needs only on a fallback
+    // (all of output0 with select; output1 and the lists too with nms) goes to device copies (a copy on the
+    // device is cheap; one to the readback buffers crosses to host memory), copied over when needed.
+    const set = this.#acquire(program, sel, gpuNms);
+    program.outputs.forEach((o, i) => {
+      const later = sel && (o === out0 || (gpuNms && o === out1));
+      encoder.copyBufferToBuffer(o.buffer, 0, later ? set.kept!.outputs[i] : set.outputs[i], 0, o.bytes);
+    });
     if (sel) {
-      encoder.copyBufferToBuffer(sel.count, 0, set.count!, 0, sel.count.size);
-      encoder.copyBufferToBuffer(sel.rows, 0, set.rows!, 0, sel.rows.size);
+      encoder.copyBufferToBuffer(sel.count, 0, gpuNms ? set.kept!.count! : set.count!, 0, sel.count.size);
+      encoder.copyBufferToBuffer(sel.rows, 0, gpuNms ? set.kept!.rows! : set.rows!, 0, sel.rows.size);
+    }
+    if (gpuNms) {
+      encoder.copyBufferToBuffer(gpuNms.header, 0, set.header!, 0, gpuNms.header.size);
+      encoder.copyBufferToBuffer(gpuNms.pool, 0, set.pool!, 0, gpuNms.pool.size);
     }
     if (timer) {
       encoder.resolveQuerySet(timer.querySet, 0, 2, timer.resolve, 0);
       encoder.copyBufferToBuffer(timer.resolve, 0, timer.readback, 0, 16);
     }
     device.queue.submit([encoder.finish()]);
+    const mapped = (range: ArrayBuffer) => keepsCopies ? range : range.slice(0);
     const read = async (i: number): Promise<Output> => {
       const o = program.outputs[i], staging = set.outputs[i];
       await staging.mapAsync(GPUMapMode.READ);
-      const range = staging.getMappedRange(0, o.elements * 4);
-      const data = new Float32Array(keepsCopies ? range : range.slice(0));
+      const data = new Float32Array(mapped(staging.getMappedRange(0, o.elements * 4)));
       staging.unmap();
       return { data, shape: o.shape };
     };
+    /** Copies device copies to their readback buffers (one more submit; the forward's buffers may be reused). */
+    const fetchKept = (which: GPUBuffer[]) => {
+      const enc = device.createCommandEncoder({ label: "forward.kept" });
+      const kept = set.kept!;
+      const pairs: [GPUBuffer | undefined, GPUBuffer | undefined][] = [
+        ...kept.outputs.map((k, i) => [k, set.outputs[i]] as [GPUBuffer, GPUBuffer]),
+        [kept.count, set.count],
+        [kept.rows, set.rows],
+      ];
+      for (const [from, to] of pairs) {
+        if (from && to && which.includes(from)) enc.copyBufferToBuffer(from, 0, to, 0, from.size);
+      }
+      device.queue.submit([enc.finish()]);
+    };
     const i0 = program.outputs.indexOf(out0);
+    const i1 = out1 ? program.outputs.indexOf(out1) : -1;
+    const [, channels, anchors] = out0.shape;
+    const empty = (o: Program["outputs"][number]): Output => ({ data: new Float32Array(0), shape: o.shape });
+    /** The CPU path's candidates of images `which` (from all of output0 for those past the list's cap). */
+    const candidatesOf = (
+      which: number[],
+      { counts, rows }: { counts: number[]; rows: Float32Array },
+      full?: Float32Array,
+    ): (Candidates | undefined)[] => {
+      const width = sel!.cap * (channels + 1);
+      const out: (Candidates | undefined)[] = new Array(n).fill(undefined);
+      for (const b of which) {
+        out[b] = counts[b] > sel!.cap
+          ? selectCpuCandidates(full!, b, channels, anchors, select!.nc, select!.conf)
+          : candidatesFromRows(rows.subarray(b * width, (b + 1) * width), counts[b], channels);
+      }
+      return out;
+    };
     return async () => {
       let ok = false;
       try {
+        if (gpuNms) {
+          const { images, fallback, overflow } = await this.#readNms(set, gpuNms, n, keepsCopies);
+          const result: ForwardResult = { output0: empty(out0), output1: empty(out1!), nms: images };
+          if (fallback.length > 0) {
+            const kept = set.kept!;
+            fetchKept([...(overflow ? [kept.outputs[i0]] : []), kept.outputs[i1], kept.count!, kept.rows!]);
+            const [lists, protos, full] = await Promise.all([
+              this.#readCandidates(set, out0.shape, keepsCopies),
+              read(i1),
+              overflow ? read(i0) : undefined,
+            ]);
+            result.candidates = candidatesOf(fallback, lists, full?.data);
+            result.output1 = protos;
+          }
+          ok = true;
+          return result;
+        }
         const result: Record<string, Output> = {};
         const [lists] = await Promise.all([
           sel ? this.#readCandidates(set, out0.shape, keepsCopies) : undefined,
@@ -675,22 +871,15 @@ export class Executor {
           ok = true;
           return result as unknown as ForwardResult;
         }
-        const { counts, rows } = lists!;
-        const [, channels, anchors] = out0.shape;
-        const width = sel.cap * (channels + 1);
-        // An image with more candidates than the list holds: read this forward's copy of all of output0.
-        const full = counts.some((c) => c > sel.cap) ? (await read(i0)).data : undefined;
-        const candidates = counts.map((count, b) =>
-          count > sel.cap
-            ? selectCpuCandidates(full!, b, channels, anchors, select!.nc, select!.conf)
-            : candidatesFromRows(rows.subarray(b * width, (b + 1) * width), count, channels)
-        );
+        // An image with more candidates than the list holds: copy over and read all of output0.
+        let full: Float32Array | undefined;
+        if (lists!.counts.some((c) => c > sel.cap)) {
+          fetchKept([set.kept!.outputs[i0]]);
+          full = (await read(i0)).data;
+        }
+        const candidates = candidatesOf(lists!.counts.map((_, b) => b), lists!, full);
         ok = true;
-        return {
-          ...result,
-          output0: { data: new Float32Array(0), shape: out0.shape },
-          candidates,
-        } as unknown as ForwardResult;
+        return { ...result, output0: empty(out0), candidates } as unknown as ForwardResult;
       } finally {
         this.#release(program, set, ok);
       }
@@ -721,6 +910,159 @@ export class Executor {
       params,
       values,
     };
+  }
+
+  /**
+   * Builds (once per program, again for a larger `max_det`) the buffers, params and dispatches of GPU NMS
+   * and masks over the program's candidate list and prototypes.
+   */
+  async #nmsState(
+    program: Program,
+    sel: SelectState,
+    out1: Program["outputs"][number],
+    maxDet: number,
+  ): Promise<NmsState> {
+    const old = await program.nms;
+    if (old && old.maxDet >= maxDet) return old;
+    const build = async (): Promise<NmsState> => {
+      const device = this.gpu.device;
+      const [n, channels] = [sel.values.batch, sel.values.channels];
+      const [, nm, mh, mw] = out1.shape;
+      const { h: ih, w: iw } = program.plan.shapes[program.plan.input];
+      const cap = sel.cap;
+      const capacity = Math.max(maxDet, 300);
+      const headerStride = nmsHeaderStride(capacity);
+      const maxBinding = device.limits.maxStorageBufferBindingSize;
+      // Whole 16-byte groups per image, so each image's range of the readback maps at an aligned offset.
+      const poolWords = Math.max(
+        4,
+        Math.floor(Math.min((this.#maskPool * ih * iw) / 4, maxBinding / (4 * n)) / 4) * 4,
+      );
+      const values: NmsParams = {
+        batch: n,
+        cap,
+        channels,
+        nc: sel.values.nc,
+        maxDet: capacity,
+        classFilter: 0,
+        agnostic: 0,
+        headerStride,
+        ih,
+        iw,
+        mh,
+        mw,
+        poolWords,
+        groups: MASK_GROUPS,
+        iou: 0.7,
+        maxWh: 7680,
+      };
+      const buffer = (label: string, size: number, usage = USAGE) =>
+        device.createBuffer({ label, size: Math.max(16, Math.ceil(size / 16) * 16), usage });
+      const classes = buffer("nms.classes", 4 * Math.ceil(Math.max(sel.values.nc, 1) / 32));
+      const scratch = buffer("nms.scratch", n * cap * 16 * 4);
+      const header = buffer("nms.header", n * headerStride * 4);
+      const pool = buffer("nms.pool", n * poolWords * 4);
+      const args = buffer("nms.args", 12, USAGE | GPUBufferUsage.INDIRECT);
+      const nmsKernelCompiled = await this.cache.get(nmsKernel, { MAXN: cap });
+      const params = this.cache.params(nmsKernel, values, "nms.params");
+      const masksValues: InstanceMasksParams = {
+        batch: n,
+        maxDet: capacity,
+        cap,
+        channels,
+        nc: sel.values.nc,
+        nm,
+        ih,
+        iw,
+        mh,
+        mw,
+        headerStride,
+        poolWords,
+        protoBase: 0,
+      };
+      const masksKernel = await this.cache.get(instanceMasks, { GROUPS: MASK_GROUPS });
+      const masksParams = this.cache.params(instanceMasks, masksValues, "instance_masks.params");
+      return {
+        maxDet: capacity,
+        headerStride,
+        poolWords,
+        nms: {
+          kernel: nmsKernelCompiled,
+          bindGroup: this.cache.bindGroup(
+            nmsKernelCompiled,
+            { rows: sel.rows, count: sel.count, classes, scratch, header, args, params },
+            "nms",
+          ),
+          dispatch: nmsKernel.dispatch(values, nmsKernelCompiled.overrides),
+        },
+        masks: {
+          kernel: masksKernel,
+          bindGroup: this.cache.bindGroup(
+            masksKernel,
+            { rows: sel.rows, protos: out1.buffer, header, pool, params: masksParams },
+            "instance_masks",
+          ),
+        },
+        params,
+        values,
+        classes,
+        scratch,
+        header,
+        pool,
+        args,
+        masksParams,
+        masksValues,
+      };
+    };
+    const next = build();
+    program.nms = next;
+    // The smaller state's buffers go once forwards already recorded with them have finished (destroy waits).
+    if (old) next.then(() => destroyNms(old)).catch(() => {});
+    return await next;
+  }
+
+  /**
+   * Maps the header and mask pool of an `nms` forward: each image's detections, or undefined for one left
+   * to the CPU (`fallback`; `overflow` when one of those had more candidates than the list holds).
+   */
+  async #readNms(
+    set: StagingSet,
+    st: NmsState,
+    n: number,
+    keepsCopies: boolean,
+  ): Promise<{ images: (NmsImage | undefined)[]; fallback: number[]; overflow: boolean }> {
+    const headerBuffer = set.header!, poolBuffer = set.pool!;
+    await Promise.all([headerBuffer.mapAsync(GPUMapMode.READ), poolBuffer.mapAsync(GPUMapMode.READ)]);
+    try {
+      const range = headerBuffer.getMappedRange(0, n * st.headerStride * 4);
+      const header = new Uint32Array(keepsCopies ? range : range.slice(0));
+      const images: (NmsImage | undefined)[] = [];
+      const fallback: number[] = [];
+      let overflow = false;
+      for (let b = 0; b < n; b++) {
+        const hb = b * st.headerStride;
+        const k = header[hb], used = header[hb + 2];
+        const records = header.subarray(hb, hb + NMS_HEADER_WORDS + k * NMS_DET_WORDS);
+        let cpu = header[hb + 1] === NMS_OVERFLOW;
+        overflow ||= cpu;
+        for (let d = 0; d < k && !cpu; d++) {
+          cpu = records[NMS_HEADER_WORDS + d * NMS_DET_WORDS + 14] === MASK_NO_ROOM;
+        }
+        if (cpu) {
+          images.push(undefined);
+          fallback.push(b);
+          continue;
+        }
+        const bytes = used === 0
+          ? new ArrayBuffer(0)
+          : poolBuffer.getMappedRange(b * st.poolWords * 4, used * 4);
+        images.push({ header: records, pool: new Uint8Array(keepsCopies ? bytes : bytes.slice(0)) });
+      }
+      return { images, fallback, overflow };
+    } finally {
+      headerBuffer.unmap();
+      poolBuffer.unmap();
+    }
   }
 
   /** Maps the candidate counts and lists of a `select` forward from its readback set. */

@@ -30,6 +30,7 @@ import {
   postprocessImage,
   type SegmentOptions,
 } from "../postprocess/segment.ts";
+import { gpuDetections } from "../postprocess/gpu_detections.ts";
 import { Result, tracedMasks } from "../results.ts";
 
 /** What predict needs of a model. */
@@ -106,6 +107,14 @@ export interface PredictOptions extends PlotOptions {
    * (where the kernel runs on the CPU anyway, slower than the CPU letterbox)
    */
   gpuLetterbox?: boolean;
+  /**
+   * NMS and masks on the GPU (`kernels/nms.wgsl`, `kernels/instance_masks.wgsl`) in the forward's command
+   * buffer, reading back only the kept detections and their masks, when the model can (a segmentation
+   * model, `retina_masks=False`); not an Ultralytics argument (CLI: `gpu_postprocess`). An image with more
+   * than 1024 candidates or masks beyond its pool is post-processed on the CPU as without it.
+   * @default true on hardware adapters, false on software adapters (where the kernels run on the CPU)
+   */
+  gpuPostprocess?: boolean;
 }
 
 const now = () => performance.now();
@@ -119,6 +128,8 @@ export interface BatchOptions extends SegmentOptions {
   imgsz: number;
   /** Letterbox on the GPU when the model can; undefined: when the model runs on a hardware adapter. */
   gpuLetterbox?: boolean;
+  /** NMS and masks on the GPU when the model can; undefined: when the model runs on a hardware adapter. */
+  gpuPostprocess?: boolean;
 }
 
 /** The batch options of `options`, Ultralytics' defaults filled in. */
@@ -132,6 +143,7 @@ export function batchOptions(options: PredictOptions = {}): BatchOptions {
     agnostic_nms: options.agnostic_nms ?? false,
     retina_masks: options.retina_masks ?? false,
     ...(options.gpuLetterbox === undefined ? {} : { gpuLetterbox: options.gpuLetterbox }),
+    ...(options.gpuPostprocess === undefined ? {} : { gpuPostprocess: options.gpuPostprocess }),
   };
 }
 
@@ -224,13 +236,18 @@ export async function startBatch(
   }
   const n = items.length;
   let geoms: LetterboxGeometry[], read: () => Promise<ForwardResult>;
-  const gpuLetterbox = opts.gpuLetterbox ??
-    (model.softwareAdapter ? !(await model.softwareAdapter()) : false);
+  const hardware = model.softwareAdapter ? !(await model.softwareAdapter()) : false;
+  const gpuLetterbox = opts.gpuLetterbox ?? hardware;
+  const gpuPostprocess = (opts.gpuPostprocess ?? hardware) && !opts.retina_masks;
   const images = items.map(({ img }) => img);
   // Preprocessing recorded into the forward's command buffer (GPU letterbox) counts as inference.
   let t1 = now();
-  // NMS's first filter runs on the GPU: only candidate columns of output0 are read back.
-  const select: SubmitOptions = { select: { conf: opts.conf, nc: model.names.length } };
+  // NMS's first filter runs on the GPU: only candidate columns of output0 are read back; with
+  // gpuPostprocess NMS and masks too: only the kept detections and their masks are.
+  const select: SubmitOptions = {
+    select: { conf: opts.conf, nc: model.names.length },
+    ...(gpuPostprocess ? { nms: opts } : {}),
+  };
   if (gpuLetterbox && model.submitImages) {
     const { pending, geometries } = await model.submitImages(images, lbOpts, select);
     geoms = geometries;
@@ -311,17 +328,30 @@ async function postprocessBatch(
       speed: { preprocess: pre, inference: inf, postprocess: ms },
     });
   const results: Result[] = [];
-  if (pool && pool.size > 0) {
+  // Images the GPU post-processed are read here; the rest (all without gpuPostprocess) are computed.
+  const gpu = (b: number) => out.nms?.[b];
+  const cpu = items.flatMap((_, b) => gpu(b) ? [] : [b]);
+  if (pool && pool.size > 0 && cpu.length > 1) {
     const t3 = now();
-    const dets = await Promise.all(
-      items.map((_, b) => pool.postprocess(outputs(b), opts, nc, [H, W], geoms[b].origShape)),
+    const dets = new Map<number, ImageDetections>();
+    await Promise.all(
+      cpu.map(async (b) =>
+        dets.set(b, await pool.postprocess(outputs(b), opts, nc, [H, W], geoms[b].origShape))
+      ),
     );
-    const ms = (now() - t3) / n;
-    dets.forEach((det, b) => results.push(result(b, det, ms)));
+    const ms = (now() - t3) / cpu.length;
+    for (let b = 0; b < n; b++) {
+      const t4 = now();
+      const det = dets.get(b) ?? gpuDetections(gpu(b)!, [H, W], geoms[b].origShape);
+      results.push(result(b, det, dets.has(b) ? ms : now() - t4));
+    }
   } else {
     for (let b = 0; b < n; b++) {
       const t3 = now();
-      const det = postprocessImage(outputs(b), opts, nc, [H, W], geoms[b].origShape);
+      const g = gpu(b);
+      const det = g
+        ? gpuDetections(g, [H, W], geoms[b].origShape)
+        : postprocessImage(outputs(b), opts, nc, [H, W], geoms[b].origShape);
       results.push(result(b, det, now() - t3));
     }
   }

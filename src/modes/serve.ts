@@ -62,6 +62,8 @@ export interface ServeHandlerOptions {
   verbose?: boolean;
   /** Letterbox on the GPU (see `PredictOptions.gpuLetterbox`). @default true on hardware adapters */
   gpuLetterbox?: boolean;
+  /** NMS and masks on the GPU (see `PredictOptions.gpuPostprocess`). @default true on hardware adapters */
+  gpuPostprocess?: boolean;
   /**
    * Threads decoding request images and post-processing their batches (at most the CPU count; started with
    * the first prediction; 0: the main thread, which also serves every request). @default 8

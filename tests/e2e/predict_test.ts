@@ -9,7 +9,9 @@
 import assert from "node:assert/strict";
 import { basename, join } from "node:path";
 import { type Result, YOLO } from "../../mod.ts";
-import type { ForwardResult } from "../../src/gpu/executor.ts";
+import { Executor, type ForwardResult } from "../../src/gpu/executor.ts";
+import { requestGpu } from "../../src/gpu/device.ts";
+import { loadModel } from "../../src/load_model.ts";
 import { decodeImage } from "../../src/io/image.ts";
 import { cropRect } from "../../src/plot/crop.ts";
 import { predict, type Predictable } from "../../src/modes/predict.ts";
@@ -243,6 +245,62 @@ Deno.test("predict: the model's own path (GPU candidate selection, submit/read) 
       assert.deepEqual(own.boxes, full.boxes, `${p} ${JSON.stringify(opts)}`);
       assert.deepEqual(own.masks?.data, full.masks?.data);
     }
+  }
+});
+
+Deno.test("predict: NMS and masks on the GPU (gpuPostprocess) equal the CPU path, fallbacks included", async () => {
+  const ref = (await readReference()).predict_single;
+  const paths = await Promise.all(Object.keys(ref).map(imagePath));
+  // A second executor whose mask pool holds a tenth of an image: most images' masks fall back to the CPU.
+  const small = new Executor(await requestGpu(), await loadModel(sharedPath("models/yolo11n-seg-c128.pt")), {
+    maskPool: 0.1,
+  });
+  const tight: Predictable = { ...model, submit: (d, s, o) => small.submit(d, s, o) };
+  // Counts the images each path took (the forwards read back through submit).
+  let gpuImages = 0, fallbacks = 0;
+  const spy = (inner: Predictable): Predictable => ({
+    names: inner.names,
+    stride: inner.stride,
+    forward: (d, s) => inner.forward(d, s),
+    submit: async (d, s, o) => {
+      const pending = await inner.submit!(d, s, o);
+      return {
+        read: async () => {
+          const r = await pending.read();
+          for (const img of r.nms ?? []) img ? gpuImages++ : fallbacks++;
+          return r;
+        },
+      };
+    },
+  });
+  try {
+    // conf 0.001: more candidates than the GPU list holds (the CPU path on all of output0).
+    const cases: [Predictable, Record<string, unknown>][] = [
+      [spy(yolo), {}],
+      [spy(yolo), { classes: [0, 5], agnostic_nms: true, iou: 0.5 }],
+      [spy(yolo), { conf: 0.001, max_det: 50 }],
+      [spy(tight), {}],
+    ];
+    for (const [m, opts] of cases) {
+      for (const p of paths) {
+        const [cpu] = await predict(model, p, opts);
+        const [gpu] = await predict(m, p, { ...opts, gpuPostprocess: true });
+        assert.deepEqual(gpu.boxes, cpu.boxes, `${p} ${JSON.stringify(opts)}`);
+        assert.deepEqual(gpu.masks?.data, cpu.masks?.data, `${p} ${JSON.stringify(opts)}`);
+      }
+    }
+    // Batches of several images: each image's records and pool range.
+    const [cpu, gpu] = [
+      await predict(model, paths, { batch: paths.length }),
+      await predict(spy(yolo), paths, { batch: paths.length, gpuPostprocess: true }),
+    ];
+    gpu.forEach((r, i) => assert.deepEqual([r.boxes, r.masks?.data], [cpu[i].boxes, cpu[i].masks?.data]));
+    assert.ok(
+      gpuImages >= 3 * paths.length && fallbacks >= paths.length,
+      `${gpuImages} GPU, ${fallbacks} CPU`,
+    );
+  } finally {
+    small.dispose();
   }
 });
 
