@@ -57,6 +57,7 @@ export type { LoadedModel, LoadModelOptions } from "./src/load_model.ts";
 export type { WeightsOptions } from "./src/io/download.ts";
 export type {
   ForwardResult,
+  NmsImage,
   Output,
   PendingForward,
   StepTime,

@@ -1,6 +1,7 @@
 /**
  * Spec of `instance_masks.wgsl`: the binary masks (process_mask, `retina_masks=False`) of the detections
- * `nms` kept, written as bytes into each image's pool at the windows nms gave them, with their areas.
+ * `nms` kept, written as bits (32 pixels a word) into each image's pool at the windows nms gave them, with
+ * their areas.
  *
  * @module
  */
@@ -28,7 +29,8 @@ export type InstanceMasksParams = Record<InstanceMasksParam, number>;
 
 /**
  * Whether the kernel supports an input of `[ih, iw]` with `[mh, mw]` prototypes: one integer ratio of at
- * least 3 on both axes (a 32-pixel tile's taps then fit its 16x16 logits), as YOLO's stride-4 prototypes.
+ * least 3 on both axes (a 32-pixel tile's taps then fit its 16x16 logits), as YOLO's stride-4 prototypes,
+ * and a width of whole 32-pixel words.
  *
  * @example
  * ```ts
@@ -41,7 +43,7 @@ export type InstanceMasksParams = Record<InstanceMasksParam, number>;
 export function supportsInstanceMasks(input: readonly number[], protos: readonly number[]): boolean {
   const [ih, iw] = input, [mh, mw] = protos;
   const r = ih / mh;
-  return Number.isInteger(r) && r >= 3 && iw === r * mw && iw % 4 === 0;
+  return Number.isInteger(r) && r >= 3 && iw === r * mw && iw % 32 === 0;
 }
 
 /**

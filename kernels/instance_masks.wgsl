@@ -1,14 +1,13 @@
 // instance_masks: the binary masks of the detections nms kept, as Ultralytics' process_mask
 // (retina_masks=False): logits = coefficients @ prototypes, zeroed outside the box's prototype crop,
 // bilinear upsampling (align_corners=False, PyTorch's source positions in f32) to the input size, > 0.
-// Each mask is written as 0/1 bytes (4 pixels per u32, the first in the low byte) over its window of the
-// image's pool (nms's record: x0, y0, words per row, rows, offset), and its pixel count added to the
-// record's area.
+// Each mask is written as bits (32 pixels per u32, the first in bit 0) over its window of the image's pool
+// (nms's record: x0, y0, words per row, rows, offset), and its pixel count added to the record's area.
 //
 // Dispatch (indirect, from nms): x = workgroups sharing one mask (over its 32x32 tiles), y = detection,
 // z = image. Per tile, the logits of the up-to-16x16 prototype pixels its taps read are computed once into
 // workgroup memory (needs ih / mh = iw / mw >= 3: at most 32 / 3 + 2 rows and columns); each invocation
-// then blends 4 consecutive pixels of one row.
+// then blends 4 consecutive pixels of one row, and the row's 8 nibbles are or-ed into its word.
 
 struct Params {
   batch: u32,
@@ -41,6 +40,7 @@ const SIDE = 16u;
 
 var<workgroup> logit: array<f32, 256>;
 var<workgroup> hits: atomic<u32>;
+var<workgroup> rowBits: array<atomic<u32>, TILE>;
 var<workgroup> rec: array<u32, 21>;
 
 // PyTorch's area_pixel_compute_source_index (align_corners=False) in f32, clamped at 0.
@@ -86,9 +86,9 @@ fn main(
   let pbase = params.protoBase + b * params.nm * plane;
   let sx = f32(params.mw) / f32(params.iw);
   let sy = f32(params.mh) / f32(params.ih);
-  let x1 = x0 + 4u * words;
+  let x1 = x0 + 32u * words;
   let y1 = y0 + nrows;
-  let tilesX = (4u * words + TILE - 1u) / TILE;
+  let tilesX = words;
   let tiles = tilesX * ((nrows + TILE - 1u) / TILE);
   var n = 0u;
   for (var t = wid.x; t < tiles; t += GROUPS) {
@@ -118,7 +118,7 @@ fn main(
       let ly = clamp(fy - f32(ya), 0.0, 1.0);
       let ra = (ya - py0) * SIDE;
       let rb = (yb - py0) * SIDE;
-      var word = 0u;
+      var nibble = 0u;
       for (var e = 0u; e < 4u; e++) {
         let fx = source(xw + e, sx);
         let xa = min(u32(floor(fx)), params.mw - 1u);
@@ -129,11 +129,22 @@ fn main(
         let val = (logit[ra + ca] * (1.0 - lx) + logit[ra + cb] * lx) * (1.0 - ly) +
           (logit[rb + ca] * (1.0 - lx) + logit[rb + cb] * lx) * ly;
         if (val > 0.0) {
-          word |= 1u << (8u * e);
+          nibble |= 1u << e;
           n++;
         }
       }
-      pool[base + (y - y0) * words + (xw - x0) / 4u] = word;
+      if (nibble != 0u) {
+        atomicOr(&rowBits[lid / 8u], nibble << (4u * (lid % 8u)));
+      }
+    }
+    workgroupBarrier();
+    // One word per tile row: the tile's 32 columns are one word of the window.
+    if (lid < TILE) {
+      let bits = atomicExchange(&rowBits[lid], 0u);
+      let y = ty0 + lid;
+      if (y < y1) {
+        pool[base + (y - y0) * words + (tx0 - x0) / TILE] = bits;
+      }
     }
     workgroupBarrier();
   }

@@ -8,15 +8,15 @@
 //   4. greedy suppression in rank order (IoU > iou removes), stopping at maxDet kept;
 //   5. per kept detection: box, score, class, anchor, list slot, the prototype crop of process_mask and the
 //      window of output pixels its mask can cover (the crop widened by one prototype pixel, scaled by
-//      the integer ratio ih / mh, x aligned to 4 pixels), given room in the image's mask pool in order.
+//      the integer ratio ih / mh, x aligned to 32 pixels), given room in the image's mask pool in order.
 // An image with more candidates than its list holds (count > cap) gets status 1 and no detections (the
 // reader then runs the CPU path on all of output0). Thread 0 of each image also writes the indirect
 // dispatch of instance_masks: (groups, most detections of any image, batch); `args` is zeroed before.
 //
 // header, per image (headerStride words): [0] detections k, [1] status, [2] pool words used, [3] 0, then
-// k records of 20 words: x1 y1 x2 y2 conf (f32 bits), cls, anchor, slot, window x0 y0, words per row,
-// rows, pool offset (words), area (instance_masks adds it), mask status (0 empty crop, 1 in the pool,
-// 2 no room left), c0 | c1 << 16, r0 | r1 << 16 (prototype crop), 3 words 0.
+// k records of 20 words: x1 y1 x2 y2 conf (f32 bits), cls, anchor, slot, window x0 y0, words per row
+// (32 pixels a word, a bit each), rows, pool offset (words), area (instance_masks adds it), mask status
+// (0 empty crop, 1 in the pool, 2 no room left), c0 | c1 << 16, r0 | r1 << 16 (prototype crop), 3 words 0.
 
 struct Params {
   batch: u32,
@@ -223,11 +223,11 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     var wrows = 0u;
     if (c0 < c1 && r0 < r1) {
       // Output pixels whose bilinear taps can reach the crop (a pixel farther out reads only zeros).
-      wx0 = (max(c0, 1u) - 1u) * ratioX / 4u * 4u;
+      wx0 = (max(c0, 1u) - 1u) * ratioX / 32u * 32u;
       let wx1 = min((min(c1 + 1u, params.mw)) * ratioX, params.iw);
       wy0 = (max(r0, 1u) - 1u) * ratioY;
       let wy1 = min((min(r1 + 1u, params.mh)) * ratioY, params.ih);
-      words = (wx1 - wx0 + 3u) / 4u;
+      words = (wx1 - wx0 + 31u) / 32u;
       wrows = wy1 - wy0;
     }
     header[h + 8u] = wx0;

@@ -1,6 +1,7 @@
 /**
- * CPU reference of `kernels/instance_masks.wgsl`: each stored record's window of the pool filled from
- * {@linkcode processMask} (the tested port of Ultralytics' `process_mask`), its area added to the record.
+ * CPU reference of `kernels/instance_masks.wgsl`: each stored record's window of the pool filled with the
+ * bits of {@linkcode processMask} (the tested port of Ultralytics' `process_mask`; 32 pixels a word, the
+ * first in bit 0), its area added to the record.
  *
  * @module
  */
@@ -26,7 +27,6 @@ export function instanceMasks(buf: InstanceMasksBuffers, p: InstanceMasksParams)
   const plane = p.nm * p.mh * p.mw;
   const f = new Float32Array(4);
   const bits = new Uint32Array(f.buffer);
-  const bytes = new Uint8Array(buf.pool.buffer, buf.pool.byteOffset, buf.pool.byteLength);
   for (let b = 0; b < p.batch; b++) {
     const hb = b * p.headerStride;
     const protos = {
@@ -40,12 +40,18 @@ export function instanceMasks(buf: InstanceMasksBuffers, p: InstanceMasksParams)
       const r = (b * p.cap + rec[7]) * width + 5 + p.nc;
       const mask = processMask(protos, buf.rows.slice(r, r + p.nm), f, [p.ih, p.iw]).data;
       const [x0, y0, words, rows] = rec.subarray(8, 12);
-      const base = 4 * (b * p.poolWords + rec[12]);
+      const base = b * p.poolWords + rec[12];
       let area = 0;
       for (let y = 0; y < rows; y++) {
-        const src = mask.subarray((y0 + y) * p.iw + x0, (y0 + y) * p.iw + x0 + 4 * words);
-        bytes.set(src, base + y * 4 * words);
-        for (const v of src) area += v;
+        for (let w = 0; w < words; w++) {
+          let word = 0;
+          for (let i = 0; i < 32; i++) {
+            const v = mask[(y0 + y) * p.iw + x0 + 32 * w + i];
+            word |= v << i;
+            area += v;
+          }
+          buf.pool[base + y * words + w] = word >>> 0;
+        }
       }
       rec[13] += area;
     }

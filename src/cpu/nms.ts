@@ -82,11 +82,11 @@ export function nms(buf: NmsBuffers, p: NmsParams, iou: number): void {
       rec[16] = r0 | (r1 << 16);
       rec[14] = MASK_EMPTY;
       if (c0 < c1 && r0 < r1) {
-        const wx0 = Math.floor((Math.max(c0, 1) - 1) * rx / 4) * 4;
+        const wx0 = Math.floor((Math.max(c0, 1) - 1) * rx / 32) * 32;
         const wx1 = Math.min(Math.min(c1 + 1, p.mw) * rx, p.iw);
         rec[8] = wx0;
         rec[9] = (Math.max(r0, 1) - 1) * ry;
-        rec[10] = Math.ceil((wx1 - wx0) / 4);
+        rec[10] = Math.ceil((wx1 - wx0) / 32);
         rec[11] = Math.min(Math.min(r1 + 1, p.mh) * ry, p.ih) - rec[9];
         const size = rec[10] * rec[11];
         if (used + size <= p.poolWords) {

@@ -88,8 +88,8 @@ export interface NmsImage {
    * records of {@linkcode NMS_DET_WORDS} words (box, score, class, anchor, mask window, area, ...).
    */
   header: Uint32Array;
-  /** The used part of the image's mask pool: each stored mask's window, a 0/1 byte per pixel. */
-  pool: Uint8Array;
+  /** The used part of the image's mask pool: each stored mask's window, 32 pixels a word (bit 0 first). */
+  pool: Uint32Array;
 }
 
 /** A submitted forward (see `Executor.submit`). */
@@ -219,7 +219,7 @@ export interface ExecutorOptions {
    */
   tuneFilter?: (tile: Required<Conv2dTile>) => boolean;
   /**
-   * Room for masks per image in `SubmitOptions.nms` forwards, in input images' worth of 0/1 bytes (each
+   * Room for masks per image in `SubmitOptions.nms` forwards, in input images' worth of 1-bit masks (each
    * kept detection's mask window takes its share; an image whose masks do not fit is post-processed on
    * the CPU). @default {NMS_POOL_IMAGES}
    */
@@ -245,8 +245,8 @@ function releaseProgram(prog: Program): void {
 /** Most candidates per image the GPU list holds; an image with more reads back all of `output0`. */
 export const SELECT_CAP = 1024;
 
-/** Mask pool per image of `nms` forwards, in input images' worth of 0/1 bytes. */
-export const NMS_POOL_IMAGES = 2;
+/** Mask pool per image of `nms` forwards, in input images' worth of 1-bit masks. */
+export const NMS_POOL_IMAGES = 8;
 
 /** Workgroups sharing one mask in `instance_masks`. */
 const MASK_GROUPS = 8;
@@ -936,7 +936,7 @@ export class Executor {
       // Whole 16-byte groups per image, so each image's range of the readback maps at an aligned offset.
       const poolWords = Math.max(
         4,
-        Math.floor(Math.min((this.#maskPool * ih * iw) / 4, maxBinding / (4 * n)) / 4) * 4,
+        Math.floor(Math.min((this.#maskPool * ih * iw) / 32, maxBinding / (4 * n)) / 4) * 4,
       );
       const values: NmsParams = {
         batch: n,
@@ -1056,7 +1056,7 @@ export class Executor {
         const bytes = used === 0
           ? new ArrayBuffer(0)
           : poolBuffer.getMappedRange(b * st.poolWords * 4, used * 4);
-        images.push({ header: records, pool: new Uint8Array(keepsCopies ? bytes : bytes.slice(0)) });
+        images.push({ header: records, pool: new Uint32Array(keepsCopies ? bytes : bytes.slice(0)) });
       }
       return { images, fallback, overflow };
     } finally {

@@ -237,8 +237,8 @@ Deno.test("predict: a bad workers value is a one-line error before anything is w
 Deno.test("predict: the model's own path (GPU candidate selection, submit/read) equals the full-readback path", async () => {
   const ref = (await readReference()).predict_single;
   const paths = await Promise.all(Object.keys(ref).map(imagePath));
-  // conf 0.001 gives more candidates than the GPU list holds (the fallback reads all of output0).
-  for (const opts of [{}, { gpuLetterbox: true }, { conf: 0.001, max_det: 50 }, { classes: [0, 5] }]) {
+  // conf 0: every anchor a candidate, more than the GPU list holds (the fallback reads all of output0).
+  for (const opts of [{}, { gpuLetterbox: true }, { conf: 0, max_det: 50 }, { classes: [0, 5] }]) {
     for (const p of paths) {
       const [full] = await predict(model, p, opts); // forward only: all of output0 read back
       const [own] = await predict(yolo, p, opts);
@@ -251,9 +251,9 @@ Deno.test("predict: the model's own path (GPU candidate selection, submit/read) 
 Deno.test("predict: NMS and masks on the GPU (gpuPostprocess) equal the CPU path, fallbacks included", async () => {
   const ref = (await readReference()).predict_single;
   const paths = await Promise.all(Object.keys(ref).map(imagePath));
-  // A second executor whose mask pool holds a tenth of an image: most images' masks fall back to the CPU.
+  // A second executor whose mask pool holds a fiftieth of an image of bits: most masks fall back to the CPU.
   const small = new Executor(await requestGpu(), await loadModel(sharedPath("models/yolo11n-seg-c128.pt")), {
-    maskPool: 0.1,
+    maskPool: 0.02,
   });
   const tight: Predictable = { ...model, submit: (d, s, o) => small.submit(d, s, o) };
   // Counts the images each path took (the forwards read back through submit).
@@ -274,11 +274,11 @@ Deno.test("predict: NMS and masks on the GPU (gpuPostprocess) equal the CPU path
     },
   });
   try {
-    // conf 0.001: more candidates than the GPU list holds (the CPU path on all of output0).
+    // conf 0: every anchor a candidate, more than the GPU list holds (the CPU path on all of output0).
     const cases: [Predictable, Record<string, unknown>][] = [
       [spy(yolo), {}],
       [spy(yolo), { classes: [0, 5], agnostic_nms: true, iou: 0.5 }],
-      [spy(yolo), { conf: 0.001, max_det: 50 }],
+      [spy(yolo), { conf: 0, max_det: 50 }],
       [spy(tight), {}],
     ];
     for (const [m, opts] of cases) {
