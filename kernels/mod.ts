@@ -16,7 +16,6 @@ import { dwconv2d, dwconv2dF16 } from "./dwconv2d.ts";
 import { dwconv2dUniform, dwconv2dUniformF16 } from "./dwconv2d_uniform.ts";
 import { instanceMasks } from "./instance_masks.ts";
 import { letterbox } from "./letterbox.ts";
-import { maskMatmul } from "./mask_matmul.ts";
 import { maxpool2d, maxpool2dF16 } from "./maxpool2d.ts";
 import { nms } from "./nms.ts";
 import { selectCandidates } from "./select_candidates.ts";
@@ -36,7 +35,6 @@ export {
   dwconv2dUniform,
   instanceMasks,
   letterbox,
-  maskMatmul,
   maxpool2d,
   nms,
   selectCandidates,
@@ -58,7 +56,6 @@ export const kernels: Readonly<Record<string, KernelSpec>> = {
   conv_transpose2d: convTranspose2d,
   attention,
   detect,
-  mask_matmul: maskMatmul,
   letterbox,
   select_candidates: selectCandidates,
   nms,
@@ -67,7 +64,7 @@ export const kernels: Readonly<Record<string, KernelSpec>> = {
 
 /**
  * The f16 variant of each kernel that has one, keyed by the f32 kernel's stem: what a half-precision
- * forward runs instead (`mask_matmul` runs after readback, on f32 data, and has none).
+ * forward runs instead (`select_candidates`, `nms` and `instance_masks` read f32 outputs and have none).
  */
 export const f16Kernels: Readonly<Record<string, KernelSpec>> = {
   conv2d: conv2dF16,
