@@ -74,6 +74,9 @@ Deno.test("predict half: each image alone keeps Ultralytics' detections (rect le
     const [r] = await model.predict(await imagePath(name));
     assert.deepEqual(r.origShape, ref[name].orig_shape);
     all.push(...compare(`half ${name}`, r, ref[name]));
+    // NMS and masks on the GPU over the half forward's widened outputs: the same results.
+    const [g] = await model.predict(await imagePath(name), { gpuPostprocess: true });
+    assert.deepEqual([g.boxes, g.masks?.data], [r.boxes, r.masks?.data], `half ${name}, gpuPostprocess`);
   }
   const mean = all.reduce((a, b) => a + b, 0) / all.length;
   console.log(
