@@ -10,7 +10,7 @@ bash ../shared/tools/gpu-prep.sh models/yolo11n-seg-c128.pt images/bus.jpg image
   datasets/coco8-seg.yaml datasets/coco8-seg refs/yolo11n-seg-c128.json \
   datasets/coco128-seg.yaml datasets/coco128-seg
 DENO_DIR=.gpu/deno_dir deno cache --config bench/device.json mod.ts bench/forward.ts bench/dispatch.ts bench/gap.ts bench/tune_summary.ts \
-  bench/decode.ts bench/postprocess.ts bench/save.ts bench/val_cpu.ts tests/kernels/*_test.ts \
+  bench/decode.ts bench/postprocess.ts bench/gpu_postprocess.ts bench/save.ts bench/val_cpu.ts tests/kernels/*_test.ts \
   tests/gpu/*_test.ts tests/data/letterbox_gpu_test.ts tests/e2e/predict_test.ts tests/e2e/val_test.ts >/dev/null
 du -sh .gpu .gpu/deno_dir
 run="env DENO_DIR=.gpu/deno_dir deno run -A --cached-only --config bench/device.json"
@@ -27,8 +27,9 @@ echo "  timeout 50 $test tests/e2e/predict_test.ts 2>&1 | grep -E \"passed|FAIL|
 echo "  date +%T; timeout 150 $run bench/forward.ts --no-peer --half --batch 1,32 --iterations 20 --profile; \\"
 echo "  $run bench/tune_summary.ts \$OUT/cache/tune.json; kill \$smi'"
 echo
-echo "CPU command (~120 s; the thread pool's gains on that machine's CPUs: decoding, a batch's post-processing,"
-echo "saving annotated images, val's CPU work with the forward replayed), when device time is left after the first:"
+echo "CPU command (~150 s; the thread pool's gains on that machine's CPUs: decoding, a batch's post-processing,"
+echo "GPU vs CPU post-processing of one image, saving annotated images, val's CPU work with the forward replayed),"
+echo "when device time is left after the first:"
 echo "bash .gpu/gpu-env.sh bash -c 'nproc; export YOLO_WGSL_CACHE_DIR=\$OUT/cache; \\"
-echo "  timeout 20 $run bench/decode.ts; timeout 30 $run bench/postprocess.ts --batch 32; timeout 30 $run bench/save.ts; \\"
+echo "  timeout 20 $run bench/decode.ts; timeout 30 $run bench/postprocess.ts --batch 32; timeout 30 $run bench/gpu_postprocess.ts --runs 50; timeout 30 $run bench/save.ts; \\"
 echo "  timeout 60 $run bench/val_cpu.ts --runs 1'"

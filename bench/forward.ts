@@ -236,7 +236,8 @@ for (const file of models) {
     }
     // Streams through model.predict at batch 1 (JPEG files in: decoding included; forwards submitted ahead and
     // read back together): 16 COCO128 images of one size (the 480x640 input above: no new shape to tune),
-    // without and with `save` (annotated JPEGs written, the CLI's default). At most 3 runs each.
+    // post-processed on the GPU and on the CPU, then with `save` (annotated JPEGs written, the CLI's
+    // default). At most 3 runs each.
     const dir = "../shared/datasets/coco128-seg/images/train2017";
     const stream: string[] = [];
     for (const name of [...Deno.readDirSync(dir)].map((e) => e.name).sort()) {
@@ -247,17 +248,27 @@ for (const file of models) {
     try {
       const runs = Math.min(3, iterations);
       await model.predict(stream.slice(0, 2), { imgsz, batch: 1 });
-      for (const save of [false, true]) {
+      // Post-processing on the GPU (NMS and masks) and on the CPU; saving with the adapter's default.
+      for (const [save, gpuPostprocess] of [[false, true], [false, false], [true, undefined]]) {
         const times: number[] = [];
         let detections = 0;
         for (let r = 0; r < runs; r++) {
           const t0 = performance.now();
-          const results = await model.predict(stream, { imgsz, batch: 1, save, project, name: "p" });
+          const results = await model.predict(stream, {
+            imgsz,
+            batch: 1,
+            save,
+            project,
+            name: "p",
+            ...(gpuPostprocess === undefined ? {} : { gpuPostprocess }),
+          });
           times.push(performance.now() - t0);
           detections = results.reduce((a, x) => a + x.length, 0);
         }
         console.log(
-          `yolo-wgsl predict stream${save ? " with save" : ""}: ${
+          `yolo-wgsl predict stream${
+            save ? " with save" : gpuPostprocess ? ", NMS and masks on the GPU" : ", NMS and masks on the CPU"
+          }: ${
             (percentile(times, 50) / stream.length).toFixed(2)
           } ms per image (median of ${runs} runs of ${stream.length} COCO128 640x480 files through model.predict, ` +
             `batch 1, ${detections} detections, ${navigator.hardwareConcurrency} CPUs) — ${name}`,
