@@ -145,7 +145,7 @@ interface StagingSet {
   rows?: GPUBuffer;
   header?: GPUBuffer;
   pool?: GPUBuffer;
-  kept?: { outputs: GPUBuffer[]; count?: GPUBuffer; rows?: GPUBuffer };
+  kept?: { outputs: (GPUBuffer | undefined)[]; count?: GPUBuffer; rows?: GPUBuffer };
 }
 
 function destroySet(set: StagingSet): void {
@@ -635,10 +635,14 @@ export class Executor {
       set.count = make("select.count.readback", sel.count.size);
       set.rows = make("select.rows.readback", sel.rows.size);
     }
-    if (sel && !set.kept) set.kept = { outputs: program.outputs.map((o) => keep(`${o.name}.kept`, o.bytes)) };
-    if (nms && set.kept && !set.kept.rows) {
-      set.kept.count = keep("select.count.kept", sel!.count.size);
-      set.kept.rows = keep("select.rows.kept", sel!.rows.size);
+    // Device copies: output0 with select; output1 and the lists too with nms.
+    const kept = sel ? (set.kept ??= { outputs: [] }) : undefined;
+    program.outputs.forEach((o, i) => {
+      if (kept && (o.name === "output0" || nms)) kept.outputs[i] ??= keep(`${o.name}.kept`, o.bytes);
+    });
+    if (nms && kept) {
+      kept.count ??= keep("select.count.kept", sel!.count.size);
+      kept.rows ??= keep("select.rows.kept", sel!.rows.size);
     }
     if (nms && set.header?.size !== nms.header.size) {
       set.header?.destroy();
@@ -784,7 +788,7 @@ export class Executor {
     const set = this.#acquire(program, sel, gpuNms);
     program.outputs.forEach((o, i) => {
       const later = sel && (o === out0 || (gpuNms && o === out1));
-      encoder.copyBufferToBuffer(o.buffer, 0, later ? set.kept!.outputs[i] : set.outputs[i], 0, o.bytes);
+      encoder.copyBufferToBuffer(o.buffer, 0, later ? set.kept!.outputs[i]! : set.outputs[i], 0, o.bytes);
     });
     if (sel) {
       encoder.copyBufferToBuffer(sel.count, 0, gpuNms ? set.kept!.count! : set.count!, 0, sel.count.size);
@@ -808,11 +812,11 @@ export class Executor {
       return { data, shape: o.shape };
     };
     /** Copies device copies to their readback buffers (one more submit; the forward's buffers may be reused). */
-    const fetchKept = (which: GPUBuffer[]) => {
+    const fetchKept = (which: (GPUBuffer | undefined)[]) => {
       const enc = device.createCommandEncoder({ label: "forward.kept" });
       const kept = set.kept!;
       const pairs: [GPUBuffer | undefined, GPUBuffer | undefined][] = [
-        ...kept.outputs.map((k, i) => [k, set.outputs[i]] as [GPUBuffer, GPUBuffer]),
+        ...kept.outputs.map((k, i) => [k, set.outputs[i]] as [GPUBuffer | undefined, GPUBuffer]),
         [kept.count, set.count],
         [kept.rows, set.rows],
       ];
