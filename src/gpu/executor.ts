@@ -10,22 +10,9 @@
  * activation and `to_f32` widens each output before its readback. Uniform-window weights stay f32.
  */
 import { conv2dF16Math, type Conv2dTile, packConv2dWeight } from "../../kernels/conv2d.ts";
-import { selectCandidates, type SelectCandidatesParams } from "../../kernels/select_candidates.ts";
-import {
-  instanceMasks,
-  type InstanceMasksParams,
-  supportsInstanceMasks,
-} from "../../kernels/instance_masks.ts";
-import {
-  MASK_NO_ROOM,
-  nms as nmsKernel,
-  NMS_DET_WORDS,
-  NMS_HEADER_WORDS,
-  NMS_OVERFLOW,
-  nmsHeaderStride,
-  nmsIouThreshold,
-  type NmsParams,
-} from "../../kernels/nms.ts";
+import { selectCandidates } from "../../kernels/select_candidates.ts";
+import { instanceMasks, supportsInstanceMasks } from "../../kernels/instance_masks.ts";
+import { nms as nmsKernel, nmsIouThreshold } from "../../kernels/nms.ts";
 import { packParams } from "../../kernels/_spec.ts";
 import {
   type Candidates,
@@ -51,9 +38,23 @@ import type { Gpu } from "./device.ts";
 import { type BindingResource, PipelineCache } from "./pipeline_cache.ts";
 import { defaultTuneCachePath, TuneCache } from "./tune_cache.ts";
 import { type TuneContext, tuneConvSteps, tuneImage, type TuneReport } from "./autotune.ts";
-import { type Dispatch, recordStep, type Step } from "./step.ts";
+import { recordStep, type Step } from "./step.ts";
+import {
+  buildNms,
+  buildSelect,
+  destroyNms,
+  destroySelect,
+  type DeviceOutput,
+  NMS_POOL_IMAGES,
+  type NmsImage,
+  type NmsState,
+  readCandidateLists,
+  readNms,
+  type SelectState,
+} from "./postprocess.ts";
 
 export type { TuneChoice, TuneReport } from "./autotune.ts";
+export { NMS_POOL_IMAGES, type NmsImage, SELECT_CAP } from "./postprocess.ts";
 
 /** One raw output of the network, laid out as in Ultralytics' ONNX export. */
 export interface Output {
@@ -79,17 +80,6 @@ export interface SubmitOptions {
    * read. Ultralytics' names: `iou`, `max_det`, `classes`, `agnostic_nms`.
    */
   nms?: { iou: number; max_det: number; classes: readonly number[] | null; agnostic_nms: boolean };
-}
-
-/** One image's detections from the GPU's NMS and masks (see {@linkcode SubmitOptions.nms}). */
-export interface NmsImage {
-  /**
-   * The image's header (`kernels/nms.wgsl`): detections `k`, status, pool words used, 0, then `k`
-   * records of {@linkcode NMS_DET_WORDS} words (box, score, class, anchor, mask window, area, ...).
-   */
-  header: Uint32Array;
-  /** The used part of the image's mask pool: each stored mask's window, 32 pixels a word (bit 0 first). */
-  pool: Uint32Array;
 }
 
 /** A submitted forward (see `Executor.submit`). */
@@ -153,40 +143,6 @@ function destroySet(set: StagingSet): void {
   for (const b of [...set.outputs, set.count, set.rows, set.header, set.pool, ...kept]) b?.destroy();
 }
 
-/** GPU state of `select` forwards for one program. */
-interface SelectState extends Dispatch {
-  cap: number;
-  count: GPUBuffer;
-  rows: GPUBuffer;
-  params: GPUBuffer;
-  values: SelectCandidatesParams;
-}
-
-/** GPU state of `nms` forwards for one program: NMS, then the masks by an indirect dispatch. */
-interface NmsState {
-  /** Most detections per image its header holds. */
-  maxDet: number;
-  headerStride: number;
-  poolWords: number;
-  nms: Dispatch;
-  masks: Omit<Dispatch, "dispatch">;
-  params: GPUBuffer;
-  values: NmsParams;
-  classes: GPUBuffer;
-  scratch: GPUBuffer;
-  header: GPUBuffer;
-  pool: GPUBuffer;
-  args: GPUBuffer;
-  masksParams: GPUBuffer;
-  masksValues: InstanceMasksParams;
-}
-
-function destroyNms(st: NmsState): void {
-  for (const b of [st.params, st.classes, st.scratch, st.header, st.pool, st.args, st.masksParams]) {
-    b.destroy();
-  }
-}
-
 /** Options of an {@linkcode Executor}. */
 export interface ExecutorOptions {
   /**
@@ -236,20 +192,9 @@ function releaseProgram(prog: Program): void {
   prog.released = true;
   for (const b of [...prog.buffers, ...prog.uniforms]) b.destroy();
   for (const set of prog.free.splice(0)) destroySet(set);
-  prog.select?.then((st) => {
-    for (const b of [st.count, st.rows, st.params]) b.destroy();
-  }).catch(() => {});
+  prog.select?.then(destroySelect).catch(() => {});
   prog.nms?.then(destroyNms).catch(() => {});
 }
-
-/** Most candidates per image the GPU list holds; an image with more reads back all of `output0`. */
-export const SELECT_CAP = 1024;
-
-/** Mask pool per image of `nms` forwards, in input images' worth of 1-bit masks. */
-export const NMS_POOL_IMAGES = 8;
-
-/** Workgroups sharing one mask in `instance_masks`. */
-const MASK_GROUPS = 8;
 
 const USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 
@@ -735,7 +680,7 @@ export class Executor {
     const device = this.gpu.device;
     const out0 = program.outputs.find((o) => o.name === "output0")!;
     const out1 = program.outputs.find((o) => o.name === "output1");
-    const sel = select ? await (program.select ??= this.#selectState(out0)) : undefined;
+    const sel = select ? await (program.select ??= buildSelect(device, this.cache, out0)) : undefined;
     const gpuNms = sel && nmsOptions && out1 && supportsInstanceMasks([h, w], out1.shape.slice(2))
       ? await this.#nmsState(program, sel, out1, nmsOptions.max_det)
       : undefined;
@@ -848,13 +793,19 @@ export class Executor {
       let ok = false;
       try {
         if (gpuNms) {
-          const { images, fallback, overflow } = await this.#readNms(set, gpuNms, n, keepsCopies);
+          const { images, fallback, overflow } = await readNms(
+            set.header!,
+            set.pool!,
+            gpuNms,
+            n,
+            keepsCopies,
+          );
           const result: ForwardResult = { output0: empty(out0), output1: empty(out1!), nms: images };
           if (fallback.length > 0) {
             const kept = set.kept!;
             fetchKept([...(overflow ? [kept.outputs[i0]] : []), kept.outputs[i1], kept.count!, kept.rows!]);
             const [lists, protos, full] = await Promise.all([
-              this.#readCandidates(set, out0.shape, keepsCopies),
+              readCandidateLists(set.count!, set.rows!, n, keepsCopies),
               read(i1),
               overflow ? read(i0) : undefined,
             ]);
@@ -866,7 +817,7 @@ export class Executor {
         }
         const result: Record<string, Output> = {};
         const [lists] = await Promise.all([
-          sel ? this.#readCandidates(set, out0.shape, keepsCopies) : undefined,
+          sel ? readCandidateLists(set.count!, set.rows!, n, keepsCopies) : undefined,
           ...program.outputs.map(async (o, i) => {
             if (!(sel && i === i0)) result[o.name] = await read(i);
           }),
@@ -890,200 +841,16 @@ export class Executor {
     };
   }
 
-  /** Builds the candidate list buffers, params and dispatch of `select` forwards for a program. */
-  async #selectState(out0: Program["outputs"][number]): Promise<SelectState> {
-    const device = this.gpu.device;
-    const [n, channels, anchors] = out0.shape;
-    const cap = Math.min(anchors, SELECT_CAP);
-    const values: SelectCandidatesParams = { batch: n, channels, anchors, nc: 1, xBase: 0, cap, conf: 0 };
-    const kernel = await this.cache.get(selectCandidates);
-    const count = device.createBuffer({ label: "select.count", size: Math.max(16, n * 4), usage: USAGE });
-    const rows = device.createBuffer({
-      label: "select.rows",
-      size: n * cap * (channels + 1) * 4,
-      usage: USAGE,
-    });
-    const params = this.cache.params(selectCandidates, values, "select.params");
-    return {
-      kernel,
-      bindGroup: this.cache.bindGroup(kernel, { x: out0.buffer, count, y: rows, params }, "select"),
-      dispatch: selectCandidates.dispatch(values, kernel.overrides),
-      cap,
-      count,
-      rows,
-      params,
-      values,
-    };
-  }
-
-  /**
-   * Builds (once per program, again for a larger `max_det`) the buffers, params and dispatches of GPU NMS
-   * and masks over the program's candidate list and prototypes.
-   */
-  async #nmsState(
-    program: Program,
-    sel: SelectState,
-    out1: Program["outputs"][number],
-    maxDet: number,
-  ): Promise<NmsState> {
+  /** The program's GPU NMS state (built on first use, again for a larger `max_det`). */
+  async #nmsState(program: Program, sel: SelectState, out1: DeviceOutput, maxDet: number): Promise<NmsState> {
     const old = await program.nms;
     if (old && old.maxDet >= maxDet) return old;
-    const build = async (): Promise<NmsState> => {
-      const device = this.gpu.device;
-      const [n, channels] = [sel.values.batch, sel.values.channels];
-      const [, nm, mh, mw] = out1.shape;
-      const { h: ih, w: iw } = program.plan.shapes[program.plan.input];
-      const cap = sel.cap;
-      const capacity = Math.max(maxDet, 300);
-      const headerStride = nmsHeaderStride(capacity);
-      const maxBinding = device.limits.maxStorageBufferBindingSize;
-      // Whole 16-byte groups per image, so each image's range of the readback maps at an aligned offset.
-      const poolWords = Math.max(
-        4,
-        Math.floor(Math.min((this.#maskPool * ih * iw) / 32, maxBinding / (4 * n)) / 4) * 4,
-      );
-      const values: NmsParams = {
-        batch: n,
-        cap,
-        channels,
-        nc: sel.values.nc,
-        maxDet: capacity,
-        classFilter: 0,
-        agnostic: 0,
-        headerStride,
-        ih,
-        iw,
-        mh,
-        mw,
-        poolWords,
-        groups: MASK_GROUPS,
-        iou: 0.7,
-        maxWh: 7680,
-      };
-      const buffer = (label: string, size: number, usage = USAGE) =>
-        device.createBuffer({ label, size: Math.max(16, Math.ceil(size / 16) * 16), usage });
-      const classes = buffer("nms.classes", 4 * Math.ceil(Math.max(sel.values.nc, 1) / 32));
-      const scratch = buffer("nms.scratch", n * cap * 16 * 4);
-      const header = buffer("nms.header", n * headerStride * 4);
-      const pool = buffer("nms.pool", n * poolWords * 4);
-      const args = buffer("nms.args", 12, USAGE | GPUBufferUsage.INDIRECT);
-      const nmsKernelCompiled = await this.cache.get(nmsKernel, { MAXN: cap });
-      const params = this.cache.params(nmsKernel, values, "nms.params");
-      const masksValues: InstanceMasksParams = {
-        batch: n,
-        maxDet: capacity,
-        cap,
-        channels,
-        nc: sel.values.nc,
-        nm,
-        ih,
-        iw,
-        mh,
-        mw,
-        headerStride,
-        poolWords,
-        protoBase: 0,
-      };
-      const masksKernel = await this.cache.get(instanceMasks, { GROUPS: MASK_GROUPS });
-      const masksParams = this.cache.params(instanceMasks, masksValues, "instance_masks.params");
-      return {
-        maxDet: capacity,
-        headerStride,
-        poolWords,
-        nms: {
-          kernel: nmsKernelCompiled,
-          bindGroup: this.cache.bindGroup(
-            nmsKernelCompiled,
-            { rows: sel.rows, count: sel.count, classes, scratch, header, args, params },
-            "nms",
-          ),
-          dispatch: nmsKernel.dispatch(values, nmsKernelCompiled.overrides),
-        },
-        masks: {
-          kernel: masksKernel,
-          bindGroup: this.cache.bindGroup(
-            masksKernel,
-            { rows: sel.rows, protos: out1.buffer, header, pool, params: masksParams },
-            "instance_masks",
-          ),
-        },
-        params,
-        values,
-        classes,
-        scratch,
-        header,
-        pool,
-        args,
-        masksParams,
-        masksValues,
-      };
-    };
-    const next = build();
+    const { h, w } = program.plan.shapes[program.plan.input];
+    const next = buildNms(this.gpu.device, this.cache, sel, out1, [h, w], maxDet, this.#maskPool);
     program.nms = next;
     // The smaller state's buffers go once forwards already recorded with them have finished (destroy waits).
     if (old) next.then(() => destroyNms(old)).catch(() => {});
     return await next;
-  }
-
-  /**
-   * Maps the header and mask pool of an `nms` forward: each image's detections, or undefined for one left
-   * to the CPU (`fallback`; `overflow` when one of those had more candidates than the list holds).
-   */
-  async #readNms(
-    set: StagingSet,
-    st: NmsState,
-    n: number,
-    keepsCopies: boolean,
-  ): Promise<{ images: (NmsImage | undefined)[]; fallback: number[]; overflow: boolean }> {
-    const headerBuffer = set.header!, poolBuffer = set.pool!;
-    await Promise.all([headerBuffer.mapAsync(GPUMapMode.READ), poolBuffer.mapAsync(GPUMapMode.READ)]);
-    try {
-      const range = headerBuffer.getMappedRange(0, n * st.headerStride * 4);
-      const header = new Uint32Array(keepsCopies ? range : range.slice(0));
-      const images: (NmsImage | undefined)[] = [];
-      const fallback: number[] = [];
-      let overflow = false;
-      for (let b = 0; b < n; b++) {
-        const hb = b * st.headerStride;
-        const k = header[hb], used = header[hb + 2];
-        const records = header.subarray(hb, hb + NMS_HEADER_WORDS + k * NMS_DET_WORDS);
-        let cpu = header[hb + 1] === NMS_OVERFLOW;
-        overflow ||= cpu;
-        for (let d = 0; d < k && !cpu; d++) {
-          cpu = records[NMS_HEADER_WORDS + d * NMS_DET_WORDS + 14] === MASK_NO_ROOM;
-        }
-        if (cpu) {
-          images.push(undefined);
-          fallback.push(b);
-          continue;
-        }
-        const bytes = used === 0
-          ? new ArrayBuffer(0)
-          : poolBuffer.getMappedRange(b * st.poolWords * 4, used * 4);
-        images.push({ header: records, pool: new Uint32Array(keepsCopies ? bytes : bytes.slice(0)) });
-      }
-      return { images, fallback, overflow };
-    } finally {
-      headerBuffer.unmap();
-      poolBuffer.unmap();
-    }
-  }
-
-  /** Maps the candidate counts and lists of a `select` forward from its readback set. */
-  async #readCandidates(
-    set: StagingSet,
-    shape: number[],
-    keepsCopies: boolean,
-  ): Promise<{ counts: number[]; rows: Float32Array }> {
-    const [n] = shape;
-    const count = set.count!, rowsBuffer = set.rows!;
-    await Promise.all([count.mapAsync(GPUMapMode.READ), rowsBuffer.mapAsync(GPUMapMode.READ)]);
-    const counts = [...new Uint32Array(count.getMappedRange(0, n * 4).slice(0))];
-    const range = rowsBuffer.getMappedRange();
-    const rows = new Float32Array(keepsCopies ? range : range.slice(0));
-    count.unmap();
-    rowsBuffer.unmap();
-    return { counts, rows };
   }
 
   /**

@@ -1,0 +1,281 @@
+/**
+ * The GPU side of predict's post-processing for one program (input shape): the candidate list of
+ * `select_candidates` (NMS's first filter), and `nms` + `instance_masks` (NMS and the masks of the kept
+ * detections), with the buffers each forward reads back from them. The executor records them after the
+ * network and reads them through these functions.
+ *
+ * @module
+ */
+import { instanceMasks, type InstanceMasksParams } from "../../kernels/instance_masks.ts";
+import {
+  MASK_NO_ROOM,
+  nms as nmsKernel,
+  NMS_DET_WORDS,
+  NMS_HEADER_WORDS,
+  NMS_OVERFLOW,
+  nmsHeaderStride,
+  type NmsParams,
+} from "../../kernels/nms.ts";
+import { selectCandidates, type SelectCandidatesParams } from "../../kernels/select_candidates.ts";
+import type { PipelineCache } from "./pipeline_cache.ts";
+import type { Dispatch } from "./step.ts";
+
+/** Most candidates per image the GPU list holds; an image with more reads back all of `output0`. */
+export const SELECT_CAP = 1024;
+
+/** Mask pool per image of `nms` forwards, in input images' worth of 1-bit masks. */
+export const NMS_POOL_IMAGES = 8;
+
+/** Workgroups sharing one mask in `instance_masks`. */
+const MASK_GROUPS = 8;
+
+const USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+
+/** A network output on the device: its buffer (values from offset 0) and shape. */
+export interface DeviceOutput {
+  buffer: GPUBuffer;
+  shape: number[];
+}
+
+/** One image's detections from the GPU's NMS and masks (see `SubmitOptions.nms`). */
+export interface NmsImage {
+  /**
+   * The image's header (`kernels/nms.wgsl`): detections `k`, status, pool words used, 0, then `k`
+   * records of {@linkcode NMS_DET_WORDS} words (box, score, class, anchor, mask window, area, ...).
+   */
+  header: Uint32Array;
+  /** The used part of the image's mask pool: each stored mask's window, 32 pixels a word (bit 0 first). */
+  pool: Uint32Array;
+}
+
+/** GPU state of `select` forwards for one program. */
+export interface SelectState extends Dispatch {
+  cap: number;
+  count: GPUBuffer;
+  rows: GPUBuffer;
+  params: GPUBuffer;
+  values: SelectCandidatesParams;
+}
+
+/** Builds the candidate list buffers, params and dispatch of `select` forwards over `output0`. */
+export async function buildSelect(
+  device: GPUDevice,
+  cache: PipelineCache,
+  out0: DeviceOutput,
+): Promise<SelectState> {
+  const [n, channels, anchors] = out0.shape;
+  const cap = Math.min(anchors, SELECT_CAP);
+  const values: SelectCandidatesParams = { batch: n, channels, anchors, nc: 1, xBase: 0, cap, conf: 0 };
+  const kernel = await cache.get(selectCandidates);
+  const count = device.createBuffer({ label: "select.count", size: Math.max(16, n * 4), usage: USAGE });
+  const rows = device.createBuffer({
+    label: "select.rows",
+    size: n * cap * (channels + 1) * 4,
+    usage: USAGE,
+  });
+  const params = cache.params(selectCandidates, values, "select.params");
+  return {
+    kernel,
+    bindGroup: cache.bindGroup(kernel, { x: out0.buffer, count, y: rows, params }, "select"),
+    dispatch: selectCandidates.dispatch(values, kernel.overrides),
+    cap,
+    count,
+    rows,
+    params,
+    values,
+  };
+}
+
+/** Frees a select state's buffers. */
+export function destroySelect(st: SelectState): void {
+  for (const b of [st.count, st.rows, st.params]) b.destroy();
+}
+
+/** GPU state of `nms` forwards for one program: NMS, then the masks by an indirect dispatch. */
+export interface NmsState {
+  /** Most detections per image its header holds. */
+  maxDet: number;
+  headerStride: number;
+  poolWords: number;
+  nms: Dispatch;
+  masks: Omit<Dispatch, "dispatch">;
+  params: GPUBuffer;
+  values: NmsParams;
+  classes: GPUBuffer;
+  scratch: GPUBuffer;
+  header: GPUBuffer;
+  pool: GPUBuffer;
+  args: GPUBuffer;
+  masksParams: GPUBuffer;
+  masksValues: InstanceMasksParams;
+}
+
+/**
+ * Builds the buffers, params and dispatches of GPU NMS and masks over a select state's candidate list and
+ * the prototypes `out1` (f32), for an `[ih, iw]` input, headers of at least `maxDet` (and 300) records, and
+ * `maskPool` images' worth of mask bits per image (within the device's binding limit).
+ */
+export async function buildNms(
+  device: GPUDevice,
+  cache: PipelineCache,
+  sel: SelectState,
+  out1: DeviceOutput,
+  [ih, iw]: [number, number],
+  maxDet: number,
+  maskPool: number,
+): Promise<NmsState> {
+  const [n, channels] = [sel.values.batch, sel.values.channels];
+  const [, nm, mh, mw] = out1.shape;
+  const cap = sel.cap;
+  const capacity = Math.max(maxDet, 300);
+  const headerStride = nmsHeaderStride(capacity);
+  const maxBinding = device.limits.maxStorageBufferBindingSize;
+  // Whole 16-byte groups per image, so each image's range of the readback maps at an aligned offset.
+  const poolWords = Math.max(
+    4,
+    Math.floor(Math.min((maskPool * ih * iw) / 32, maxBinding / (4 * n)) / 4) * 4,
+  );
+  const values: NmsParams = {
+    batch: n,
+    cap,
+    channels,
+    nc: sel.values.nc,
+    maxDet: capacity,
+    classFilter: 0,
+    agnostic: 0,
+    headerStride,
+    ih,
+    iw,
+    mh,
+    mw,
+    poolWords,
+    groups: MASK_GROUPS,
+    iou: 0.7,
+    maxWh: 7680,
+  };
+  const buffer = (label: string, size: number, usage = USAGE) =>
+    device.createBuffer({ label, size: Math.max(16, Math.ceil(size / 16) * 16), usage });
+  const classes = buffer("nms.classes", 4 * Math.ceil(Math.max(sel.values.nc, 1) / 32));
+  const scratch = buffer("nms.scratch", n * cap * 16 * 4);
+  const header = buffer("nms.header", n * headerStride * 4);
+  const pool = buffer("nms.pool", n * poolWords * 4);
+  const args = buffer("nms.args", 12, USAGE | GPUBufferUsage.INDIRECT);
+  const nmsCompiled = await cache.get(nmsKernel, { MAXN: cap });
+  const params = cache.params(nmsKernel, values, "nms.params");
+  const masksValues: InstanceMasksParams = {
+    batch: n,
+    maxDet: capacity,
+    cap,
+    channels,
+    nc: sel.values.nc,
+    nm,
+    ih,
+    iw,
+    mh,
+    mw,
+    headerStride,
+    poolWords,
+    protoBase: 0,
+  };
+  const masksCompiled = await cache.get(instanceMasks, { GROUPS: MASK_GROUPS });
+  const masksParams = cache.params(instanceMasks, masksValues, "instance_masks.params");
+  return {
+    maxDet: capacity,
+    headerStride,
+    poolWords,
+    nms: {
+      kernel: nmsCompiled,
+      bindGroup: cache.bindGroup(
+        nmsCompiled,
+        { rows: sel.rows, count: sel.count, classes, scratch, header, args, params },
+        "nms",
+      ),
+      dispatch: nmsKernel.dispatch(values, nmsCompiled.overrides),
+    },
+    masks: {
+      kernel: masksCompiled,
+      bindGroup: cache.bindGroup(
+        masksCompiled,
+        { rows: sel.rows, protos: out1.buffer, header, pool, params: masksParams },
+        "instance_masks",
+      ),
+    },
+    params,
+    values,
+    classes,
+    scratch,
+    header,
+    pool,
+    args,
+    masksParams,
+    masksValues,
+  };
+}
+
+/** Frees an nms state's buffers. */
+export function destroyNms(st: NmsState): void {
+  for (const b of [st.params, st.classes, st.scratch, st.header, st.pool, st.args, st.masksParams]) {
+    b.destroy();
+  }
+}
+
+/**
+ * Maps an `nms` forward's readback of the header and mask pool: each image's detections, or undefined for
+ * one left to the CPU (`fallback`; `overflow` when one of those had more candidates than the list holds).
+ * `keepsCopies`: the mapped ranges outlive `unmap()` (Deno), else they are copied.
+ */
+export async function readNms(
+  headerBuffer: GPUBuffer,
+  poolBuffer: GPUBuffer,
+  st: NmsState,
+  n: number,
+  keepsCopies: boolean,
+): Promise<{ images: (NmsImage | undefined)[]; fallback: number[]; overflow: boolean }> {
+  await Promise.all([headerBuffer.mapAsync(GPUMapMode.READ), poolBuffer.mapAsync(GPUMapMode.READ)]);
+  try {
+    const range = headerBuffer.getMappedRange(0, n * st.headerStride * 4);
+    const header = new Uint32Array(keepsCopies ? range : range.slice(0));
+    const images: (NmsImage | undefined)[] = [];
+    const fallback: number[] = [];
+    let overflow = false;
+    for (let b = 0; b < n; b++) {
+      const hb = b * st.headerStride;
+      const k = header[hb], used = header[hb + 2];
+      const records = header.subarray(hb, hb + NMS_HEADER_WORDS + k * NMS_DET_WORDS);
+      let cpu = header[hb + 1] === NMS_OVERFLOW;
+      overflow ||= cpu;
+      for (let d = 0; d < k && !cpu; d++) {
+        cpu = records[NMS_HEADER_WORDS + d * NMS_DET_WORDS + 14] === MASK_NO_ROOM;
+      }
+      if (cpu) {
+        images.push(undefined);
+        fallback.push(b);
+        continue;
+      }
+      const bytes = used === 0
+        ? new ArrayBuffer(0)
+        : poolBuffer.getMappedRange(b * st.poolWords * 4, used * 4);
+      images.push({ header: records, pool: new Uint32Array(keepsCopies ? bytes : bytes.slice(0)) });
+    }
+    return { images, fallback, overflow };
+  } finally {
+    headerBuffer.unmap();
+    poolBuffer.unmap();
+  }
+}
+
+/** Maps a `select` forward's readback of the candidate counts and lists of `n` images. */
+export async function readCandidateLists(
+  countBuffer: GPUBuffer,
+  rowsBuffer: GPUBuffer,
+  n: number,
+  keepsCopies: boolean,
+): Promise<{ counts: number[]; rows: Float32Array }> {
+  await Promise.all([countBuffer.mapAsync(GPUMapMode.READ), rowsBuffer.mapAsync(GPUMapMode.READ)]);
+  const counts = [...new Uint32Array(countBuffer.getMappedRange(0, n * 4).slice(0))];
+  const range = rowsBuffer.getMappedRange();
+  const rows = new Float32Array(keepsCopies ? range : range.slice(0));
+  countBuffer.unmap();
+  rowsBuffer.unmap();
+  return { counts, rows };
+}
