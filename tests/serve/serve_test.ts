@@ -206,6 +206,16 @@ Deno.test("serve: concurrent requests share forwards and each gets its own answe
   assert.ok(answers.some((a) => a.batch > 1));
 });
 
+Deno.test("serve: NMS and masks on the GPU (gpuPostprocess) answer as the CPU path, batched requests too", async () => {
+  await using server = start({ gpuPostprocess: true });
+  const bodies = [zidane, bus, zidanePng, zidane];
+  const answers = await Promise.all(
+    bodies.map(async (b) => ({ got: await (await post(server, b)).json(), b })),
+  );
+  for (const [i, a] of answers.entries()) assertSameResult(a.got, expected.get(a.b)!, `request ${i}`);
+  assert.ok(server.stats().forwards < bodies.length, "some requests shared a forward");
+});
+
 Deno.test("serve: a request over the timeout is 504; the server goes on", async () => {
   await using server = start({ timeout: 0.001 });
   await assertError(await post(server, zidane), 504, /Timed out after 0.001 s/);
