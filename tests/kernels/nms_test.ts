@@ -132,6 +132,11 @@ Deno.test("nms: the reference's detections, boxes, windows and pool room, batch 
   for (let d = 0; d < header[0]; d++) assert.equal(header[4 + d * 20 + 14], MASK_STORED);
 });
 
+Deno.test("nms: long lists (several candidates per invocation), the executor's cap of 1024", async () => {
+  const { header } = await check({ batch: 2, counts: [700, 1024], cap: 1024 }, 10);
+  assert.ok(header[0] > 20, `${header[0]} kept of 700`);
+});
+
 Deno.test("nms: classes filter, agnostic, max_det, iou 0.45", async () => {
   await check({ batch: 2, counts: [150, 90], cap: 160, classes: [0, 2], iou: 0.45 }, 2);
   await check({ batch: 2, counts: [150, 90], cap: 160, agnostic: true }, 3);
