@@ -280,6 +280,8 @@ Deno.test("predict: NMS and masks on the GPU (gpuPostprocess) equal the CPU path
       [spy(yolo), { classes: [0, 5], agnostic_nms: true, iou: 0.5 }],
       [spy(yolo), { conf: 0, max_det: 50 }],
       [spy(tight), {}],
+      // The letterbox recorded into the same command buffer (submitImages).
+      [yolo, { gpuLetterbox: true }],
     ];
     for (const [m, opts] of cases) {
       for (const p of paths) {
