@@ -9,6 +9,8 @@
 //   5. per kept detection: box, score, class, anchor, list slot, the prototype crop of process_mask and the
 //      window of output pixels its mask can cover (the crop widened by one prototype pixel, scaled by
 //      the integer ratio ih / mh, x aligned to 32 pixels), given room in the image's mask pool in order.
+// Arithmetic is float32 as torchvision's; WGSL lets a driver's division be off by an ulp (and fuse a
+// multiply-add), which can only flip an IoU within an ulp of the threshold.
 // An image with more candidates than its list holds (count > cap) gets status 1 and no detections (the
 // reader then runs the CPU path on all of output0). Thread 0 of each image also writes the indirect
 // dispatch of instance_masks: (groups, most detections of any image, batch); `args` is zeroed before.
