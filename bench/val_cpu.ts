@@ -2,7 +2,9 @@
  * Val's CPU work per image (reading, decoding, letterbox, ground-truth masks, NMS, masks, matching) with the
  * GPU taken out: each input shape's forward runs once for real (its first image, replicated over the
  * batch) and is replayed from a cache after that, so the timed runs measure the data pipeline alone (their
- * metrics mean nothing). Alternates `workers=0` and `--workers`.
+ * metrics mean nothing). Alternates `workers=0` and `--workers`, replaying all of `output0` as a model
+ * without `submit` reads it, and then (`workers=0`) only NMS's candidates, as the GPU's `select_candidates`
+ * leaves them (what val reads from a model with `submit`).
  *
  *   deno run -A bench/val_cpu.ts [--data ../shared/datasets/coco128-seg.yaml] [--imgsz 640] [--batch 16]
  *     [--workers 8] [--runs 2]
@@ -11,6 +13,7 @@
 import { parseArgs } from "node:util";
 import { YOLO } from "../mod.ts";
 import type { ForwardResult } from "../src/gpu/executor.ts";
+import { selectCandidates } from "../src/cpu/select_candidates.ts";
 import type { Predictable } from "../src/modes/predict.ts";
 import { val } from "../src/modes/val.ts";
 
@@ -48,6 +51,30 @@ const model: Predictable = {
     return cache.get(key)!;
   },
 };
+/** The same replay, read as a `select` forward: each image's candidates (selected once), output0 empty. */
+const selections = new Map<string, ForwardResult>();
+const selected: Predictable = {
+  ...model,
+  async submit(data, shape, options) {
+    const key = shape.join("x");
+    if (!selections.has(key)) {
+      const out = await model.forward(data, shape);
+      const [n, C, A] = out.output0.shape;
+      const { conf, nc } = options!.select!;
+      const candidates = Array.from(
+        { length: n },
+        (_, b) => selectCandidates(out.output0.data, b, C, A, nc, conf),
+      );
+      selections.set(key, {
+        ...out,
+        output0: { data: new Float32Array(0), shape: out.output0.shape },
+        candidates,
+      });
+    }
+    const result = selections.get(key)!;
+    return { read: () => Promise.resolve(result) };
+  },
+};
 const opts = { data: values.data, imgsz: Number(values.imgsz), batch: Number(values.batch) };
 try {
   await val(model, { ...opts, workers: 0 }); // fills the cache, warms the JIT
@@ -63,6 +90,14 @@ try {
           `postprocess ${postprocess.toFixed(1)} ms)`,
       );
     }
+    // Candidates selected once before the timed run (the GPU's work), then val on them.
+    await val(selected, { ...opts, workers: 0 });
+    const t = performance.now();
+    const m = await val(selected, { ...opts, workers: 0 });
+    console.log(
+      `workers=0, candidates only: ${((performance.now() - t) / m.images).toFixed(1)} ms per image ` +
+        `(preprocess ${m.speed.preprocess.toFixed(1)}, postprocess ${m.speed.postprocess.toFixed(1)} ms)`,
+    );
   }
 } finally {
   yolo.dispose();

@@ -239,8 +239,10 @@ export async function val(model: Predictable, options: ValOptions): Promise<ValM
     if (n === 0) return undefined;
     const t1 = now();
     const data = input.subarray(0, n * 3 * H * W), shape = [n, 3, H, W];
+    // NMS's first filter on the GPU: only anchors with a class score > conf are read back (at conf 0.001
+    // a few hundred of COCO's 8400; multi-label NMS takes no other anchor). More than the GPU list holds: all.
     const pending = model.submit
-      ? await model.submit(data, shape)
+      ? await model.submit(data, shape, { select: { conf, nc } })
       : await model.forward(data, shape).then((out) => ({ read: () => Promise.resolve(out) }));
     speed.inference += now() - t1;
     return { ...batchData, pending };
@@ -277,10 +279,11 @@ export async function val(model: Predictable, options: ValOptions): Promise<ValM
       };
       // Each image's NMS and matching (on the threads side by side, with a pool), added in image order.
       const matches = await Promise.all(prepared.map((p, b) => {
+        const cand = out.candidates?.[b];
         const outputs: ImageOutputs = {
-          preds: out.output0.data.subarray(b * C * A, (b + 1) * C * A),
+          preds: cand ? cand.data : out.output0.data.subarray(b * C * A, (b + 1) * C * A),
           channels: C,
-          columns: A,
+          columns: cand ? cand.count : A,
           protos: { data: out.output1!.data.subarray(b * plane, (b + 1) * plane), shape: [nm, mh, mw] },
         };
         return pool.size > 0

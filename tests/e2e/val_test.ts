@@ -6,6 +6,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { YOLO } from "../../mod.ts";
+import type { Predictable } from "../../src/modes/predict.ts";
+import { val } from "../../src/modes/val.ts";
 import { sharedPath } from "../_shared.ts";
 
 interface RefVal {
@@ -102,6 +104,41 @@ Deno.test("val: images prepared and matched on worker threads give the metrics o
     assert.deepEqual(threads.box, here.box);
     assert.deepEqual(threads.seg, here.seg);
     assert.deepEqual(threads.classes, here.classes);
+  } finally {
+    model.dispose();
+  }
+});
+
+Deno.test("val: the GPU candidate filter (select) gives the metrics of all of output0", async () => {
+  const model = await YOLO.load(sharedPath("models/yolo11n-seg-c128.pt"));
+  try {
+    const opts = { data: sharedPath("datasets/coco8-seg.yaml"), batch: 2, label_cache: false, workers: 0 };
+    // Without submit, val reads every anchor of output0 back and NMS scans them all.
+    const full: Predictable = {
+      names: model.names,
+      stride: model.stride,
+      forward: (data, shape) => model.forward(data, shape),
+    };
+    let selected = 0;
+    const own: Predictable = {
+      ...full,
+      submit: async (data, shape, options) => {
+        const pending = await model.submit(data, shape, options);
+        return {
+          read: async () => {
+            const out = await pending.read();
+            if (out.candidates && out.output0.data.length === 0) selected++;
+            return out;
+          },
+        };
+      },
+    };
+    const a = await val(full, opts);
+    const b = await val(own, opts);
+    assert.equal(selected, 2, "both batches read back only their candidates");
+    assert.deepEqual(b.box, a.box);
+    assert.deepEqual(b.seg, a.seg);
+    assert.deepEqual(b.classes, a.classes);
   } finally {
     model.dispose();
   }
