@@ -120,10 +120,24 @@ const staging = {
   header: buffer(headerStride * 4, undefined, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST),
   pool: buffer(poolWords * 4, undefined, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST),
 };
-async function run(read: boolean) {
+// GPU time of the two dispatches from timestamps at the pass's start and end, where the device has them.
+const timer = gpu.features.timestamps
+  ? {
+    querySet: device.createQuerySet({ type: "timestamp", count: 2 }),
+    resolve: device.createBuffer({ size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC }),
+    readback: device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }),
+  }
+  : undefined;
+async function run(read: boolean, time = false) {
   const enc = device.createCommandEncoder();
   enc.clearBuffer(b.args);
-  const pass = enc.beginComputePass();
+  const pass = enc.beginComputePass(
+    time && timer
+      ? {
+        timestampWrites: { querySet: timer.querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 },
+      }
+      : {},
+  );
   pass.setPipeline(nk.pipeline);
   pass.setBindGroup(0, nmsGroup);
   pass.dispatchWorkgroups(1);
@@ -135,7 +149,17 @@ async function run(read: boolean) {
     enc.copyBufferToBuffer(b.header, 0, staging.header, 0, headerStride * 4);
     enc.copyBufferToBuffer(b.pool, 0, staging.pool, 0, poolWords * 4);
   }
+  if (time && timer) {
+    enc.resolveQuerySet(timer.querySet, 0, 2, timer.resolve, 0);
+    enc.copyBufferToBuffer(timer.resolve, 0, timer.readback, 0, 16);
+  }
   device.queue.submit([enc.finish()]);
+  if (time && timer) {
+    await timer.readback.mapAsync(GPUMapMode.READ);
+    const [t0, t1] = new BigInt64Array(timer.readback.getMappedRange().slice(0));
+    timer.readback.unmap();
+    return Number(t1 - t0) / 1e6;
+  }
   if (!read) return await device.queue.onSubmittedWorkDone();
   await Promise.all([staging.header.mapAsync(GPUMapMode.READ), staging.pool.mapAsync(GPUMapMode.READ)]);
   const header = new Uint32Array(staging.header.getMappedRange().slice(0));
@@ -155,8 +179,14 @@ const timed = async (read: boolean) => {
   return (performance.now() - t) / runs;
 };
 const gpuMs = await timed(false);
+let gpuTime: number | undefined;
+if (timer) {
+  const ms: number[] = [];
+  for (let i = 0; i <= runs; i++) ms.push((await run(false, true)) as number);
+  gpuTime = ms.slice(1).sort((x, y) => x - y)[runs >> 1];
+}
 const readMs = await timed(true);
-const g = (await run(true))!;
+const g = (await run(true)) as Awaited<ReturnType<typeof gpuDetections>>;
 let differ = 0;
 for (let i = 0; i < det.masks!.data.length; i++) if (det.masks!.data[i] !== g.masks!.data[i]) differ++;
 console.log(
@@ -166,7 +196,9 @@ console.log(`CPU postprocessImage: ${cpuMs.toFixed(2)} ms`);
 console.log(
   `GPU nms + instance_masks (${gpu.software ? "software" : "hardware"} adapter): ${
     gpuMs.toFixed(2)
-  } ms; with header + pool readback and gpuDetections: ${readMs.toFixed(2)} ms`,
+  } ms wall (submit + onSubmittedWorkDone); with header + pool readback and gpuDetections: ${
+    readMs.toFixed(2)
+  } ms${gpuTime === undefined ? "" : `; GPU time (timestamps, median): ${gpuTime.toFixed(3)} ms`}`,
 );
 const header = await (async () => {
   await run(false);
