@@ -16,6 +16,7 @@ import { nms, nmsHeaderStride, nmsIouThreshold, type NmsParams } from "../kernel
 import { selectCandidates } from "../src/cpu/select_candidates.ts";
 import { letterboxGeometry, letterboxInto } from "../src/data/letterbox.ts";
 import { requestGpu } from "../src/gpu/device.ts";
+import { maskGroups } from "../src/gpu/postprocess.ts";
 import { PipelineCache } from "../src/gpu/pipeline_cache.ts";
 import { decodeImage } from "../src/io/image.ts";
 import { gpuDetections } from "../src/postprocess/gpu_detections.ts";
@@ -84,7 +85,7 @@ const p: NmsParams = {
   mh,
   mw,
   poolWords,
-  groups: 8,
+  groups: maskGroups(gpu.software),
   iou: nmsIouThreshold(0.7),
   maxWh: 7680,
 };
@@ -99,7 +100,7 @@ const b = {
   protos: buffer(out.output1!.data.byteLength, new Float32Array(out.output1!.data)),
 };
 const nk = await cache.get(nms, { MAXN: cap });
-const mk = await cache.get(instanceMasks, { GROUPS: 8 });
+const mk = await cache.get(instanceMasks, { GROUPS: p.groups });
 const nmsGroup = cache.bindGroup(nk, {
   rows: b.rows,
   count: b.count,

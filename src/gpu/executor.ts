@@ -45,6 +45,7 @@ import {
   destroyNms,
   destroySelect,
   type DeviceOutput,
+  maskGroups,
   NMS_POOL_IMAGES,
   type NmsImage,
   type NmsState,
@@ -846,7 +847,8 @@ export class Executor {
     const old = await program.nms;
     if (old && old.maxDet >= maxDet) return old;
     const { h, w } = program.plan.shapes[program.plan.input];
-    const next = buildNms(this.gpu.device, this.cache, sel, out1, [h, w], maxDet, this.#maskPool);
+    const groups = maskGroups(this.gpu.software);
+    const next = buildNms(this.gpu.device, this.cache, sel, out1, [h, w], maxDet, this.#maskPool, groups);
     program.nms = next;
     // The smaller state's buffers go once forwards already recorded with them have finished (destroy waits).
     if (old) next.then(() => destroyNms(old)).catch(() => {});

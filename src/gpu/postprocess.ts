@@ -26,8 +26,14 @@ export const SELECT_CAP = 1024;
 /** Mask pool per image of `nms` forwards, in input images' worth of 1-bit masks. */
 export const NMS_POOL_IMAGES = 8;
 
-/** Workgroups sharing one mask in `instance_masks`. */
-const MASK_GROUPS = 8;
+/**
+ * Workgroups sharing one mask in `instance_masks` (each takes every `groups`-th 32x32 tile of the mask's
+ * window in turn): on a hardware adapter enough for a few masks to fill a large GPU (a 640x480 image's 8
+ * masks are ~600 tiles); on a software adapter, whose few threads run the workgroups anyway, fewer.
+ */
+export function maskGroups(software: boolean): number {
+  return software ? 8 : 32;
+}
 
 const USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 
@@ -113,7 +119,8 @@ export interface NmsState {
 /**
  * Builds the buffers, params and dispatches of GPU NMS and masks over a select state's candidate list and
  * the prototypes `out1` (f32), for an `[ih, iw]` input, headers of at least `maxDet` (and 300) records, and
- * `maskPool` images' worth of mask bits per image (within the device's binding limit).
+ * `maskPool` images' worth of mask bits per image (within the device's binding limit), `groups` workgroups per
+ * mask (see {@linkcode maskGroups}).
  */
 export async function buildNms(
   device: GPUDevice,
@@ -123,6 +130,7 @@ export async function buildNms(
   [ih, iw]: [number, number],
   maxDet: number,
   maskPool: number,
+  groups: number,
 ): Promise<NmsState> {
   const [n, channels] = [sel.values.batch, sel.values.channels];
   const [, nm, mh, mw] = out1.shape;
@@ -149,7 +157,7 @@ export async function buildNms(
     mh,
     mw,
     poolWords,
-    groups: MASK_GROUPS,
+    groups,
     iou: 0.7,
     maxWh: 7680,
   };
@@ -177,7 +185,7 @@ export async function buildNms(
     poolWords,
     protoBase: 0,
   };
-  const masksCompiled = await cache.get(instanceMasks, { GROUPS: MASK_GROUPS });
+  const masksCompiled = await cache.get(instanceMasks, { GROUPS: groups });
   const masksParams = cache.params(instanceMasks, masksValues, "instance_masks.params");
   return {
     maxDet: capacity,

@@ -126,7 +126,7 @@ async function check(batch: number, counts: number[], poolWords: number, groups:
 }
 
 Deno.test("instance_masks: the reference's masks and areas, batch 2, one and several workgroups per mask", async () => {
-  for (const groups of [1, 3]) {
+  for (const groups of [1, 3, 32]) {
     const { stored, pixels } = await check(2, [40, 25], (64 * 96 * 16) / 32, groups, 7 + groups);
     assert.ok(stored > 10 && pixels > 20000, `${stored} masks, ${pixels} pixels`);
   }
