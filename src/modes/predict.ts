@@ -111,7 +111,9 @@ export interface PredictOptions extends PlotOptions {
    * NMS and masks on the GPU (`kernels/nms.wgsl`, `kernels/instance_masks.wgsl`) in the forward's command
    * buffer, reading back only the kept detections and their masks, when the model can (a segmentation
    * model, `retina_masks=False`); not an Ultralytics argument (CLI: `gpu_postprocess`). An image with more
-   * than 1024 candidates or masks beyond its pool is post-processed on the CPU as without it.
+   * than 1024 candidates or masks beyond its pool is post-processed on the CPU as without it. The GPU's part
+   * counts in `speed.inference` (it runs in the forward's command buffer); `speed.postprocess` is then the
+   * unpacking of the read-back detections.
    * @default true on hardware adapters, false on software adapters (where the kernels run on the CPU)
    */
   gpuPostprocess?: boolean;
