@@ -183,6 +183,11 @@ export interface ExecutorOptions {
   maskPool?: number;
 }
 
+/** `max_det` as a whole count: NMS keeps detections while fewer than `max_det` are kept (NaN keeps none). */
+function nmsMaxDet(maxDet: number): number {
+  return Math.min(Math.max(Math.ceil(maxDet), 0), 2 ** 31) || 0;
+}
+
 /** Input shapes whose programs (activation buffers, bind groups) stay resident at once. */
 export const MAX_PROGRAMS = 6;
 
@@ -698,7 +703,7 @@ export class Executor {
       const v = gpuNms.values;
       Object.assign(v, {
         nc: select!.nc,
-        maxDet: o.max_det,
+        maxDet: Math.min(nmsMaxDet(o.max_det), gpuNms.maxDet),
         classFilter: o.classes ? 1 : 0,
         agnostic: o.agnostic_nms ? 1 : 0,
         iou: nmsIouThreshold(o.iou),
@@ -844,11 +849,13 @@ export class Executor {
 
   /** The program's GPU NMS state (built on first use, again for a larger `max_det`). */
   async #nmsState(program: Program, sel: SelectState, out1: DeviceOutput, maxDet: number): Promise<NmsState> {
+    // No image keeps more detections than its list holds candidates.
+    const need = Math.min(nmsMaxDet(maxDet), sel.cap);
     const old = await program.nms;
-    if (old && old.maxDet >= maxDet) return old;
+    if (old && old.maxDet >= need) return old;
     const { h, w } = program.plan.shapes[program.plan.input];
     const groups = maskGroups(this.gpu.software);
-    const next = buildNms(this.gpu.device, this.cache, sel, out1, [h, w], maxDet, this.#maskPool, groups);
+    const next = buildNms(this.gpu.device, this.cache, sel, out1, [h, w], need, this.#maskPool, groups);
     program.nms = next;
     // The smaller state's buffers go once forwards already recorded with them have finished (destroy waits).
     if (old) next.then(() => destroyNms(old)).catch(() => {});

@@ -278,6 +278,9 @@ Deno.test("predict: NMS and masks on the GPU (gpuPostprocess) equal the CPU path
     const cases: [Predictable, Record<string, unknown>][] = [
       [spy(yolo), {}],
       [spy(yolo), { classes: [0, 5], agnostic_nms: true, iou: 0.5 }],
+      // max_det not a whole number (NMS keeps while fewer are kept), and above the list's 1024.
+      [spy(yolo), { max_det: 2.5 }],
+      [spy(yolo), { max_det: 5000, iou: 0.9 }],
       [spy(yolo), { conf: 0, max_det: 50 }],
       [spy(tight), {}],
       // The letterbox recorded into the same command buffer (submitImages).
