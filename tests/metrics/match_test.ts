@@ -26,6 +26,30 @@ Deno.test("maskIoU counts pixels and skips unwanted pairs", () => {
   assert.ok(Math.abs(iou[3] - 1 / 2) < 1e-6);
 });
 
+Deno.test("maskIoU equals a plain pixel count on random masks, aligned (four bytes at a time) or not", () => {
+  let seed = 7;
+  const rnd = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+  for (const [m, n, pixels, offset] of [[3, 5, 64, 0], [4, 6, 36, 1], [2, 3, 30, 0]]) {
+    const a = Uint8Array.from({ length: m * pixels }, () => (rnd() < 0.4 ? 1 : 0));
+    // b at a byte offset of `offset` into its buffer (an unaligned view takes the byte-by-byte path)
+    const b = new Uint8Array(n * pixels + offset).subarray(offset);
+    for (let i = 0; i < b.length; i++) b[i] = rnd() < 0.5 ? 1 : 0;
+    const want = (i: number, j: number) => (i + j) % 3 !== 0;
+    const got = maskIoU(a, b, pixels, want);
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        let inter = 0, union = 0;
+        for (let p = 0; p < pixels; p++) {
+          inter += a[i * pixels + p] & b[j * pixels + p];
+          union += a[i * pixels + p] | b[j * pixels + p];
+        }
+        const expect = want(i, j) ? Math.fround(inter / Math.fround(union + Math.fround(1e-7))) : 0;
+        assert.ok(Math.abs(got[i * n + j] - expect) < 1e-6, `${m}x${n}x${pixels}: pair ${i}, ${j}`);
+      }
+    }
+  }
+});
+
 Deno.test("matchPredictions: classes must agree; a ground truth is taken once", () => {
   // gt 0 (class 1), gt 1 (class 2); preds: p0 class 1 IoU 0.9 with gt0, p1 class 2 IoU 0.9 with gt0 only
   const iou = Float32Array.from([0.9, 0.9, /**/ 0, 0.3]);
