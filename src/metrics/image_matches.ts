@@ -86,15 +86,26 @@ export function imageMatches(
     const predBoxes = scaleBoxes(det.boxes, letterboxShape, truth.origShape, { ratioPad: truth.ratioPad });
     tp.set(matchPredictions(cls, truth.cls, boxIoU(truth.boxes, predBoxes)));
     if (out.protos) {
-      const [, mh, mw] = out.protos.shape;
-      const predMasks = processMaskProto(out.protos, det.coeffs, det.boxes, letterboxShape);
+      const [nm, mh, mw] = out.protos.shape;
+      // Masks only of the predictions whose class some ground truth has: the others pair with none (their
+      // IoUs stay 0), and a crop's logits are most of the work.
+      const gtClasses = new Set(truth.cls);
+      const need = [...cls.keys()].filter((j) => gtClasses.has(cls[j]));
+      const coeffs = new Float32Array(need.length * nm), boxes = new Float32Array(need.length * 4);
+      need.forEach((j, i) => {
+        coeffs.set(det.coeffs.subarray(j * nm, (j + 1) * nm), i * nm);
+        boxes.set(det.boxes.subarray(4 * j, 4 * j + 4), 4 * i);
+      });
+      const predMasks = processMaskProto(out.protos, coeffs, boxes, letterboxShape);
       const plane = mh * mw;
       const gtMasks = new Uint8Array(nl * plane);
       for (let q = 0; q < plane; q++) {
         const v = truth.mask[q];
         if (v > 0 && v <= nl) gtMasks[(v - 1) * plane + q] = 1;
       }
-      const mIoU = maskIoU(gtMasks, predMasks.data, plane, (g, j) => truth.cls[g] === cls[j]);
+      const sub = maskIoU(gtMasks, predMasks.data, plane, (g, i) => truth.cls[g] === cls[need[i]]);
+      const mIoU = new Float32Array(nl * k);
+      for (let g = 0; g < nl; g++) need.forEach((j, i) => mIoU[g * k + j] = sub[g * need.length + i]);
       tpM.set(matchPredictions(cls, truth.cls, mIoU));
     }
   }
