@@ -1,8 +1,8 @@
 /**
  * Val's CPU work per image (reading, decoding, letterbox, ground-truth masks, NMS, masks, matching) with the
- * GPU taken out: each input shape's forward runs once for real (its first image, replicated over the
- * batch) and is replayed from a cache after that, so the timed runs measure the data pipeline alone (their
- * metrics mean nothing). Alternates `workers=0` and `--workers`, replaying all of `output0` as a model
+ * GPU taken out: each batch's forward runs once for real (the first, untimed pass over the dataset) and is
+ * replayed from a cache after that (keyed by the batch's input), so the timed runs measure the data
+ * pipeline alone, on each image's own predictions. Alternates `workers=0` and `--workers`, replaying all of `output0` as a model
  * without `submit` reads it, and then (`workers=0`) only NMS's candidates, as the GPU's `select_candidates`
  * leaves them (what val reads from a model with `submit`).
  *
@@ -30,24 +30,19 @@ const { values } = parseArgs({
 // No autotuning: only a few forwards run for real, and their speed is not what is measured.
 const yolo = await YOLO.load(values.model, { tune: false });
 const cache = new Map<string, ForwardResult>();
-const replicate = (o: { data: Float32Array; shape: number[] }, n: number) => {
-  const data = new Float32Array(o.data.length * n);
-  for (let b = 0; b < n; b++) data.set(o.data, b * o.data.length);
-  return { data, shape: [n, ...o.shape.slice(1)] };
-};
+/** A batch's key: its shape and an FNV-1a hash of its input's bits. */
+function keyOf(data: Float32Array, shape: readonly number[]): string {
+  const u = new Uint32Array(data.buffer, data.byteOffset, data.length);
+  let h = 0x811c9dc5;
+  for (let i = 0; i < u.length; i++) h = Math.imul(h ^ u[i], 0x01000193);
+  return `${shape.join("x")}:${h >>> 0}`;
+}
 const model: Predictable = {
   names: yolo.names,
   stride: yolo.stride,
   async forward(data, shape) {
-    const key = shape.join("x");
-    if (!cache.has(key)) {
-      const [n, c, h, w] = shape;
-      const one = await yolo.forward(data.subarray(0, c * h * w), [1, c, h, w]);
-      cache.set(key, {
-        output0: replicate(one.output0, n),
-        output1: one.output1 && replicate(one.output1, n),
-      } as ForwardResult);
-    }
+    const key = keyOf(data, shape);
+    if (!cache.has(key)) cache.set(key, await yolo.forward(data, shape));
     return cache.get(key)!;
   },
 };
@@ -56,7 +51,7 @@ const selections = new Map<string, ForwardResult>();
 const selected: Predictable = {
   ...model,
   async submit(data, shape, options) {
-    const key = shape.join("x");
+    const key = keyOf(data, shape);
     if (!selections.has(key)) {
       const out = await model.forward(data, shape);
       const [n, C, A] = out.output0.shape;
