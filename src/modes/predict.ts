@@ -136,10 +136,14 @@ export interface BatchOptions extends SegmentOptions {
 
 /** The batch options of `options`, Ultralytics' defaults filled in. */
 export function batchOptions(options: PredictOptions = {}): BatchOptions {
+  const conf = options.conf ?? 0.25, iou = options.iou ?? 0.7;
+  // Checked here, before any forward: the GPU's NMS would take any number without a word.
+  if (!(conf >= 0 && conf <= 1)) throw new RangeError(`Give a conf in [0, 1]: got ${conf}`);
+  if (!(iou >= 0 && iou <= 1)) throw new RangeError(`Give an iou in [0, 1]: got ${iou}`);
   return {
     imgsz: options.imgsz ?? 640,
-    conf: options.conf ?? 0.25,
-    iou: options.iou ?? 0.7,
+    conf,
+    iou,
     max_det: options.max_det ?? 300,
     classes: options.classes ?? null,
     agnostic_nms: options.agnostic_nms ?? false,
@@ -368,6 +372,7 @@ async function postprocessBatch(
  * @param options Thresholds, batch, and what to save.
  * @returns One result per readable image, in source order.
  * @throws {DatasetError} for a source that does not exist (an unreadable image is a warning instead).
+ * @throws {RangeError} for a `conf` or `iou` outside [0, 1] or a bad `workers`, before anything is written.
  */
 export async function predict(
   model: Predictable,

@@ -220,7 +220,7 @@ Deno.test("predict: images decoded on worker threads give the results of decodin
   });
 });
 
-Deno.test("predict: a bad workers value is a one-line error before anything is written", async () => {
+Deno.test("predict: a bad workers, conf or iou value is a one-line error before anything is written", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const img = await imagePath("000000000540.jpg");
@@ -228,6 +228,17 @@ Deno.test("predict: a bad workers value is a one-line error before anything is w
       predict(model, [img, img], { workers: -1, save: true, project: dir, name: "p" }),
       { name: "RangeError", message: "Give workers a whole number >= 0: got -1" },
     );
+    // Thresholds too, whichever side post-processes (the GPU's NMS would take any number).
+    for (const gpuPostprocess of [false, true]) {
+      await assert.rejects(
+        predict(yolo, img, { conf: 1.5, gpuPostprocess, save: true, project: dir, name: "p" }),
+        { name: "RangeError", message: "Give a conf in [0, 1]: got 1.5" },
+      );
+      await assert.rejects(
+        predict(yolo, img, { iou: -0.1, gpuPostprocess, save: true, project: dir, name: "p" }),
+        { name: "RangeError", message: "Give an iou in [0, 1]: got -0.1" },
+      );
+    }
     assert.deepEqual([...Deno.readDirSync(dir)], [], "no run directory");
   } finally {
     await Deno.remove(dir, { recursive: true });
