@@ -4,15 +4,16 @@
  * the peer: ONNX Runtime Web's WebGPU backend on the same adapter and model, with the ratio.
  *
  *   deno task bench [--model PATH.pt[,yolo11s-seg.yaml,...]] [--scales n,s,m,l,x] [--batch 1[,8,16]]
- *                   [--imgsz 640] [--iterations N] [--warmup N] [--no-peer] [--predict] [--profile] [--half]
- *                   [--no-tune] [--inflight N] [--onnx PATH.onnx] [--onnx-dynamic PATH.onnx]
+ *                   [--imgsz 640] [--iterations N] [--warmup N] [--no-peer] [--predict [--image PATH]] [--profile]
+ *                   [--half] [--no-tune] [--inflight N] [--onnx PATH.onnx] [--onnx-dynamic PATH.onnx]
  *
  * Every model x batch gets a line. `--scales` adds `yolo11{scale}-seg.yaml` (random weights: the same
  * architecture and FLOPs as the released checkpoints). The peer runs the ONNX export of the default
  * checkpoint (`--onnx` for batch 1, `--onnx-dynamic` for larger batches), so it is timed next to that model
  * only. `--predict` also times the whole predictor on decoded images (letterbox, forward, NMS, masks,
- * polygons; `../shared/images/bus.jpg`, as a batch of that many copies for each `--batch`). `--half` runs in half precision (f16 activations, Ultralytics'
- * `half=True`). `--profile` prints the slowest layers of one forward (GPU timestamps, one pass per kernel).
+ * polygons; `--image`, by default COCO128 `000000000009.jpg` (640x480, 8 detections with this checkpoint;
+ * `bus.jpg` has none), as a batch of that many copies for each `--batch`). `--half` runs in half precision
+ * (f16 activations, Ultralytics' `half=True`). `--profile` prints the slowest layers of one forward (GPU timestamps, one pass per kernel).
  * With `timestamp-query` each line also gives the GPU time of the whole forward (median of 10, timestamps
  * around its compute pass) and, when the conv autotuner ran (hardware adapters; `--no-tune` turns it off),
  * its time and the conv GPU time it saved against the heuristic tiles. `--inflight N` (N > 1) adds the
@@ -40,6 +41,7 @@ const { values } = parseArgs({
     warmup: { type: "string", default: "1" },
     "no-peer": { type: "boolean", default: false },
     predict: { type: "boolean", default: false },
+    image: { type: "string", default: "../shared/datasets/coco128-seg/images/train2017/000000000009.jpg" },
     profile: { type: "boolean", default: false },
     half: { type: "boolean", default: false },
     "no-tune": { type: "boolean", default: false },
@@ -109,9 +111,7 @@ console.log(
     values.half ? (gpu.features.f16 ? "; half (f16 activations)" : "; half asked, no shader-f16: f32") : ""
   }`,
 );
-const image = values.predict
-  ? await decodeImage(await Deno.readFile("../shared/images/bus.jpg"), "bus.jpg")
-  : undefined;
+const image = values.predict ? await decodeImage(await Deno.readFile(values.image), values.image) : undefined;
 for (const file of models) {
   const model = await YOLO.load(file, {
     device: gpu.device,
@@ -212,7 +212,7 @@ for (const file of models) {
     // the whole predictor on decoded images: letterbox (rect), forward, NMS, masks, polygons; a batch of b
     // copies of the image for each batch size asked for (images/s of the whole predictor)
     for (const batch of batches) {
-      const items = Array.from({ length: batch }, (_, i) => ({ file: `bus${i}.jpg`, img: image }));
+      const items = Array.from({ length: batch }, (_, i) => ({ file: `image${i}.jpg`, img: image }));
       for (const gpuLetterbox of [false, true]) {
         const opts = batchOptions({ imgsz, gpuLetterbox });
         const times = await timeRuns(() => runBatch(model, items, opts));
@@ -221,7 +221,9 @@ for (const file of models) {
         console.log(
           `yolo-wgsl predict: ${fmt(times)} per ${batch > 1 ? `batch of ${batch}` : "image"}, ${
             (1000 * batch / med).toFixed(1)
-          } images/s (decoded 1080x810 bus.jpg in, results out; letterbox on the ${where}) — ${name}`,
+          } images/s (decoded ${image.width}x${image.height} ${
+            values.image.split("/").pop()
+          } in, results out; letterbox on the ${where}) — ${name}`,
         );
         // Where one more batch's time goes, per image (Ultralytics' speed keys; inference includes the readback).
         const { results } = await runBatch(model, items, opts);
