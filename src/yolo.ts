@@ -183,7 +183,9 @@ export class YOLO {
    *
    * @param data The input values, `n * 3 * h * w` of them.
    * @param shape `[n, 3, h, w]`.
-   * @param options `select: { conf, nc }` reads back only NMS's candidates of `output0` (found on the GPU).
+   * @param options `select: { conf, nc }` reads back only NMS's candidates of `output0` (found on the GPU);
+   *   with it, `nms: { iou, max_det, classes, agnostic_nms }` runs predict's NMS and masks on the GPU too and
+   *   reads back only the kept detections and their mask bits (`result.nms`; see `SubmitOptions`).
    * @returns The submitted forward; its `read()` gives what `forward` gives.
    * @example Overlap the next image's decoding with this forward
    * ```ts
