@@ -1,137 +1,105 @@
 /**
- * Predict's post-processing of one image on the GPU (`nms` + `instance_masks`, as the executor records
- * them after a forward) against the CPU path (`postprocessImage` on the same candidates), on one image's
- * real outputs: the GPU part timed as submit + `onSubmittedWorkDone` (no readback) and with the readback
- * of the header and the used mask pool, each over `--runs` repeats after a warm-up. On a software adapter
- * the GPU time is CPU time too.
+ * Predict's post-processing of one image on the GPU (`select_candidates`, `nms` and `instance_masks`,
+ * built, recorded and read back by the executor's own functions in `src/gpu/postprocess.ts`) against the
+ * CPU path (`postprocessImage` on the same candidates), on one image's real outputs uploaded once: the GPU
+ * part timed as submit + `onSubmittedWorkDone` (no readback), with GPU timestamps where the device has
+ * them, and with the readback of the header and used mask pool plus `gpuDetections`, each over `--runs`
+ * repeats after a warm-up. On a software adapter the GPU time is CPU time too.
  *
  *   deno run -A bench/gpu_postprocess.ts [IMAGE] [--imgsz 640] [--runs 20]
  *   (default IMAGE: ../shared/datasets/coco128-seg/images/train2017/000000000009.jpg, 8 detections)
  * @module
  */
 import { parseArgs } from "node:util";
-import { YOLO } from "../mod.ts";
-import { instanceMasks } from "../kernels/instance_masks.ts";
-import { nms, nmsHeaderStride, nmsIouThreshold, type NmsParams } from "../kernels/nms.ts";
 import { selectCandidates } from "../src/cpu/select_candidates.ts";
-import { letterboxGeometry, letterboxInto } from "../src/data/letterbox.ts";
 import { requestGpu } from "../src/gpu/device.ts";
-import { maskGroups } from "../src/gpu/postprocess.ts";
 import { PipelineCache } from "../src/gpu/pipeline_cache.ts";
-import { decodeImage } from "../src/io/image.ts";
+import {
+  buildNms,
+  buildSelect,
+  maskGroups,
+  NMS_POOL_IMAGES,
+  prepareNms,
+  prepareSelect,
+  readNms,
+  recordNms,
+} from "../src/gpu/postprocess.ts";
+import { recordStep } from "../src/gpu/step.ts";
 import { gpuDetections } from "../src/postprocess/gpu_detections.ts";
 import { postprocessImage } from "../src/postprocess/segment.ts";
+import { BENCH_IMAGE, imageForward } from "./_image_forward.ts";
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: { imgsz: { type: "string", default: "640" }, runs: { type: "string", default: "20" } },
 });
-const file = positionals[0] ?? "../shared/datasets/coco128-seg/images/train2017/000000000009.jpg";
+const file = positionals[0] ?? BENCH_IMAGE;
 const runs = Number(values.runs);
-const model = await YOLO.load("../shared/models/yolo11n-seg-c128.pt", { tune: false });
-const img = await decodeImage(await Deno.readFile(file), file);
-const lb = { newShape: Number(values.imgsz), auto: true, stride: 32 };
-const [H, W] = letterboxGeometry([img.height, img.width], lb).letterboxShape;
-const input = new Float32Array(3 * H * W);
-letterboxInto(img, input, lb);
-const out = await model.forward(input, [1, 3, H, W]);
-model.dispose();
+const { img, H, W, out } = await imageForward(file, Number(values.imgsz));
 const [, C, A] = out.output0.shape;
 const [, nm, mh, mw] = out.output1!.shape;
-const nc = C - 4 - nm, conf = 0.25, cap = 1024;
-const opts = { conf, iou: 0.7, max_det: 300, classes: null, agnostic_nms: false, retina_masks: false };
-const cand = selectCandidates(out.output0.data, 0, C, A, nc, conf);
+const nc = C - 4 - nm;
+const opts = { conf: 0.25, iou: 0.7, max_det: 300, classes: null, agnostic_nms: false, retina_masks: false };
+const origShape: [number, number] = [img.height, img.width];
 
 // CPU: what predict runs after a select readback.
+const cand = selectCandidates(out.output0.data, 0, C, A, nc, opts.conf);
 const protos = { data: out.output1!.data, shape: [nm, mh, mw] as [number, number, number] };
 const cpu = () =>
-  postprocessImage({ preds: cand.data, channels: C, columns: cand.count, protos }, opts, nc, [H, W], [
-    img.height,
-    img.width,
-  ]);
+  postprocessImage(
+    { preds: cand.data, channels: C, columns: cand.count, protos },
+    opts,
+    nc,
+    [H, W],
+    origShape,
+  );
 let det = cpu();
 const t0 = performance.now();
 for (let i = 0; i < runs; i++) det = cpu();
 const cpuMs = (performance.now() - t0) / runs;
 
-// GPU: the candidate list as select_candidates writes it, then nms and the indirect instance_masks.
+// GPU: the outputs uploaded once; each run records what a forward records after the network.
 const gpu = await requestGpu();
 const device = gpu.device;
 const cache = new PipelineCache(device);
-const width = C + 1;
-const rows = new Float32Array(cap * width);
-for (let j = 0; j < cand.count; j++) {
-  rows[j * width] = cand.anchors[j];
-  for (let ch = 0; ch < C; ch++) rows[j * width + 1 + ch] = cand.data[ch * cand.count + j];
-}
-const USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
-const buffer = (size: number, data?: ArrayBufferView<ArrayBuffer>, usage = USAGE) => {
-  const b = device.createBuffer({ size: Math.max(16, Math.ceil(size / 16) * 16), usage });
-  if (data) device.queue.writeBuffer(b, 0, data);
-  return b;
+const upload = (data: Float32Array) => {
+  const buffer = device.createBuffer({
+    size: data.byteLength,
+    usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
+  });
+  device.queue.writeBuffer(buffer, 0, new Float32Array(data));
+  return buffer;
 };
-const headerStride = nmsHeaderStride(300), poolWords = (8 * H * W) / 32; // the executor's default pool
-const p: NmsParams = {
-  batch: 1,
-  cap,
-  channels: C,
-  nc,
-  maxDet: 300,
-  classFilter: 0,
-  agnostic: 0,
-  headerStride,
-  ih: H,
-  iw: W,
-  mh,
-  mw,
-  poolWords,
-  groups: maskGroups(gpu.software),
-  iou: nmsIouThreshold(0.7),
-  maxWh: 7680,
-};
-const b = {
-  rows: buffer(rows.byteLength, rows),
-  count: buffer(4, Uint32Array.of(cand.count)),
-  classes: buffer(16),
-  scratch: buffer(cap * 64),
-  header: buffer(headerStride * 4),
-  args: buffer(12, undefined, USAGE | GPUBufferUsage.INDIRECT),
-  pool: buffer(poolWords * 4),
-  protos: buffer(out.output1!.data.byteLength, new Float32Array(out.output1!.data)),
-};
-const nk = await cache.get(nms, { MAXN: cap });
-const mk = await cache.get(instanceMasks, { GROUPS: p.groups });
-const nmsGroup = cache.bindGroup(nk, {
-  rows: b.rows,
-  count: b.count,
-  classes: b.classes,
-  scratch: b.scratch,
-  header: b.header,
-  args: b.args,
-  params: cache.params(nms, p),
-});
-const masksGroup = cache.bindGroup(mk, {
-  rows: b.rows,
-  protos: b.protos,
-  header: b.header,
-  pool: b.pool,
-  params: cache.params(instanceMasks, { ...p, maxDet: 300, nm, protoBase: 0 }),
-});
-const staging = {
-  header: buffer(headerStride * 4, undefined, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST),
-  pool: buffer(poolWords * 4, undefined, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST),
-};
-// GPU time of the two dispatches from timestamps at the pass's start and end, where the device has them.
+const out0 = { buffer: upload(out.output0.data), shape: out.output0.shape };
+const out1 = { buffer: upload(out.output1!.data), shape: out.output1!.shape };
+const sel = await buildSelect(device, cache, out0);
+const st = await buildNms(
+  device,
+  cache,
+  sel,
+  out1,
+  [H, W],
+  opts.max_det,
+  NMS_POOL_IMAGES,
+  maskGroups(gpu.software),
+);
+const readback = (size: number) =>
+  device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+const staging = { header: readback(st.header.size), pool: readback(st.pool.size) };
+// GPU time of the three dispatches from timestamps at the pass's start and end, where the device has them.
 const timer = gpu.features.timestamps
   ? {
     querySet: device.createQuerySet({ type: "timestamp", count: 2 }),
     resolve: device.createBuffer({ size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC }),
-    readback: device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }),
+    readback: readback(16),
   }
   : undefined;
+
+/** One run: wall ms without readback, GPU ms with `time`, the detections with `read`. */
 async function run(read: boolean, time = false) {
   const enc = device.createCommandEncoder();
-  enc.clearBuffer(b.args);
+  prepareSelect(device, enc, sel, { conf: opts.conf, nc });
+  prepareNms(device, enc, st, nc, opts);
   const pass = enc.beginComputePass(
     time && timer
       ? {
@@ -139,16 +107,12 @@ async function run(read: boolean, time = false) {
       }
       : {},
   );
-  pass.setPipeline(nk.pipeline);
-  pass.setBindGroup(0, nmsGroup);
-  pass.dispatchWorkgroups(1);
-  pass.setPipeline(mk.pipeline);
-  pass.setBindGroup(0, masksGroup);
-  pass.dispatchWorkgroupsIndirect(b.args, 0);
+  recordStep(pass, sel);
+  recordNms(pass, st);
   pass.end();
   if (read) {
-    enc.copyBufferToBuffer(b.header, 0, staging.header, 0, headerStride * 4);
-    enc.copyBufferToBuffer(b.pool, 0, staging.pool, 0, poolWords * 4);
+    enc.copyBufferToBuffer(st.header, 0, staging.header, 0, st.header.size);
+    enc.copyBufferToBuffer(st.pool, 0, staging.pool, 0, st.pool.size);
   }
   if (time && timer) {
     enc.resolveQuerySet(timer.querySet, 0, 2, timer.resolve, 0);
@@ -157,21 +121,13 @@ async function run(read: boolean, time = false) {
   device.queue.submit([enc.finish()]);
   if (time && timer) {
     await timer.readback.mapAsync(GPUMapMode.READ);
-    const [t0, t1] = new BigInt64Array(timer.readback.getMappedRange().slice(0));
+    const [start, end] = new BigInt64Array(timer.readback.getMappedRange().slice(0));
     timer.readback.unmap();
-    return Number(t1 - t0) / 1e6;
+    return Number(end - start) / 1e6;
   }
   if (!read) return await device.queue.onSubmittedWorkDone();
-  await Promise.all([staging.header.mapAsync(GPUMapMode.READ), staging.pool.mapAsync(GPUMapMode.READ)]);
-  const header = new Uint32Array(staging.header.getMappedRange().slice(0));
-  const used = header[2] * 4;
-  const pool = new Uint32Array(used ? staging.pool.getMappedRange(0, used).slice(0) : new ArrayBuffer(0));
-  staging.header.unmap();
-  staging.pool.unmap();
-  return gpuDetections({ header: header.subarray(0, 4 + header[0] * 20), pool }, [H, W], [
-    img.height,
-    img.width,
-  ]);
+  const { images } = await readNms(staging.header, staging.pool, st, 1, false);
+  return gpuDetections(images[0]!, [H, W], origShape);
 }
 const timed = async (read: boolean) => {
   await run(read);
@@ -187,40 +143,38 @@ if (timer) {
   gpuTime = ms.slice(1).sort((x, y) => x - y)[runs >> 1];
 }
 const readMs = await timed(true);
-const g = (await run(true)) as Awaited<ReturnType<typeof gpuDetections>>;
+const g = (await run(true)) as ReturnType<typeof gpuDetections>;
 let differ = 0;
 for (let i = 0; i < det.masks!.data.length; i++) if (det.masks!.data[i] !== g.masks!.data[i]) differ++;
 console.log(
-  `${file}: ${H}x${W}, ${cand.count} candidates, ${det.cls.length} detections (GPU: ${g.cls.length}), ${differ} mask pixels differ`,
+  `${file}: ${H}x${W}, ${cand.count} candidates, ${det.cls.length} detections (GPU: ${g.cls.length}), ` +
+    `${differ} mask pixels differ`,
 );
 console.log(`CPU postprocessImage: ${cpuMs.toFixed(2)} ms`);
 console.log(
-  `GPU nms + instance_masks (${gpu.software ? "software" : "hardware"} adapter): ${
+  `GPU select_candidates + nms + instance_masks (${gpu.software ? "software" : "hardware"} adapter): ${
     gpuMs.toFixed(2)
   } ms wall (submit + onSubmittedWorkDone); with header + pool readback and gpuDetections: ${
     readMs.toFixed(2)
   } ms${gpuTime === undefined ? "" : `; GPU time (timestamps, median): ${gpuTime.toFixed(3)} ms`}`,
 );
-const header = await (async () => {
+
+// The CPU's share after the readback, and what crossed to the host.
+const { images } = await (async () => {
   await run(false);
   const enc = device.createCommandEncoder();
-  enc.copyBufferToBuffer(b.header, 0, staging.header, 0, headerStride * 4);
-  enc.copyBufferToBuffer(b.pool, 0, staging.pool, 0, poolWords * 4);
+  enc.copyBufferToBuffer(st.header, 0, staging.header, 0, st.header.size);
+  enc.copyBufferToBuffer(st.pool, 0, staging.pool, 0, st.pool.size);
   device.queue.submit([enc.finish()]);
-  await Promise.all([staging.header.mapAsync(GPUMapMode.READ), staging.pool.mapAsync(GPUMapMode.READ)]);
-  const h = new Uint32Array(staging.header.getMappedRange().slice(0));
-  const pool = new Uint32Array(staging.pool.getMappedRange(0, h[2] * 4).slice(0));
-  staging.header.unmap();
-  staging.pool.unmap();
-  return { header: h.subarray(0, 4 + h[0] * 20), pool };
+  return await readNms(staging.header, staging.pool, st, 1, false);
 })();
+const image = images[0]!;
 const t1 = performance.now();
-for (let i = 0; i < runs; i++) gpuDetections(header, [H, W], [img.height, img.width]);
+for (let i = 0; i < runs; i++) gpuDetections(image, [H, W], origShape);
 console.log(
   `gpuDetections (records and mask bits to the result's arrays, CPU): ${
     ((performance.now() - t1) / runs).toFixed(2)
-  } ms; ` +
-    `read back: ${header.header.byteLength + header.pool.byteLength} bytes (CPU path: ${
-      cand.data.byteLength + out.output1!.data.byteLength
-    })`,
+  } ms; read back: ${image.header.byteLength + image.pool.byteLength} bytes (CPU path: ${
+    cand.data.byteLength + out.output1!.data.byteLength
+  })`,
 );

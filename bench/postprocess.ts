@@ -9,9 +9,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { YOLO } from "../mod.ts";
-import { letterboxGeometry, letterboxInto } from "../src/data/letterbox.ts";
-import { decodeImage } from "../src/io/image.ts";
+import { BENCH_IMAGE, imageForward } from "./_image_forward.ts";
 import { maskAreas, processMask } from "../src/postprocess/masks.ts";
 import { nonMaxSuppression } from "../src/postprocess/nms.ts";
 import { masksXy } from "../src/postprocess/polygons.ts";
@@ -26,15 +24,8 @@ const { values, positionals } = parseArgs({
     workers: { type: "string", default: "8" },
   },
 });
-const file = positionals[0] ?? "../shared/datasets/coco128-seg/images/train2017/000000000009.jpg";
-const model = await YOLO.load("../shared/models/yolo11n-seg-c128.pt", { tune: false }); // one forward: no tuning
-const img = await decodeImage(await Deno.readFile(file), file);
-const lb = { newShape: Number(values.imgsz), auto: true, stride: 32 };
-const [H, W] = letterboxGeometry([img.height, img.width], lb).letterboxShape;
-const input = new Float32Array(3 * H * W);
-letterboxInto(img, input, lb);
-const out = await model.forward(input, [1, 3, H, W]);
-model.dispose();
+const file = positionals[0] ?? BENCH_IMAGE;
+const { img, H, W, out } = await imageForward(file, Number(values.imgsz));
 const [, C, A] = out.output0.shape;
 const [, nm, mh, mw] = out.output1!.shape;
 const protos = { data: out.output1!.data, shape: [nm, mh, mw] };

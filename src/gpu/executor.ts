@@ -10,10 +10,7 @@
  * activation and `to_f32` widens each output before its readback. Uniform-window weights stay f32.
  */
 import { conv2dF16Math, type Conv2dTile, packConv2dWeight } from "../../kernels/conv2d.ts";
-import { selectCandidates } from "../../kernels/select_candidates.ts";
-import { instanceMasks, supportsInstanceMasks } from "../../kernels/instance_masks.ts";
-import { nms as nmsKernel, nmsIouThreshold } from "../../kernels/nms.ts";
-import { packParams } from "../../kernels/_spec.ts";
+import { supportsInstanceMasks } from "../../kernels/instance_masks.ts";
 import {
   type Candidates,
   candidatesFromRows,
@@ -48,14 +45,19 @@ import {
   maskGroups,
   NMS_POOL_IMAGES,
   type NmsImage,
+  nmsMaxDet,
+  type NmsOptions,
   type NmsState,
+  prepareNms,
+  prepareSelect,
   readCandidateLists,
   readNms,
+  recordNms,
   type SelectState,
 } from "./postprocess.ts";
 
 export type { TuneChoice, TuneReport } from "./autotune.ts";
-export { NMS_POOL_IMAGES, type NmsImage, SELECT_CAP } from "./postprocess.ts";
+export { NMS_POOL_IMAGES, type NmsImage, type NmsOptions, SELECT_CAP } from "./postprocess.ts";
 
 /** One raw output of the network, laid out as in Ultralytics' ONNX export. */
 export interface Output {
@@ -80,7 +82,7 @@ export interface SubmitOptions {
    * masks beyond its pool) gets `result.nms[b]` undefined, its `result.candidates[b]`, and `output1` is
    * read. Ultralytics' names: `iou`, `max_det`, `classes`, `agnostic_nms`.
    */
-  nms?: { iou: number; max_det: number; classes: readonly number[] | null; agnostic_nms: boolean };
+  nms?: NmsOptions;
 }
 
 /** A submitted forward (see `Executor.submit`). */
@@ -181,11 +183,6 @@ export interface ExecutorOptions {
    * the CPU). @default {NMS_POOL_IMAGES}
    */
   maskPool?: number;
-}
-
-/** `max_det` as a whole count: NMS keeps detections while fewer than `max_det` are kept (NaN keeps none). */
-function nmsMaxDet(maxDet: number): number {
-  return Math.min(Math.max(Math.ceil(maxDet), 0), 2 ** 31) || 0;
 }
 
 /** Input shapes whose programs (activation buffers, bind groups) stay resident at once. */
@@ -692,30 +689,8 @@ export class Executor {
       : undefined;
     const encoder = device.createCommandEncoder({ label: "forward" });
     writeInput(encoder, program.input);
-    if (sel) {
-      sel.values.conf = select!.conf;
-      sel.values.nc = select!.nc;
-      device.queue.writeBuffer(sel.params, 0, packParams(selectCandidates, sel.values));
-      encoder.clearBuffer(sel.count);
-    }
-    if (gpuNms) {
-      const o = nmsOptions!;
-      const v = gpuNms.values;
-      Object.assign(v, {
-        nc: select!.nc,
-        maxDet: Math.min(nmsMaxDet(o.max_det), gpuNms.maxDet),
-        classFilter: o.classes ? 1 : 0,
-        agnostic: o.agnostic_nms ? 1 : 0,
-        iou: nmsIouThreshold(o.iou),
-      });
-      device.queue.writeBuffer(gpuNms.params, 0, packParams(nmsKernel, v));
-      gpuNms.masksValues.nc = select!.nc;
-      device.queue.writeBuffer(gpuNms.masksParams, 0, packParams(instanceMasks, gpuNms.masksValues));
-      const bits = new Uint32Array(gpuNms.classes.size / 4);
-      for (const c of o.classes ?? []) if (c >= 0 && c < 32 * bits.length) bits[c >>> 5] |= 1 << (c & 31);
-      device.queue.writeBuffer(gpuNms.classes, 0, bits);
-      encoder.clearBuffer(gpuNms.args);
-    }
+    if (sel) prepareSelect(device, encoder, sel, select!);
+    if (gpuNms) prepareNms(device, encoder, gpuNms, select!.nc, nmsOptions!);
     const pass = encoder.beginComputePass({
       label: "forward",
       ...(timer
@@ -726,12 +701,7 @@ export class Executor {
     });
     for (const step of program.steps) recordStep(pass, step);
     if (sel) recordStep(pass, sel);
-    if (gpuNms) {
-      recordStep(pass, gpuNms.nms);
-      pass.setPipeline(gpuNms.masks.kernel.pipeline);
-      pass.setBindGroup(0, gpuNms.masks.bindGroup);
-      pass.dispatchWorkgroupsIndirect(gpuNms.args, 0);
-    }
+    if (gpuNms) recordNms(pass, gpuNms);
     pass.end();
     // What the reader needs is copied to this forward's readback set; what it needs only on a fallback
     // (all of output0 with select; output1 and the lists too with nms) goes to device copies (a copy on the

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { packParams } from "../../kernels/_spec.ts";
 import { instanceMasks, type InstanceMasksParams } from "../../kernels/instance_masks.ts";
 import {
   MASK_NO_ROOM,
@@ -14,11 +15,12 @@ import {
   NMS_HEADER_WORDS,
   NMS_OVERFLOW,
   nmsHeaderStride,
+  nmsIouThreshold,
   type NmsParams,
 } from "../../kernels/nms.ts";
 import { selectCandidates, type SelectCandidatesParams } from "../../kernels/select_candidates.ts";
 import type { PipelineCache } from "./pipeline_cache.ts";
-import type { Dispatch } from "./step.ts";
+import { type Dispatch, recordStep } from "./step.ts";
 
 /** Most candidates per image the GPU list holds; an image with more reads back all of `output0`. */
 export const SELECT_CAP = 1024;
@@ -36,6 +38,19 @@ export function maskGroups(software: boolean): number {
 }
 
 const USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+
+/** Predict's NMS thresholds, Ultralytics' names (see `SubmitOptions.nms`). */
+export interface NmsOptions {
+  iou: number;
+  max_det: number;
+  classes: readonly number[] | null;
+  agnostic_nms: boolean;
+}
+
+/** `max_det` as a whole count: NMS keeps detections while fewer than `max_det` are kept (NaN keeps none). */
+export function nmsMaxDet(maxDet: number): number {
+  return Math.min(Math.max(Math.ceil(maxDet), 0), 2 ** 31) || 0;
+}
 
 /** A network output on the device: its buffer (values from offset 0) and shape. */
 export interface DeviceOutput {
@@ -90,6 +105,19 @@ export async function buildSelect(
     params,
     values,
   };
+}
+
+/** One forward's threshold into a select state's uniform (a queue write) and its count zeroed (in `encoder`). */
+export function prepareSelect(
+  device: GPUDevice,
+  encoder: GPUCommandEncoder,
+  sel: SelectState,
+  { conf, nc }: { conf: number; nc: number },
+): void {
+  sel.values.conf = conf;
+  sel.values.nc = nc;
+  device.queue.writeBuffer(sel.params, 0, packParams(selectCandidates, sel.values));
+  encoder.clearBuffer(sel.count);
 }
 
 /** Frees a select state's buffers. */
@@ -218,6 +246,41 @@ export async function buildNms(
     masksParams,
     masksValues,
   };
+}
+
+/**
+ * One forward's thresholds into an nms state's uniforms and class bits (queue writes) and the indirect
+ * dispatch's arguments zeroed (in `encoder`, before the pass {@linkcode recordNms} records into).
+ */
+export function prepareNms(
+  device: GPUDevice,
+  encoder: GPUCommandEncoder,
+  st: NmsState,
+  nc: number,
+  o: NmsOptions,
+): void {
+  Object.assign(st.values, {
+    nc,
+    maxDet: Math.min(nmsMaxDet(o.max_det), st.maxDet),
+    classFilter: o.classes ? 1 : 0,
+    agnostic: o.agnostic_nms ? 1 : 0,
+    iou: nmsIouThreshold(o.iou),
+  });
+  device.queue.writeBuffer(st.params, 0, packParams(nmsKernel, st.values));
+  st.masksValues.nc = nc;
+  device.queue.writeBuffer(st.masksParams, 0, packParams(instanceMasks, st.masksValues));
+  const bits = new Uint32Array(st.classes.size / 4);
+  for (const c of o.classes ?? []) if (c >= 0 && c < 32 * bits.length) bits[c >>> 5] |= 1 << (c & 31);
+  device.queue.writeBuffer(st.classes, 0, bits);
+  encoder.clearBuffer(st.args);
+}
+
+/** Records nms, then instance_masks dispatched with the arguments nms writes. */
+export function recordNms(pass: GPUComputePassEncoder, st: NmsState): void {
+  recordStep(pass, st.nms);
+  pass.setPipeline(st.masks.kernel.pipeline);
+  pass.setBindGroup(0, st.masks.bindGroup);
+  pass.dispatchWorkgroupsIndirect(st.args, 0);
 }
 
 /** Frees an nms state's buffers. */
