@@ -58,6 +58,7 @@ export type { WeightsOptions } from "./src/io/download.ts";
 export type {
   ForwardResult,
   NmsImage,
+  NmsOptions,
   Output,
   PendingForward,
   StepTime,

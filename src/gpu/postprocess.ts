@@ -41,9 +41,13 @@ const USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.
 
 /** Predict's NMS thresholds, Ultralytics' names (see `SubmitOptions.nms`). */
 export interface NmsOptions {
+  /** NMS IoU threshold: a box whose IoU with a kept box is `> iou` is suppressed. */
   iou: number;
+  /** Most detections kept per image. */
   max_det: number;
+  /** Keep only these classes, or all. */
   classes: readonly number[] | null;
+  /** Class-agnostic NMS. */
   agnostic_nms: boolean;
 }
 
