@@ -9,7 +9,7 @@ cd "$(git rev-parse --show-toplevel)"
 bash ../shared/tools/gpu-prep.sh models/yolo11n-seg-c128.pt images/bus.jpg images/zidane.jpg \
   datasets/coco8-seg.yaml datasets/coco8-seg refs/yolo11n-seg-c128.json \
   datasets/coco128-seg.yaml datasets/coco128-seg
-DENO_DIR=.gpu/deno_dir deno cache --config bench/device.json mod.ts bench/forward.ts bench/dispatch.ts bench/gap.ts bench/tune_summary.ts \
+DENO_DIR=.gpu/deno_dir deno cache --config bench/device.json mod.ts bench/forward.ts bench/attention.ts bench/dispatch.ts bench/gap.ts bench/tune_summary.ts \
   bench/decode.ts bench/postprocess.ts bench/gpu_postprocess.ts bench/save.ts bench/val_cpu.ts tests/kernels/*_test.ts \
   tests/gpu/*_test.ts tests/data/letterbox_gpu_test.ts tests/e2e/predict_test.ts tests/e2e/val_test.ts >/dev/null
 du -sh .gpu .gpu/deno_dir
@@ -21,8 +21,8 @@ echo "the scales step of earlier runs does not fit the 600 s per call with these
 echo "  date +%T; timeout 300 \$run bench/forward.ts --no-peer --scales s,m,l,x --iterations 10):"
 echo "bash .gpu/gpu-env.sh bash -c 'nvidia-smi -L; export YOLO_WGSL_CACHE_DIR=\$OUT/cache; \\"
 echo "  nvidia-smi --query-gpu=timestamp,clocks.sm,clocks.mem,power.draw,power.limit,temperature.gpu,utilization.gpu,clocks_throttle_reasons.active --format=csv -lms 250 >\$OUT/smi.csv 2>&1 & smi=\$!; \\"
-echo "  timeout 90 $test --filter \"/WG_K|VEC_A|f16_math|BUFFERS|grouped|split|KV|attention/\" tests/kernels/conv2d_test.ts tests/kernels/conv2d_splitk_reduce_test.ts tests/kernels/attention_test.ts 2>&1 | grep -E \"passed|FAIL\"; \\"
-echo "  timeout 30 $run bench/dispatch.ts; timeout 25 $run bench/gap.ts --mb 100; date +%T; timeout 220 $run bench/forward.ts --no-peer --iterations 20 --batch 1,32 --inflight 4 --profile --predict; \\"
+echo "  timeout 90 $test --filter \"/WG_K|VEC_A|f16_math|BUFFERS|grouped|split|KV|attention/\" tests/kernels/conv2d_test.ts tests/kernels/conv2d_splitk_reduce_test.ts tests/kernels/attention_test.ts tests/kernels/attention_rows_test.ts 2>&1 | grep -E \"passed|FAIL\"; \\"
+echo "  timeout 30 $run bench/attention.ts; timeout 30 $run bench/attention.ts --batch 32; timeout 30 $run bench/dispatch.ts; timeout 25 $run bench/gap.ts --mb 100; date +%T; timeout 220 $run bench/forward.ts --no-peer --iterations 20 --batch 1,32 --inflight 4 --profile --predict; \\"
 echo "  timeout 50 $test tests/e2e/predict_test.ts 2>&1 | grep -E \"passed|FAIL|worst\"; \\"
 echo "  date +%T; timeout 150 $run bench/forward.ts --no-peer --half --batch 1,32 --iterations 20 --profile; \\"
 echo "  $run bench/tune_summary.ts \$OUT/cache/tune.json; kill \$smi'"

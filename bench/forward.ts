@@ -183,6 +183,13 @@ for (const file of models) {
           tune.filled ? " (timed on a synthetic image's activations)" : " (cached choices)"
         }${halfMath > 0 ? `; ${halfMath} with f16 arithmetic` : ""}`,
       );
+      for (const l of tune.attention) {
+        console.log(
+          `  autotune: ${l.label} ${l.bestMs.toFixed(3)} ms (heuristic ${
+            l.heuristicMs.toFixed(3)
+          }, ${l.candidates} tried${l.cached ? ", cached" : ""}) ${l.kernel}`,
+        );
+      }
       if (values.profile) {
         for (const l of [...tune.layers].sort((a, b) => b.bestMs - a.bestMs).slice(0, 12)) {
           console.log(

@@ -6,6 +6,7 @@
  */
 import type { KernelSpec } from "./_spec.ts";
 import { attention, attentionF16 } from "./attention.ts";
+import { attentionRows, attentionRowsF16 } from "./attention_rows.ts";
 import { conv2d, conv2dF16 } from "./conv2d.ts";
 import { conv2dSplitkReduce, conv2dSplitkReduceF16 } from "./conv2d_splitk_reduce.ts";
 import { conv2dUniform, conv2dUniformF16 } from "./conv2d_uniform.ts";
@@ -25,6 +26,7 @@ import { upsampleNearest, upsampleNearestF16 } from "./upsample_nearest.ts";
 
 export {
   attention,
+  attentionRows,
   conv2d,
   conv2dSplitkReduce,
   conv2dUniform,
@@ -55,6 +57,7 @@ export const kernels: Readonly<Record<string, KernelSpec>> = {
   copy_channels: copyChannels,
   conv_transpose2d: convTranspose2d,
   attention,
+  attention_rows: attentionRows,
   detect,
   letterbox,
   select_candidates: selectCandidates,
@@ -77,6 +80,7 @@ export const f16Kernels: Readonly<Record<string, KernelSpec>> = {
   copy_channels: copyChannelsF16,
   conv_transpose2d: convTranspose2dF16,
   attention: attentionF16,
+  attention_rows: attentionRowsF16,
   detect: detectF16,
 };
 

@@ -26,6 +26,7 @@ const TWINS: Record<string, Twin> = {
   upsample_nearest: upsampleNearest,
   copy_channels: copyChannels,
   attention,
+  attention_rows: attention, // the same attention, another layout on the GPU
   detect,
 };
 

@@ -78,8 +78,13 @@ export interface TuneReport {
   shape: string;
   /** Milliseconds spent tuning (pipeline builds, timing, cache reads and writes). */
   ms: number;
-  /** One entry per tuned layer, in network order. */
+  /** One entry per tuned conv layer, in network order. */
   layers: TuneChoice[];
+  /**
+   * One entry per attention layer, whose kernel (key streams or whole rows) and tile were chosen by GPU time
+   * (`tuneAttentionSteps`); empty until the executor adds them.
+   */
+  attention: TuneChoice[];
   /** Candidates were timed on the activations of {@linkcode tuneImage} (false: nothing timed, or zeros). */
   filled: boolean;
 }
@@ -117,6 +122,12 @@ export function tuneImage(n: number, h: number, w: number): Float32Array<ArrayBu
   return out;
 }
 
+/** The adapter part of a tuning-cache key: vendor, architecture, device and description. */
+export function tuneAdapterId(gpu: Gpu): string {
+  const info = gpu.device.adapterInfo ?? gpu.adapter?.info;
+  return info ? [info.vendor, info.architecture, info.device, info.description].join("/") : "unknown adapter";
+}
+
 /**
  * Autotune: for every conv2d step, build each tile candidate's pipeline, time them all on the GPU in one
  * submit (a compute pass with timestamps per dispatch, two rounds, the faster round counts) over the
@@ -137,10 +148,7 @@ export async function tuneConvSteps(
   const device = ctx.gpu.device;
   const limits = device.limits;
   const cache = await ctx.tuneCache;
-  const info = device.adapterInfo ?? ctx.gpu.adapter?.info;
-  const adapterId = info
-    ? [info.vendor, info.architecture, info.device, info.description].join("/")
-    : "unknown adapter";
+  const adapterId = tuneAdapterId(ctx.gpu);
   interface Trial extends Dispatch {
     tile: Required<Conv2dTile>;
     extra?: Dispatch[];
@@ -286,11 +294,12 @@ export async function tuneConvSteps(
     if (entry.dupOf) return;
     byKey.set(key, entry);
     const hit = cache.get(key);
+    const hitTile = hit?.tile as Conv2dTile | undefined;
     // A cached second-round choice (f16 arithmetic in half mode, vec4 A staging) stands in for its base tile.
-    const usable = hit && !(hit.tile.HALF_MATH && !ctx.halfMath);
+    const usable = hitTile && !hit!.kernel && !(hitTile.HALF_MATH && !ctx.halfMath);
     const known = usable &&
-      tiles.find((t) => conv2dTileKey(t) === conv2dTileKey({ ...hit.tile, HALF_MATH: 0, VEC_A: 0 })) &&
-      conv2dFullTile(hit.tile);
+      tiles.find((t) => conv2dTileKey(t) === conv2dTileKey({ ...hitTile, HALF_MATH: 0, VEC_A: 0 })) &&
+      conv2dFullTile(hitTile);
     if (known) {
       entry.cached = hit;
       pending.push(keep(entry, 0, trial(i, known)));
@@ -423,14 +432,14 @@ export async function tuneConvSteps(
     if (steps.some((st) => st.extra)) buffers.push(scratch);
     else scratch.destroy();
   }
-  return { shape, ms: performance.now() - t0, layers, filled };
+  return { shape, ms: performance.now() - t0, layers, attention: [], filled };
 }
 
 /**
  * GPU milliseconds of each trial dispatch: every trial in its own timed compute pass, all of them twice
  * in one submit; the faster of the two rounds (Infinity when the timestamps were unusable).
  */
-async function timeTrials(
+export async function timeTrials(
   device: GPUDevice,
   trials: (Dispatch & { extra?: Dispatch[] })[],
 ): Promise<Float64Array> {

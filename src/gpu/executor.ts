@@ -35,6 +35,7 @@ import type { Gpu } from "./device.ts";
 import { type BindingResource, PipelineCache } from "./pipeline_cache.ts";
 import { defaultTuneCachePath, TuneCache } from "./tune_cache.ts";
 import { type TuneContext, tuneConvSteps, tuneImage, type TuneReport } from "./autotune.ts";
+import { tuneAttentionSteps } from "./autotune_attention.ts";
 import { recordStep, type Step } from "./step.ts";
 import {
   buildNms,
@@ -453,6 +454,19 @@ export class Executor {
         uniforms,
       )
       : undefined;
+    if (tune) {
+      const t0 = performance.now();
+      const attn = await tuneAttentionSteps(
+        this.#tuneContext(),
+        tune.shape,
+        calls,
+        steps,
+        tune.filled ? undefined : fill,
+      );
+      tune.attention = attn.layers;
+      tune.filled ||= attn.timed;
+      tune.ms += performance.now() - t0;
+    }
     if (cast) steps.unshift(cast);
     const outputs = Object.entries(plan.outputs).map(([name, v]) => {
       const s = plan.shapes[v];

@@ -11,8 +11,13 @@ import type { Conv2dTile } from "../../kernels/conv2d.ts";
 
 /** One remembered choice. */
 export interface TuneEntry {
-  /** The chosen tile (fields left out are 1). */
-  tile: Conv2dTile;
+  /**
+   * The chosen tile of a conv2d layer (fields left out are 1), or for another op (see `kernel`) the chosen
+   * kernel's full override set.
+   */
+  tile: Conv2dTile | Readonly<Record<string, number>>;
+  /** The chosen kernel's stem where the tuner picks among kernels (attention); absent for conv2d tiles. */
+  kernel?: string;
   /** GPU milliseconds of the heuristic tile when it was tuned. */
   heuristicMs: number;
   /** GPU milliseconds of the chosen tile when it was tuned. */

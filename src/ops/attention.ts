@@ -1,47 +1,127 @@
-/** The attention core of C2PSA → `attention` (one workgroup column per image and head). */
+/**
+ * The attention core of C2PSA → `attention` (key streams; one workgroup column per image and head) or
+ * `attention_rows` (whole score rows in workgroup memory, for small maps): same bindings, Params and results.
+ */
+import type { KernelSpec } from "../../kernels/_spec.ts";
 import {
   attention,
   attentionKvSplit,
   attentionTile,
   attentionWorkgroupBytes,
 } from "../../kernels/attention.ts";
+import { attentionRows, attentionRowsTiles } from "../../kernels/attention_rows.ts";
 import type { AttentionOp } from "../graph/ir.ts";
 import type { Plan } from "../graph/plan.ts";
 import { type KernelCall, valueAt, viewParams } from "./kernel_call.ts";
 
+/** One way to run an attention call: the kernel and its full override set. */
+export interface AttentionVariant {
+  // deno-lint-ignore no-explicit-any
+  spec: KernelSpec<any, any>;
+  overrides: Record<string, number>;
+}
+
+/** Device limits the attention tiles depend on. */
+export interface AttentionLimits {
+  /** `maxComputeWorkgroupStorageSize`. @default 16384 */
+  maxWorkgroupStorage?: number;
+  /** Workgroups that fill the device. @default 264 */
+  targetWorkgroups?: number;
+  /** `maxComputeInvocationsPerWorkgroup`. @default 256 */
+  maxInvocations?: number;
+  /** A CPU-backed adapter. @default false */
+  software?: boolean;
+}
+
 /**
- * The kernel call of one attention op at the plan's shape; the query tile shrinks to fit
- * `maxWorkgroupStorage` bytes of workgroup memory (16 KiB is WebGPU's default limit). On hardware adapters
- * a small map also gets several key streams per workgroup (`attentionKvSplit`); software adapters, whose few
- * cores are busy anyway, keep one.
+ * The kernel an attention call runs when nothing is timed: the key streams (`attention`), with a query tile
+ * that fits the workgroup memory and, on hardware adapters, several streams per workgroup on small maps
+ * (`attentionKvSplit`). On lavapipe every variant takes about the same time (`bench/attention.ts`: 75-117 ms
+ * at 20x20, the heuristic 78 ms); on hardware adapters the autotuner times them all, `attention_rows`
+ * included.
  */
-export function attentionCall(
-  op: AttentionOp,
-  plan: Plan,
-  maxWorkgroupStorage = 16384,
-  targetWorkgroups?: number,
-  software = false,
-  maxInvocations = 256,
-): KernelCall {
-  const x = valueAt(plan, op.qkv);
+export function attentionHeuristic(
+  keyDim: number,
+  headDim: number,
+  pixels: number,
+  heads: number,
+  limits: AttentionLimits = {},
+): AttentionVariant {
+  const bytes = limits.maxWorkgroupStorage ?? 16384;
+  const invocations = limits.maxInvocations ?? 256;
   const tile = {
-    KEY_DIM: op.keyDim,
-    HEAD_DIM: op.headDim,
-    ...attentionTile(x.h * x.w, op.numHeads * x.n, targetWorkgroups),
+    KEY_DIM: keyDim,
+    HEAD_DIM: headDim,
+    ...attentionTile(pixels, heads, limits.targetWorkgroups),
   };
-  while (tile.WG_Q > 1 && attentionWorkgroupBytes(tile) > maxWorkgroupStorage) tile.WG_Q /= 2;
-  const split = software ? 1 : attentionKvSplit(
-    { ...tile, KV_SPLIT: 1 },
+  while (tile.WG_Q > 1 && attentionWorkgroupBytes(tile) > bytes) tile.WG_Q /= 2;
+  const split = limits.software
+    ? 1
+    : attentionKvSplit({ ...tile, KV_SPLIT: 1 }, pixels, heads, limits.targetWorkgroups, bytes, invocations);
+  return { spec: attention, overrides: { ...tile, KV_SPLIT: split } };
+}
+
+/**
+ * Every attention variant the autotuner times for a call: the key streams with `WG_Q` 8, 4 and 2 and one
+ * to four streams per workgroup, and `attention_rows` with each tile that fits, all within the device's
+ * workgroup memory and invocations. The heuristic choice comes first.
+ */
+export function attentionVariants(
+  keyDim: number,
+  headDim: number,
+  pixels: number,
+  heads: number,
+  limits: AttentionLimits = {},
+): AttentionVariant[] {
+  const bytes = limits.maxWorkgroupStorage ?? 16384;
+  const invocations = limits.maxInvocations ?? 256;
+  const first = attentionHeuristic(keyDim, headDim, pixels, heads, limits);
+  const out: AttentionVariant[] = [first];
+  const key = (v: AttentionVariant) => `${v.spec.name}${JSON.stringify(v.overrides)}`;
+  const seen = new Set([key(first)]);
+  const add = (v: AttentionVariant) => {
+    if (!seen.has(key(v))) out.push(v);
+    seen.add(key(v));
+  };
+  const blocks = Math.ceil(pixels / (headDim / 2));
+  if (headDim % 8 === 0) {
+    for (const wgQ of [8, 4, 2]) {
+      for (let split = 1; split <= Math.min(4, blocks); split++) {
+        const o = { KEY_DIM: keyDim, HEAD_DIM: headDim, WG_Q: wgQ, KV_SPLIT: split };
+        if (attentionWorkgroupBytes(o) > bytes || (wgQ * headDim / 8) * split > invocations) continue;
+        try {
+          attention.validate!(o);
+        } catch {
+          continue; // the streams' states do not fit
+        }
+        add({ spec: attention, overrides: o });
+      }
+    }
+  }
+  for (const o of attentionRowsTiles(keyDim, headDim, pixels, bytes, invocations)) {
+    add({ spec: attentionRows, overrides: o });
+  }
+  return out;
+}
+
+/**
+ * The kernel call of one attention op at the plan's shape, with the kernel {@linkcode attentionHeuristic}
+ * picks (the query tile shrinks to fit `maxWorkgroupStorage` bytes of workgroup memory; 16 KiB is WebGPU's
+ * default limit).
+ */
+export function attentionCall(op: AttentionOp, plan: Plan, limits: AttentionLimits = {}): KernelCall {
+  const x = valueAt(plan, op.qkv);
+  const { spec, overrides } = attentionHeuristic(
+    op.keyDim,
+    op.headDim,
     x.h * x.w,
     op.numHeads * x.n,
-    targetWorkgroups,
-    maxWorkgroupStorage,
-    maxInvocations,
+    limits,
   );
   return {
     label: op.name,
-    spec: attention,
-    overrides: { ...tile, KV_SPLIT: split },
+    spec,
+    overrides,
     params: {
       batch: x.n,
       pixels: x.h * x.w,

@@ -47,16 +47,7 @@ export function planCalls(plan: Plan, limits: CallLimits = {}): KernelCall[] {
         calls.push(upsampleCall(op, plan, `upsample.${i}`));
         break;
       case "attention":
-        calls.push(
-          attentionCall(
-            op,
-            plan,
-            limits.maxWorkgroupStorage,
-            limits.targetWorkgroups,
-            limits.software,
-            limits.maxInvocations,
-          ),
-        );
+        calls.push(attentionCall(op, plan, limits));
         break;
       case "detect":
         calls.push(detectCall(op, plan, limits));

@@ -63,6 +63,15 @@ Deno.test("autotuning picks a conv2d tile per layer by GPU time, keeps the outpu
       );
       assert.match(l.kernel, /^conv2d\|/);
     }
+    // C2PSA's attention: its kernel (key streams or whole rows) and tile timed too.
+    assert.equal(report.attention.length, 1);
+    const [attn] = report.attention;
+    assert.equal(attn.label, "model.10.m.0.attn");
+    assert.match(attn.kernel, /^attention(_rows)?\|/);
+    assert.ok(
+      attn.candidates >= 4 && attn.bestMs > 0 && attn.bestMs <= attn.heuristicMs,
+      JSON.stringify(attn),
+    );
     // The choices were written; a new executor takes them from the file without timing.
     const file = JSON.parse(await Deno.readTextFile(tuneCache));
     const entries = Object.keys(file.entries).length; // layers of identical shape and views share one
@@ -75,6 +84,32 @@ Deno.test("autotuning picks a conv2d tile per layer by GPU time, keeps the outpu
       cached.layers.map((l) => [l.label, l.kernel, l.cached]),
       report.layers.map((l) => [l.label, l.kernel, true]),
     );
+    assert.deepEqual(cached.attention.map((l) => [l.kernel, l.cached]), [[attn.kernel, true]]);
+    // Whole-row attention, taken from the cache (the timing may not pick it here), gives the same outputs.
+    const saved = await Deno.readTextFile(tuneCache);
+    const edited = JSON.parse(saved);
+    const attnKeys = Object.keys(edited.entries).filter((k) => edited.entries[k].kernel);
+    assert.equal(attnKeys.length, 1, "one attention entry");
+    for (const [qb, wg] of [[8, 64], [4, 256]]) {
+      edited.entries[attnKeys[0]] = {
+        ...edited.entries[attnKeys[0]],
+        kernel: "attention_rows",
+        tile: { WG: wg, QB: qb, MAX_N: 6, HEAD_DIM: 64, KEY_DIM: 32 },
+      };
+      await Deno.writeTextFile(tuneCache, JSON.stringify(edited));
+      const rows = new Executor(hardware, model, { tune: true, tuneCache });
+      try {
+        const r = await rows.forward(input, shape);
+        const [choice] = (await rows.tuneReport(shape))!.attention;
+        assert.equal(choice.kernel, `attention_rows|HEAD_DIM=64,KEY_DIM=32,MAX_N=6,QB=${qb},WG=${wg}`);
+        assert.ok(choice.cached);
+        assertClose(r.output0.data, a.output0.data, { atol: 1e-4, rtol: 1e-4 }, `rows ${qb}x${wg} output0`);
+        assertClose(r.output1!.data, a.output1!.data, { atol: 1e-4, rtol: 1e-4 }, `rows ${qb}x${wg} output1`);
+      } finally {
+        rows.dispose();
+      }
+    }
+    await Deno.writeTextFile(tuneCache, saved);
     // A corrupt cache file is ignored (and rewritten).
     await Deno.writeTextFile(tuneCache, "{ not json");
     const fresh = new Executor(hardware, model, { tune: true, tuneCache });

@@ -10,6 +10,13 @@ import { parseModel } from "../../src/graph/parse_model.ts";
 import { opInputs, opOutputs, type Plan, planMemory } from "../../src/graph/plan.ts";
 import { type CallLimits, planCalls } from "../../src/ops/plan_calls.ts";
 import { type Conv2dParams, conv2dVecFits } from "../../kernels/conv2d.ts";
+import { attention, type AttentionOverrides, attentionWorkgroupBytes } from "../../kernels/attention.ts";
+import {
+  attentionRows,
+  type AttentionRowsOverrides,
+  attentionRowsWorkgroupBytes,
+} from "../../kernels/attention_rows.ts";
+import { attentionHeuristic, attentionVariants } from "../../src/ops/attention.ts";
 
 function graphOf(name: string) {
   return fuseResidualAdds(parseModel(parseModelYaml(builtinModelYaml(name)!, name), name).graph);
@@ -110,6 +117,39 @@ Deno.test("planCalls splits C2PSA's keys over streams on a big GPU at batch 1 on
   assert.deepEqual(kvSplit(1, h200), [3]); // 4 streams would need 58 KiB
   assert.deepEqual(kvSplit(32, h200), [1]); // 32 images x 2 heads x 25 query blocks fill the GPU
   assert.deepEqual(kvSplit(1, { ...h200, software: true, targetWorkgroups: 8 }), [1]);
+});
+
+Deno.test("the attention variants the autotuner times: the heuristic first, key streams and whole rows, all fitting the device", () => {
+  const h200 = { maxWorkgroupStorage: 49152, maxInvocations: 1024, targetWorkgroups: 264 };
+  const variants = attentionVariants(32, 64, 400, 2, h200);
+  assert.deepEqual(variants[0], attentionHeuristic(32, 64, 400, 2, h200));
+  assert.deepEqual(variants[0].overrides, { KEY_DIM: 32, HEAD_DIM: 64, WG_Q: 4, KV_SPLIT: 3 });
+  const names = variants.map((v) => `${v.spec.name} ${JSON.stringify(v.overrides)}`);
+  assert.equal(new Set(names).size, names.length, "no variant twice");
+  const rows = variants.filter((v) => v.spec === attentionRows);
+  assert.deepEqual(rows.map((v) => [v.overrides.QB, v.overrides.WG, v.overrides.MAX_N]), [
+    [8, 256, 400],
+    [8, 128, 400],
+    [8, 64, 400],
+    [4, 256, 400],
+    [4, 128, 400],
+    [4, 64, 400],
+  ]);
+  const streams = variants.filter((v) => v.spec === attention);
+  assert.ok(streams.length >= 6, `${streams.length} key-stream variants`);
+  for (const v of streams) {
+    attention.validate!(v.overrides as AttentionOverrides);
+    assert.ok(attentionWorkgroupBytes(v.overrides as AttentionOverrides) <= 49152, names.join("; "));
+  }
+  // 80x80 (2560 input): no row fits; 16 KiB leaves the smaller tiles only.
+  assert.ok(attentionVariants(32, 64, 6400, 2, h200).every((v) => v.spec === attention));
+  const small = attentionVariants(32, 64, 400, 2, { maxWorkgroupStorage: 16384, maxInvocations: 256 });
+  for (const v of small) {
+    const bytes = v.spec === attention
+      ? attentionWorkgroupBytes(v.overrides as AttentionOverrides)
+      : attentionRowsWorkgroupBytes(v.overrides as AttentionRowsOverrides);
+    assert.ok(bytes <= 16384, JSON.stringify(v.overrides));
+  }
 });
 
 Deno.test("planCalls binds conv2d's vec4 view of the input (x4) to the input itself, and most YOLO11 convs can use it", () => {
