@@ -18,6 +18,7 @@ import { dwconv2dUniform, dwconv2dUniformF16 } from "./dwconv2d_uniform.ts";
 import { instanceMasks } from "./instance_masks.ts";
 import { letterbox } from "./letterbox.ts";
 import { maxpool2d, maxpool2dF16 } from "./maxpool2d.ts";
+import { maxpool2dCascade, maxpool2dCascadeF16 } from "./maxpool2d_cascade.ts";
 import { nms } from "./nms.ts";
 import { selectCandidates } from "./select_candidates.ts";
 import { toF16 } from "./to_f16.ts";
@@ -38,6 +39,7 @@ export {
   instanceMasks,
   letterbox,
   maxpool2d,
+  maxpool2dCascade,
   nms,
   selectCandidates,
   toF16,
@@ -53,6 +55,7 @@ export const kernels: Readonly<Record<string, KernelSpec>> = {
   dwconv2d,
   dwconv2d_uniform: dwconv2dUniform,
   maxpool2d,
+  maxpool2d_cascade: maxpool2dCascade,
   upsample_nearest: upsampleNearest,
   copy_channels: copyChannels,
   conv_transpose2d: convTranspose2d,
@@ -76,6 +79,7 @@ export const f16Kernels: Readonly<Record<string, KernelSpec>> = {
   dwconv2d: dwconv2dF16,
   dwconv2d_uniform: dwconv2dUniformF16,
   maxpool2d: maxpool2dF16,
+  maxpool2d_cascade: maxpool2dCascadeF16,
   upsample_nearest: upsampleNearestF16,
   copy_channels: copyChannelsF16,
   conv_transpose2d: convTranspose2dF16,

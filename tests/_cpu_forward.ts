@@ -4,6 +4,7 @@
  * export (YAML-built YOLOv8-seg, YOLO11s/m-seg); use small inputs, it is slow.
  */
 import { attention } from "../src/cpu/attention.ts";
+import { maxpool2dCascade } from "../src/cpu/maxpool2d_cascade.ts";
 import { conv2d } from "../src/cpu/conv2d.ts";
 import { convTranspose2d } from "../src/cpu/conv_transpose2d.ts";
 import { copyChannels } from "../src/cpu/copy_channels.ts";
@@ -23,6 +24,7 @@ const TWINS: Record<string, Twin> = {
   dwconv2d,
   conv_transpose2d: convTranspose2d,
   maxpool2d,
+  maxpool2d_cascade: maxpool2dCascade,
   upsample_nearest: upsampleNearest,
   copy_channels: copyChannels,
   attention,

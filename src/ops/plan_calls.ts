@@ -5,7 +5,7 @@ import { convCalls } from "./conv.ts";
 import { convTransposeCalls } from "./conv_transpose.ts";
 import { detectCall } from "./detect.ts";
 import type { KernelCall } from "./kernel_call.ts";
-import { copyCall, maxPoolCall, upsampleCall } from "./pool.ts";
+import { copyCall, maxPoolCall, maxPoolCascadeCall, poolChain, upsampleCall } from "./pool.ts";
 
 /** Device limits that change a kernel's tiling. */
 export interface CallLimits {
@@ -29,7 +29,9 @@ export interface CallLimits {
 /** The kernel calls of `plan`, copies placed where their concat stands. */
 export function planCalls(plan: Plan, limits: CallLimits = {}): KernelCall[] {
   const calls: KernelCall[] = [];
+  let fused = -1; // ops up to this index are already in a call
   plan.ops.forEach((op, i) => {
+    if (i <= fused) return;
     for (const [j, copy] of plan.copies.entries()) {
       if (copy.at === i) calls.push(copyCall(copy, plan, `copy.${i}.${j}`));
     }
@@ -40,9 +42,16 @@ export function planCalls(plan: Plan, limits: CallLimits = {}): KernelCall[] {
       case "conv_transpose":
         calls.push(...convTransposeCalls(op, plan, limits));
         break;
-      case "maxpool":
-        calls.push(maxPoolCall(op, plan, `maxpool.${i}`));
+      case "maxpool": {
+        const chain = poolChain(plan, i);
+        if (chain) {
+          calls.push(maxPoolCascadeCall(chain, plan, `maxpool.${i}-${i + 2}`));
+          fused = i + 2;
+        } else {
+          calls.push(maxPoolCall(op, plan, `maxpool.${i}`));
+        }
         break;
+      }
       case "upsample":
         calls.push(upsampleCall(op, plan, `upsample.${i}`));
         break;

@@ -1,6 +1,7 @@
-/** Max pooling, nearest upsampling and channel copies → their kernels. */
+/** Max pooling (SPPF's chain of three in one call), nearest upsampling and channel copies → their kernels. */
 import { copyChannels } from "../../kernels/copy_channels.ts";
 import { maxpool2d } from "../../kernels/maxpool2d.ts";
+import { maxpool2dCascade } from "../../kernels/maxpool2d_cascade.ts";
 import { upsampleNearest } from "../../kernels/upsample_nearest.ts";
 import type { MaxPoolOp, UpsampleOp } from "../graph/ir.ts";
 import type { CopyStep, Plan } from "../graph/plan.ts";
@@ -26,6 +27,49 @@ export function maxPoolCall(op: MaxPoolOp, plan: Plan, label: string): KernelCal
       ...viewParams("y", y.loc),
     },
     bind: { x: { value: op.x }, y: { value: op.y } },
+  };
+}
+
+/**
+ * SPPF's three chained pools starting at op `i`, when one `maxpool2d_cascade` call can run them: three max-pool
+ * ops with the same odd window, stride 1 and pad `k / 2`, each reading the previous one's output, their
+ * outputs in one buffer region (SPPF's concat) and no concat copy due between them. Undefined otherwise.
+ */
+export function poolChain(plan: Plan, i: number): [MaxPoolOp, MaxPoolOp, MaxPoolOp] | undefined {
+  const ops = plan.ops.slice(i, i + 3);
+  if (ops.length < 3 || !ops.every((o) => o.op === "maxpool")) return undefined;
+  const [a, b, c] = ops as MaxPoolOp[];
+  const same = (o: MaxPoolOp) => o.k === a.k && o.s === 1 && o.p === (a.k - 1) / 2;
+  if (a.k % 2 !== 1 || !same(a) || !same(b) || !same(c) || b.x !== a.y || c.x !== b.y) return undefined;
+  const region = plan.locs[a.y].region;
+  if (plan.locs[b.y].region !== region || plan.locs[c.y].region !== region) return undefined;
+  if (plan.copies.some((copy) => copy.at === i + 1 || copy.at === i + 2)) return undefined;
+  return [a, b, c];
+}
+
+/** `maxpool2d_cascade` for a chain of three pools found by {@linkcode poolChain}. */
+export function maxPoolCascadeCall(
+  chain: [MaxPoolOp, MaxPoolOp, MaxPoolOp],
+  plan: Plan,
+  label: string,
+): KernelCall {
+  const [a, b, c] = chain;
+  const x = valueAt(plan, a.x);
+  return {
+    label,
+    spec: maxpool2dCascade,
+    overrides: { KSIZE: a.k },
+    params: {
+      batch: x.n,
+      height: x.h,
+      width: x.w,
+      channels: x.c,
+      ...viewParams("x", x.loc),
+      ...viewParams("y1", plan.locs[a.y]),
+      ...viewParams("y2", plan.locs[b.y]),
+      ...viewParams("y3", plan.locs[c.y]),
+    },
+    bind: { x: { value: a.x }, y: { value: a.y } },
   };
 }
 

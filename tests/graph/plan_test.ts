@@ -152,6 +152,24 @@ Deno.test("the attention variants the autotuner times: the heuristic first, key 
   }
 });
 
+Deno.test("planCalls runs SPPF's three chained pools as one maxpool2d_cascade call writing the concat's slices 1..3", () => {
+  const plan = planMemory(graphOf("yolo11n-seg.yaml"), 2, 320, 256);
+  const calls = planCalls(plan);
+  assert.equal(calls.filter((c) => c.spec.name === "maxpool2d").length, 0);
+  const pools = calls.filter((c) => c.spec.name === "maxpool2d_cascade");
+  assert.equal(pools.length, 1);
+  const [pool] = pools;
+  assert.deepEqual(pool.overrides, { KSIZE: 5 });
+  const p = pool.params;
+  assert.deepEqual([p.batch, p.height, p.width, p.channels], [2, 10, 8, 128]);
+  // cv1's output is slice 0 of the concat cv2 reads; the pools write slices 1, 2 and 3 of it.
+  assert.deepEqual([p.y1Stride, p.y2Stride, p.y3Stride], [512, 512, 512]);
+  assert.deepEqual([p.y1Off - p.xOff, p.y2Off - p.xOff, p.y3Off - p.xOff], [128, 256, 384]);
+  assert.equal(p.xStride, 512);
+  const next = calls[calls.indexOf(pool) + 1];
+  assert.equal(next.label, "model.9.cv2");
+});
+
 Deno.test("planCalls binds conv2d's vec4 view of the input (x4) to the input itself, and most YOLO11 convs can use it", () => {
   const plan = planMemory(graphOf("yolo11n-seg.yaml"), 1, 640, 640);
   const convs = planCalls(plan, { maxWorkgroupStorage: 49152, maxInvocations: 1024 })

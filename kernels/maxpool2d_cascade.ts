@@ -1,0 +1,76 @@
+/**
+ * Spec of `maxpool2d_cascade.wgsl`: SPPF's three chained max pools (window `KSIZE`, stride 1, pad
+ * `KSIZE / 2`) in one dispatch, each output element the max over windows of 5, 9 and 13 (for `KSIZE` 5)
+ * clipped to the map; the same values as three `maxpool2d` dispatches. One invocation per output element.
+ *
+ * @module
+ */
+import code from "./maxpool2d_cascade.wgsl" with { type: "text" };
+import { ceilDiv, f16Variant, fold, type KernelSpec, u32Params } from "./_spec.ts";
+
+/** Names of the `Params` fields of `maxpool2d_cascade.wgsl`, in order. */
+export type Maxpool2dCascadeParam =
+  | "batch"
+  | "height"
+  | "width"
+  | "channels"
+  | "xBase"
+  | "xStride"
+  | "xOff"
+  | "y1Base"
+  | "y1Stride"
+  | "y1Off"
+  | "y2Base"
+  | "y2Stride"
+  | "y2Off"
+  | "y3Base"
+  | "y3Stride"
+  | "y3Off";
+
+/** Names of the overrides of `maxpool2d_cascade.wgsl`. */
+export type Maxpool2dCascadeOverride = "KSIZE" | "WG";
+
+/** Params values of a maxpool2d_cascade dispatch. */
+export type Maxpool2dCascadeParams = Record<Maxpool2dCascadeParam, number>;
+
+/** The maxpool2d_cascade kernel: bindings x, y (the three outputs' buffer), params. */
+export const maxpool2dCascade: KernelSpec<Maxpool2dCascadeParam, Maxpool2dCascadeOverride> = {
+  name: "maxpool2d_cascade",
+  code,
+  bindings: [
+    { name: "x", access: "read", shared: true },
+    { name: "y", access: "read_write" },
+    { name: "params", access: "uniform" },
+  ],
+  params: u32Params<Maxpool2dCascadeParam>(
+    "batch",
+    "height",
+    "width",
+    "channels",
+    "xBase",
+    "xStride",
+    "xOff",
+    "y1Base",
+    "y1Stride",
+    "y1Off",
+    "y2Base",
+    "y2Stride",
+    "y2Off",
+    "y3Base",
+    "y3Stride",
+    "y3Off",
+  ),
+  overrides: { KSIZE: 5, WG: 64 },
+  dispatch(p, o) {
+    const [x, y] = fold(ceilDiv(p.batch * p.height * p.width * p.channels, o.WG));
+    return [x, y, 1];
+  },
+  validate(o) {
+    if (!(Number.isInteger(o.KSIZE) && o.KSIZE >= 1 && o.KSIZE % 2 === 1)) {
+      throw new RangeError(`Give maxpool2d_cascade an odd KSIZE: got ${o.KSIZE}`);
+    }
+  },
+};
+
+/** `maxpool2d_cascade` with f16 activations (its `.wgsl` made f16 by `f16Variant`), for devices with `shader-f16`. */
+export const maxpool2dCascadeF16: typeof maxpool2dCascade = f16Variant(maxpool2dCascade);
