@@ -51,7 +51,9 @@ export type Conv2dOverride =
   | "PREFETCH"
   | "BUFFERS"
   | "WG_K"
-  | "VEC_A";
+  | "VEC_A"
+  | "PRE_K"
+  | "PRE_ACT";
 
 /** Params values of a conv2d dispatch. `inC`/`outC` are totals over all groups. */
 export type Conv2dParams = Record<Conv2dParam, number>;
@@ -62,7 +64,8 @@ export type Conv2dOverrides = Record<Conv2dOverride, number>;
 /**
  * The conv2d kernel: bindings x, w (packed), b, r (residual; a 4-byte dummy when off), y, p (split-K
  * partial sums `[KSPLIT][pixels][outC]` f32, a dummy when KSPLIT is 1), x4 (x's buffer again, read as vec4s
- * with `VEC_A`; a dummy otherwise), params. With `KSPLIT > 1` the kernel writes only p;
+ * with `VEC_A`; a dummy otherwise), pw (the depthwise pre-conv's weights and bias with `PRE_K` > 0, packed by
+ * {@linkcode packConv2dPreWeight}; a dummy otherwise), params. With `KSPLIT > 1` the kernel writes only p;
  * `conv2d_splitk_reduce` then writes y.
  */
 export const conv2d: KernelSpec<Conv2dParam, Conv2dOverride> = {
@@ -76,6 +79,8 @@ export const conv2d: KernelSpec<Conv2dParam, Conv2dOverride> = {
     { name: "y", access: "read_write" },
     { name: "p", access: "read_write", f32: true },
     { name: "x4", access: "read", shared: true },
+    // Read only, declared read_write: the dummy bound when PRE_K is 0 is also p's (one usage per buffer).
+    { name: "pw", access: "read", shared: true },
     { name: "params", access: "uniform" },
   ],
   params: u32Params<Conv2dParam>(
@@ -115,6 +120,8 @@ export const conv2d: KernelSpec<Conv2dParam, Conv2dOverride> = {
     BUFFERS: 1,
     WG_K: 1,
     VEC_A: 0,
+    PRE_K: 0,
+    PRE_ACT: 0,
   },
   dispatch(p, o) {
     const tilesM = ceilDiv(p.batch * p.outH * p.outW, 4 * o.PIX4 * o.WG_M);
@@ -155,6 +162,15 @@ export const conv2d: KernelSpec<Conv2dParam, Conv2dOverride> = {
     }
     if (o.VEC_A && (o.PREFETCH || o.IN_NCHW)) {
       throw new RangeError("Give conv2d VEC_A an NHWC input and no PREFETCH");
+    }
+    if (!(Number.isInteger(o.PRE_K) && o.PRE_K >= 0 && (o.PRE_K === 0 || o.PRE_K % 2 === 1))) {
+      throw new RangeError(`Give conv2d PRE_K 0 (none) or an odd depthwise window: got ${o.PRE_K}`);
+    }
+    if (o.PRE_K > 0 && (o.KSIZE !== 1 || o.STRIDE !== 1 || o.IN_NCHW)) {
+      throw new RangeError("Give conv2d PRE_K a 1x1, stride-1 conv over an NHWC input");
+    }
+    if (!(o.PRE_ACT === 0 || o.PRE_ACT === 1)) {
+      throw new RangeError(`Set conv2d PRE_ACT to 0 (none) or 1 (SiLU): got ${o.PRE_ACT}`);
     }
     if (!conv2dParkFits(o)) {
       throw new RangeError(
@@ -484,6 +500,45 @@ export function packConv2dWeight(
         out[(g * kTotal + t * cinG + ci) * row + n] = w[(co * cinG + ci) * kh * kw + t];
       }
     }
+  }
+  return out;
+}
+
+/**
+ * Packs a depthwise conv's PyTorch weights `[c, 1, k, k]` and bias for conv2d's fused pre-conv (`PRE_K`):
+ * `[ky * k + kx][ceil(c / 4) * 4]` (channel-fastest, zero-padded to whole vec4s), then the bias as one more
+ * such row.
+ *
+ * @param w Weights in PyTorch order.
+ * @param shape `[c, 1, k, k]`.
+ * @param bias The bias (`c` values).
+ * @returns The packed weights and bias.
+ * @throws {RangeError} When the shapes do not match.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { packConv2dPreWeight } from "./conv2d.ts";
+ * const packed = packConv2dPreWeight(new Float32Array([1, 2]), [2, 1, 1, 1], new Float32Array([3, 4]));
+ * assert.deepEqual([...packed], [1, 2, 0, 0, 3, 4, 0, 0]);
+ * ```
+ */
+export function packConv2dPreWeight(
+  w: Float32Array,
+  shape: readonly [number, number, number, number],
+  bias: Float32Array,
+): Float32Array {
+  const [c, one, kh, kw] = shape;
+  if (one !== 1 || kh !== kw || w.length !== c * kh * kw) {
+    throw new RangeError(`Give depthwise weights of shape [c, 1, k, k]: got [${shape.join(", ")}]`);
+  }
+  if (bias.length !== c) throw new RangeError(`Give a depthwise bias of ${c} values: got ${bias.length}`);
+  const row = ceilDiv(c, 4) * 4;
+  const taps = kh * kw;
+  const out = new Float32Array((taps + 1) * row);
+  for (let ch = 0; ch < c; ch++) {
+    for (let t = 0; t < taps; t++) out[t * row + ch] = w[ch * taps + t];
+    out[taps * row + ch] = bias[ch];
   }
   return out;
 }

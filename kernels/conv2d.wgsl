@@ -15,6 +15,9 @@
 // second dispatch, for small maps with long reductions).
 // Weights are pre-packed on the CPU (packConv2dWeight) as [group][k][ceil(coutG / 4)] vec4, zero
 // padded, so every weight load is one aligned vec4.
+// With PRE_K > 0 (a 1x1 conv, stride 1, one group, NHWC input) the A values are a depthwise PRE_K x PRE_K
+// conv of x (stride 1, zero padding PRE_K / 2) with its bias and optional SiLU (PRE_ACT), computed as they
+// are staged: a DWConv followed by a pointwise Conv (Ultralytics' Detect cv3 branches) in one dispatch.
 //
 // Views: activation element (b, y, x, c) lives at base + ((b * H + y) * W + x) * stride + off + c
 // (NHWC), or with IN_NCHW / OUT_NCHW at base + ((b * stride + off + c) * H + y) * W + x.
@@ -59,7 +62,10 @@ struct Params {
 @group(0) @binding(5) var<storage, read_write> p: array<f32>;
 // x again, as vec4s (VEC_A): bound to the same buffer (a dummy when VEC_A is off).
 @group(0) @binding(6) var<storage, read_write> x4: array<vec4<S>>;
-@group(0) @binding(7) var<uniform> params: Params;
+// The depthwise pre-conv (PRE_K > 0): [tap][ceil(inC / 4)] weight vec4s, then its bias as ceil(inC / 4)
+// vec4s (packConv2dPreWeight); otherwise the 4-byte dummy, which p may bind too (so read_write like p).
+@group(0) @binding(7) var<storage, read_write> pw: array<vec4<S>>; // read only
+@group(0) @binding(8) var<uniform> params: Params;
 
 // 0: identity, 1: SiLU x * sigmoid(x).
 override ACT: u32 = 0u;
@@ -96,6 +102,9 @@ override VEC_A: bool = false;
 // products, so each step needs one barrier instead of two (with PREFETCH: loads issued before the
 // products, stored after them).
 override BUFFERS: u32 = 1u;
+// Depthwise pre-conv window (0: none) and its activation (0: identity, 1: SiLU); see the top.
+override PRE_K: u32 = 0u;
+override PRE_ACT: u32 = 0u;
 
 
 // Accumulators for the largest register tile: 8 pixels x 2 channel vec4s.
@@ -140,9 +149,66 @@ fn loadA(i: u32, kOk: bool, ky: u32, kx: u32, c: u32) -> T {
   let iy = px.y + i32(ky);
   let ix = px.z + i32(kx);
   if (kOk && iy >= 0 && iy < i32(params.inH) && ix >= 0 && ix < i32(params.inW)) {
+    if (PRE_K > 0u) {
+      return T(preConv(u32(px.x), iy, ix, c - params.xOff));
+    }
     return T(x[xIndex(u32(px.x), u32(iy), u32(ix), c)]);
   }
   return 0.0;
+}
+
+// The depthwise pre-conv at pixel (n, iy, ix), input channel ch (counted from the view's first channel):
+// bias + the taps inside the map, then PRE_ACT.
+fn preConv(n: u32, iy: i32, ix: i32, ch: u32) -> f32 {
+  let c4s = (params.inC + 3u) / 4u;
+  let q = ch / 4u;
+  let lane = ch % 4u;
+  let r = i32(PRE_K / 2u);
+  var v = f32(pw[PRE_K * PRE_K * c4s + q][lane]);
+  for (var ty = 0u; ty < PRE_K; ty++) {
+    let y = iy + i32(ty) - r;
+    if (y < 0 || y >= i32(params.inH)) {
+      continue;
+    }
+    for (var tx = 0u; tx < PRE_K; tx++) {
+      let xx = ix + i32(tx) - r;
+      if (xx < 0 || xx >= i32(params.inW)) {
+        continue;
+      }
+      let xv = f32(x[xIndex(n, u32(y), u32(xx), params.xOff + ch)]);
+      v = fma(f32(pw[(ty * PRE_K + tx) * c4s + q][lane]), xv, v);
+    }
+  }
+  if (PRE_ACT == 1u) {
+    v = v / (1.0 + exp(-v));
+  }
+  return v;
+}
+
+// preConv for the four channels ch .. ch + 3 (ch a multiple of 4; VEC_A's aligned views).
+fn preConv4(n: u32, iy: i32, ix: i32, ch: u32) -> vec4<f32> {
+  let c4s = (params.inC + 3u) / 4u;
+  let q = ch / 4u;
+  let r = i32(PRE_K / 2u);
+  var v = vec4<f32>(pw[PRE_K * PRE_K * c4s + q]);
+  for (var ty = 0u; ty < PRE_K; ty++) {
+    let y = iy + i32(ty) - r;
+    if (y < 0 || y >= i32(params.inH)) {
+      continue;
+    }
+    for (var tx = 0u; tx < PRE_K; tx++) {
+      let xx = ix + i32(tx) - r;
+      if (xx < 0 || xx >= i32(params.inW)) {
+        continue;
+      }
+      let xv = vec4<f32>(x4[xIndex(n, u32(y), u32(xx), params.xOff + ch) / 4u]);
+      v = fma(vec4<f32>(pw[(ty * PRE_K + tx) * c4s + q]), xv, v);
+    }
+  }
+  if (PRE_ACT == 1u) {
+    v = v / (1.0 + exp(-v));
+  }
+  return v;
 }
 
 // The A values of tile row i at reduction positions (ky, kx, input channels c .. c + 3), c a multiple of 4
@@ -152,6 +218,9 @@ fn loadA4(i: u32, kOk: bool, ky: u32, kx: u32, c: u32) -> vec4<T> {
   let iy = px.y + i32(ky);
   let ix = px.z + i32(kx);
   if (kOk && iy >= 0 && iy < i32(params.inH) && ix >= 0 && ix < i32(params.inW)) {
+    if (PRE_K > 0u) {
+      return vec4<T>(preConv4(u32(px.x), iy, ix, c - params.xOff));
+    }
     return vec4<T>(x4[xIndex(u32(px.x), u32(iy), u32(ix), c) / 4u]);
   }
   return vec4<T>(0.0);

@@ -12,7 +12,7 @@ import { detect } from "../src/cpu/detect.ts";
 import { dwconv2d } from "../src/cpu/dwconv2d.ts";
 import { maxpool2d } from "../src/cpu/maxpool2d.ts";
 import { upsampleNearest } from "../src/cpu/upsample_nearest.ts";
-import { fuseResidualAdds, fuseSiblingConvs } from "../src/graph/fuse.ts";
+import { fuseDepthwisePreConvs, fuseResidualAdds, fuseSiblingConvs } from "../src/graph/fuse.ts";
 import { planMemory } from "../src/graph/plan.ts";
 import type { LoadedModel } from "../src/load_model.ts";
 import { planCalls } from "../src/ops/plan_calls.ts";
@@ -34,14 +34,22 @@ const TWINS: Record<string, Twin> = {
 
 /**
  * Run `model` on `[n, 3, h, w]` with the CPU twins; returns output0 and output1 like the executor. With
- * `siblings`, on the graph with sibling convs merged as the executor runs it (`fuseSiblingConvs`).
+ * `siblings`, on the graph with sibling convs merged as the executor runs it (`fuseSiblingConvs`); with `pre`,
+ * depthwise convs folded into the 1x1 convs that read them as well (`fuseDepthwisePreConvs`, hardware
+ * adapters).
  */
-export function cpuForward(model: LoadedModel, data: Float32Array, shape: number[], siblings = false) {
+export function cpuForward(
+  model: LoadedModel,
+  data: Float32Array,
+  shape: number[],
+  siblings = false,
+  pre = false,
+) {
   const [n, , h, w] = shape;
   const residual = fuseResidualAdds(model.parsed.graph);
-  const { graph, state } = siblings
-    ? fuseSiblingConvs(residual, model.state)
-    : { graph: residual, state: model.state };
+  const merged = siblings ? fuseSiblingConvs(residual, model.state) : { graph: residual, state: model.state };
+  const graph = pre ? fuseDepthwisePreConvs(merged.graph) : merged.graph;
+  const state = merged.state;
   const plan = planMemory(graph, n, h, w);
   const buffers = plan.buffers.map((e) => new Float32Array(e));
   const bufferOf = (region: number) => buffers[plan.regions[region].buffer];
@@ -53,6 +61,8 @@ export function cpuForward(model: LoadedModel, data: Float32Array, shape: number
         ? bufferOf(plan.locs[t.value].region)
         : "region" in t
         ? bufferOf(t.region)
+        : "weight" in t && t.packing === "conv2d_pre"
+        ? new Float32Array([...state.get(t.weight)!.data, ...state.get(t.bias!)!.data]) // the twin's layout
         : "weight" in t
         ? state.get(t.weight)!.data
         : undefined;

@@ -16,10 +16,24 @@ export interface Conv2dBuffers {
   /** Residual, read when `RESIDUAL` is 1. */
   r?: Float32Array;
   y: Float32Array;
+  /**
+   * The depthwise pre-conv (`PRE_K` > 0): its unpacked weights `[inC, 1, PRE_K, PRE_K]` followed by its
+   * `inC` biases.
+   */
+  pw?: Float32Array;
 }
 
 /** Runs conv2d on the CPU, writing `buf.y` like the GPU kernel (tile overrides are ignored). */
 export function conv2d(buf: Conv2dBuffers, p: Conv2dParams, o: Partial<Conv2dOverrides> = {}): void {
+  if (o.PRE_K) {
+    // The depthwise pre-conv into a dense NHWC image, then the conv over it.
+    const pre = depthwise(buf.x, buf.pw!, p, o.PRE_K, o.PRE_ACT === 1);
+    conv2d({ ...buf, x: pre, pw: undefined }, { ...p, xBase: 0, xStride: p.inC, xOff: 0 }, {
+      ...o,
+      PRE_K: 0,
+    });
+    return;
+  }
   const k = o.KSIZE ?? 3;
   const stride = o.STRIDE ?? 1;
   const xAt = o.IN_NCHW ? nchwIndex : nhwcIndex;
@@ -54,4 +68,38 @@ export function conv2d(buf: Conv2dBuffers, p: Conv2dParams, o: Partial<Conv2dOve
       }
     }
   }
+}
+
+/** The depthwise conv (stride 1, zero padding k / 2, bias, optional SiLU) of the input view, dense NHWC. */
+function depthwise(
+  x: Float32Array,
+  pw: Float32Array,
+  p: Conv2dParams,
+  k: number,
+  act: boolean,
+): Float32Array {
+  const c = p.inC;
+  const out = new Float32Array(p.batch * p.inH * p.inW * c);
+  const r = Math.floor(k / 2);
+  for (let n = 0; n < p.batch; n++) {
+    for (let y = 0; y < p.inH; y++) {
+      for (let xx = 0; xx < p.inW; xx++) {
+        for (let ch = 0; ch < c; ch++) {
+          let s = pw[c * k * k + ch];
+          for (let ty = 0; ty < k; ty++) {
+            const iy = y + ty - r;
+            if (iy < 0 || iy >= p.inH) continue;
+            for (let tx = 0; tx < k; tx++) {
+              const ix = xx + tx - r;
+              if (ix < 0 || ix >= p.inW) continue;
+              s += pw[(ch * k + ty) * k + tx] *
+                x[nhwcIndex(p.xBase, p.xStride, p.xOff, p.inH, p.inW, n, iy, ix, ch)];
+            }
+          }
+          out[((n * p.inH + y) * p.inW + xx) * c + ch] = act ? silu(s) : s;
+        }
+      }
+    }
+  }
+  return out;
 }

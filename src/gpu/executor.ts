@@ -9,7 +9,12 @@
  * it faster, or everywhere with `halfMath`); `to_f16` turns the caller's f32 input into the f16 input
  * activation and `to_f32` widens each output before its readback. Uniform-window weights stay f32.
  */
-import { conv2dF16Math, type Conv2dTile, packConv2dWeight } from "../../kernels/conv2d.ts";
+import {
+  conv2dF16Math,
+  type Conv2dTile,
+  packConv2dPreWeight,
+  packConv2dWeight,
+} from "../../kernels/conv2d.ts";
 import { supportsInstanceMasks } from "../../kernels/instance_masks.ts";
 import {
   type Candidates,
@@ -24,7 +29,7 @@ import type { KernelSpec } from "../../kernels/_spec.ts";
 import { f16Kernels } from "../../kernels/mod.ts";
 import { toF16 } from "../../kernels/to_f16.ts";
 import { toF32 } from "../../kernels/to_f32.ts";
-import { fuseResidualAdds, fuseSiblingConvs } from "../graph/fuse.ts";
+import { fuseDepthwisePreConvs, fuseResidualAdds, fuseSiblingConvs } from "../graph/fuse.ts";
 import type { Graph } from "../graph/ir.ts";
 import { type Plan, planMemory } from "../graph/plan.ts";
 import type { LoadedModel } from "../load_model.ts";
@@ -255,9 +260,10 @@ export class Executor {
       ? undefined
       : options.tuneCache ?? defaultTuneCachePath();
     this.cache = cache;
-    // Residual adds into conv epilogues; convs sharing an input into one conv and a split.
+    // Residual adds into conv epilogues; convs sharing an input into one conv and a split; on hardware
+    // adapters (conv2d) depthwise convs into the 1x1 convs that read them.
     const fused = fuseSiblingConvs(fuseResidualAdds(model.parsed.graph), model.state);
-    this.graph = fused.graph;
+    this.graph = gpu.software ? fused.graph : fuseDepthwisePreConvs(fused.graph);
     this.#state = fused.state;
     this.#limits = {
       maxWorkgroupStorage: gpu.device.limits.maxComputeWorkgroupStorageSize,
@@ -318,6 +324,8 @@ export class Executor {
       )
       : target.packing === "conv2d_uniform"
       ? packConv2dUniformWeight(t.data, shape4, uniformPacking)
+      : target.packing === "conv2d_pre"
+      ? packConv2dPreWeight(t.data, shape4, bias ?? new Float32Array(shape4[0]))
       : target.packing === "dwconv2d"
       ? packDwconv2dWeight(t.data, shape4)
       : target.packing === "dwconv2d_uniform"

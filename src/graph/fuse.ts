@@ -52,6 +52,27 @@ export function foldBatchNorm(graph: Graph, state: StateDict, file = "<weights>"
  * output feeds nothing but that add and the graph output is not that conv. Returns a new graph.
  */
 export function fuseResidualAdds(graph: Graph): Graph {
+  const uses = valueUses(graph);
+  const producer = new Map<number, ConvOp>();
+  const ops = graph.ops.map((op) => (op.op === "conv" ? { ...op } : op));
+  for (const op of ops) if (op.op === "conv") producer.set(op.y, op);
+  const kept = ops.filter((op) => {
+    if (op.op !== "add") return true;
+    for (const [main, other] of [[op.a, op.b], [op.b, op.a]]) {
+      const p = producer.get(main);
+      if (p && p.r === undefined && uses.get(main) === 1) {
+        p.r = other;
+        p.y = op.y;
+        return false;
+      }
+    }
+    return true;
+  });
+  return { ...graph, ops: kept };
+}
+
+/** How many times each value is read (by ops, and as a graph output). */
+function valueUses(graph: Graph): Map<number, number> {
   const uses = new Map<number, number>();
   const use = (id: number) => uses.set(id, (uses.get(id) ?? 0) + 1);
   for (const op of graph.ops) {
@@ -82,22 +103,47 @@ export function fuseResidualAdds(graph: Graph): Graph {
     }
   }
   for (const id of Object.values(graph.outputs)) use(id);
-  const producer = new Map<number, ConvOp>();
-  const ops = graph.ops.map((op) => (op.op === "conv" ? { ...op } : op));
-  for (const op of ops) if (op.op === "conv") producer.set(op.y, op);
-  const kept = ops.filter((op) => {
-    if (op.op !== "add") return true;
-    for (const [main, other] of [[op.a, op.b], [op.b, op.a]]) {
-      const p = producer.get(main);
-      if (p && p.r === undefined && uses.get(main) === 1) {
-        p.r = other;
-        p.y = op.y;
-        return false;
-      }
+  return uses;
+}
+
+/**
+ * Fold a depthwise conv (`DWConv`: stride 1, padding k / 2, no residual) into the 1x1 conv that is its only
+ * reader (dense, stride 1): the 1x1 conv computes the depthwise output as it reads its input (conv2d's
+ * `PRE_K`), one dispatch instead of two. In a Segment head these are the two DWConv -> Conv pairs of each
+ * level's class branch (`cv3.i.0`, `cv3.i.1`). The fused conv reads the depthwise conv's input, keeps the
+ * 1x1 conv's place and output, and is named by both names joined with `+`. For kernels with a pre-conv only
+ * (`conv2d`; software adapters' `conv2d_uniform` has none).
+ *
+ * @param graph The graph (residual adds already fused).
+ * @returns The new graph.
+ */
+export function fuseDepthwisePreConvs(graph: Graph): Graph {
+  const uses = valueUses(graph);
+  const readers = new Map<number, ConvOp>();
+  for (const op of graph.ops) if (op.op === "conv") readers.set(op.x, op);
+  const folded = new Set<ConvOp>();
+  const into = new Map<ConvOp, ConvOp>();
+  for (const op of graph.ops) {
+    if (op.op !== "conv") continue;
+    const depthwise = op.g > 1 && op.g === op.cin && op.g === op.cout && op.k % 2 === 1 && op.s === 1 &&
+      op.p === (op.k - 1) / 2 && op.r === undefined;
+    const next = readers.get(op.y);
+    if (!depthwise || uses.get(op.y) !== 1 || !next || folded.has(next)) continue;
+    if (next.k !== 1 || next.s !== 1 || next.p !== 0 || next.g !== 1 || next.pre || next.cin !== op.cout) {
+      continue;
     }
-    return true;
-  });
-  return { ...graph, ops: kept };
+    folded.add(op);
+    into.set(next, {
+      ...next,
+      name: `${op.name}+${next.name}`,
+      x: op.x,
+      pre: { weight: op.weight, bias: op.bias, k: op.k, act: op.act },
+    });
+  }
+  const ops = graph.ops.flatMap((op) =>
+    op.op === "conv" && folded.has(op) ? [] : op.op === "conv" && into.has(op) ? [into.get(op)!] : [op]
+  );
+  return { ...graph, ops };
 }
 
 /**

@@ -38,6 +38,11 @@ export interface ConvOp {
   bn?: string;
   /** Residual added after the activation (set by the fusion pass). */
   r?: number;
+  /**
+   * A depthwise conv (stride 1, padding k / 2) applied to `x` before this 1x1 conv, computed as the conv reads
+   * its input (set by `fuseDepthwisePreConvs`): its weight and bias keys, window and activation.
+   */
+  pre?: { weight: string; bias: string; k: number; act: Act };
 }
 
 /** Transposed 2-D convolution with kernel == stride and no padding (Proto's 2x upsample). */

@@ -1,7 +1,7 @@
 /**
  * A conv op → `dwconv2d` when depthwise (`dwconv2d_uniform` on a software adapter); else on a
  * software adapter `conv2d_uniform` (one dispatch per output-channel chunk and input-channel slice);
- * else `conv2d` with a tile chosen for its shape.
+ * else `conv2d` with a tile chosen for its shape (and its fused depthwise pre-conv, `PRE_K`, if any).
  */
 import { conv2d, conv2dTile } from "../../kernels/conv2d.ts";
 import {
@@ -39,6 +39,11 @@ export function convCalls(op: ConvOp, plan: Plan, limits: CallLimits = {}): Kern
   const depthwise = op.g > 1 && op.g === op.cin && op.g === op.cout;
   const xNchw = plan.regions[x.loc.region].nchw;
   const yNchw = plan.regions[y.loc.region].nchw;
+  if (op.pre && (limits.software || xNchw || op.k !== 1 || op.g !== 1)) {
+    throw new RangeError(
+      `Cannot run conv "${op.name}" with its depthwise pre-conv here: conv2d runs it (1x1, NHWC input, not on a software adapter)`,
+    );
+  }
   if (depthwise && !xNchw && !yNchw && limits.software && dwconv2dUniformFits(op.cin, op.k)) {
     return [{
       label: op.name,
@@ -70,6 +75,9 @@ export function convCalls(op: ConvOp, plan: Plan, limits: CallLimits = {}): Kern
     IN_NCHW: xNchw ? 1 : 0,
     OUT_NCHW: yNchw ? 1 : 0,
   };
+  const pre: Record<string, number> = op.pre
+    ? { PRE_K: op.pre.k, PRE_ACT: op.pre.act === "silu" ? 1 : 0 }
+    : {};
   const params = {
     ...shape,
     inC: op.cin,
@@ -108,14 +116,20 @@ export function convCalls(op: ConvOp, plan: Plan, limits: CallLimits = {}): Kern
   return [{
     label: op.name,
     spec: conv2d,
-    overrides: { ...common, ...conv2dTile(op.cout / op.g, y.n * y.h * y.w, op.g, limits.targetWorkgroups) },
+    overrides: {
+      ...common,
+      ...pre,
+      ...conv2dTile(op.cout / op.g, y.n * y.h * y.w, op.g, limits.targetWorkgroups),
+    },
     params,
-    // x4: the input again as vec4s, for tiles that stage A four channels at a time (VEC_A).
+    // x4: the input again as vec4s, for tiles that stage A four channels at a time (VEC_A); pw: the
+    // depthwise pre-conv's weights and bias.
     bind: {
       ...bind,
       w: { weight: op.weight, packing: "conv2d", groups: op.g },
       p: { dummy: true },
       x4: bind.x,
+      pw: op.pre ? { weight: op.pre.weight, bias: op.pre.bias, packing: "conv2d_pre" } : { dummy: true },
     },
   }];
 }

@@ -288,3 +288,32 @@ Deno.test("autotuning skips candidates the driver rejects instead of failing the
     plain.dispose();
   }
 });
+
+Deno.test("hardware plans run the head's depthwise convs inside the 1x1 convs that read them, with the software plan's outputs", async () => {
+  const gpu = await requestGpu();
+  const model = await loadModel("yolo11n-seg.yaml");
+  const hardware = new Executor({ ...gpu, software: false }, model, { tune: false });
+  const software = new Executor({ ...gpu, software: true }, model, { tune: false });
+  const half = gpu.features.f16
+    ? new Executor({ ...gpu, software: false }, model, { tune: false, half: true })
+    : undefined;
+  try {
+    const folded = (e: Executor) => e.graph.ops.filter((op) => op.op === "conv" && op.pre).length;
+    assert.equal(folded(hardware), 6);
+    assert.equal(folded(software), 0, "conv2d_uniform has no pre-conv");
+    const shape = [1, 3, 64, 96];
+    const input = randomArray(64 * 96 * 3, 17, 0, 1);
+    const a = await hardware.forward(input, shape);
+    const b = await software.forward(input, shape);
+    assertClose(a.output0.data, b.output0.data, { atol: 1e-3, rtol: 1e-4 }, "output0");
+    assertClose(a.output1!.data, b.output1!.data, { atol: 1e-4, rtol: 1e-4 }, "output1");
+    if (half) {
+      const c = await half.forward(input, shape);
+      assertClose(c.output0.data, b.output0.data, { atol: 0.5, rtol: 2e-2 }, "half output0");
+    }
+  } finally {
+    hardware.dispose();
+    software.dispose();
+    half?.dispose();
+  }
+});

@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { CheckpointError } from "../../src/errors.ts";
-import { foldBatchNorm, fuseResidualAdds, fuseSiblingConvs } from "../../src/graph/fuse.ts";
+import {
+  foldBatchNorm,
+  fuseDepthwisePreConvs,
+  fuseResidualAdds,
+  fuseSiblingConvs,
+} from "../../src/graph/fuse.ts";
+import { assertClose } from "../_close.ts";
 import { loadModel } from "../../src/load_model.ts";
 import { cpuForward } from "../_cpu_forward.ts";
 import { randomArray } from "../_rand.ts";
@@ -101,4 +107,34 @@ Deno.test("fuseSiblingConvs merges the Segment head's first convs per level, and
   const fused = cpuForward(model, input, [2, 3, 64, 96], true);
   assert.deepEqual(fused.output0, plain.output0);
   assert.deepEqual(fused.output1, plain.output1);
+});
+
+Deno.test("fuseDepthwisePreConvs folds the Segment head's DWConv -> Conv pairs, and the network computes the same", async () => {
+  const model = await loadModel("yolo11n-seg.yaml");
+  const { graph: before } = fuseSiblingConvs(fuseResidualAdds(model.parsed.graph), model.state);
+  const graph = fuseDepthwisePreConvs(before);
+  const convs = (g: typeof graph) => g.ops.flatMap((op) => op.op === "conv" ? [op] : []);
+  const folded = convs(graph).filter((op) => op.pre);
+  assert.deepEqual(
+    folded.map((op) => op.name),
+    [0, 1, 2].flatMap((i) => [
+      `model.23.cv3.${i}.0.0+model.23.cv3.${i}.0.1`,
+      `model.23.cv3.${i}.1.0+model.23.cv3.${i}.1.1`,
+    ]),
+  );
+  assert.equal(convs(graph).length, convs(before).length - 6);
+  for (const op of folded) {
+    const dw = convs(before).find((c) => op.name.startsWith(`${c.name}+`))!;
+    assert.deepEqual(op.pre, { weight: dw.weight, bias: dw.bias, k: 3, act: "silu" });
+    assert.equal(op.x, dw.x, "reads the depthwise conv's input");
+    assert.equal(op.k, 1);
+  }
+  // C2PSA's positional DWConv adds the attention output (a residual): left alone.
+  assert.ok(convs(graph).some((op) => op.name === "model.10.m.0.attn.pe" && !op.pre));
+  // Same network: the CPU twins with and without the fold (the depthwise sums in the same order).
+  const input = randomArray(3 * 64 * 96, 6, 0, 1);
+  const plain = cpuForward(model, input, [1, 3, 64, 96], true);
+  const fused = cpuForward(model, input, [1, 3, 64, 96], true, true);
+  assertClose(fused.output0, plain.output0, { atol: 1e-4, rtol: 1e-5 }, "output0");
+  assertClose(fused.output1!, plain.output1!, { atol: 1e-5, rtol: 1e-5 }, "output1");
 });

@@ -18,6 +18,7 @@ import {
   conv2dTileBytes,
   conv2dTileCandidates,
   convOutSize,
+  packConv2dPreWeight,
   packConv2dWeight,
 } from "../../kernels/conv2d.ts";
 import { conv2dSplitkReduce, conv2dSplitkReduceF16 } from "../../kernels/conv2d_splitk_reduce.ts";
@@ -54,6 +55,8 @@ interface Case {
   yView?: [number, number, number];
   rView?: [number, number, number];
   tile?: Partial<Conv2dOverrides>;
+  /** A fused depthwise pre-conv (`PRE_K`) with SiLU when `act` is 1. */
+  pre?: { k: number; act?: number };
 }
 
 async function check(c: Case, seed: number, half = false, halfMath = false): Promise<void> {
@@ -102,13 +105,26 @@ async function check(c: Case, seed: number, half = false, halfMath = false): Pro
   const x = h(randomArray(xBase + batch * c.h * c.w * p.xStride + 3, seed + 3));
   const y0 = h(randomArray(yBase + batch * outH * outW * p.yStride + 5, seed + 4, 10, 11));
   const r = h(randomArray(rBase + batch * outH * outW * p.rStride + 2, seed + 5));
+  if (c.pre) Object.assign(o, { PRE_K: c.pre.k, PRE_ACT: c.pre.act ?? 0 });
+  // The pre-conv's weights [cin, 1, k, k] and bias: unpacked (weights then bias) for the CPU, packed for the GPU.
+  const preTaps = c.pre ? c.pre.k * c.pre.k : 0;
+  const preW = h(randomArray(c.cin * preTaps, seed + 6, -0.5, 0.5));
+  const preB = h(randomArray(c.cin, seed + 7));
+  const pw = c.pre ? new Float32Array([...preW, ...preB]) : undefined;
   const expected = y0.slice();
-  conv2dCpu({ x, w, b, r, y: expected }, p, o);
+  conv2dCpu({ x, w, b, r, y: expected, pw }, p, o);
   if (half) expected.set(roundF16(expected));
   const split = o.KSPLIT ?? 1;
   const pixels = batch * outH * outW;
   const got = await runKernel(halfMath ? conv2dF16Math : half ? conv2dF16 : conv2d, {
-    inputs: { x, x4: x, w: packConv2dWeight(w, wShape, groups), b, ...(c.residual ? { r } : {}) },
+    inputs: {
+      x,
+      x4: x,
+      w: packConv2dWeight(w, wShape, groups),
+      b,
+      ...(c.residual ? { r } : {}),
+      ...(c.pre ? { pw: packConv2dPreWeight(preW, [c.cin, 1, c.pre.k, c.pre.k], preB) } : {}),
+    },
     outputs: { y: y0, p: new Float32Array(split > 1 ? split * pixels * c.cout : 1) },
     params: p,
     overrides: o,
@@ -140,6 +156,58 @@ async function check(c: Case, seed: number, half = false, halfMath = false): Pro
 
 const cases: [string, Case][] = [
   ["1x1, cin 13 -> cout 7", { h: 8, w: 8, cin: 13, cout: 7, k: 1 }],
+  ["depthwise 3x3 + SiLU pre-conv fused into a 1x1 (Detect cv3), cin 13 -> 7, batch 2, views", {
+    batch: 2,
+    h: 9,
+    w: 7,
+    cin: 13,
+    cout: 7,
+    k: 1,
+    act: 1,
+    pre: { k: 3, act: 1 },
+    xView: [5, 6, 3],
+    yView: [2, 4, 1],
+  }],
+  ["depthwise 5x5 pre-conv (no act) on a 3x2 map, residual", {
+    h: 3,
+    w: 2,
+    cin: 6,
+    cout: 10,
+    k: 1,
+    residual: true,
+    pre: { k: 5 },
+  }],
+  ["pre-conv with vec4 staging (VEC_A), 16 -> 20, 8x8 register tile", {
+    h: 10,
+    w: 9,
+    cin: 16,
+    cout: 20,
+    k: 1,
+    act: 1,
+    pre: { k: 3, act: 1 },
+    xView: [4, 8, 4],
+    tile: { WG_M: 8, WG_N: 4, BK: 16, PIX4: 2, CH4: 2, VEC_A: 1 },
+  }],
+  ["pre-conv with PREFETCH and double buffers, 24 -> 16", {
+    batch: 2,
+    h: 6,
+    w: 7,
+    cin: 24,
+    cout: 16,
+    k: 1,
+    pre: { k: 3, act: 1 },
+    tile: { WG_M: 16, WG_N: 16, BK: 16, PREFETCH: 1, BUFFERS: 2 },
+  }],
+  ["pre-conv with split-K (KSPLIT 3) and WG_K 2, 40 -> 12", {
+    h: 5,
+    w: 5,
+    cin: 40,
+    cout: 12,
+    k: 1,
+    act: 1,
+    pre: { k: 3, act: 1 },
+    tile: { WG_M: 8, WG_N: 4, BK: 8, KSPLIT: 3, WG_K: 2 },
+  }],
   ["3x3 s1, odd map 9x7, batch 2, SiLU", { batch: 2, h: 9, w: 7, cin: 5, cout: 7, k: 3, act: 1 }],
   ["3x3 s2, 16 -> 32, channel views in and out", {
     h: 16,
