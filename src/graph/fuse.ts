@@ -148,10 +148,13 @@ export function fuseDepthwisePreConvs(graph: Graph): Graph {
 
 /**
  * Merge convs that read the same value with the same kernel, stride, padding and activation (dense, no
- * residual), whose outputs feed no concat and are no graph output, into one conv with their output channels
- * stacked, followed by a split (views, no copy): one dispatch with more parallelism instead of several small
- * ones. In a Segment head these are each level's first box conv and first mask-coefficient conv (`cv2.i.0`,
- * `cv4.i.0`) and, on the first level, the prototype branch's first conv (`proto.cv1`). The merged conv takes
+ * residual, no graph output) into one conv with their output channels stacked, followed by a split (views,
+ * no copy): one dispatch with more parallelism instead of several small ones. In a Segment head these are
+ * each level's first box conv and first mask-coefficient conv (`cv2.i.0`, `cv4.i.0`) and, on the first level,
+ * the prototype branch's first conv (`proto.cv1`); in every C3k block its `cv1` and `cv2`. A member that feeds
+ * a concat (C3k's `cv2`) stays in place there: the memory plan puts the merged output into the concat's
+ * buffer, its other members' channels where the block's result is written after they were last read (no
+ * copy for the YOLO11 and YOLOv8 models). The merged conv takes
  * the first one's place in the op order (the others only moved earlier, as they need nothing but the shared
  * input) and is named by the members' names joined with `+`, as are its stacked weight and bias.
  *
@@ -160,14 +163,10 @@ export function fuseDepthwisePreConvs(graph: Graph): Graph {
  * @returns The new graph, and `state` plus the stacked weights and biases.
  */
 export function fuseSiblingConvs(graph: Graph, state: StateDict): { graph: Graph; state: StateDict } {
-  const intoConcat = new Set<number>();
-  for (const op of graph.ops) if (op.op === "concat") op.xs.forEach((x) => intoConcat.add(x));
   const outputs = new Set(Object.values(graph.outputs));
   const groups = new Map<string, ConvOp[]>();
   for (const op of graph.ops) {
-    if (op.op !== "conv" || op.g !== 1 || op.r !== undefined || intoConcat.has(op.y) || outputs.has(op.y)) {
-      continue;
-    }
+    if (op.op !== "conv" || op.g !== 1 || op.r !== undefined || outputs.has(op.y)) continue;
     const key = [op.x, op.k, op.s, op.p, op.act].join("|");
     groups.set(key, [...(groups.get(key) ?? []), op]);
   }

@@ -8,6 +8,7 @@ import {
 } from "../../src/graph/fuse.ts";
 import { assertClose } from "../_close.ts";
 import { loadModel } from "../../src/load_model.ts";
+import { planMemory } from "../../src/graph/plan.ts";
 import { cpuForward } from "../_cpu_forward.ts";
 import { randomArray } from "../_rand.ts";
 import type { Graph } from "../../src/graph/ir.ts";
@@ -79,34 +80,57 @@ Deno.test("foldBatchNorm names the file and the missing tensor", () => {
   );
 });
 
-Deno.test("fuseSiblingConvs merges the Segment head's first convs per level, and the network computes the same", async () => {
+Deno.test("fuseSiblingConvs merges the Segment head's first convs per level and each C3k's cv1 and cv2, and the network computes the same", async () => {
   const model = await loadModel("yolo11n-seg.yaml");
   const before = fuseResidualAdds(model.parsed.graph);
   const { graph, state } = fuseSiblingConvs(before, model.state);
   const convNames = (g: typeof graph) => g.ops.flatMap((op) => op.op === "conv" ? [op.name] : []);
   const merged = convNames(graph).filter((n) => n.includes("+"));
   assert.deepEqual(merged, [
+    "model.6.m.0.cv1+model.6.m.0.cv2",
+    "model.8.m.0.cv1+model.8.m.0.cv2",
+    "model.22.m.0.cv1+model.22.m.0.cv2",
     "model.23.cv2.0.0+model.23.proto.cv1+model.23.cv4.0.0",
     "model.23.cv2.1.0+model.23.cv4.1.0",
     "model.23.cv2.2.0+model.23.cv4.2.0",
   ]);
-  assert.equal(convNames(graph).length, convNames(before).length - 4);
-  // C3k's cv1 and cv2 share an input but cv2 feeds a concat (a copy would cost what the merge saves).
-  assert.ok(convNames(graph).includes("model.6.m.0.cv1") && convNames(graph).includes("model.6.m.0.cv2"));
+  assert.equal(convNames(graph).length, convNames(before).length - 7);
+  // C3k's cv2 feeds the block's concat: the merged output lives in that concat's buffer, no copy.
+  assert.equal(planMemory(graph, 2, 64, 96).copies.length, 0);
   // The stacked weight: members' [cout, cin, k, k] blocks one after the other.
-  const w = state.get(`${merged[1]}.weight`)!;
+  const w = state.get(`${merged[4]}.weight`)!;
   const a = model.state.get("model.23.cv2.1.0.conv.weight")!,
     b = model.state.get("model.23.cv4.1.0.conv.weight")!;
   assert.deepEqual(w.shape, [a.shape[0] + b.shape[0], ...a.shape.slice(1)]);
   assert.deepEqual(w.data.subarray(0, a.data.length), a.data);
   assert.deepEqual(w.data.subarray(a.data.length), b.data);
-  assert.equal(model.state.get(`${merged[1]}.weight`), undefined, "the input state is left alone");
+  assert.equal(model.state.get(`${merged[4]}.weight`), undefined, "the input state is left alone");
   // Same sums in the same order: identical outputs.
   const input = randomArray(2 * 3 * 64 * 96, 5, 0, 1);
   const plain = cpuForward(model, input, [2, 3, 64, 96]);
   const fused = cpuForward(model, input, [2, 3, 64, 96], true);
   assert.deepEqual(fused.output0, plain.output0);
   assert.deepEqual(fused.output1, plain.output1);
+});
+
+Deno.test("fuseSiblingConvs adds no concat copy to the plans of the built-in YOLO11 and YOLOv8 models", async () => {
+  for (
+    const name of [
+      "yolo11n-seg.yaml",
+      "yolo11m-seg.yaml",
+      "yolo11x-seg.yaml",
+      "yolov8n-seg.yaml",
+      "yolov8m-seg.yaml",
+    ]
+  ) {
+    const model = await loadModel(name);
+    const before = fuseResidualAdds(model.parsed.graph);
+    const { graph } = fuseSiblingConvs(before, model.state);
+    assert.ok(graph.ops.length < before.ops.length, name);
+    for (const [h, w] of [[640, 640], [320, 192]]) {
+      assert.equal(planMemory(graph, 1, h, w).copies.length, 0, `${name} at ${h}x${w}`);
+    }
+  }
 });
 
 Deno.test("fuseDepthwisePreConvs folds the Segment head's DWConv -> Conv pairs, and the network computes the same", async () => {
