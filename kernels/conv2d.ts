@@ -53,7 +53,9 @@ export type Conv2dOverride =
   | "WG_K"
   | "VEC_A"
   | "PRE_K"
-  | "PRE_ACT";
+  | "PRE_ACT"
+  | "POST_N"
+  | "POST_ACT";
 
 /** Params values of a conv2d dispatch. `inC`/`outC` are totals over all groups. */
 export type Conv2dParams = Record<Conv2dParam, number>;
@@ -64,8 +66,10 @@ export type Conv2dOverrides = Record<Conv2dOverride, number>;
 /**
  * The conv2d kernel: bindings x, w (packed), b, r (residual; a 4-byte dummy when off), y, p (split-K
  * partial sums `[KSPLIT][pixels][outC]` f32, a dummy when KSPLIT is 1), x4 (x's buffer again, read as vec4s
- * with `VEC_A`; a dummy otherwise), pw (the depthwise pre-conv's weights and bias with `PRE_K` > 0, packed by
- * {@linkcode packConv2dPreWeight}; a dummy otherwise), params. With `KSPLIT > 1` the kernel writes only p;
+ * with `VEC_A`; a dummy otherwise), aux (the depthwise pre-conv's weights and bias with `PRE_K` > 0, packed by
+ * {@linkcode packConv2dPreWeight}; the 1x1 post-conv's with `POST_N` > 0, packed by
+ * {@linkcode packConv2dPostWeight}, y then taking its `POST_N` channels and the tile all `outC` channels, see
+ * {@linkcode conv2dPostTiles}; a dummy otherwise), params. With `KSPLIT > 1` the kernel writes only p;
  * `conv2d_splitk_reduce` then writes y.
  */
 export const conv2d: KernelSpec<Conv2dParam, Conv2dOverride> = {
@@ -80,7 +84,7 @@ export const conv2d: KernelSpec<Conv2dParam, Conv2dOverride> = {
     { name: "p", access: "read_write", f32: true },
     { name: "x4", access: "read", shared: true },
     // Read only, declared read_write: the dummy bound when PRE_K is 0 is also p's (one usage per buffer).
-    { name: "pw", access: "read", shared: true },
+    { name: "aux", access: "read", shared: true },
     { name: "params", access: "uniform" },
   ],
   params: u32Params<Conv2dParam>(
@@ -122,6 +126,8 @@ export const conv2d: KernelSpec<Conv2dParam, Conv2dOverride> = {
     VEC_A: 0,
     PRE_K: 0,
     PRE_ACT: 0,
+    POST_N: 0,
+    POST_ACT: 0,
   },
   dispatch(p, o) {
     const tilesM = ceilDiv(p.batch * p.outH * p.outW, 4 * o.PIX4 * o.WG_M);
@@ -171,6 +177,14 @@ export const conv2d: KernelSpec<Conv2dParam, Conv2dOverride> = {
     }
     if (!(o.PRE_ACT === 0 || o.PRE_ACT === 1)) {
       throw new RangeError(`Set conv2d PRE_ACT to 0 (none) or 1 (SiLU): got ${o.PRE_ACT}`);
+    }
+    if (!(Number.isInteger(o.POST_N) && o.POST_N >= 0) || !(o.POST_ACT === 0 || o.POST_ACT === 1)) {
+      throw new RangeError(
+        `Give conv2d a whole POST_N >= 0 and POST_ACT 0 or 1: got ${o.POST_N}, ${o.POST_ACT}`,
+      );
+    }
+    if (o.POST_N > 0 && (o.KSPLIT !== 1 || o.PRE_K > 0)) {
+      throw new RangeError("Give conv2d POST_N no split reduction (KSPLIT 1) and no PRE_K");
     }
     if (!conv2dParkFits(o)) {
       throw new RangeError(
@@ -541,6 +555,116 @@ export function packConv2dPreWeight(
     out[taps * row + ch] = bias[ch];
   }
   return out;
+}
+
+/**
+ * Packs a 1x1 conv's PyTorch weights `[cout, cin, 1, 1]` and bias for conv2d's fused post-conv (`POST_N`):
+ * `[ci][ceil(cout / 4) * 4]` (output-channel-fastest, zero-padded to whole vec4s), then the bias as one more
+ * such row.
+ *
+ * @param w Weights in PyTorch order.
+ * @param shape `[cout, cin, 1, 1]`.
+ * @param bias The bias (`cout` values).
+ * @returns The packed weights and bias.
+ * @throws {RangeError} When the shapes do not match.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { packConv2dPostWeight } from "./conv2d.ts";
+ * // 2 outputs from 1 input channel.
+ * const packed = packConv2dPostWeight(new Float32Array([5, 7]), [2, 1, 1, 1], new Float32Array([3, 4]));
+ * assert.deepEqual([...packed], [5, 7, 0, 0, 3, 4, 0, 0]);
+ * ```
+ */
+export function packConv2dPostWeight(
+  w: Float32Array,
+  shape: readonly [number, number, number, number],
+  bias: Float32Array,
+): Float32Array {
+  const [cout, cin, kh, kw] = shape;
+  if (kh !== 1 || kw !== 1 || w.length !== cout * cin) {
+    throw new RangeError(`Give 1x1 weights of shape [cout, cin, 1, 1]: got [${shape.join(", ")}]`);
+  }
+  if (bias.length !== cout) {
+    throw new RangeError(`Give a post-conv bias of ${cout} values: got ${bias.length}`);
+  }
+  const row = ceilDiv(cout, 4) * 4;
+  const out = new Float32Array((cin + 1) * row);
+  for (let co = 0; co < cout; co++) {
+    for (let ci = 0; ci < cin; ci++) out[ci * row + co] = w[co * cin + ci];
+    out[cin * row + co] = bias[co];
+  }
+  return out;
+}
+
+/**
+ * The conv2d tiles a layer with a fused 1x1 post-conv (`POST_N`) can run: one tile along the output channels
+ * (`4 * CH4 * WG_N >= cout`, the post-conv needs them all), no split reduction, the layer's tile kept in
+ * workgroup memory besides the staging tiles; within `maxWorkgroupBytes` and `maxInvocations`. The first is
+ * the heuristic choice: the largest pixel tile that still gives `targetWorkgroups / 2` workgroups, else the one
+ * giving the most.
+ *
+ * @param cout The layer's own output channels (the post-conv's input).
+ * @param pixels Output pixels (all images).
+ * @param targetWorkgroups Workgroups that fill the device. @default {264}
+ * @param maxWorkgroupBytes The device's `maxComputeWorkgroupStorageSize`. @default {16384}
+ * @param maxInvocations The device's `maxComputeInvocationsPerWorkgroup`. @default {256}
+ * @returns Tiles (empty when the channels do not fit one tile).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { conv2dPostTiles } from "./conv2d.ts";
+ * const tiles = conv2dPostTiles(64, 6400, 264, 49152, 1024);
+ * assert.ok(tiles.length > 4 && tiles.every((t) => 4 * (t.CH4 ?? 1) * t.WG_N >= 64));
+ * assert.deepEqual(conv2dPostTiles(4096, 400), []);
+ * ```
+ */
+export function conv2dPostTiles(
+  cout: number,
+  pixels: number,
+  targetWorkgroups = 264,
+  maxWorkgroupBytes = 16384,
+  maxInvocations = 256,
+): Required<Conv2dTile>[] {
+  const tiles: Required<Conv2dTile>[] = [];
+  for (const ch4 of [1, 2]) {
+    const wgN = ceilDiv(cout, 4 * ch4);
+    for (const pix4 of [1, 2]) {
+      for (const wgM of [64, 32, 16, 8, 4]) {
+        const nt = wgM * wgN;
+        if (nt > maxInvocations) continue;
+        // The deepest reduction step that divides the invocations and fits (shallower steps stage less).
+        for (const bk of [16, 8, 4]) {
+          const t = conv2dFullTile({ WG_M: wgM, WG_N: wgN, BK: bk, PIX4: pix4, CH4: ch4 });
+          if (nt % bk === 0 && conv2dTileBytes(t) + conv2dPostBytes(t) <= maxWorkgroupBytes) {
+            tiles.push(t);
+            break;
+          }
+        }
+      }
+    }
+  }
+  const workgroups = (t: Conv2dTile) => ceilDiv(pixels, 4 * (t.PIX4 ?? 1) * t.WG_M);
+  const pixelsPer = (t: Conv2dTile) => 4 * (t.PIX4 ?? 1) * t.WG_M;
+  const enough = tiles.filter((t) => workgroups(t) >= targetWorkgroups / 2)
+    .sort((a, b) => pixelsPer(b) - pixelsPer(a) || (a.CH4 ?? 1) - (b.CH4 ?? 1));
+  const most = [...tiles].sort((a, b) => workgroups(b) - workgroups(a) || (a.CH4 ?? 1) - (b.CH4 ?? 1));
+  const first = enough[0] ?? most[0];
+  return first ? [first, ...tiles.filter((t) => t !== first)] : [];
+}
+
+/**
+ * The most output channels a conv carrying a fused 1x1 post-conv should have: its tile must span all of them,
+ * so wider layers (YOLO11n's 256-channel convs on 20x20 maps) would run in a few dozen workgroups where their
+ * split tiles (split-K, several channel tiles) use hundreds.
+ */
+export const POST_CONV_MAX_CHANNELS = 128;
+
+/** Bytes of workgroup memory the layer's own tile takes with a fused post-conv: BM x BN f32. */
+export function conv2dPostBytes(t: Conv2dTile): number {
+  return 4 * (4 * (t.PIX4 ?? 1) * t.WG_M) * (4 * (t.CH4 ?? 1) * t.WG_N);
 }
 
 /** `conv2d` with f16 activations (its `.wgsl` made f16 by `f16Variant`), for devices with `shader-f16`. */

@@ -18,6 +18,11 @@
 // With PRE_K > 0 (a 1x1 conv, stride 1, one group, NHWC input) the A values are a depthwise PRE_K x PRE_K
 // conv of x (stride 1, zero padding PRE_K / 2) with its bias and optional SiLU (PRE_ACT), computed as they
 // are staged: a DWConv followed by a pointwise Conv (Ultralytics' Detect cv3 branches) in one dispatch.
+// With POST_N > 0 the layer is followed by a 1x1 conv to POST_N channels inside the same dispatch: the
+// workgroup's tile (all outC channels: one tile along N, no split reduction) gets its bias and activation and
+// goes to workgroup memory instead of y; the 1x1 conv (its weights and bias in aux, POST_ACT, then RESIDUAL)
+// multiplies it and writes y, which then has POST_N channels (a Conv followed by a 1x1 Conv: the Segment
+// head's box and mask-coefficient branches, Proto's last two convs, PSA's feed-forward).
 //
 // Views: activation element (b, y, x, c) lives at base + ((b * H + y) * W + x) * stride + off + c
 // (NHWC), or with IN_NCHW / OUT_NCHW at base + ((b * stride + off + c) * H + y) * W + x.
@@ -63,8 +68,10 @@ struct Params {
 // x again, as vec4s (VEC_A): bound to the same buffer (a dummy when VEC_A is off).
 @group(0) @binding(6) var<storage, read_write> x4: array<vec4<S>>;
 // The depthwise pre-conv (PRE_K > 0): [tap][ceil(inC / 4)] weight vec4s, then its bias as ceil(inC / 4)
-// vec4s (packConv2dPreWeight); otherwise the 4-byte dummy, which p may bind too (so read_write like p).
-@group(0) @binding(7) var<storage, read_write> pw: array<vec4<S>>; // read only
+// vec4s (packConv2dPreWeight); or the 1x1 post-conv (POST_N > 0): [outC][ceil(POST_N / 4)] weight vec4s, then
+// its bias as ceil(POST_N / 4) vec4s (packConv2dPostWeight); never both. Otherwise the 4-byte dummy, which p
+// may bind too (so read_write like p).
+@group(0) @binding(7) var<storage, read_write> aux: array<vec4<S>>; // read only
 @group(0) @binding(8) var<uniform> params: Params;
 
 // 0: identity, 1: SiLU x * sigmoid(x).
@@ -105,6 +112,9 @@ override BUFFERS: u32 = 1u;
 // Depthwise pre-conv window (0: none) and its activation (0: identity, 1: SiLU); see the top.
 override PRE_K: u32 = 0u;
 override PRE_ACT: u32 = 0u;
+// 1x1 post-conv output channels (0: none) and its activation; see the top.
+override POST_N: u32 = 0u;
+override POST_ACT: u32 = 0u;
 
 
 // Accumulators for the largest register tile: 8 pixels x 2 channel vec4s.
@@ -128,6 +138,8 @@ fn invocations() -> u32 {
 }
 // Per tile row: (image, oy * STRIDE - pad, ox * STRIDE - pad).
 var<workgroup> pixTile: array<vec3<i32>, 4u * PIX4 * WG_M>;
+// POST_N > 0: the layer's own output tile (bias and activation applied), [pixel row][channel], BM x BN.
+var<workgroup> eTile: array<f32, select(1u, 16u * PIX4 * WG_M * CH4 * WG_N, POST_N > 0u)>;
 
 fn xIndex(n: u32, iy: u32, ix: u32, c: u32) -> u32 {
   if (IN_NCHW) {
@@ -164,7 +176,7 @@ fn preConv(n: u32, iy: i32, ix: i32, ch: u32) -> f32 {
   let q = ch / 4u;
   let lane = ch % 4u;
   let r = i32(PRE_K / 2u);
-  var v = f32(pw[PRE_K * PRE_K * c4s + q][lane]);
+  var v = f32(aux[PRE_K * PRE_K * c4s + q][lane]);
   for (var ty = 0u; ty < PRE_K; ty++) {
     let y = iy + i32(ty) - r;
     if (y < 0 || y >= i32(params.inH)) {
@@ -176,7 +188,7 @@ fn preConv(n: u32, iy: i32, ix: i32, ch: u32) -> f32 {
         continue;
       }
       let xv = f32(x[xIndex(n, u32(y), u32(xx), params.xOff + ch)]);
-      v = fma(f32(pw[(ty * PRE_K + tx) * c4s + q][lane]), xv, v);
+      v = fma(f32(aux[(ty * PRE_K + tx) * c4s + q][lane]), xv, v);
     }
   }
   if (PRE_ACT == 1u) {
@@ -190,7 +202,7 @@ fn preConv4(n: u32, iy: i32, ix: i32, ch: u32) -> vec4<f32> {
   let c4s = (params.inC + 3u) / 4u;
   let q = ch / 4u;
   let r = i32(PRE_K / 2u);
-  var v = vec4<f32>(pw[PRE_K * PRE_K * c4s + q]);
+  var v = vec4<f32>(aux[PRE_K * PRE_K * c4s + q]);
   for (var ty = 0u; ty < PRE_K; ty++) {
     let y = iy + i32(ty) - r;
     if (y < 0 || y >= i32(params.inH)) {
@@ -202,7 +214,7 @@ fn preConv4(n: u32, iy: i32, ix: i32, ch: u32) -> vec4<f32> {
         continue;
       }
       let xv = vec4<f32>(x4[xIndex(n, u32(y), u32(xx), params.xOff + ch) / 4u]);
-      v = fma(vec4<f32>(pw[(ty * PRE_K + tx) * c4s + q]), xv, v);
+      v = fma(vec4<f32>(aux[(ty * PRE_K + tx) * c4s + q]), xv, v);
     }
   }
   if (PRE_ACT == 1u) {
@@ -575,6 +587,88 @@ fn addParked(kg: u32, lidK: u32, acc: ptr<function, array<vec4<f32>, MAX_ACC>>) 
   }
 }
 
+// POST_N > 0: stores an accumulator (tile row `row`, channel vec4 `c` of invocation column tn) with bias and
+// activation into eTile (channels 4 * tn + 4 * c * WG_N + 0..3; 0 past outC).
+fn park1(row: u32, c: u32, tn: u32, v4: vec4<f32>) {
+  let bn = 4u * CH4 * WG_N;
+  let col = 4u * tn + 4u * c * WG_N;
+  for (var j = 0u; j < 4u; j++) {
+    var v = 0.0;
+    if (col + j < params.outC) {
+      v = v4[j] + f32(b[col + j]);
+      if (ACT == 1u) {
+        v = v / (1.0 + exp(-v));
+      }
+    }
+    eTile[row * bn + col + j] = v;
+  }
+}
+
+// POST_N > 0: this invocation's register tile (tile rows 4 * tm * PIX4 .., channel column tn) into eTile.
+fn postTile(tm: u32, tn: u32, acc: ptr<function, array<vec4<f32>, MAX_ACC>>) {
+  let lrow = 4u * tm * PIX4;
+  park1(lrow, 0u, tn, (*acc)[0]);
+  park1(lrow + 1u, 0u, tn, (*acc)[2]);
+  park1(lrow + 2u, 0u, tn, (*acc)[4]);
+  park1(lrow + 3u, 0u, tn, (*acc)[6]);
+  if (CH4 == 2u) {
+    park1(lrow, 1u, tn, (*acc)[1]);
+    park1(lrow + 1u, 1u, tn, (*acc)[3]);
+    park1(lrow + 2u, 1u, tn, (*acc)[5]);
+    park1(lrow + 3u, 1u, tn, (*acc)[7]);
+  }
+  if (PIX4 == 2u) {
+    park1(lrow + 4u, 0u, tn, (*acc)[8]);
+    park1(lrow + 5u, 0u, tn, (*acc)[10]);
+    park1(lrow + 6u, 0u, tn, (*acc)[12]);
+    park1(lrow + 7u, 0u, tn, (*acc)[14]);
+    if (CH4 == 2u) {
+      park1(lrow + 4u, 1u, tn, (*acc)[9]);
+      park1(lrow + 5u, 1u, tn, (*acc)[11]);
+      park1(lrow + 6u, 1u, tn, (*acc)[13]);
+      park1(lrow + 7u, 1u, tn, (*acc)[15]);
+    }
+  }
+}
+
+// POST_N > 0: the 1x1 post-conv over the tile in eTile: each invocation takes (pixel row, 4 output channels)
+// pairs in turn, sums cin products with aux's weight vec4s, adds the bias, POST_ACT and the residual, stores y.
+fn postConv(lid: u32, m0: u32, pixels: u32, cin: u32) {
+  let bm = 4u * PIX4 * WG_M;
+  let bn = 4u * CH4 * WG_N;
+  let q4s = (POST_N + 3u) / 4u;
+  for (var e = lid; e < bm * q4s; e += invocations()) {
+    let row = e / q4s;
+    let q = e % q4s;
+    let m = m0 + row;
+    if (m >= pixels) {
+      continue;
+    }
+    var s = vec4<f32>(aux[cin * q4s + q]);
+    for (var k = 0u; k < cin; k++) {
+      s = fma(vec4<f32>(eTile[row * bn + k]), vec4<f32>(aux[k * q4s + q]), s);
+    }
+    let ox = m % params.outW;
+    let t = m / params.outW;
+    let oy = t % params.outH;
+    let n = t / params.outH;
+    for (var j = 0u; j < 4u; j++) {
+      let ch = 4u * q + j;
+      if (ch >= POST_N) {
+        break;
+      }
+      var v = s[j];
+      if (POST_ACT == 1u) {
+        v = v / (1.0 + exp(-v));
+      }
+      if (RESIDUAL) {
+        v += f32(r[outIndex(params.rBase, params.rStride, n, oy, ox, params.rOff + ch)]);
+      }
+      y[outIndex(params.yBase, params.yStride, n, oy, ox, params.yOff + ch)] = S(v);
+    }
+  }
+}
+
 @compute @workgroup_size(WG_M * WG_N * WG_K)
 fn main(
   @builtin(local_invocation_index) lid: u32,
@@ -719,22 +813,36 @@ fn main(
     fold(&acc, &part);
   }
 
-  // Invocation groups 1 .. WG_K - 1 hand their sums to group 0, which finishes the tile.
+  // Invocation groups 1 .. WG_K - 1 hand their sums to group 0, which finishes the tile. (No early return of
+  // groups 1..: a barrier may follow, and it must stay in uniform control flow.)
+  var finishes = true;
   if (WG_K > 1u) {
     if (kg > 0u) {
       park(kg, lidK, &acc);
     }
     workgroupBarrier();
-    if (kg > 0u) {
-      return;
-    }
-    for (var other = 1u; other < WG_K; other++) {
-      addParked(other, lidK, &acc);
+    finishes = kg == 0u;
+    if (finishes) {
+      for (var other = 1u; other < WG_K; other++) {
+        addParked(other, lidK, &acc);
+      }
     }
   }
 
   // Epilogue (bias, activation, residual, store) for each accumulator; constant indices keep acc in registers.
   let ctx = Tile(m0 + 4u * tm * PIX4, n0 + 4u * tn, g, slice, pixels, coutG);
+  if (POST_N > 0u) {
+    // This tile with bias and activation into eTile (0 past the channels), then the 1x1 post-conv.
+    if (finishes) {
+      postTile(tm, tn, &acc);
+    }
+    workgroupBarrier();
+    postConv(lid, m0, pixels, coutG);
+    return;
+  }
+  if (!finishes) {
+    return;
+  }
   store(ctx, 0u, 0u, acc[0]);
   store(ctx, 1u, 0u, acc[2]);
   store(ctx, 2u, 0u, acc[4]);

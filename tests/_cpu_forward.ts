@@ -12,7 +12,12 @@ import { detect } from "../src/cpu/detect.ts";
 import { dwconv2d } from "../src/cpu/dwconv2d.ts";
 import { maxpool2d } from "../src/cpu/maxpool2d.ts";
 import { upsampleNearest } from "../src/cpu/upsample_nearest.ts";
-import { fuseDepthwisePreConvs, fuseResidualAdds, fuseSiblingConvs } from "../src/graph/fuse.ts";
+import {
+  fuseDepthwisePreConvs,
+  fusePostConvs,
+  fuseResidualAdds,
+  fuseSiblingConvs,
+} from "../src/graph/fuse.ts";
 import { planMemory } from "../src/graph/plan.ts";
 import type { LoadedModel } from "../src/load_model.ts";
 import { planCalls } from "../src/ops/plan_calls.ts";
@@ -36,7 +41,7 @@ const TWINS: Record<string, Twin> = {
  * Run `model` on `[n, 3, h, w]` with the CPU twins; returns output0 and output1 like the executor. With
  * `siblings`, on the graph with sibling convs merged as the executor runs it (`fuseSiblingConvs`); with `pre`,
  * depthwise convs folded into the 1x1 convs that read them as well (`fuseDepthwisePreConvs`, hardware
- * adapters).
+ * adapters); with `post`, 1x1 convs folded into the convs whose output they alone read (`fusePostConvs`).
  */
 export function cpuForward(
   model: LoadedModel,
@@ -44,24 +49,27 @@ export function cpuForward(
   shape: number[],
   siblings = false,
   pre = false,
+  post = false,
 ) {
   const [n, , h, w] = shape;
   const residual = fuseResidualAdds(model.parsed.graph);
   const merged = siblings ? fuseSiblingConvs(residual, model.state) : { graph: residual, state: model.state };
-  const graph = pre ? fuseDepthwisePreConvs(merged.graph) : merged.graph;
+  const folded = pre ? fuseDepthwisePreConvs(merged.graph) : merged.graph;
+  const graph = post ? fusePostConvs(folded) : folded;
   const state = merged.state;
   const plan = planMemory(graph, n, h, w);
   const buffers = plan.buffers.map((e) => new Float32Array(e));
   const bufferOf = (region: number) => buffers[plan.regions[region].buffer];
   bufferOf(plan.locs[plan.input].region).set(data);
-  for (const call of planCalls(plan)) {
+  // Tiles are no concern of the twins: limits large enough for any post-conv tile.
+  for (const call of planCalls(plan, { maxWorkgroupStorage: 1 << 20, maxInvocations: 1024 })) {
     const buf: Record<string, Float32Array | undefined> = {};
     for (const [name, t] of Object.entries(call.bind)) {
       buf[name] = "value" in t
         ? bufferOf(plan.locs[t.value].region)
         : "region" in t
         ? bufferOf(t.region)
-        : "weight" in t && t.packing === "conv2d_pre"
+        : "weight" in t && (t.packing === "conv2d_pre" || t.packing === "conv2d_post")
         ? new Float32Array([...state.get(t.weight)!.data, ...state.get(t.bias!)!.data]) // the twin's layout
         : "weight" in t
         ? state.get(t.weight)!.data

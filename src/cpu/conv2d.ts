@@ -18,20 +18,49 @@ export interface Conv2dBuffers {
   y: Float32Array;
   /**
    * The depthwise pre-conv (`PRE_K` > 0): its unpacked weights `[inC, 1, PRE_K, PRE_K]` followed by its
-   * `inC` biases.
+   * `inC` biases; or the 1x1 post-conv (`POST_N` > 0): its weights `[POST_N, outC, 1, 1]` followed by its
+   * `POST_N` biases.
    */
-  pw?: Float32Array;
+  aux?: Float32Array;
 }
 
 /** Runs conv2d on the CPU, writing `buf.y` like the GPU kernel (tile overrides are ignored). */
 export function conv2d(buf: Conv2dBuffers, p: Conv2dParams, o: Partial<Conv2dOverrides> = {}): void {
   if (o.PRE_K) {
     // The depthwise pre-conv into a dense NHWC image, then the conv over it.
-    const pre = depthwise(buf.x, buf.pw!, p, o.PRE_K, o.PRE_ACT === 1);
-    conv2d({ ...buf, x: pre, pw: undefined }, { ...p, xBase: 0, xStride: p.inC, xOff: 0 }, {
+    const pre = depthwise(buf.x, buf.aux!, p, o.PRE_K, o.PRE_ACT === 1);
+    conv2d({ ...buf, x: pre, aux: undefined }, { ...p, xBase: 0, xStride: p.inC, xOff: 0 }, {
       ...o,
       PRE_K: 0,
     });
+    return;
+  }
+  if (o.POST_N) {
+    // The layer into a dense NHWC image (bias, activation), then the 1x1 post-conv (+ residual) into y.
+    const n2 = o.POST_N, aux = buf.aux!;
+    const mid = new Float32Array(p.batch * p.outH * p.outW * p.outC);
+    const dense = { Base: 0, Stride: p.outC, Off: 0 };
+    conv2d(
+      { x: buf.x, w: buf.w, b: buf.b, y: mid },
+      { ...p, yBase: dense.Base, yStride: dense.Stride, yOff: dense.Off },
+      { ...o, POST_N: 0, RESIDUAL: 0, OUT_NCHW: 0 },
+    );
+    conv2d(
+      { x: mid, w: aux.subarray(0, n2 * p.outC), b: aux.subarray(n2 * p.outC), r: buf.r, y: buf.y },
+      {
+        ...p,
+        inH: p.outH,
+        inW: p.outW,
+        inC: p.outC,
+        outC: n2,
+        groups: 1,
+        pad: 0,
+        xBase: dense.Base,
+        xStride: dense.Stride,
+        xOff: dense.Off,
+      },
+      { ...o, KSIZE: 1, STRIDE: 1, ACT: o.POST_ACT ?? 0, POST_N: 0, IN_NCHW: 0, PRE_K: 0 },
+    );
     return;
   }
   const k = o.KSIZE ?? 3;
@@ -73,7 +102,7 @@ export function conv2d(buf: Conv2dBuffers, p: Conv2dParams, o: Partial<Conv2dOve
 /** The depthwise conv (stride 1, zero padding k / 2, bias, optional SiLU) of the input view, dense NHWC. */
 function depthwise(
   x: Float32Array,
-  pw: Float32Array,
+  aux: Float32Array,
   p: Conv2dParams,
   k: number,
   act: boolean,
@@ -85,14 +114,14 @@ function depthwise(
     for (let y = 0; y < p.inH; y++) {
       for (let xx = 0; xx < p.inW; xx++) {
         for (let ch = 0; ch < c; ch++) {
-          let s = pw[c * k * k + ch];
+          let s = aux[c * k * k + ch];
           for (let ty = 0; ty < k; ty++) {
             const iy = y + ty - r;
             if (iy < 0 || iy >= p.inH) continue;
             for (let tx = 0; tx < k; tx++) {
               const ix = xx + tx - r;
               if (ix < 0 || ix >= p.inW) continue;
-              s += pw[(ch * k + ty) * k + tx] *
+              s += aux[(ch * k + ty) * k + tx] *
                 x[nhwcIndex(p.xBase, p.xStride, p.xOff, p.inH, p.inW, n, iy, ix, ch)];
             }
           }

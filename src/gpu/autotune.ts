@@ -13,6 +13,7 @@ import {
   conv2dFullTile,
   conv2dGroupCandidates,
   type Conv2dParams,
+  conv2dPostTiles,
   conv2dPrefetchCandidates,
   conv2dSplitCandidates,
   type Conv2dTile,
@@ -173,6 +174,21 @@ export async function tuneConvSteps(
     if (calls[i].spec.name !== "conv2d" || !step.resources) return;
     const p = calls[i].params as Conv2dParams;
     const pixels = p.batch * p.outH * p.outW;
+    if ((calls[i].overrides.POST_N ?? 0) > 0) {
+      // A fused post-conv: tiles spanning all the layer's channels, unsplit (and their prefetching variants).
+      const post = conv2dPostTiles(
+        p.outC,
+        pixels,
+        ctx.targetWorkgroups,
+        limits.maxComputeWorkgroupStorageSize,
+        limits.maxComputeInvocationsPerWorkgroup,
+      );
+      candidatesOf.set(
+        i,
+        [...post, ...conv2dPrefetchCandidates(post)].filter((t) => ctx.tuneFilter?.(t) ?? true),
+      );
+      return;
+    }
     const tiles = conv2dTileCandidates(
       p.outC / p.groups,
       pixels,

@@ -11,9 +11,12 @@
  */
 import {
   conv2dF16Math,
+  conv2dPostTiles,
   type Conv2dTile,
+  packConv2dPostWeight,
   packConv2dPreWeight,
   packConv2dWeight,
+  POST_CONV_MAX_CHANNELS,
 } from "../../kernels/conv2d.ts";
 import { supportsInstanceMasks } from "../../kernels/instance_masks.ts";
 import {
@@ -29,7 +32,7 @@ import type { KernelSpec } from "../../kernels/_spec.ts";
 import { f16Kernels } from "../../kernels/mod.ts";
 import { toF16 } from "../../kernels/to_f16.ts";
 import { toF32 } from "../../kernels/to_f32.ts";
-import { fuseDepthwisePreConvs, fuseResidualAdds, fuseSiblingConvs } from "../graph/fuse.ts";
+import { fuseDepthwisePreConvs, fusePostConvs, fuseResidualAdds, fuseSiblingConvs } from "../graph/fuse.ts";
 import type { Graph } from "../graph/ir.ts";
 import { type Plan, planMemory } from "../graph/plan.ts";
 import type { LoadedModel } from "../load_model.ts";
@@ -261,9 +264,21 @@ export class Executor {
       : options.tuneCache ?? defaultTuneCachePath();
     this.cache = cache;
     // Residual adds into conv epilogues; convs sharing an input into one conv and a split; on hardware
-    // adapters (conv2d) depthwise convs into the 1x1 convs that read them.
+    // adapters (conv2d) depthwise convs into the 1x1 convs that read them, and 1x1 convs into the convs whose
+    // output they alone read, where a tile of all that conv's channels fits the device and they are few enough.
     const fused = fuseSiblingConvs(fuseResidualAdds(model.parsed.graph), model.state);
-    this.graph = gpu.software ? fused.graph : fuseDepthwisePreConvs(fused.graph);
+    const limits = gpu.device.limits;
+    const postFits = (cout: number) =>
+      cout <= POST_CONV_MAX_CHANNELS &&
+      conv2dPostTiles(
+          cout,
+          1,
+          264,
+          limits.maxComputeWorkgroupStorageSize,
+          limits.maxComputeInvocationsPerWorkgroup,
+        )
+          .length > 0;
+    this.graph = gpu.software ? fused.graph : fusePostConvs(fuseDepthwisePreConvs(fused.graph), postFits);
     this.#state = fused.state;
     this.#limits = {
       maxWorkgroupStorage: gpu.device.limits.maxComputeWorkgroupStorageSize,
@@ -324,6 +339,8 @@ export class Executor {
       )
       : target.packing === "conv2d_uniform"
       ? packConv2dUniformWeight(t.data, shape4, uniformPacking)
+      : target.packing === "conv2d_post"
+      ? packConv2dPostWeight(t.data, shape4, bias ?? new Float32Array(shape4[0]))
       : target.packing === "conv2d_pre"
       ? packConv2dPreWeight(t.data, shape4, bias ?? new Float32Array(shape4[0]))
       : target.packing === "dwconv2d"

@@ -147,6 +147,52 @@ export function fuseDepthwisePreConvs(graph: Graph): Graph {
 }
 
 /**
+ * Fold a 1x1 conv (dense, stride 1, no pre-conv) into the conv that is its input's only producer and whose
+ * output nothing else reads (dense, no residual, no pre-conv): that conv's workgroups keep their output tile
+ * in workgroup memory and apply the 1x1 conv to it (conv2d's `POST_N`), one dispatch instead of two and no
+ * round trip of the intermediate through memory. In YOLO11-seg: each level's box and mask-coefficient
+ * branches (`cv2.i.1` -> `cv2.i.2`, `cv4.i.1` -> `cv4.i.2`), Proto's `cv2` -> `cv3` and PSA's feed-forward
+ * (`ffn.0` -> `ffn.1`, whose residual the fused conv adds). The fused conv takes the 1x1 conv's place (its
+ * residual is ready there), output and residual, and is named by both names joined with `+`. `fits(cout)` says
+ * whether a device can hold a tile of `cout` channels (the conv2d tile spans all of them).
+ *
+ * @param graph The graph (residual adds fused; depthwise pre-convs folded or not).
+ * @param fits Whether a conv with this many output channels can carry a post-conv on the device.
+ * @returns The new graph.
+ */
+export function fusePostConvs(graph: Graph, fits: (cout: number) => boolean = () => true): Graph {
+  const uses = valueUses(graph);
+  const producer = new Map<number, ConvOp>();
+  for (const op of graph.ops) if (op.op === "conv") producer.set(op.y, op);
+  const folded = new Set<ConvOp>();
+  const into = new Map<ConvOp, ConvOp>();
+  for (const op of graph.ops) {
+    if (op.op !== "conv" || op.k !== 1 || op.s !== 1 || op.p !== 0 || op.g !== 1 || op.pre || op.post) {
+      continue;
+    }
+    const first = producer.get(op.x);
+    if (
+      !first || first.g !== 1 || first.r !== undefined || first.pre || first.post || folded.has(first) ||
+      into.has(first) || uses.get(first.y) !== 1 || first.cout !== op.cin || !fits(first.cout)
+    ) {
+      continue;
+    }
+    folded.add(first);
+    into.set(op, {
+      ...first,
+      name: `${first.name}+${op.name}`,
+      y: op.y,
+      r: op.r,
+      post: { weight: op.weight, bias: op.bias, cout: op.cout, act: op.act },
+    });
+  }
+  const ops = graph.ops.flatMap((op) =>
+    op.op === "conv" && folded.has(op) ? [] : op.op === "conv" && into.has(op) ? [into.get(op)!] : [op]
+  );
+  return { ...graph, ops };
+}
+
+/**
  * Merge convs that read the same value with the same kernel, stride, padding and activation (dense, no
  * residual, no graph output) into one conv with their output channels stacked, followed by a split (views,
  * no copy): one dispatch with more parallelism instead of several small ones. In a Segment head these are

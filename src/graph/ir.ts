@@ -43,6 +43,12 @@ export interface ConvOp {
    * its input (set by `fuseDepthwisePreConvs`): its weight and bias keys, window and activation.
    */
   pre?: { weight: string; bias: string; k: number; act: Act };
+  /**
+   * A 1x1 conv applied to this conv's output (set by `fusePostConvs`): its weight and bias keys, output
+   * channels and activation. `y` (and `r`, the residual added after it) are then that conv's; `cout` stays
+   * this conv's own.
+   */
+  post?: { weight: string; bias: string; cout: number; act: Act };
 }
 
 /** Transposed 2-D convolution with kernel == stride and no padding (Proto's 2x upsample). */

@@ -1,9 +1,10 @@
 /**
  * A conv op → `dwconv2d` when depthwise (`dwconv2d_uniform` on a software adapter); else on a
  * software adapter `conv2d_uniform` (one dispatch per output-channel chunk and input-channel slice);
- * else `conv2d` with a tile chosen for its shape (and its fused depthwise pre-conv, `PRE_K`, if any).
+ * else `conv2d` with a tile chosen for its shape (and its fused depthwise pre-conv, `PRE_K`, or 1x1 post-conv,
+ * `POST_N`, if any: a post-conv's tile spans all the conv's output channels).
  */
-import { conv2d, conv2dTile } from "../../kernels/conv2d.ts";
+import { conv2d, conv2dPostTiles, type Conv2dTile, conv2dTile } from "../../kernels/conv2d.ts";
 import {
   conv2dUniform,
   conv2dUniformChunks,
@@ -39,6 +40,11 @@ export function convCalls(op: ConvOp, plan: Plan, limits: CallLimits = {}): Kern
   const depthwise = op.g > 1 && op.g === op.cin && op.g === op.cout;
   const xNchw = plan.regions[x.loc.region].nchw;
   const yNchw = plan.regions[y.loc.region].nchw;
+  if (op.post && (limits.software || op.g !== 1 || op.pre)) {
+    throw new RangeError(
+      `Cannot run conv "${op.name}" with its 1x1 post-conv here: conv2d runs it (one group, not on a software adapter)`,
+    );
+  }
   if (op.pre && (limits.software || xNchw || op.k !== 1 || op.g !== 1)) {
     throw new RangeError(
       `Cannot run conv "${op.name}" with its depthwise pre-conv here: conv2d runs it (1x1, NHWC input, not on a software adapter)`,
@@ -78,6 +84,26 @@ export function convCalls(op: ConvOp, plan: Plan, limits: CallLimits = {}): Kern
   const pre: Record<string, number> = op.pre
     ? { PRE_K: op.pre.k, PRE_ACT: op.pre.act === "silu" ? 1 : 0 }
     : {};
+  const post: Record<string, number> = op.post
+    ? { POST_N: op.post.cout, POST_ACT: op.post.act === "silu" ? 1 : 0 }
+    : {};
+  let tile: Conv2dTile = conv2dTile(op.cout / op.g, y.n * y.h * y.w, op.g, limits.targetWorkgroups);
+  if (op.post) {
+    const [first] = conv2dPostTiles(
+      op.cout,
+      y.n * y.h * y.w,
+      limits.targetWorkgroups,
+      limits.maxWorkgroupStorage,
+      limits.maxInvocations,
+    );
+    if (!first) {
+      throw new RangeError(
+        `Cannot run conv "${op.name}" with its post-conv: ${op.cout} channels fit no tile here`,
+      );
+    }
+    const { HALF_MATH: _, ...rest } = first;
+    tile = rest;
+  }
   const params = {
     ...shape,
     inC: op.cin,
@@ -116,20 +142,20 @@ export function convCalls(op: ConvOp, plan: Plan, limits: CallLimits = {}): Kern
   return [{
     label: op.name,
     spec: conv2d,
-    overrides: {
-      ...common,
-      ...pre,
-      ...conv2dTile(op.cout / op.g, y.n * y.h * y.w, op.g, limits.targetWorkgroups),
-    },
+    overrides: { ...common, ...pre, ...post, ...tile },
     params,
-    // x4: the input again as vec4s, for tiles that stage A four channels at a time (VEC_A); pw: the
-    // depthwise pre-conv's weights and bias.
+    // x4: the input again as vec4s, for tiles that stage A four channels at a time (VEC_A); aux: the
+    // depthwise pre-conv's or the 1x1 post-conv's weights and bias.
     bind: {
       ...bind,
       w: { weight: op.weight, packing: "conv2d", groups: op.g },
       p: { dummy: true },
       x4: bind.x,
-      pw: op.pre ? { weight: op.pre.weight, bias: op.pre.bias, packing: "conv2d_pre" } : { dummy: true },
+      aux: op.pre
+        ? { weight: op.pre.weight, bias: op.pre.bias, packing: "conv2d_pre" }
+        : op.post
+        ? { weight: op.post.weight, bias: op.post.bias, packing: "conv2d_post" }
+        : { dummy: true },
     },
   }];
 }

@@ -11,6 +11,7 @@ export type Packing =
   | "raw"
   | "conv2d"
   | "conv2d_pre"
+  | "conv2d_post"
   | "conv2d_uniform"
   | "dwconv2d"
   | "dwconv2d_uniform"
@@ -28,7 +29,7 @@ export type BindingTarget =
     tn4?: number;
     /** The input-channel slices a `conv2d_uniform` packing is laid out for. */
     slices?: number;
-    /** The bias tensor a `conv2d_uniform` / `dwconv2d_uniform` / `conv2d_pre` packing carries. */
+    /** The bias tensor a `conv2d_uniform` / `dwconv2d_uniform` / `conv2d_pre` / `conv2d_post` packing carries. */
     bias?: string;
     /** Pack this tap of a ConvTranspose2d weight as a 1x1 conv (`conv2d_uniform` phases). */
     transposedTap?: number;

@@ -289,7 +289,7 @@ Deno.test("autotuning skips candidates the driver rejects instead of failing the
   }
 });
 
-Deno.test("hardware plans run the head's depthwise convs inside the 1x1 convs that read them, with the software plan's outputs", async () => {
+Deno.test("hardware plans fold depthwise convs and 1x1 convs into their neighbours, with the software plan's outputs", async () => {
   const gpu = await requestGpu();
   const model = await loadModel("yolo11n-seg.yaml");
   const hardware = new Executor({ ...gpu, software: false }, model, { tune: false });
@@ -299,8 +299,10 @@ Deno.test("hardware plans run the head's depthwise convs inside the 1x1 convs th
     : undefined;
   try {
     const folded = (e: Executor) => e.graph.ops.filter((op) => op.op === "conv" && op.pre).length;
+    const posts = (e: Executor) => e.graph.ops.filter((op) => op.op === "conv" && op.post).length;
     assert.equal(folded(hardware), 6);
-    assert.equal(folded(software), 0, "conv2d_uniform has no pre-conv");
+    assert.equal(posts(hardware), 10, "the 1x1 convs after convs of at most 128 channels");
+    assert.equal(folded(software) + posts(software), 0, "conv2d_uniform has neither");
     const shape = [1, 3, 64, 96];
     const input = randomArray(64 * 96 * 3, 17, 0, 1);
     const a = await hardware.forward(input, shape);

@@ -3,6 +3,7 @@ import { CheckpointError } from "../../src/errors.ts";
 import {
   foldBatchNorm,
   fuseDepthwisePreConvs,
+  fusePostConvs,
   fuseResidualAdds,
   fuseSiblingConvs,
 } from "../../src/graph/fuse.ts";
@@ -159,6 +160,50 @@ Deno.test("fuseDepthwisePreConvs folds the Segment head's DWConv -> Conv pairs, 
   const input = randomArray(3 * 64 * 96, 6, 0, 1);
   const plain = cpuForward(model, input, [1, 3, 64, 96], true);
   const fused = cpuForward(model, input, [1, 3, 64, 96], true, true);
+  assertClose(fused.output0, plain.output0, { atol: 1e-4, rtol: 1e-5 }, "output0");
+  assertClose(fused.output1!, plain.output1!, { atol: 1e-5, rtol: 1e-5 }, "output1");
+});
+
+Deno.test("fusePostConvs folds each 1x1 conv into the conv it alone reads, and the network computes the same", async () => {
+  const model = await loadModel("yolo11n-seg.yaml");
+  const { graph: merged } = fuseSiblingConvs(fuseResidualAdds(model.parsed.graph), model.state);
+  const before = fuseDepthwisePreConvs(merged);
+  const graph = fusePostConvs(before, (cout) => cout <= 128);
+  const convs = (g: typeof graph) => g.ops.flatMap((op) => op.op === "conv" ? [op] : []);
+  const folded = convs(graph).filter((op) => op.post);
+  assert.deepEqual(folded.map((op) => op.name), [
+    "model.1+model.2.cv1",
+    "model.3+model.4.cv1",
+    "model.5+model.6.cv1",
+    ...[0, 1, 2].map((i) => `model.23.cv2.${i}.1+model.23.cv2.${i}.2`),
+    "model.23.proto.cv2+model.23.proto.cv3",
+    ...[0, 1, 2].map((i) => `model.23.cv4.${i}.1+model.23.cv4.${i}.2`),
+  ]);
+  assert.equal(convs(graph).length, convs(before).length - 10);
+  for (const op of folded) {
+    const [a, b] = op.name.split("+").slice(-2);
+    const first = convs(before).find((c) => c.name === a || c.name.endsWith(`+${a}`))!;
+    const second = convs(before).find((c) => c.name === b)!;
+    assert.deepEqual(op.post, {
+      weight: second.weight,
+      bias: second.bias,
+      cout: second.cout,
+      act: second.act,
+    });
+    assert.equal(op.x, first.x);
+    assert.equal(op.y, second.y, "writes the 1x1 conv's output");
+    assert.equal(op.cout, first.cout);
+  }
+  // The fits limit: 256-channel convs on 20x20 maps keep their 1x1 successors (PSA's ffn.0 -> ffn.1 among them).
+  const wide = fusePostConvs(before);
+  assert.ok(
+    convs(wide).some((op) => op.name === "model.10.m.0.ffn.0+model.10.m.0.ffn.1" && op.r !== undefined),
+  );
+  assert.ok(convs(graph).some((op) => op.name === "model.10.m.0.ffn.0" && !op.post));
+  // Same network on the CPU twins, with every fold (the 256-channel ones and PSA's residual-carrying one too).
+  const input = randomArray(3 * 64 * 96, 8, 0, 1);
+  const plain = cpuForward(model, input, [1, 3, 64, 96], true, true);
+  const fused = cpuForward(model, input, [1, 3, 64, 96], true, true, true);
   assertClose(fused.output0, plain.output0, { atol: 1e-4, rtol: 1e-5 }, "output0");
   assertClose(fused.output1!, plain.output1!, { atol: 1e-5, rtol: 1e-5 }, "output1");
 });

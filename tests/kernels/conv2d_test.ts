@@ -13,11 +13,13 @@ import {
   conv2dGroupCandidates,
   type Conv2dOverrides,
   type Conv2dParams,
+  conv2dPostTiles,
   conv2dPrefetchCandidates,
   conv2dTile,
   conv2dTileBytes,
   conv2dTileCandidates,
   convOutSize,
+  packConv2dPostWeight,
   packConv2dPreWeight,
   packConv2dWeight,
 } from "../../kernels/conv2d.ts";
@@ -57,6 +59,8 @@ interface Case {
   tile?: Partial<Conv2dOverrides>;
   /** A fused depthwise pre-conv (`PRE_K`) with SiLU when `act` is 1. */
   pre?: { k: number; act?: number };
+  /** A fused 1x1 post-conv to `n` channels (`POST_N`) with SiLU when `act` is 1; y and r have `n` channels. */
+  post?: { n: number; act?: number };
 }
 
 async function check(c: Case, seed: number, half = false, halfMath = false): Promise<void> {
@@ -84,10 +88,10 @@ async function check(c: Case, seed: number, half = false, halfMath = false): Pro
     xStride: c.cin + xExtra,
     xOff,
     yBase,
-    yStride: c.cout + yExtra,
+    yStride: (c.post?.n ?? c.cout) + yExtra,
     yOff,
     rBase,
-    rStride: c.cout + rExtra,
+    rStride: (c.post?.n ?? c.cout) + rExtra,
     rOff,
   };
   const o: Partial<Conv2dOverrides> = {
@@ -110,9 +114,16 @@ async function check(c: Case, seed: number, half = false, halfMath = false): Pro
   const preTaps = c.pre ? c.pre.k * c.pre.k : 0;
   const preW = h(randomArray(c.cin * preTaps, seed + 6, -0.5, 0.5));
   const preB = h(randomArray(c.cin, seed + 7));
-  const pw = c.pre ? new Float32Array([...preW, ...preB]) : undefined;
+  const postW = h(randomArray((c.post?.n ?? 0) * c.cout, seed + 8, -0.5, 0.5));
+  const postB = h(randomArray(c.post?.n ?? 0, seed + 9));
+  if (c.post) Object.assign(o, { POST_N: c.post.n, POST_ACT: c.post.act ?? 0 });
+  const aux = c.pre
+    ? new Float32Array([...preW, ...preB])
+    : c.post
+    ? new Float32Array([...postW, ...postB])
+    : undefined;
   const expected = y0.slice();
-  conv2dCpu({ x, w, b, r, y: expected, pw }, p, o);
+  conv2dCpu({ x, w, b, r, y: expected, aux }, p, o);
   if (half) expected.set(roundF16(expected));
   const split = o.KSPLIT ?? 1;
   const pixels = batch * outH * outW;
@@ -123,7 +134,8 @@ async function check(c: Case, seed: number, half = false, halfMath = false): Pro
       w: packConv2dWeight(w, wShape, groups),
       b,
       ...(c.residual ? { r } : {}),
-      ...(c.pre ? { pw: packConv2dPreWeight(preW, [c.cin, 1, c.pre.k, c.pre.k], preB) } : {}),
+      ...(c.pre ? { aux: packConv2dPreWeight(preW, [c.cin, 1, c.pre.k, c.pre.k], preB) } : {}),
+      ...(c.post ? { aux: packConv2dPostWeight(postW, [c.post.n, c.cout, 1, 1], postB) } : {}),
     },
     outputs: { y: y0, p: new Float32Array(split > 1 ? split * pixels * c.cout : 1) },
     params: p,
@@ -197,6 +209,55 @@ const cases: [string, Case][] = [
     k: 1,
     pre: { k: 3, act: 1 },
     tile: { WG_M: 16, WG_N: 16, BK: 16, PREFETCH: 1, BUFFERS: 2 },
+  }],
+  ["3x3 + SiLU then a fused 1x1 post-conv (Detect cv2.i.1 -> cv2.i.2), 16 -> 12 -> 10, batch 2, views", {
+    batch: 2,
+    h: 9,
+    w: 7,
+    cin: 16,
+    cout: 12,
+    k: 3,
+    act: 1,
+    post: { n: 10 },
+    xView: [3, 4, 2],
+    yView: [5, 6, 3],
+    tile: (({ HALF_MATH: _, ...t }) => t)(conv2dPostTiles(12, 126)[0]),
+  }],
+  ["1x1 then a fused 1x1 post-conv with SiLU and a residual (PSA ffn), 8 -> 20 -> 8, 8x8 tile", {
+    h: 6,
+    w: 5,
+    cin: 8,
+    cout: 20,
+    k: 1,
+    act: 1,
+    post: { n: 8 },
+    residual: true,
+    rView: [2, 4, 1],
+    tile: { WG_M: 4, WG_N: 4, BK: 16, PIX4: 2, CH4: 2 },
+  }],
+  ["fused post-conv into an NCHW output (Proto cv2 -> cv3), stride 2, VEC_A, double buffers", {
+    batch: 2,
+    h: 10,
+    w: 9,
+    cin: 8,
+    cout: 16,
+    k: 3,
+    stride: 2,
+    act: 1,
+    post: { n: 6, act: 1 },
+    outNchw: true,
+    yView: [4, 3, 2],
+    tile: { WG_M: 8, WG_N: 4, BK: 16, BUFFERS: 2, VEC_A: 1 },
+  }],
+  ["fused post-conv with PREFETCH and WG_K 2 (groups parked, then one tile)", {
+    h: 7,
+    w: 7,
+    cin: 32,
+    cout: 16,
+    k: 3,
+    act: 1,
+    post: { n: 5 },
+    tile: { WG_M: 8, WG_N: 4, BK: 8, PREFETCH: 1, WG_K: 2 },
   }],
   ["pre-conv with split-K (KSPLIT 3) and WG_K 2, 40 -> 12", {
     h: 5,
