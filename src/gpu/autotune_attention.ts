@@ -75,8 +75,10 @@ export async function tuneAttentionSteps(
         targetWorkgroups: ctx.targetWorkgroups,
       },
     );
-    const key = [adapterId, codeHash, ctx.spec(attention).name, JSON.stringify(p), call.overrides.KEY_DIM]
-      .concat(String(call.overrides.HEAD_DIM)).join("|");
+    const { KEY_DIM, HEAD_DIM } = call.overrides;
+    const key = [adapterId, codeHash, ctx.spec(attention).name, JSON.stringify(p), KEY_DIM, HEAD_DIM].join(
+      "|",
+    );
     const hit = cache.get(key);
     const known = hit?.kernel && hit.kernel in KERNELS
       ? variants.find((v) =>
@@ -107,9 +109,7 @@ export async function tuneAttentionSteps(
       }
     }));
     entry.trials = built.filter((t): t is Trial => t !== undefined);
-    if (entry.trials.length === 0) return;
-    if (known && entry.trials.length === 1) entry.cached = true;
-    tuned.push(entry);
+    if (entry.trials.length > 0) tuned.push(entry); // else nothing could be built: the heuristic stays
   }));
   tuned.sort((a, b) => a.step - b.step);
   const toTime = tuned.filter((e) => !e.cached);
