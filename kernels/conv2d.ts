@@ -632,7 +632,7 @@ export function conv2dPostTiles(
   for (const ch4 of [1, 2]) {
     const wgN = ceilDiv(cout, 4 * ch4);
     for (const pix4 of [1, 2]) {
-      for (const wgM of [64, 32, 16, 8, 4]) {
+      for (const wgM of [32, 16, 8, 4]) {
         const nt = wgM * wgN;
         if (nt > maxInvocations) continue;
         // The deepest reduction step that divides the invocations and fits (shallower steps stage less).

@@ -175,7 +175,7 @@ export async function tuneConvSteps(
     const p = calls[i].params as Conv2dParams;
     const pixels = p.batch * p.outH * p.outW;
     if ((calls[i].overrides.POST_N ?? 0) > 0) {
-      // A fused post-conv: tiles spanning all the layer's channels, unsplit (and their prefetching variants).
+      // A fused post-conv: tiles spanning all the layer's channels, unsplit (and a few prefetching variants).
       const post = conv2dPostTiles(
         p.outC,
         pixels,
@@ -183,10 +183,8 @@ export async function tuneConvSteps(
         limits.maxComputeWorkgroupStorageSize,
         limits.maxComputeInvocationsPerWorkgroup,
       );
-      candidatesOf.set(
-        i,
-        [...post, ...conv2dPrefetchCandidates(post)].filter((t) => ctx.tuneFilter?.(t) ?? true),
-      );
+      const prefetch = conv2dPrefetchCandidates(post.slice(0, 3)); // of the heuristic tile and the next two
+      candidatesOf.set(i, [...post, ...prefetch].filter((t) => ctx.tuneFilter?.(t) ?? true));
       return;
     }
     const tiles = conv2dTileCandidates(

@@ -41,7 +41,7 @@ Deno.test("autotuning picks a conv2d tile per layer by GPU time, keeps the outpu
   const model = await loadModel("yolo11n-seg.yaml");
   const tuned = new Executor(hardware, model, { tune: true, tuneCache });
   const plain = new Executor(hardware, model, { tune: false });
-  const again = new Executor(hardware, model, { tune: true, tuneCache });
+  const again = new Executor(hardware, model, { tune: true, tuneCache }, tuned.cache); // compiled pipelines shared
   try {
     assert.equal(new Executor(gpu, model).tune, false, "off by default on a software adapter");
     const shape = [1, 3, 64, 96];
@@ -97,7 +97,7 @@ Deno.test("autotuning picks a conv2d tile per layer by GPU time, keeps the outpu
         tile: { WG: wg, QB: qb, MAX_N: 6, HEAD_DIM: 64, KEY_DIM: 32 },
       };
       await Deno.writeTextFile(tuneCache, JSON.stringify(edited));
-      const rows = new Executor(hardware, model, { tune: true, tuneCache });
+      const rows = new Executor(hardware, model, { tune: true, tuneCache }, tuned.cache); // its pipelines
       try {
         const r = await rows.forward(input, shape);
         const [choice] = (await rows.tuneReport(shape))!.attention;
@@ -112,7 +112,7 @@ Deno.test("autotuning picks a conv2d tile per layer by GPU time, keeps the outpu
     await Deno.writeTextFile(tuneCache, saved);
     // A corrupt cache file is ignored (and rewritten).
     await Deno.writeTextFile(tuneCache, "{ not json");
-    const fresh = new Executor(hardware, model, { tune: true, tuneCache });
+    const fresh = new Executor(hardware, model, { tune: true, tuneCache }, tuned.cache);
     try {
       const d = await fresh.forward(input, shape); // timed again: maybe other tiles, other split sums
       assertClose(d.output0.data, a.output0.data, { atol: 1e-3, rtol: 1e-4 }, "re-tuned output0");
@@ -294,9 +294,6 @@ Deno.test("hardware plans fold depthwise convs and 1x1 convs into their neighbou
   const model = await loadModel("yolo11n-seg.yaml");
   const hardware = new Executor({ ...gpu, software: false }, model, { tune: false });
   const software = new Executor({ ...gpu, software: true }, model, { tune: false });
-  const half = gpu.features.f16
-    ? new Executor({ ...gpu, software: false }, model, { tune: false, half: true })
-    : undefined;
   try {
     const folded = (e: Executor) => e.graph.ops.filter((op) => op.op === "conv" && op.pre).length;
     const posts = (e: Executor) => e.graph.ops.filter((op) => op.op === "conv" && op.post).length;
@@ -309,13 +306,8 @@ Deno.test("hardware plans fold depthwise convs and 1x1 convs into their neighbou
     const b = await software.forward(input, shape);
     assertClose(a.output0.data, b.output0.data, { atol: 1e-3, rtol: 1e-4 }, "output0");
     assertClose(a.output1!.data, b.output1!.data, { atol: 1e-4, rtol: 1e-4 }, "output1");
-    if (half) {
-      const c = await half.forward(input, shape);
-      assertClose(c.output0.data, b.output0.data, { atol: 0.5, rtol: 2e-2 }, "half output0");
-    }
   } finally {
     hardware.dispose();
     software.dispose();
-    half?.dispose();
   }
 });
