@@ -27,9 +27,10 @@ echo "  timeout 50 $test tests/e2e/predict_test.ts 2>&1 | grep -E \"passed|FAIL|
 echo "  date +%T; timeout 150 $run bench/forward.ts --no-peer --half --batch 1,32 --iterations 20 --profile; \\"
 echo "  $run bench/tune_summary.ts \$OUT/cache/tune.json; kill \$smi'"
 echo
-echo "CPU command (~150 s; the thread pool's gains on that machine's CPUs: decoding, a batch's post-processing,"
-echo "GPU vs CPU post-processing of one image, saving annotated images, val's CPU work with the forward replayed),"
+echo "CPU command (~250 s; the thread pool's gains on that machine's CPUs: decoding, a batch's post-processing,"
+echo "GPU vs CPU post-processing of one image, saving annotated images, val's CPU work with the forward replayed;"
+echo "then the forward with every layer in its own dispatch, --no-fuse, to compare with the main command's),"
 echo "when device time is left after the first:"
 echo "bash .gpu/gpu-env.sh bash -c 'nproc; export YOLO_WGSL_CACHE_DIR=\$OUT/cache; \\"
 echo "  timeout 20 $run bench/decode.ts; timeout 30 $run bench/postprocess.ts --batch 32; timeout 30 $run bench/gpu_postprocess.ts --runs 50; timeout 30 $run bench/save.ts; \\"
-echo "  timeout 60 $run bench/val_cpu.ts --runs 1'"
+echo "  timeout 60 $run bench/val_cpu.ts --runs 1; timeout 150 $run bench/forward.ts --no-peer --no-fuse --batch 1,32 --iterations 20'"

@@ -5,7 +5,7 @@
  *
  *   deno task bench [--model PATH.pt[,yolo11s-seg.yaml,...]] [--scales n,s,m,l,x] [--batch 1[,8,16]]
  *                   [--imgsz 640] [--iterations N] [--warmup N] [--no-peer] [--predict [--image PATH]] [--profile]
- *                   [--half] [--no-tune] [--inflight N] [--onnx PATH.onnx] [--onnx-dynamic PATH.onnx]
+ *                   [--half] [--no-tune] [--no-fuse] [--inflight N] [--onnx PATH.onnx] [--onnx-dynamic PATH.onnx]
  *
  * Every model x batch gets a line. `--scales` adds `yolo11{scale}-seg.yaml` (random weights: the same
  * architecture and FLOPs as the released checkpoints). The peer runs the ONNX export of the default
@@ -18,7 +18,8 @@
  * around its compute pass) and, when the conv autotuner ran (hardware adapters; `--no-tune` turns it off),
  * its time and the conv GPU time it saved against the heuristic tiles. `--inflight N` (N > 1) adds the
  * throughput with N forwards in flight (`model.submit` ahead, the oldest read back), as a stream would run,
- * and with groups of N submitted and read back together.
+ * and with groups of N submitted and read back together. `--no-fuse` runs every layer in its own dispatch on
+ * hardware adapters (by default the depthwise and 1x1 folds of `fuse` run neighbouring layers in one).
  * @module
  */
 import { parseArgs } from "node:util";
@@ -45,6 +46,7 @@ const { values } = parseArgs({
     profile: { type: "boolean", default: false },
     half: { type: "boolean", default: false },
     "no-tune": { type: "boolean", default: false },
+    "no-fuse": { type: "boolean", default: false },
     inflight: { type: "string", default: "1" },
   },
 });
@@ -117,6 +119,7 @@ for (const file of models) {
     device: gpu.device,
     half: values.half,
     ...(values["no-tune"] ? { tune: false } : {}),
+    ...(values["no-fuse"] ? { fuse: false } : {}),
   });
   const name = file.split("/").pop();
   for (const batch of batches) {

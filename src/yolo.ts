@@ -47,6 +47,12 @@ export interface YoloLoadOptions extends LoadModelOptions {
    * @default `$YOLO_WGSL_CACHE_DIR/tune.json`, else `~/.cache/yolo-wgsl/tune.json`
    */
   tuneCache?: string | false;
+  /**
+   * On hardware adapters, run neighbouring layers in one dispatch (a depthwise conv inside the 1x1 conv after
+   * it, a 1x1 conv inside the conv before it): fewer dispatches, the same outputs up to f32 rounding. False
+   * runs every layer on its own. @default true
+   */
+  fuse?: boolean;
 }
 
 /**
@@ -59,7 +65,7 @@ export class YOLO {
 
   #device?: GPUDevice;
   #half: boolean;
-  #tune: { tune?: boolean; tuneCache?: string | false; halfMath?: boolean };
+  #tune: { tune?: boolean; tuneCache?: string | false; halfMath?: boolean; fuse?: boolean };
   #executor?: Promise<Executor>;
   #letterboxes = new WeakMap<Executor, Promise<GpuLetterbox>>();
 
@@ -67,7 +73,7 @@ export class YOLO {
     model: LoadedModel,
     device?: GPUDevice,
     half = false,
-    tune: { tune?: boolean; tuneCache?: string | false; halfMath?: boolean } = {},
+    tune: { tune?: boolean; tuneCache?: string | false; halfMath?: boolean; fuse?: boolean } = {},
   ) {
     this.model = model;
     this.#device = device;
@@ -99,6 +105,7 @@ export class YOLO {
       tune: options.tune,
       tuneCache: options.tuneCache,
       halfMath: options.halfMath,
+      fuse: options.fuse,
     });
   }
 

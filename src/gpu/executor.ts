@@ -187,6 +187,13 @@ export interface ExecutorOptions {
    */
   tuneFilter?: (tile: Required<Conv2dTile>) => boolean;
   /**
+   * On hardware adapters, run neighbouring layers in one `conv2d` dispatch: a depthwise conv inside the 1x1
+   * conv that alone reads it (`PRE_K`), a 1x1 conv inside the conv of at most 128 channels whose output it alone
+   * reads (`POST_N`). Same outputs up to f32 rounding; false runs every layer on its own (for comparing).
+   * @default true
+   */
+  fuse?: boolean;
+  /**
    * Room for masks per image in `SubmitOptions.nms` forwards, in input images' worth of 1-bit masks (each
    * kept detection's mask window takes its share; an image whose masks do not fit is post-processed on
    * the CPU). @default {NMS_POOL_IMAGES}
@@ -278,7 +285,9 @@ export class Executor {
           limits.maxComputeInvocationsPerWorkgroup,
         )
           .length > 0;
-    this.graph = gpu.software ? fused.graph : fusePostConvs(fuseDepthwisePreConvs(fused.graph), postFits);
+    this.graph = gpu.software || options.fuse === false
+      ? fused.graph
+      : fusePostConvs(fuseDepthwisePreConvs(fused.graph), postFits);
     this.#state = fused.state;
     this.#limits = {
       maxWorkgroupStorage: gpu.device.limits.maxComputeWorkgroupStorageSize,

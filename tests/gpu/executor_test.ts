@@ -300,6 +300,9 @@ Deno.test("hardware plans fold depthwise convs and 1x1 convs into their neighbou
     assert.equal(folded(hardware), 6);
     assert.equal(posts(hardware), 10, "the 1x1 convs after convs of at most 128 channels");
     assert.equal(folded(software) + posts(software), 0, "conv2d_uniform has neither");
+    const unfused = new Executor({ ...gpu, software: false }, model, { tune: false, fuse: false });
+    assert.equal(folded(unfused) + posts(unfused), 0, "fuse: false");
+    unfused.dispose();
     const shape = [1, 3, 64, 96];
     const input = randomArray(64 * 96 * 3, 17, 0, 1);
     const a = await hardware.forward(input, shape);
