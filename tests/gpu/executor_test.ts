@@ -314,3 +314,23 @@ Deno.test("hardware plans fold depthwise convs and 1x1 convs into their neighbou
     software.dispose();
   }
 });
+
+Deno.test("YOLOv8n-seg's hardware plan, with its folds (C2f blocks), gives the software plan's outputs", async () => {
+  const gpu = await requestGpu();
+  const model = await loadModel("yolov8n-seg.yaml");
+  const hardware = new Executor({ ...gpu, software: false }, model, { tune: false });
+  const software = new Executor({ ...gpu, software: true }, model, { tune: false });
+  try {
+    const folds = hardware.graph.ops.filter((op) => op.op === "conv" && (op.pre || op.post)).length;
+    assert.ok(folds >= 6, `${folds} folds`);
+    const shape = [2, 3, 64, 64];
+    const input = randomArray(2 * 64 * 64 * 3, 18, 0, 1);
+    const a = await hardware.forward(input, shape);
+    const b = await software.forward(input, shape);
+    assertClose(a.output0.data, b.output0.data, { atol: 1e-3, rtol: 1e-4 }, "output0");
+    assertClose(a.output1!.data, b.output1!.data, { atol: 1e-4, rtol: 1e-4 }, "output1");
+  } finally {
+    hardware.dispose();
+    software.dispose();
+  }
+});
