@@ -33,7 +33,6 @@ const TWINS: Record<string, Twin> = {
   upsample_nearest: upsampleNearest,
   copy_channels: copyChannels,
   attention,
-  attention_rows: attention, // the same attention, another layout on the GPU
   detect,
 };
 

@@ -2,7 +2,6 @@
  * The attention core of C2PSA → `attention` (key streams; one workgroup column per image and head) or
  * `attention_rows` (whole score rows in workgroup memory, for small maps): same bindings, Params and results.
  */
-import type { KernelSpec } from "../../kernels/_spec.ts";
 import {
   attention,
   attentionKvSplit,
@@ -13,25 +12,10 @@ import { attentionRows, attentionRowsTiles } from "../../kernels/attention_rows.
 import type { AttentionOp } from "../graph/ir.ts";
 import type { Plan } from "../graph/plan.ts";
 import { type KernelCall, valueAt, viewParams } from "./kernel_call.ts";
+import type { CallLimits } from "./plan_calls.ts";
 
 /** One way to run an attention call: the kernel and its full override set. */
-export interface AttentionVariant {
-  // deno-lint-ignore no-explicit-any
-  spec: KernelSpec<any, any>;
-  overrides: Record<string, number>;
-}
-
-/** Device limits the attention tiles depend on. */
-export interface AttentionLimits {
-  /** `maxComputeWorkgroupStorageSize`. @default 16384 */
-  maxWorkgroupStorage?: number;
-  /** Workgroups that fill the device. @default 264 */
-  targetWorkgroups?: number;
-  /** `maxComputeInvocationsPerWorkgroup`. @default 256 */
-  maxInvocations?: number;
-  /** A CPU-backed adapter. @default false */
-  software?: boolean;
-}
+export type AttentionVariant = Pick<KernelCall, "spec" | "overrides">;
 
 /**
  * The kernel an attention call runs when nothing is timed: the key streams (`attention`), with a query tile
@@ -45,7 +29,7 @@ export function attentionHeuristic(
   headDim: number,
   pixels: number,
   heads: number,
-  limits: AttentionLimits = {},
+  limits: CallLimits = {},
 ): AttentionVariant {
   const bytes = limits.maxWorkgroupStorage ?? 16384;
   const invocations = limits.maxInvocations ?? 256;
@@ -71,7 +55,7 @@ export function attentionVariants(
   headDim: number,
   pixels: number,
   heads: number,
-  limits: AttentionLimits = {},
+  limits: CallLimits = {},
 ): AttentionVariant[] {
   const bytes = limits.maxWorkgroupStorage ?? 16384;
   const invocations = limits.maxInvocations ?? 256;
@@ -109,7 +93,7 @@ export function attentionVariants(
  * picks (the query tile shrinks to fit `maxWorkgroupStorage` bytes of workgroup memory; 16 KiB is WebGPU's
  * default limit).
  */
-export function attentionCall(op: AttentionOp, plan: Plan, limits: AttentionLimits = {}): KernelCall {
+export function attentionCall(op: AttentionOp, plan: Plan, limits: CallLimits = {}): KernelCall {
   const x = valueAt(plan, op.qkv);
   const { spec, overrides } = attentionHeuristic(
     op.keyDim,

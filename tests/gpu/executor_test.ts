@@ -289,48 +289,37 @@ Deno.test("autotuning skips candidates the driver rejects instead of failing the
   }
 });
 
-Deno.test("hardware plans fold depthwise convs and 1x1 convs into their neighbours, with the software plan's outputs", async () => {
-  const gpu = await requestGpu();
-  const model = await loadModel("yolo11n-seg.yaml");
-  const hardware = new Executor({ ...gpu, software: false }, model, { tune: false });
-  const software = new Executor({ ...gpu, software: true }, model, { tune: false });
-  try {
-    const folded = (e: Executor) => e.graph.ops.filter((op) => op.op === "conv" && op.pre).length;
-    const posts = (e: Executor) => e.graph.ops.filter((op) => op.op === "conv" && op.post).length;
-    assert.equal(folded(hardware), 6);
-    assert.equal(posts(hardware), 10, "the 1x1 convs after convs of at most 128 channels");
-    assert.equal(folded(software) + posts(software), 0, "conv2d_uniform has neither");
+for (
+  const [name, pre, post, shape] of [["yolo11n-seg.yaml", 6, 10, [1, 3, 64, 96]], [
+    "yolov8n-seg.yaml",
+    0,
+    13,
+    [2, 3, 64, 64],
+  ]] as const
+) {
+  Deno.test(`${name}: the hardware plan folds depthwise and 1x1 convs into their neighbours, with the software plan's outputs`, async () => {
+    const gpu = await requestGpu();
+    const model = await loadModel(name);
+    const hardware = new Executor({ ...gpu, software: false }, model, { tune: false });
+    const software = new Executor({ ...gpu, software: true }, model, { tune: false });
     const unfused = new Executor({ ...gpu, software: false }, model, { tune: false, fuse: false });
-    assert.equal(folded(unfused) + posts(unfused), 0, "fuse: false");
-    unfused.dispose();
-    const shape = [1, 3, 64, 96];
-    const input = randomArray(64 * 96 * 3, 17, 0, 1);
-    const a = await hardware.forward(input, shape);
-    const b = await software.forward(input, shape);
-    assertClose(a.output0.data, b.output0.data, { atol: 1e-3, rtol: 1e-4 }, "output0");
-    assertClose(a.output1!.data, b.output1!.data, { atol: 1e-4, rtol: 1e-4 }, "output1");
-  } finally {
-    hardware.dispose();
-    software.dispose();
-  }
-});
-
-Deno.test("YOLOv8n-seg's hardware plan, with its folds (C2f blocks), gives the software plan's outputs", async () => {
-  const gpu = await requestGpu();
-  const model = await loadModel("yolov8n-seg.yaml");
-  const hardware = new Executor({ ...gpu, software: false }, model, { tune: false });
-  const software = new Executor({ ...gpu, software: true }, model, { tune: false });
-  try {
-    const folds = hardware.graph.ops.filter((op) => op.op === "conv" && (op.pre || op.post)).length;
-    assert.ok(folds >= 6, `${folds} folds`);
-    const shape = [2, 3, 64, 64];
-    const input = randomArray(2 * 64 * 64 * 3, 18, 0, 1);
-    const a = await hardware.forward(input, shape);
-    const b = await software.forward(input, shape);
-    assertClose(a.output0.data, b.output0.data, { atol: 1e-3, rtol: 1e-4 }, "output0");
-    assertClose(a.output1!.data, b.output1!.data, { atol: 1e-4, rtol: 1e-4 }, "output1");
-  } finally {
-    hardware.dispose();
-    software.dispose();
-  }
-});
+    try {
+      const folds = (e: Executor, k: "pre" | "post") =>
+        e.graph.ops.filter((op) => op.op === "conv" && op[k]).length;
+      assert.equal(folds(hardware, "pre"), pre, "depthwise convs inside the 1x1 convs after them");
+      assert.equal(
+        folds(hardware, "post"),
+        post,
+        "1x1 convs inside the convs of <= 128 channels before them",
+      );
+      for (const e of [software, unfused]) assert.equal(folds(e, "pre") + folds(e, "post"), 0);
+      const input = randomArray(shape.reduce((a: number, b: number) => a * b, 1), 17, 0, 1);
+      const a = await hardware.forward(input, [...shape]);
+      const b = await software.forward(input, [...shape]);
+      assertClose(a.output0.data, b.output0.data, { atol: 1e-3, rtol: 1e-4 }, "output0");
+      assertClose(a.output1!.data, b.output1!.data, { atol: 1e-4, rtol: 1e-4 }, "output1");
+    } finally {
+      for (const e of [hardware, software, unfused]) e.dispose();
+    }
+  });
+}

@@ -1,0 +1,78 @@
+/**
+ * The check both attention kernels (`attention`, `attention_rows`) are tested with: seeded random qkv, o and v
+ * buffers over the case's views, the kernel against the CPU reference. Tolerance: atol 1e-4 + rtol 1e-4 (outputs
+ * are convex combinations of v in [-range, range]; `atol` per case for large scores), 2e-3 in f16; `v` exact.
+ */
+import type { KernelSpec } from "../../kernels/_spec.ts";
+import type { AttentionParams } from "../../kernels/attention.ts";
+import { attention as attentionCpu } from "../../src/cpu/attention.ts";
+import { assertClose } from "../_close.ts";
+import { roundF16, runKernel } from "../_gpu.ts";
+import { randomArray } from "../_rand.ts";
+
+/** The attention shape of a case. */
+export interface AttentionCase {
+  batch?: number;
+  pixels: number;
+  heads: number;
+  kd?: number;
+  hd?: number;
+  /** Values of x are uniform in [-range, range]. @default {1} */
+  range?: number;
+  scale?: number;
+  /** [base, extra channels, channel offset] of each view. */
+  xView?: [number, number, number];
+  oView?: [number, number, number];
+  vView?: [number, number, number];
+  atol?: number;
+}
+
+/** Runs `spec` (its f32 or f16 variant, as given) with `overrides` on the case and compares with the CPU. */
+export async function checkAttention(
+  spec: KernelSpec,
+  c: AttentionCase,
+  overrides: Record<string, number>,
+  seed: number,
+  half = false,
+): Promise<void> {
+  const h = (a: Float32Array) => (half ? roundF16(a) : a);
+  const batch = c.batch ?? 1;
+  const kd = c.kd ?? 32;
+  const hd = c.hd ?? 64;
+  const range = c.range ?? 1;
+  const [xBase, xExtra, xOff] = c.xView ?? [0, 0, 0];
+  const [oBase, oExtra, oOff] = c.oView ?? [0, 0, 0];
+  const [vBase, vExtra, vOff] = c.vView ?? [0, 0, 0];
+  const p: AttentionParams = {
+    batch,
+    pixels: c.pixels,
+    numHeads: c.heads,
+    // An f32 on the GPU: give the reference the same rounded value.
+    scale: Math.fround(c.scale ?? kd ** -0.5),
+    xBase,
+    xStride: c.heads * (2 * kd + hd) + xExtra,
+    xOff,
+    oBase,
+    oStride: c.heads * hd + oExtra,
+    oOff,
+    vBase,
+    vStride: c.heads * hd + vExtra,
+    vOff,
+  };
+  const x = h(randomArray(xBase + batch * c.pixels * p.xStride + 3, seed + 1, -range, range));
+  const o0 = h(randomArray(oBase + batch * c.pixels * p.oStride + 5, seed + 2, 10, 11));
+  const v0 = h(randomArray(vBase + batch * c.pixels * p.vStride + 2, seed + 3, 10, 11));
+  const expected = { x, o: o0.slice(), v: v0.slice() };
+  attentionCpu(expected, p, { KEY_DIM: kd, HEAD_DIM: hd });
+  if (half) expected.o.set(roundF16(expected.o));
+  const got = await runKernel(spec, {
+    inputs: { x },
+    outputs: { o: o0, v: v0 },
+    params: p,
+    overrides: { KEY_DIM: kd, HEAD_DIM: hd, ...overrides },
+  });
+  const tol = half ? { atol: 2e-3, rtol: 2e-3 } : { atol: c.atol ?? 1e-4, rtol: 1e-4 };
+  const what = `${spec.name} ${JSON.stringify(c)} ${JSON.stringify(overrides)}`;
+  assertClose(got.o, expected.o, tol, `${what} o`);
+  assertClose(got.v, expected.v, { atol: 0, rtol: 0 }, `${what} v`);
+}
