@@ -69,7 +69,8 @@ export type Conv2dOverrides = Record<Conv2dOverride, number>;
  * with `VEC_A`; a dummy otherwise), aux (the depthwise pre-conv's weights and bias with `PRE_K` > 0, packed by
  * {@linkcode packConv2dPreWeight}; the 1x1 post-conv's with `POST_N` > 0, packed by
  * {@linkcode packConv2dPostWeight}, y then taking its `POST_N` channels and the tile all `outC` channels, see
- * {@linkcode conv2dPostTiles}; a dummy otherwise), params. With `KSPLIT > 1` the kernel writes only p;
+ * {@linkcode conv2dPostTiles}; with both, the pre-conv's packing followed by the post-conv's; a dummy otherwise),
+ * params. With `KSPLIT > 1` the kernel writes only p;
  * `conv2d_splitk_reduce` then writes y.
  */
 export const conv2d: KernelSpec<Conv2dParam, Conv2dOverride> = {
@@ -183,8 +184,8 @@ export const conv2d: KernelSpec<Conv2dParam, Conv2dOverride> = {
         `Give conv2d a whole POST_N >= 0 and POST_ACT 0 or 1: got ${o.POST_N}, ${o.POST_ACT}`,
       );
     }
-    if (o.POST_N > 0 && (o.KSPLIT !== 1 || o.PRE_K > 0)) {
-      throw new RangeError("Give conv2d POST_N no split reduction (KSPLIT 1) and no PRE_K");
+    if (o.POST_N > 0 && o.KSPLIT !== 1) {
+      throw new RangeError("Give conv2d POST_N no split reduction (KSPLIT 1)");
     }
     if (!conv2dParkFits(o)) {
       throw new RangeError(

@@ -22,7 +22,8 @@
 // workgroup's tile (all outC channels: one tile along N, no split reduction) gets its bias and activation and
 // goes to workgroup memory instead of y; the 1x1 conv (its weights and bias in aux, POST_ACT, then RESIDUAL)
 // multiplies it and writes y, which then has POST_N channels (a Conv followed by a 1x1 Conv: the Segment
-// head's box and mask-coefficient branches, Proto's last two convs, PSA's feed-forward).
+// head's box and mask-coefficient branches, Proto's last two convs, PSA's feed-forward). Both together: a
+// DWConv -> Conv -> 1x1 Conv chain (the Segment head's class branches) in one dispatch.
 //
 // Views: activation element (b, y, x, c) lives at base + ((b * H + y) * W + x) * stride + off + c
 // (NHWC), or with IN_NCHW / OUT_NCHW at base + ((b * stride + off + c) * H + y) * W + x.
@@ -69,8 +70,8 @@ struct Params {
 @group(0) @binding(6) var<storage, read_write> x4: array<vec4<S>>;
 // The depthwise pre-conv (PRE_K > 0): [tap][ceil(inC / 4)] weight vec4s, then its bias as ceil(inC / 4)
 // vec4s (packConv2dPreWeight); or the 1x1 post-conv (POST_N > 0): [outC][ceil(POST_N / 4)] weight vec4s, then
-// its bias as ceil(POST_N / 4) vec4s (packConv2dPostWeight); never both. Otherwise the 4-byte dummy, which p
-// may bind too (so read_write like p).
+// its bias as ceil(POST_N / 4) vec4s (packConv2dPostWeight); with both, the pre-conv's first and the
+// post-conv's after it (postBase()). Otherwise the 4-byte dummy, which p may bind too (so read_write like p).
 @group(0) @binding(7) var<storage, read_write> aux: array<vec4<S>>; // read only
 @group(0) @binding(8) var<uniform> params: Params;
 
@@ -631,12 +632,21 @@ fn postTile(tm: u32, tn: u32, acc: ptr<function, array<vec4<f32>, MAX_ACC>>) {
   }
 }
 
+// Where the post-conv's weights start in aux: after the pre-conv's taps and bias rows when there is one.
+fn postBase() -> u32 {
+  if (PRE_K > 0u) {
+    return (PRE_K * PRE_K + 1u) * ((params.inC + 3u) / 4u);
+  }
+  return 0u;
+}
+
 // POST_N > 0: the 1x1 post-conv over the tile in eTile: each invocation takes (pixel row, 4 output channels)
 // pairs in turn, sums cin products with aux's weight vec4s, adds the bias, POST_ACT and the residual, stores y.
 fn postConv(lid: u32, m0: u32, pixels: u32, cin: u32) {
   let bm = 4u * PIX4 * WG_M;
   let bn = 4u * CH4 * WG_N;
   let q4s = (POST_N + 3u) / 4u;
+  let base = postBase();
   for (var e = lid; e < bm * q4s; e += invocations()) {
     let row = e / q4s;
     let q = e % q4s;
@@ -644,9 +654,9 @@ fn postConv(lid: u32, m0: u32, pixels: u32, cin: u32) {
     if (m >= pixels) {
       continue;
     }
-    var s = vec4<f32>(aux[cin * q4s + q]);
+    var s = vec4<f32>(aux[base + cin * q4s + q]);
     for (var k = 0u; k < cin; k++) {
-      s = fma(vec4<f32>(eTile[row * bn + k]), vec4<f32>(aux[k * q4s + q]), s);
+      s = fma(vec4<f32>(eTile[row * bn + k]), vec4<f32>(aux[base + k * q4s + q]), s);
     }
     let ox = m % params.outW;
     let t = m / params.outW;

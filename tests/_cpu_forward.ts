@@ -69,7 +69,11 @@ export function cpuForward(
         : "region" in t
         ? bufferOf(t.region)
         : "weight" in t && (t.packing === "conv2d_pre" || t.packing === "conv2d_post")
-        ? new Float32Array([...state.get(t.weight)!.data, ...state.get(t.bias!)!.data]) // the twin's layout
+        ? new Float32Array([ // the twin's layout
+          ...state.get(t.weight)!.data,
+          ...state.get(t.bias!)!.data,
+          ...(t.post ? [...state.get(t.post.weight)!.data, ...state.get(t.post.bias)!.data] : []),
+        ])
         : "weight" in t
         ? state.get(t.weight)!.data
         : undefined;

@@ -19,7 +19,7 @@ export interface Conv2dBuffers {
   /**
    * The depthwise pre-conv (`PRE_K` > 0): its unpacked weights `[inC, 1, PRE_K, PRE_K]` followed by its
    * `inC` biases; or the 1x1 post-conv (`POST_N` > 0): its weights `[POST_N, outC, 1, 1]` followed by its
-   * `POST_N` biases.
+   * `POST_N` biases; with both, the pre-conv's followed by the post-conv's.
    */
   aux?: Float32Array;
 }
@@ -29,7 +29,8 @@ export function conv2d(buf: Conv2dBuffers, p: Conv2dParams, o: Partial<Conv2dOve
   if (o.PRE_K) {
     // The depthwise pre-conv into a dense NHWC image, then the conv over it.
     const pre = depthwise(buf.x, buf.aux!, p, o.PRE_K, o.PRE_ACT === 1);
-    conv2d({ ...buf, x: pre, aux: undefined }, { ...p, xBase: 0, xStride: p.inC, xOff: 0 }, {
+    const rest = buf.aux!.subarray((o.PRE_K * o.PRE_K + 1) * p.inC);
+    conv2d({ ...buf, x: pre, aux: rest }, { ...p, xBase: 0, xStride: p.inC, xOff: 0 }, {
       ...o,
       PRE_K: 0,
     });

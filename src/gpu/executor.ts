@@ -327,7 +327,7 @@ export class Executor {
       target.tn4 ? `|TN4=${target.tn4}` : ""
     }${target.slices ? `|slices=${target.slices}` : ""}${target.bias ? `|bias=${target.bias}` : ""}${
       target.transposedTap === undefined ? "" : `|tap=${target.transposedTap}`
-    }`;
+    }${target.post ? `|post=${target.post.weight},${target.post.bias}` : ""}`;
     let buffer = this.#weights.get(key);
     if (buffer) return buffer;
     const t = this.#state.get(target.weight);
@@ -350,6 +350,11 @@ export class Executor {
       ? packConv2dUniformWeight(t.data, shape4, uniformPacking)
       : target.packing === "conv2d_post"
       ? packConv2dPostWeight(t.data, shape4, bias ?? new Float32Array(shape4[0]))
+      : target.packing === "conv2d_pre" && target.post
+      ? joinFloats(
+        packConv2dPreWeight(t.data, shape4, bias ?? new Float32Array(shape4[0])),
+        this.#postPacking(target.post),
+      )
       : target.packing === "conv2d_pre"
       ? packConv2dPreWeight(t.data, shape4, bias ?? new Float32Array(shape4[0]))
       : target.packing === "dwconv2d"
@@ -370,6 +375,16 @@ export class Executor {
     buffer.unmap();
     this.#weights.set(key, buffer);
     return buffer;
+  }
+
+  /** A 1x1 post-conv's `conv2d_post` packing (following a pre-conv's in one `aux` buffer). */
+  #postPacking(post: { weight: string; bias: string }): Float32Array {
+    const t = this.#state.get(post.weight);
+    const bias = this.#state.get(post.bias);
+    if (!t || !bias) {
+      throw new RangeError(`Cannot upload weights: tensor "${t ? post.bias : post.weight}" is missing`);
+    }
+    return packConv2dPostWeight(t.data, t.shape as [number, number, number, number], bias.data);
   }
 
   /**
@@ -985,4 +1000,12 @@ export class Executor {
     for (const p of this.#programs.values()) p.then(releaseProgram).catch(() => {});
     this.#programs.clear();
   }
+}
+
+/** `a` followed by `b`. */
+function joinFloats(a: Float32Array, b: Float32Array): Float32Array {
+  const out = new Float32Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
 }

@@ -148,10 +148,11 @@ export function fuseDepthwisePreConvs(graph: Graph): Graph {
 
 /**
  * Fold a 1x1 conv (dense, stride 1, no pre-conv) into the conv that is its input's only producer and whose
- * output nothing else reads (dense, no residual, no pre-conv): that conv's workgroups keep their output tile
- * in workgroup memory and apply the 1x1 conv to it (conv2d's `POST_N`), one dispatch instead of two and no
- * round trip of the intermediate through memory. In YOLO11-seg: each level's box and mask-coefficient
- * branches (`cv2.i.1` -> `cv2.i.2`, `cv4.i.1` -> `cv4.i.2`), Proto's `cv2` -> `cv3` and PSA's feed-forward
+ * output nothing else reads (dense, no residual; a pre-conv of its own is fine): that conv's workgroups keep
+ * their output tile in workgroup memory and apply the 1x1 conv to it (conv2d's `POST_N`), one dispatch instead
+ * of two and no round trip of the intermediate through memory. In YOLO11-seg: each level's box and mask-coefficient
+ * branches (`cv2.i.1` -> `cv2.i.2`, `cv4.i.1` -> `cv4.i.2`), the class branches' last pointwise conv with its
+ * folded depthwise conv (`cv3.i.1.0+cv3.i.1.1` -> `cv3.i.2`), Proto's `cv2` -> `cv3` and PSA's feed-forward
  * (`ffn.0` -> `ffn.1`, whose residual the fused conv adds). The fused conv takes the 1x1 conv's place (its
  * residual is ready there), output and residual, and is named by both names joined with `+`. `fits(cout)` says
  * whether a device can hold a tile of `cout` channels (the conv2d tile spans all of them).
@@ -172,7 +173,7 @@ export function fusePostConvs(graph: Graph, fits: (cout: number) => boolean = ()
     }
     const first = producer.get(op.x);
     if (
-      !first || first.g !== 1 || first.r !== undefined || first.pre || first.post || folded.has(first) ||
+      !first || first.g !== 1 || first.r !== undefined || first.post || folded.has(first) ||
       into.has(first) || uses.get(first.y) !== 1 || first.cout !== op.cin || !fits(first.cout)
     ) {
       continue;

@@ -40,7 +40,7 @@ export function convCalls(op: ConvOp, plan: Plan, limits: CallLimits = {}): Kern
   const depthwise = op.g > 1 && op.g === op.cin && op.g === op.cout;
   const xNchw = plan.regions[x.loc.region].nchw;
   const yNchw = plan.regions[y.loc.region].nchw;
-  if (op.post && (limits.software || op.g !== 1 || op.pre)) {
+  if (op.post && (limits.software || op.g !== 1)) {
     throw new RangeError(
       `Cannot run conv "${op.name}" with its 1x1 post-conv here: conv2d runs it (one group, not on a software adapter)`,
     );
@@ -145,14 +145,19 @@ export function convCalls(op: ConvOp, plan: Plan, limits: CallLimits = {}): Kern
     overrides: { ...common, ...pre, ...post, ...tile },
     params,
     // x4: the input again as vec4s, for tiles that stage A four channels at a time (VEC_A); aux: the
-    // depthwise pre-conv's or the 1x1 post-conv's weights and bias.
+    // depthwise pre-conv's and/or the 1x1 post-conv's weights and bias.
     bind: {
       ...bind,
       w: { weight: op.weight, packing: "conv2d", groups: op.g },
       p: { dummy: true },
       x4: bind.x,
       aux: op.pre
-        ? { weight: op.pre.weight, bias: op.pre.bias, packing: "conv2d_pre" }
+        ? {
+          weight: op.pre.weight,
+          bias: op.pre.bias,
+          packing: "conv2d_pre",
+          ...(op.post ? { post: { weight: op.post.weight, bias: op.post.bias } } : {}),
+        }
         : op.post
         ? { weight: op.post.weight, bias: op.post.bias, packing: "conv2d_post" }
         : { dummy: true },

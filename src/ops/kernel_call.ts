@@ -31,6 +31,8 @@ export type BindingTarget =
     slices?: number;
     /** The bias tensor a `conv2d_uniform` / `dwconv2d_uniform` / `conv2d_pre` / `conv2d_post` packing carries. */
     bias?: string;
+    /** A `conv2d_pre` packing followed by this 1x1 post-conv's `conv2d_post` packing (one `aux` binding). */
+    post?: { weight: string; bias: string };
     /** Pack this tap of a ConvTranspose2d weight as a 1x1 conv (`conv2d_uniform` phases). */
     transposedTap?: number;
     /** Bind only this byte range of the packed buffer (a `conv2d_uniform` chunk's window). */

@@ -290,7 +290,7 @@ Deno.test("autotuning skips candidates the driver rejects instead of failing the
 });
 
 for (
-  const [name, pre, post, shape] of [["yolo11n-seg.yaml", 6, 10, [1, 3, 64, 96]], [
+  const [name, pre, post, shape] of [["yolo11n-seg.yaml", 6, 13, [1, 3, 64, 96]], [
     "yolov8n-seg.yaml",
     0,
     13,

@@ -176,10 +176,12 @@ Deno.test("fusePostConvs folds each 1x1 conv into the conv it alone reads, and t
     "model.3+model.4.cv1",
     "model.5+model.6.cv1",
     ...[0, 1, 2].map((i) => `model.23.cv2.${i}.1+model.23.cv2.${i}.2`),
+    // The class branches' pointwise convs keep their depthwise pre-conv and gain the last 1x1 conv.
+    ...[0, 1, 2].map((i) => `model.23.cv3.${i}.1.0+model.23.cv3.${i}.1.1+model.23.cv3.${i}.2`),
     "model.23.proto.cv2+model.23.proto.cv3",
     ...[0, 1, 2].map((i) => `model.23.cv4.${i}.1+model.23.cv4.${i}.2`),
   ]);
-  assert.equal(convs(graph).length, convs(before).length - 10);
+  assert.equal(convs(graph).length, convs(before).length - 13);
   for (const op of folded) {
     const [a, b] = op.name.split("+").slice(-2);
     const first = convs(before).find((c) => c.name === a || c.name.endsWith(`+${a}`))!;
@@ -193,6 +195,7 @@ Deno.test("fusePostConvs folds each 1x1 conv into the conv it alone reads, and t
     assert.equal(op.x, first.x);
     assert.equal(op.y, second.y, "writes the 1x1 conv's output");
     assert.equal(op.cout, first.cout);
+    assert.deepEqual(op.pre, first.pre, "a folded depthwise pre-conv stays");
   }
   // The fits limit: 256-channel convs on 20x20 maps keep their 1x1 successors (PSA's ffn.0 -> ffn.1 among them).
   const wide = fusePostConvs(before);

@@ -117,11 +117,14 @@ async function check(c: Case, seed: number, half = false, halfMath = false): Pro
   const postW = h(randomArray((c.post?.n ?? 0) * c.cout, seed + 8, -0.5, 0.5));
   const postB = h(randomArray(c.post?.n ?? 0, seed + 9));
   if (c.post) Object.assign(o, { POST_N: c.post.n, POST_ACT: c.post.act ?? 0 });
-  const aux = c.pre
-    ? new Float32Array([...preW, ...preB])
-    : c.post
-    ? new Float32Array([...postW, ...postB])
+  // Pre-conv first, post-conv after it, as in both layouts.
+  const aux = c.pre || c.post
+    ? new Float32Array([...(c.pre ? [...preW, ...preB] : []), ...(c.post ? [...postW, ...postB] : [])])
     : undefined;
+  const auxPacked = [
+    ...(c.pre ? packConv2dPreWeight(preW, [c.cin, 1, c.pre.k, c.pre.k], preB) : []),
+    ...(c.post ? packConv2dPostWeight(postW, [c.post.n, c.cout, 1, 1], postB) : []),
+  ];
   const expected = y0.slice();
   conv2dCpu({ x, w, b, r, y: expected, aux }, p, o);
   if (half) expected.set(roundF16(expected));
@@ -134,8 +137,7 @@ async function check(c: Case, seed: number, half = false, halfMath = false): Pro
       w: packConv2dWeight(w, wShape, groups),
       b,
       ...(c.residual ? { r } : {}),
-      ...(c.pre ? { aux: packConv2dPreWeight(preW, [c.cin, 1, c.pre.k, c.pre.k], preB) } : {}),
-      ...(c.post ? { aux: packConv2dPostWeight(postW, [c.post.n, c.cout, 1, 1], postB) } : {}),
+      ...(auxPacked.length ? { aux: new Float32Array(auxPacked) } : {}),
     },
     outputs: { y: y0, p: new Float32Array(split > 1 ? split * pixels * c.cout : 1) },
     params: p,
@@ -222,6 +224,33 @@ const cases: [string, Case][] = [
     xView: [3, 4, 2],
     yView: [5, 6, 3],
     tile: (({ HALF_MATH: _, ...t }) => t)(conv2dPostTiles(12, 126)[0]),
+  }],
+  ["depthwise pre-conv, 1x1 and a fused 1x1 post-conv (Detect cv3.i.1 -> cv3.i.2), 13 -> 12 -> 9, views", {
+    batch: 2,
+    h: 7,
+    w: 6,
+    cin: 13,
+    cout: 12,
+    k: 1,
+    act: 1,
+    pre: { k: 3, act: 1 },
+    post: { n: 9 },
+    xView: [5, 6, 3],
+    yView: [2, 4, 1],
+    tile: (({ HALF_MATH: _, ...t }) => t)(conv2dPostTiles(12, 84)[0]),
+  }],
+  ["5x5 pre-conv, VEC_A, 8x8 tile, post-conv with SiLU and a residual, 16 -> 8 -> 20", {
+    h: 5,
+    w: 9,
+    cin: 16,
+    cout: 8,
+    k: 1,
+    pre: { k: 5 },
+    post: { n: 20, act: 1 },
+    residual: true,
+    xView: [4, 8, 4],
+    rView: [2, 4, 1],
+    tile: { WG_M: 16, WG_N: 1, BK: 16, PIX4: 2, CH4: 2, VEC_A: 1 },
   }],
   ["1x1 then a fused 1x1 post-conv with SiLU and a residual (PSA ffn), 8 -> 20 -> 8, 8x8 tile", {
     h: 6,
