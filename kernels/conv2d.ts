@@ -55,7 +55,8 @@ export type Conv2dOverride =
   | "PRE_K"
   | "PRE_ACT"
   | "POST_N"
-  | "POST_ACT";
+  | "POST_ACT"
+  | "UP_R";
 
 /** Params values of a conv2d dispatch. `inC`/`outC` are totals over all groups. */
 export type Conv2dParams = Record<Conv2dParam, number>;
@@ -64,7 +65,8 @@ export type Conv2dParams = Record<Conv2dParam, number>;
 export type Conv2dOverrides = Record<Conv2dOverride, number>;
 
 /**
- * The conv2d kernel: bindings x, w (packed), b, r (residual; a 4-byte dummy when off), y, p (split-K
+ * The conv2d kernel: bindings x, w (packed), b, r (residual, or with `UP_R` > 0 the nearest-upsampled copy of
+ * y it writes; a 4-byte dummy when neither), y, p (split-K
  * partial sums `[KSPLIT][pixels][outC]` f32, a dummy when KSPLIT is 1), x4 (x's buffer again, read as vec4s
  * with `VEC_A`; a dummy otherwise), aux (the depthwise pre-conv's weights and bias with `PRE_K` > 0, packed by
  * {@linkcode packConv2dPreWeight}; the 1x1 post-conv's with `POST_N` > 0, packed by
@@ -129,6 +131,7 @@ export const conv2d: KernelSpec<Conv2dParam, Conv2dOverride> = {
     PRE_ACT: 0,
     POST_N: 0,
     POST_ACT: 0,
+    UP_R: 0,
   },
   dispatch(p, o) {
     const tilesM = ceilDiv(p.batch * p.outH * p.outW, 4 * o.PIX4 * o.WG_M);
@@ -183,6 +186,9 @@ export const conv2d: KernelSpec<Conv2dParam, Conv2dOverride> = {
       throw new RangeError(
         `Give conv2d a whole POST_N >= 0 and POST_ACT 0 or 1: got ${o.POST_N}, ${o.POST_ACT}`,
       );
+    }
+    if (!(Number.isInteger(o.UP_R) && o.UP_R >= 0) || (o.UP_R > 0 && o.RESIDUAL)) {
+      throw new RangeError(`Give conv2d a whole UP_R >= 0, and no RESIDUAL with UP_R > 0: got ${o.UP_R}`);
     }
     if (o.POST_N > 0 && o.KSPLIT !== 1) {
       throw new RangeError("Give conv2d POST_N no split reduction (KSPLIT 1)");

@@ -25,6 +25,10 @@
 // head's box and mask-coefficient branches, Proto's last two convs, PSA's feed-forward). Both together: a
 // DWConv -> Conv -> 1x1 Conv chain (the Segment head's class branches) in one dispatch.
 //
+// With UP_R > 0 every value written to y is also written to the UP_R x UP_R block of r's view (a map UP_R
+// times larger; NHWC) that a nearest upsample would copy it to: a Conv followed by nn.Upsample (the YOLO
+// heads') in one dispatch, r then being the upsample's output instead of a residual.
+//
 // Views: activation element (b, y, x, c) lives at base + ((b * H + y) * W + x) * stride + off + c
 // (NHWC), or with IN_NCHW / OUT_NCHW at base + ((b * stride + off + c) * H + y) * W + x.
 
@@ -62,7 +66,8 @@ struct Params {
 @group(0) @binding(0) var<storage, read_write> x: array<S>; // read only (shared: may alias y's buffer)
 @group(0) @binding(1) var<storage, read> w: array<vec4<S>>;
 @group(0) @binding(2) var<storage, read> b: array<S>;
-@group(0) @binding(3) var<storage, read_write> r: array<S>; // read only (shared: may alias y's buffer)
+// The residual, read only (shared: may alias y's buffer); or with UP_R the upsampled copy, written.
+@group(0) @binding(3) var<storage, read_write> r: array<S>;
 @group(0) @binding(4) var<storage, read_write> y: array<S>;
 // Split-K partial sums, f32 in both variants: [slice][pixel][outC] (a 4-byte dummy when KSPLIT is 1).
 @group(0) @binding(5) var<storage, read_write> p: array<f32>;
@@ -116,6 +121,8 @@ override PRE_ACT: u32 = 0u;
 // 1x1 post-conv output channels (0: none) and its activation; see the top.
 override POST_N: u32 = 0u;
 override POST_ACT: u32 = 0u;
+// Nearest upsample factor of the copy written to r (0: none; needs RESIDUAL off); see the top.
+override UP_R: u32 = 0u;
 
 
 // Accumulators for the largest register tile: 8 pixels x 2 channel vec4s.
@@ -154,6 +161,17 @@ fn outIndex(base: u32, stride: u32, n: u32, oy: u32, ox: u32, c: u32) -> u32 {
     return base + ((n * stride + c) * params.outH + oy) * params.outW + ox;
   }
   return base + ((n * params.outH + oy) * params.outW + ox) * stride + c;
+}
+
+// UP_R > 0: output value v at (n, oy, ox, channel ch) into its UP_R x UP_R block of r's NHWC view.
+fn storeUp(n: u32, oy: u32, ox: u32, ch: u32, v: S) {
+  let h = params.outH * UP_R;
+  let w = params.outW * UP_R;
+  for (var dy = 0u; dy < UP_R; dy++) {
+    for (var dx = 0u; dx < UP_R; dx++) {
+      r[params.rBase + ((n * h + oy * UP_R + dy) * w + ox * UP_R + dx) * params.rStride + params.rOff + ch] = v;
+    }
+  }
 }
 
 // A value of tile row i at reduction position (ky, kx, input channel c): 0 outside the map or past kTotal.
@@ -477,6 +495,9 @@ fn store(t: Tile, row: u32, c: u32, v4: vec4<f32>) {
       v += f32(r[outIndex(params.rBase, params.rStride, n, oy, ox, params.rOff + ch)]);
     }
     y[outIndex(params.yBase, params.yStride, n, oy, ox, params.yOff + ch)] = S(v);
+    if (UP_R > 0u) {
+      storeUp(n, oy, ox, ch, S(v));
+    }
   }
 }
 
@@ -675,6 +696,9 @@ fn postConv(lid: u32, m0: u32, pixels: u32, cin: u32) {
         v += f32(r[outIndex(params.rBase, params.rStride, n, oy, ox, params.rOff + ch)]);
       }
       y[outIndex(params.yBase, params.yStride, n, oy, ox, params.yOff + ch)] = S(v);
+      if (UP_R > 0u) {
+        storeUp(n, oy, ox, ch, S(v));
+      }
     }
   }
 }

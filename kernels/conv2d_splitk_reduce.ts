@@ -21,9 +21,12 @@ export type Conv2dSplitkReduceParam =
   | "rOff";
 
 /** Names of the overrides of `conv2d_splitk_reduce.wgsl`. */
-export type Conv2dSplitkReduceOverride = "KSPLIT" | "ACT" | "RESIDUAL" | "OUT_NCHW" | "WG";
+export type Conv2dSplitkReduceOverride = "KSPLIT" | "ACT" | "RESIDUAL" | "OUT_NCHW" | "WG" | "UP_R";
 
-/** The reduce kernel: bindings p (f32 partial sums), b, r (residual; a dummy when off), y, params. */
+/**
+ * The reduce kernel: bindings p (f32 partial sums), b, r (residual, or conv2d's upsampled copy with `UP_R` > 0;
+ * a dummy when neither), y, params.
+ */
 export const conv2dSplitkReduce: KernelSpec<Conv2dSplitkReduceParam, Conv2dSplitkReduceOverride> = {
   name: "conv2d_splitk_reduce",
   code,
@@ -46,7 +49,7 @@ export const conv2dSplitkReduce: KernelSpec<Conv2dSplitkReduceParam, Conv2dSplit
     "rStride",
     "rOff",
   ),
-  overrides: { KSPLIT: 2, ACT: 0, RESIDUAL: 0, OUT_NCHW: 0, WG: 256 },
+  overrides: { KSPLIT: 2, ACT: 0, RESIDUAL: 0, OUT_NCHW: 0, WG: 256, UP_R: 0 },
   dispatch(p, o) {
     const [x, y] = fold(ceilDiv(p.batch * p.outH * p.outW * p.outC, o.WG));
     return [x, y, 1];
@@ -54,6 +57,11 @@ export const conv2dSplitkReduce: KernelSpec<Conv2dSplitkReduceParam, Conv2dSplit
   validate(o) {
     if (!(Number.isInteger(o.KSPLIT) && o.KSPLIT >= 1)) {
       throw new RangeError(`Give conv2d_splitk_reduce a whole KSPLIT >= 1: got ${o.KSPLIT}`);
+    }
+    if (!(Number.isInteger(o.UP_R) && o.UP_R >= 0) || (o.UP_R > 0 && o.RESIDUAL)) {
+      throw new RangeError(
+        `Give conv2d_splitk_reduce a whole UP_R >= 0, and no RESIDUAL with UP_R > 0: got ${o.UP_R}`,
+      );
     }
   },
 };

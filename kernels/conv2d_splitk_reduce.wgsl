@@ -1,6 +1,7 @@
 // conv2d_splitk_reduce: the second half of a split-K conv2d. Adds the KSPLIT partial sums conv2d wrote to
 // p ([slice][pixel][outC], f32), then applies what conv2d's own epilogue would have: bias, activation,
-// residual, and the store into y's NHWC (or NCHW) view. One invocation per output element, channel fastest.
+// residual, and the store into y's NHWC (or NCHW) view, and with UP_R conv2d's upsampled copy into r. One
+// invocation per output element, channel fastest.
 
 // Element type of activations (and of the bias) in memory: f32 here, f16 in its f16 variant (f16Variant).
 alias S = f32;
@@ -20,7 +21,8 @@ struct Params {
 
 @group(0) @binding(0) var<storage, read> p: array<f32>;
 @group(0) @binding(1) var<storage, read> b: array<S>;
-@group(0) @binding(2) var<storage, read_write> r: array<S>; // read only (shared: may alias y's buffer)
+// The residual, read only (shared: may alias y's buffer); or with UP_R the upsampled copy, written.
+@group(0) @binding(2) var<storage, read_write> r: array<S>;
 @group(0) @binding(3) var<storage, read_write> y: array<S>;
 @group(0) @binding(4) var<uniform> params: Params;
 
@@ -33,6 +35,8 @@ override RESIDUAL: bool = false;
 // Write y as NCHW instead of NHWC.
 override OUT_NCHW: bool = false;
 override WG: u32 = 256u;
+// conv2d's UP_R: also write each value to its UP_R x UP_R block of r's NHWC view (0: no; RESIDUAL off).
+override UP_R: u32 = 0u;
 
 fn outIndex(base: u32, stride: u32, n: u32, oy: u32, ox: u32, c: u32) -> u32 {
   if (OUT_NCHW) {
@@ -66,4 +70,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     v += f32(r[outIndex(params.rBase, params.rStride, n, oy, ox, params.rOff + c)]);
   }
   y[outIndex(params.yBase, params.yStride, n, oy, ox, params.yOff + c)] = S(v);
+  if (UP_R > 0u) {
+    let h = params.outH * UP_R;
+    let w = params.outW * UP_R;
+    for (var dy = 0u; dy < UP_R; dy++) {
+      for (var dx = 0u; dx < UP_R; dx++) {
+        r[params.rBase + ((n * h + oy * UP_R + dy) * w + ox * UP_R + dx) * params.rStride + params.rOff + c] = S(v);
+      }
+    }
+  }
 }

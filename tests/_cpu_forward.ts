@@ -17,6 +17,7 @@ import {
   fusePostConvs,
   fuseResidualAdds,
   fuseSiblingConvs,
+  fuseUpsamples,
 } from "../src/graph/fuse.ts";
 import { planMemory } from "../src/graph/plan.ts";
 import type { LoadedModel } from "../src/load_model.ts";
@@ -40,7 +41,8 @@ const TWINS: Record<string, Twin> = {
  * Run `model` on `[n, 3, h, w]` with the CPU twins; returns output0 and output1 like the executor. With
  * `siblings`, on the graph with sibling convs merged as the executor runs it (`fuseSiblingConvs`); with `pre`,
  * depthwise convs folded into the 1x1 convs that read them as well (`fuseDepthwisePreConvs`, hardware
- * adapters); with `post`, 1x1 convs folded into the convs whose output they alone read (`fusePostConvs`).
+ * adapters); with `post`, 1x1 convs folded into the convs whose output they alone read (`fusePostConvs`);
+ * with `up`, nearest upsamples folded into the convs whose output they copy (`fuseUpsamples`).
  */
 export function cpuForward(
   model: LoadedModel,
@@ -49,12 +51,14 @@ export function cpuForward(
   siblings = false,
   pre = false,
   post = false,
+  up = false,
 ) {
   const [n, , h, w] = shape;
   const residual = fuseResidualAdds(model.parsed.graph);
   const merged = siblings ? fuseSiblingConvs(residual, model.state) : { graph: residual, state: model.state };
   const folded = pre ? fuseDepthwisePreConvs(merged.graph) : merged.graph;
-  const graph = post ? fusePostConvs(folded) : folded;
+  const posted = post ? fusePostConvs(folded) : folded;
+  const graph = up ? fuseUpsamples(posted) : posted;
   const state = merged.state;
   const plan = planMemory(graph, n, h, w);
   const buffers = plan.buffers.map((e) => new Float32Array(e));

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Conv2dOverrides, Conv2dParams } from "../../kernels/conv2d.ts";
-import { nchwIndex, nhwcIndex, silu } from "./_view.ts";
+import { nchwIndex, nhwcIndex, silu, storeUpsampled } from "./_view.ts";
 
 /** Buffers of a conv2d call; `y` is written in place, only inside its view. */
 export interface Conv2dBuffers {
@@ -13,7 +13,7 @@ export interface Conv2dBuffers {
   /** Unpacked weights `[cout, inC / groups, KSIZE, KSIZE]`. */
   w: Float32Array;
   b: Float32Array;
-  /** Residual, read when `RESIDUAL` is 1. */
+  /** Residual, read when `RESIDUAL` is 1; or with `UP_R` > 0 the upsampled copy of y, written. */
   r?: Float32Array;
   y: Float32Array;
   /**
@@ -44,7 +44,7 @@ export function conv2d(buf: Conv2dBuffers, p: Conv2dParams, o: Partial<Conv2dOve
     conv2d(
       { x: buf.x, w: buf.w, b: buf.b, y: mid },
       { ...p, yBase: dense.Base, yStride: dense.Stride, yOff: dense.Off },
-      { ...o, POST_N: 0, RESIDUAL: 0, OUT_NCHW: 0 },
+      { ...o, POST_N: 0, RESIDUAL: 0, OUT_NCHW: 0, UP_R: 0 },
     );
     conv2d(
       { x: mid, w: aux.subarray(0, n2 * p.outC), b: aux.subarray(n2 * p.outC), r: buf.r, y: buf.y },
@@ -94,6 +94,10 @@ export function conv2d(buf: Conv2dBuffers, p: Conv2dParams, o: Partial<Conv2dOve
             v += buf.r![yAt(p.rBase, p.rStride, p.rOff, p.outH, p.outW, n, oy, ox, c)];
           }
           buf.y[yAt(p.yBase, p.yStride, p.yOff, p.outH, p.outW, n, oy, ox, c)] = v;
+          if (o.UP_R) {
+            const view = { base: p.rBase, stride: p.rStride, off: p.rOff };
+            storeUpsampled(buf.r!, view, p.outH, p.outW, o.UP_R, { n, y: oy, x: ox, c }, v);
+          }
         }
       }
     }

@@ -1,6 +1,6 @@
 /**
  * CPU reference of `kernels/conv2d_splitk_reduce.wgsl`: the sum of a split-K conv2d's partial sums plus
- * bias, SiLU and residual, stored into y's view. Accumulated in f64.
+ * bias, SiLU and residual, stored into y's view (and with `UP_R` upsampled into r's). Accumulated in f64.
  *
  * @module
  */
@@ -8,7 +8,7 @@ import type {
   Conv2dSplitkReduceOverride,
   Conv2dSplitkReduceParam,
 } from "../../kernels/conv2d_splitk_reduce.ts";
-import { nchwIndex, nhwcIndex, silu } from "./_view.ts";
+import { nchwIndex, nhwcIndex, silu, storeUpsampled } from "./_view.ts";
 
 /** Buffers of a reduce call: partial sums `[KSPLIT][pixels][outC]`, bias, residual, y (written in place). */
 export interface Conv2dSplitkReduceBuffers {
@@ -36,6 +36,10 @@ export function conv2dSplitkReduce(
       if (o.ACT === 1) v = silu(v);
       if (o.RESIDUAL) v += buf.r![yAt(p.rBase, p.rStride, p.rOff, p.outH, p.outW, n, oy, ox, c)];
       buf.y[yAt(p.yBase, p.yStride, p.yOff, p.outH, p.outW, n, oy, ox, c)] = v;
+      if (o.UP_R) {
+        const view = { base: p.rBase, stride: p.rStride, off: p.rOff };
+        storeUpsampled(buf.r!, view, p.outH, p.outW, o.UP_R, { n, y: oy, x: ox, c }, v);
+      }
     }
   }
 }

@@ -272,6 +272,7 @@ export async function tuneConvSteps(
       ACT: o.ACT ?? 0,
       RESIDUAL: o.RESIDUAL ?? 0,
       OUT_NCHW: o.OUT_NCHW ?? 0,
+      UP_R: o.UP_R ?? 0,
     });
     const params = ctx.cache.params(reduceSpec, reduceParams, `${step.label}.reduce.params`);
     uniforms.push(params);

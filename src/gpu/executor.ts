@@ -32,7 +32,13 @@ import type { KernelSpec } from "../../kernels/_spec.ts";
 import { f16Kernels } from "../../kernels/mod.ts";
 import { toF16 } from "../../kernels/to_f16.ts";
 import { toF32 } from "../../kernels/to_f32.ts";
-import { fuseDepthwisePreConvs, fusePostConvs, fuseResidualAdds, fuseSiblingConvs } from "../graph/fuse.ts";
+import {
+  fuseDepthwisePreConvs,
+  fusePostConvs,
+  fuseResidualAdds,
+  fuseSiblingConvs,
+  fuseUpsamples,
+} from "../graph/fuse.ts";
 import type { Graph } from "../graph/ir.ts";
 import { type Plan, planMemory } from "../graph/plan.ts";
 import type { LoadedModel } from "../load_model.ts";
@@ -271,8 +277,9 @@ export class Executor {
       : options.tuneCache ?? defaultTuneCachePath();
     this.cache = cache;
     // Residual adds into conv epilogues; convs sharing an input into one conv and a split; on hardware
-    // adapters (conv2d) depthwise convs into the 1x1 convs that read them, and 1x1 convs into the convs whose
-    // output they alone read, where a tile of all that conv's channels fits the device and they are few enough.
+    // adapters (conv2d) depthwise convs into the 1x1 convs that read them, 1x1 convs into the convs whose
+    // output they alone read, where a tile of all that conv's channels fits the device and they are few enough,
+    // and nearest upsamples into the convs whose output they copy.
     const fused = fuseSiblingConvs(fuseResidualAdds(model.parsed.graph), model.state);
     const limits = gpu.device.limits;
     const postFits = (cout: number) =>
@@ -287,7 +294,7 @@ export class Executor {
           .length > 0;
     this.graph = gpu.software || options.fuse === false
       ? fused.graph
-      : fusePostConvs(fuseDepthwisePreConvs(fused.graph), postFits);
+      : fuseUpsamples(fusePostConvs(fuseDepthwisePreConvs(fused.graph), postFits));
     this.#state = fused.state;
     this.#limits = {
       maxWorkgroupStorage: gpu.device.limits.maxComputeWorkgroupStorageSize,

@@ -194,6 +194,38 @@ export function fusePostConvs(graph: Graph, fits: (cout: number) => boolean = ()
 }
 
 /**
+ * Fold a nearest upsample (integer scale) into the conv that produces its input (one that `conv2d` runs:
+ * not depthwise; no residual, whose binding the upsampled copy takes; not upsampled already): the conv writes
+ * its output as before and also each value to its `scale` x `scale` block of the upsample's output, one
+ * dispatch instead of two. In YOLO11/YOLOv8 heads: the two `nn.Upsample` layers after `model.10`/`model.13`
+ * (YOLO11) and `model.9`/`model.12` (YOLOv8), whose copies go straight into the next concat's buffer. The
+ * conv keeps its place (the upsample needs nothing else) and its name gains `+upsample`. An upsample that is
+ * a graph output is left alone.
+ *
+ * @param graph The graph (residual adds fused).
+ * @returns The new graph.
+ */
+export function fuseUpsamples(graph: Graph): Graph {
+  const outputs = new Set(Object.values(graph.outputs));
+  const producer = new Map<number, ConvOp>();
+  for (const op of graph.ops) if (op.op === "conv") producer.set(op.y, op);
+  const into = new Map<ConvOp, ConvOp>();
+  const folded = new Set<Op>();
+  for (const op of graph.ops) {
+    if (op.op !== "upsample" || !Number.isInteger(op.scale) || op.scale < 1 || outputs.has(op.y)) continue;
+    const conv = producer.get(op.x);
+    const depthwise = conv && conv.g > 1 && conv.g === conv.cin && conv.g === conv.cout;
+    if (!conv || depthwise || conv.r !== undefined || into.has(conv)) continue;
+    into.set(conv, { ...conv, name: `${conv.name}+upsample`, up: { y: op.y, scale: op.scale } });
+    folded.add(op);
+  }
+  const ops = graph.ops.flatMap((op) =>
+    folded.has(op) ? [] : op.op === "conv" && into.has(op) ? [into.get(op)!] : [op]
+  );
+  return { ...graph, ops };
+}
+
+/**
  * Merge convs that read the same value with the same kernel, stride, padding and activation (dense, no
  * residual, no graph output) into one conv with their output channels stacked, followed by a split (views,
  * no copy): one dispatch with more parallelism instead of several small ones. In a Segment head these are

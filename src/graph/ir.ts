@@ -49,6 +49,11 @@ export interface ConvOp {
    * this conv's own.
    */
   post?: { weight: string; bias: string; cout: number; act: Act };
+  /**
+   * A nearest upsample of this conv's output (set by `fuseUpsamples`): the conv also writes each output value
+   * to the `scale` x `scale` block of value `y` it is copied to (no residual then: `r` is unset).
+   */
+  up?: { y: number; scale: number };
 }
 
 /** Transposed 2-D convolution with kernel == stride and no padding (Proto's 2x upsample). */

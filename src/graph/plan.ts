@@ -86,6 +86,8 @@ export function opOutputs(op: Op): number[] {
       return op.ys;
     case "attention":
       return [op.o, op.v];
+    case "conv":
+      return op.up ? [op.y, op.up.y] : [op.y];
     default:
       return [op.y];
   }

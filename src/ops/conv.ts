@@ -1,8 +1,8 @@
 /**
  * A conv op → `dwconv2d` when depthwise (`dwconv2d_uniform` on a software adapter); else on a
  * software adapter `conv2d_uniform` (one dispatch per output-channel chunk and input-channel slice);
- * else `conv2d` with a tile chosen for its shape (and its fused depthwise pre-conv, `PRE_K`, or 1x1 post-conv,
- * `POST_N`, if any: a post-conv's tile spans all the conv's output channels).
+ * else `conv2d` with a tile chosen for its shape (and its fused depthwise pre-conv, `PRE_K`, and 1x1 post-conv,
+ * `POST_N`, if any: a post-conv's tile spans all the conv's output channels; and its upsampled copy, `UP_R`).
  */
 import { conv2d, conv2dPostTiles, type Conv2dTile, conv2dTile } from "../../kernels/conv2d.ts";
 import {
@@ -29,12 +29,14 @@ export function convCalls(op: ConvOp, plan: Plan, limits: CallLimits = {}): Kern
   const x = valueAt(plan, op.x);
   const y = valueAt(plan, op.y);
   const residual = op.r === undefined ? undefined : valueAt(plan, op.r);
-  const r = residual ? viewParams("r", residual.loc) : noView("r");
+  // With a folded upsample, r is its output (written) instead of a residual (the fold leaves r unset).
+  const up = op.up === undefined ? undefined : valueAt(plan, op.up.y);
+  const r = residual ? viewParams("r", residual.loc) : up ? viewParams("r", up.loc) : noView("r");
   const shape = { batch: x.n, inH: x.h, inW: x.w, outH: y.h, outW: y.w, pad: op.p };
   const bind = {
     x: { value: op.x },
     b: { weight: op.bias, packing: "raw" as const },
-    r: op.r === undefined ? { dummy: true as const } : { value: op.r },
+    r: op.r !== undefined ? { value: op.r } : op.up ? { value: op.up.y } : { dummy: true as const },
     y: { value: op.y },
   };
   const depthwise = op.g > 1 && op.g === op.cin && op.g === op.cout;
@@ -48,6 +50,11 @@ export function convCalls(op: ConvOp, plan: Plan, limits: CallLimits = {}): Kern
   if (op.pre && (limits.software || xNchw || op.k !== 1 || op.g !== 1)) {
     throw new RangeError(
       `Cannot run conv "${op.name}" with its depthwise pre-conv here: conv2d runs it (1x1, NHWC input, not on a software adapter)`,
+    );
+  }
+  if (op.up && (limits.software || depthwise || residual || plan.regions[up!.loc.region].nchw)) {
+    throw new RangeError(
+      `Cannot run conv "${op.name}" with its upsampled copy here: conv2d runs it (not depthwise, no residual, an NHWC copy, not on a software adapter)`,
     );
   }
   if (depthwise && !xNchw && !yNchw && limits.software && dwconv2dUniformFits(op.cin, op.k)) {
@@ -80,6 +87,7 @@ export function convCalls(op: ConvOp, plan: Plan, limits: CallLimits = {}): Kern
     RESIDUAL: residual ? 1 : 0,
     IN_NCHW: xNchw ? 1 : 0,
     OUT_NCHW: yNchw ? 1 : 0,
+    ...(op.up ? { UP_R: op.up.scale } : {}),
   };
   const pre: Record<string, number> = op.pre
     ? { PRE_K: op.pre.k, PRE_ACT: op.pre.act === "silu" ? 1 : 0 }

@@ -297,14 +297,14 @@ for (
     [2, 3, 64, 64],
   ]] as const
 ) {
-  Deno.test(`${name}: the hardware plan folds depthwise and 1x1 convs into their neighbours, with the software plan's outputs`, async () => {
+  Deno.test(`${name}: the hardware plan folds depthwise convs, 1x1 convs and upsamples into their neighbours, with the software plan's outputs`, async () => {
     const gpu = await requestGpu();
     const model = await loadModel(name);
     const hardware = new Executor({ ...gpu, software: false }, model, { tune: false });
     const software = new Executor({ ...gpu, software: true }, model, { tune: false });
     const unfused = new Executor({ ...gpu, software: false }, model, { tune: false, fuse: false });
     try {
-      const folds = (e: Executor, k: "pre" | "post") =>
+      const folds = (e: Executor, k: "pre" | "post" | "up") =>
         e.graph.ops.filter((op) => op.op === "conv" && op[k]).length;
       assert.equal(folds(hardware, "pre"), pre, "depthwise convs inside the 1x1 convs after them");
       assert.equal(
@@ -312,7 +312,11 @@ for (
         post,
         "1x1 convs inside the convs of <= 128 channels before them",
       );
-      for (const e of [software, unfused]) assert.equal(folds(e, "pre") + folds(e, "post"), 0);
+      assert.equal(folds(hardware, "up"), 2, "both head upsamples inside the convs before them");
+      assert.equal(hardware.graph.ops.filter((op) => op.op === "upsample").length, 0);
+      for (const e of [software, unfused]) {
+        assert.equal(folds(e, "pre") + folds(e, "post") + folds(e, "up"), 0);
+      }
       const input = randomArray(shape.reduce((a: number, b: number) => a * b, 1), 17, 0, 1);
       const a = await hardware.forward(input, [...shape]);
       const b = await software.forward(input, [...shape]);

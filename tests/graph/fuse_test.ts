@@ -6,13 +6,14 @@ import {
   fusePostConvs,
   fuseResidualAdds,
   fuseSiblingConvs,
+  fuseUpsamples,
 } from "../../src/graph/fuse.ts";
 import { assertClose } from "../_close.ts";
 import { loadModel } from "../../src/load_model.ts";
 import { planMemory } from "../../src/graph/plan.ts";
 import { cpuForward } from "../_cpu_forward.ts";
 import { randomArray } from "../_rand.ts";
-import type { Graph } from "../../src/graph/ir.ts";
+import type { ConvOp, Graph } from "../../src/graph/ir.ts";
 import type { StateDict, Tensor } from "../../src/tensor.ts";
 
 const t = (shape: number[], values: number[]): Tensor => ({
@@ -209,4 +210,38 @@ Deno.test("fusePostConvs folds each 1x1 conv into the conv it alone reads, and t
   const fused = cpuForward(model, input, [1, 3, 64, 96], true, true, true);
   assertClose(fused.output0, plain.output0, { atol: 1e-4, rtol: 1e-5 }, "output0");
   assertClose(fused.output1!, plain.output1!, { atol: 1e-5, rtol: 1e-5 }, "output1");
+});
+
+Deno.test("fuseUpsamples folds each head upsample into the conv it copies, and the network computes the same", async () => {
+  for (
+    const [name, convs] of [["yolo11n-seg.yaml", ["model.10.cv2", "model.13.cv2"]], ["yolov8n-seg.yaml", [
+      "model.9.cv2",
+      "model.12.cv2",
+    ]]] as const
+  ) {
+    const model = await loadModel(name);
+    const { graph: before } = fuseSiblingConvs(fuseResidualAdds(model.parsed.graph), model.state);
+    const graph = fuseUpsamples(before);
+    const ups = before.ops.flatMap((op) => op.op === "upsample" ? [op] : []);
+    assert.equal(ups.length, 2);
+    assert.equal(graph.ops.filter((op) => op.op === "upsample").length, 0, name);
+    assert.equal(graph.ops.length, before.ops.length - 2);
+    const folded = graph.ops.flatMap((op) => op.op === "conv" && op.up ? [op] : []);
+    assert.deepEqual(folded.map((op) => op.name), convs.map((c) => `${c}+upsample`));
+    folded.forEach((op, i) => {
+      const original = before.ops.find((o) => o.op === "conv" && o.name === convs[i]) as ConvOp;
+      assert.deepEqual({ ...op, name: original.name, up: undefined }, { ...original, up: undefined });
+      assert.deepEqual(op.up, { y: ups[i].y, scale: 2 });
+      assert.equal(ups[i].x, op.y);
+    });
+    // An upsample that is a graph output stays.
+    const kept = fuseUpsamples({ ...before, outputs: { ...before.outputs, extra: ups[0].y } });
+    assert.equal(kept.ops.filter((op) => op.op === "upsample").length, 1);
+    // Same network on the CPU twins.
+    const input = randomArray(3 * 64 * 96, 9, 0, 1);
+    const plain = cpuForward(model, input, [1, 3, 64, 96], true);
+    const fused = cpuForward(model, input, [1, 3, 64, 96], true, false, false, true);
+    assert.deepEqual(fused.output0, plain.output0, `${name} output0`);
+    assert.deepEqual(fused.output1, plain.output1, `${name} output1`);
+  }
 });

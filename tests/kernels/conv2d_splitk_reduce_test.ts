@@ -1,6 +1,6 @@
 /**
  * conv2d_splitk_reduce GPU vs the CPU reference on seeded random partial sums: slices 2/3/8, SiLU, residual,
- * channel views, NCHW output, batch 2, f32 and f16. (tests/kernels/conv2d_test.ts runs it after split conv2d.)
+ * channel views, NCHW output, the upsampled copy (UP_R), batch 2, f32 and f16. (tests/kernels/conv2d_test.ts runs it after split conv2d.)
  */
 import {
   conv2dSplitkReduce,
@@ -23,6 +23,8 @@ interface Case {
   outNchw?: boolean;
   yView?: [number, number, number];
   rView?: [number, number, number];
+  /** conv2d's UP_R: r is then the upsampled copy (a map `up` times larger), written. */
+  up?: number;
 }
 
 async function check(k: Case, seed: number, half: boolean): Promise<void> {
@@ -47,25 +49,24 @@ async function check(k: Case, seed: number, half: boolean): Promise<void> {
     ACT: k.act ?? 0,
     RESIDUAL: k.residual ? 1 : 0,
     OUT_NCHW: k.outNchw ? 1 : 0,
+    UP_R: k.up ?? 0,
   };
   const p = randomArray(k.slices * pixels * k.c, seed, -2, 2);
   const b = h(randomArray(k.c, seed + 1));
-  const r = h(randomArray(rBase + pixels * params.rStride + 3, seed + 2));
+  const r = h(randomArray(rBase + pixels * (k.up ?? 1) ** 2 * params.rStride + 3, seed + 2));
   const y0 = h(randomArray(yBase + pixels * params.yStride + 4, seed + 3, 10, 11));
   const expected = y0.slice();
-  reduceCpu({ p, b, r, y: expected }, params, overrides);
+  const expectedR = r.slice();
+  reduceCpu({ p, b, r: k.up ? expectedR : r, y: expected }, params, overrides);
   const got = await runKernel(half ? conv2dSplitkReduceF16 : conv2dSplitkReduce, {
-    inputs: { p, b, ...(k.residual ? { r } : {}) },
-    outputs: { y: y0 },
+    inputs: { p, b, ...(k.residual || k.up ? { r } : {}) },
+    outputs: { y: y0, ...(k.up ? { r } : {}) },
     params,
     overrides: { ...overrides, WG: 64 },
   });
-  assertClose(
-    got.y,
-    half ? roundF16(expected) : expected,
-    half ? { atol: 4e-3, rtol: 2e-3 } : { atol: 1e-5, rtol: 1e-5 },
-    JSON.stringify(k),
-  );
+  const tol = half ? { atol: 4e-3, rtol: 2e-3 } : { atol: 1e-5, rtol: 1e-5 };
+  assertClose(got.y, half ? roundF16(expected) : expected, tol, JSON.stringify(k));
+  if (k.up) assertClose(got.r, half ? roundF16(expectedR) : expectedR, tol, `r ${JSON.stringify(k)}`);
 }
 
 const cases: [string, Case][] = [
@@ -89,6 +90,17 @@ const cases: [string, Case][] = [
     slices: 8,
     outNchw: true,
     yView: [2, 4, 1],
+  }],
+  ["2 slices, SiLU, the copy upsampled x2 into a channel slice, batch 2", {
+    batch: 2,
+    h: 3,
+    w: 5,
+    c: 7,
+    slices: 2,
+    act: 1,
+    up: 2,
+    yView: [3, 2, 1],
+    rView: [4, 5, 3],
   }],
 ];
 

@@ -61,6 +61,8 @@ interface Case {
   pre?: { k: number; act?: number };
   /** A fused 1x1 post-conv to `n` channels (`POST_N`) with SiLU when `act` is 1; y and r have `n` channels. */
   post?: { n: number; act?: number };
+  /** Also write y upsampled by this factor into r's view (`UP_R`; r is then a map that much larger). */
+  up?: number;
 }
 
 async function check(c: Case, seed: number, half = false, halfMath = false): Promise<void> {
@@ -69,6 +71,7 @@ async function check(c: Case, seed: number, half = false, halfMath = false): Pro
   const stride = c.stride ?? 1;
   const pad = c.pad ?? Math.floor(c.k / 2);
   const groups = c.groups ?? 1;
+  const up = c.up ?? 0;
   const [xBase, xExtra, xOff] = c.xView ?? [0, 0, 0];
   const [yBase, yExtra, yOff] = c.yView ?? [0, 0, 0];
   const [rBase, rExtra, rOff] = c.rView ?? [0, 0, 0];
@@ -101,6 +104,7 @@ async function check(c: Case, seed: number, half = false, halfMath = false): Pro
     RESIDUAL: c.residual ? 1 : 0,
     IN_NCHW: c.inNchw ? 1 : 0,
     OUT_NCHW: c.outNchw ? 1 : 0,
+    UP_R: up,
     ...c.tile,
   };
   const wShape = [c.cout, c.cin / groups, c.k, c.k] as const;
@@ -108,7 +112,7 @@ async function check(c: Case, seed: number, half = false, halfMath = false): Pro
   const b = h(randomArray(c.cout, seed + 2));
   const x = h(randomArray(xBase + batch * c.h * c.w * p.xStride + 3, seed + 3));
   const y0 = h(randomArray(yBase + batch * outH * outW * p.yStride + 5, seed + 4, 10, 11));
-  const r = h(randomArray(rBase + batch * outH * outW * p.rStride + 2, seed + 5));
+  const r = h(randomArray(rBase + batch * outH * outW * Math.max(1, up) ** 2 * p.rStride + 2, seed + 5));
   if (c.pre) Object.assign(o, { PRE_K: c.pre.k, PRE_ACT: c.pre.act ?? 0 });
   // The pre-conv's weights [cin, 1, k, k] and bias: unpacked (weights then bias) for the CPU, packed for the GPU.
   const preTaps = c.pre ? c.pre.k * c.pre.k : 0;
@@ -126,8 +130,10 @@ async function check(c: Case, seed: number, half = false, halfMath = false): Pro
     ...(c.post ? packConv2dPostWeight(postW, [c.post.n, c.cout, 1, 1], postB) : []),
   ];
   const expected = y0.slice();
-  conv2dCpu({ x, w, b, r, y: expected, aux }, p, o);
+  const expectedR = r.slice();
+  conv2dCpu({ x, w, b, r: up ? expectedR : r, y: expected, aux }, p, o);
   if (half) expected.set(roundF16(expected));
+  if (half) expectedR.set(roundF16(expectedR));
   const split = o.KSPLIT ?? 1;
   const pixels = batch * outH * outW;
   const got = await runKernel(halfMath ? conv2dF16Math : half ? conv2dF16 : conv2d, {
@@ -136,19 +142,20 @@ async function check(c: Case, seed: number, half = false, halfMath = false): Pro
       x4: x,
       w: packConv2dWeight(w, wShape, groups),
       b,
-      ...(c.residual ? { r } : {}),
+      ...(c.residual || up ? { r } : {}),
       ...(auxPacked.length ? { aux: new Float32Array(auxPacked) } : {}),
     },
-    outputs: { y: y0, p: new Float32Array(split > 1 ? split * pixels * c.cout : 1) },
+    outputs: { y: y0, p: new Float32Array(split > 1 ? split * pixels * c.cout : 1), ...(up ? { r } : {}) },
     params: p,
     overrides: o,
   });
   if (split > 1) {
     // conv2d wrote only the partial sums; the reduce kernel finishes the layer.
     assert.deepEqual(got.y, y0, "a split conv2d leaves y alone");
+    if (up) assert.deepEqual(got.r, r, "and r");
     const reduced = await runKernel(half ? conv2dSplitkReduceF16 : conv2dSplitkReduce, {
-      inputs: { p: got.p, b, ...(c.residual ? { r } : {}) },
-      outputs: { y: y0 },
+      inputs: { p: got.p, b, ...(c.residual || up ? { r } : {}) },
+      outputs: { y: y0, ...(up ? { r } : {}) },
       params: {
         batch,
         outH,
@@ -161,14 +168,77 @@ async function check(c: Case, seed: number, half = false, halfMath = false): Pro
         rStride: p.rStride,
         rOff,
       },
-      overrides: { KSPLIT: split, ACT: o.ACT, RESIDUAL: o.RESIDUAL, OUT_NCHW: o.OUT_NCHW, WG: 64 },
+      overrides: { KSPLIT: split, ACT: o.ACT, RESIDUAL: o.RESIDUAL, OUT_NCHW: o.OUT_NCHW, WG: 64, UP_R: up },
     });
     got.y = reduced.y;
+    got.r = reduced.r;
+  }
+  if (up) {
+    assertClose(
+      got.r,
+      expectedR,
+      halfMath ? TOL_F16_MATH : half ? TOL_F16 : TOL,
+      `conv2d r ${JSON.stringify(c)}`,
+    );
+    // Every copy is exactly y's value (one store of one rounded value).
+    const [n0, oy, ox] = [batch - 1, outH - 1, outW - 1];
+    const at = (base: number, stride: number, off: number, hh: number, ww: number, yy: number, xx: number) =>
+      base + ((n0 * hh + yy) * ww + xx) * stride + off;
+    const yv = got.y[at(yBase, p.yStride, yOff, outH, outW, oy, ox)];
+    const rv = got.r[at(rBase, p.rStride, rOff, outH * up, outW * up, oy * up + up - 1, ox * up + up - 1)];
+    assert.equal(rv, yv, "the copy is y's value");
   }
   assertClose(got.y, expected, halfMath ? TOL_F16_MATH : half ? TOL_F16 : TOL, `conv2d ${JSON.stringify(c)}`);
 }
 
 const cases: [string, Case][] = [
+  ["3x3 + SiLU with its copy upsampled x2 into a concat slice (Conv -> nn.Upsample), batch 2, views", {
+    batch: 2,
+    h: 5,
+    w: 7,
+    cin: 12,
+    cout: 10,
+    k: 3,
+    act: 1,
+    up: 2,
+    xView: [3, 4, 2],
+    yView: [2, 6, 3],
+    rView: [5, 6, 2],
+  }],
+  ["1x1 with its copy upsampled x3, VEC_A, 8x8 tile", {
+    h: 4,
+    w: 3,
+    cin: 16,
+    cout: 12,
+    k: 1,
+    up: 3,
+    rView: [1, 2, 1],
+    tile: { WG_M: 8, WG_N: 2, BK: 16, PIX4: 2, CH4: 2, VEC_A: 1 },
+  }],
+  ["3x3 with a post-conv, its result upsampled x2 (the copy is the post-conv's output)", {
+    h: 6,
+    w: 5,
+    cin: 8,
+    cout: 12,
+    k: 3,
+    act: 1,
+    post: { n: 6, act: 1 },
+    up: 2,
+    rView: [3, 10, 4],
+    tile: (({ HALF_MATH: _, ...t }) => t)(conv2dPostTiles(12, 30)[0]),
+  }],
+  ["split-K (KSPLIT 2): the reduce writes the upsampled copy", {
+    batch: 2,
+    h: 4,
+    w: 4,
+    cin: 40,
+    cout: 8,
+    k: 3,
+    act: 1,
+    up: 2,
+    yView: [0, 8, 4],
+    tile: { WG_M: 4, WG_N: 8, BK: 16, KSPLIT: 2 },
+  }],
   ["1x1, cin 13 -> cout 7", { h: 8, w: 8, cin: 13, cout: 7, k: 1 }],
   ["depthwise 3x3 + SiLU pre-conv fused into a 1x1 (Detect cv3), cin 13 -> 7, batch 2, views", {
     batch: 2,
