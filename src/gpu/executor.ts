@@ -17,6 +17,7 @@ import {
   packConv2dPreWeight,
   packConv2dWeight,
   POST_CONV_MAX_CHANNELS,
+  POST_FOLD_MAX_PIXELS,
 } from "../../kernels/conv2d.ts";
 import { supportsInstanceMasks } from "../../kernels/instance_masks.ts";
 import {
@@ -39,7 +40,7 @@ import {
   fuseSiblingConvs,
   fuseUpsamples,
 } from "../graph/fuse.ts";
-import type { Graph } from "../graph/ir.ts";
+import type { ConvOp, Graph } from "../graph/ir.ts";
 import { type Plan, planMemory } from "../graph/plan.ts";
 import type { LoadedModel } from "../load_model.ts";
 import { type CallLimits, planCalls } from "../ops/plan_calls.ts";
@@ -195,7 +196,9 @@ export interface ExecutorOptions {
   /**
    * On hardware adapters, run neighbouring layers in one `conv2d` dispatch: a depthwise conv inside the 1x1
    * conv that alone reads it (`PRE_K`), a 1x1 conv inside the conv of at most 128 channels whose output it alone
-   * reads (`POST_N`). Same outputs up to f32 rounding; false runs every layer on its own (for comparing).
+   * reads (`POST_N`; for layers of at most {@linkcode POST_FOLD_MAX_PIXELS} output pixels), a nearest upsample
+   * inside the conv whose output it copies (`UP_R`). Same outputs up to f32 rounding; false runs every layer on
+   * its own (for comparing).
    * @default true
    */
   fuse?: boolean;
@@ -237,6 +240,7 @@ export interface StepTime {
 export class Executor {
   readonly gpu: Gpu;
   readonly cache: PipelineCache;
+  /** The graph small inputs run, every fold made (see {@linkcode Executor.graphAt}). */
   readonly graph: Graph;
   /** Activations are f16 (see {@linkcode ExecutorOptions.half}). */
   readonly half: boolean;
@@ -248,6 +252,10 @@ export class Executor {
   #tuneFilter?: (tile: Required<Conv2dTile>) => boolean;
   #halfMath?: boolean;
   #maskPool: number;
+  /** Whether neighbouring layers are folded into one dispatch (hardware adapters, `fuse` not false). */
+  #fold: boolean;
+  /** The graph before those folds. */
+  #unfolded: Graph;
   #tuneCache?: Promise<TuneCache>;
   #keepsCopies?: Promise<boolean>;
   #weights = new Map<string, GPUBuffer>();
@@ -281,20 +289,9 @@ export class Executor {
     // output they alone read, where a tile of all that conv's channels fits the device and they are few enough,
     // and nearest upsamples into the convs whose output they copy.
     const fused = fuseSiblingConvs(fuseResidualAdds(model.parsed.graph), model.state);
-    const limits = gpu.device.limits;
-    const postFits = (cout: number) =>
-      cout <= POST_CONV_MAX_CHANNELS &&
-      conv2dPostTiles(
-          cout,
-          1,
-          264,
-          limits.maxComputeWorkgroupStorageSize,
-          limits.maxComputeInvocationsPerWorkgroup,
-        )
-          .length > 0;
-    this.graph = gpu.software || options.fuse === false
-      ? fused.graph
-      : fuseUpsamples(fusePostConvs(fuseDepthwisePreConvs(fused.graph), postFits));
+    this.#fold = !gpu.software && options.fuse !== false;
+    this.#unfolded = fused.graph;
+    this.graph = this.graphAt(1, 0, 0);
     this.#state = fused.state;
     this.#limits = {
       maxWorkgroupStorage: gpu.device.limits.maxComputeWorkgroupStorageSize,
@@ -303,6 +300,31 @@ export class Executor {
       maxInvocations: gpu.device.limits.maxComputeInvocationsPerWorkgroup,
     };
     this.#uploadWeights();
+  }
+
+  /**
+   * The graph a forward at `[n, 3, h, w]` runs: on hardware adapters (unless `fuse` is false) with depthwise
+   * convs folded into the 1x1 convs that read them, 1x1 convs into the convs (of at most
+   * {@linkcode POST_CONV_MAX_CHANNELS} channels, {@linkcode POST_FOLD_MAX_PIXELS} output pixels) whose output
+   * they alone read, and nearest upsamples into the convs whose output they copy. `graph` is the one of the
+   * smallest inputs, every fold made.
+   */
+  graphAt(n: number, h: number, w: number): Graph {
+    if (!this.#fold) return this.#unfolded;
+    const limits = this.gpu.device.limits;
+    const postFits = (conv: ConvOp) => {
+      const stride = this.#unfolded.values[conv.y].stride;
+      return conv.cout <= POST_CONV_MAX_CHANNELS &&
+        n * (h / stride) * (w / stride) <= POST_FOLD_MAX_PIXELS &&
+        conv2dPostTiles(
+            conv.cout,
+            1,
+            264,
+            limits.maxComputeWorkgroupStorageSize,
+            limits.maxComputeInvocationsPerWorkgroup,
+          ).length > 0;
+    };
+    return fuseUpsamples(fusePostConvs(fuseDepthwisePreConvs(this.#unfolded), postFits));
   }
 
   /** Upload every weight once, in the packing its kernel reads. */
@@ -425,7 +447,7 @@ export class Executor {
 
   async #build(n: number, h: number, w: number): Promise<Program> {
     const device = this.gpu.device;
-    const plan = planMemory(this.graph, n, h, w);
+    const plan = planMemory(this.graphAt(n, h, w), n, h, w);
     const maxBinding = device.limits.maxStorageBufferBindingSize;
     const elementBytes = this.half ? 2 : 4;
     const buffers = plan.buffers.map((elements, i) => {

@@ -154,14 +154,15 @@ export function fuseDepthwisePreConvs(graph: Graph): Graph {
  * branches (`cv2.i.1` -> `cv2.i.2`, `cv4.i.1` -> `cv4.i.2`), the class branches' last pointwise conv with its
  * folded depthwise conv (`cv3.i.1.0+cv3.i.1.1` -> `cv3.i.2`), Proto's `cv2` -> `cv3` and PSA's feed-forward
  * (`ffn.0` -> `ffn.1`, whose residual the fused conv adds). The fused conv takes the 1x1 conv's place (its
- * residual is ready there), output and residual, and is named by both names joined with `+`. `fits(cout)` says
- * whether a device can hold a tile of `cout` channels (the conv2d tile spans all of them).
+ * residual is ready there), output and residual, and is named by both names joined with `+`. `fits(conv)` says
+ * whether the first conv may carry a post-conv: a device can hold a tile of all its `cout` channels (the conv2d
+ * tile spans them), and folding pays (the executor folds only small layers, see `POST_FOLD_MAX_PIXELS`).
  *
  * @param graph The graph (residual adds fused; depthwise pre-convs folded or not).
- * @param fits Whether a conv with this many output channels can carry a post-conv on the device.
+ * @param fits Whether this conv may carry a post-conv.
  * @returns The new graph.
  */
-export function fusePostConvs(graph: Graph, fits: (cout: number) => boolean = () => true): Graph {
+export function fusePostConvs(graph: Graph, fits: (conv: ConvOp) => boolean = () => true): Graph {
   const uses = valueUses(graph);
   const producer = new Map<number, ConvOp>();
   for (const op of graph.ops) if (op.op === "conv") producer.set(op.y, op);
@@ -174,7 +175,7 @@ export function fusePostConvs(graph: Graph, fits: (cout: number) => boolean = ()
     const first = producer.get(op.x);
     if (
       !first || first.g !== 1 || first.r !== undefined || first.post || folded.has(first) ||
-      into.has(first) || uses.get(first.y) !== 1 || first.cout !== op.cin || !fits(first.cout)
+      into.has(first) || uses.get(first.y) !== 1 || first.cout !== op.cin || !fits(first)
     ) {
       continue;
     }

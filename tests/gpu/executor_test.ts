@@ -6,7 +6,8 @@ import { randomArray } from "../_rand.ts";
 import { assertClose } from "../_close.ts";
 import { PipelineCache } from "../../src/gpu/pipeline_cache.ts";
 import type { KernelSpec } from "../../kernels/_spec.ts";
-import type { Conv2dTile } from "../../kernels/conv2d.ts";
+import { type Conv2dTile, POST_FOLD_MAX_PIXELS } from "../../kernels/conv2d.ts";
+import type { Graph } from "../../src/graph/ir.ts";
 
 Deno.test("the executor keeps the programs of the most recently used shapes only, and rebuilds evicted ones", async () => {
   const gpu = await requestGpu();
@@ -313,6 +314,22 @@ for (
         "1x1 convs inside the convs of <= 128 channels before them",
       );
       assert.equal(folds(hardware, "up"), 2, "both head upsamples inside the convs before them");
+      // Batch 2 at 640: the post-conv folds of layers above POST_FOLD_MAX_PIXELS (the 160x160 ones) are undone.
+      const posts = (g: Graph) => g.ops.flatMap((op) => op.op === "conv" && op.post ? [op] : []);
+      const pixels = (g: Graph, v: number) => 2 * (640 / g.values[v].stride) ** 2;
+      const big = hardware.graphAt(2, 640, 640);
+      const kept = posts(big).map((op) => op.name);
+      const dropped = posts(hardware.graph).filter((op) => !kept.includes(op.name));
+      assert.deepEqual(
+        dropped.map((op) => pixels(hardware.graph, op.y)),
+        [51200, 51200],
+        "model.1's and Proto's",
+      );
+      assert.ok(posts(big).every((op) => pixels(big, op.y) <= POST_FOLD_MAX_PIXELS));
+      assert.equal(
+        big.ops.filter((op) => op.op === "conv").length,
+        hardware.graph.ops.filter((op) => op.op === "conv").length + 2,
+      );
       assert.equal(hardware.graph.ops.filter((op) => op.op === "upsample").length, 0);
       for (const e of [software, unfused]) {
         assert.equal(folds(e, "pre") + folds(e, "post") + folds(e, "up"), 0);

@@ -169,7 +169,7 @@ Deno.test("fusePostConvs folds each 1x1 conv into the conv it alone reads, and t
   const model = await loadModel("yolo11n-seg.yaml");
   const { graph: merged } = fuseSiblingConvs(fuseResidualAdds(model.parsed.graph), model.state);
   const before = fuseDepthwisePreConvs(merged);
-  const graph = fusePostConvs(before, (cout) => cout <= 128);
+  const graph = fusePostConvs(before, (conv) => conv.cout <= 128);
   const convs = (g: typeof graph) => g.ops.flatMap((op) => op.op === "conv" ? [op] : []);
   const folded = convs(graph).filter((op) => op.post);
   assert.deepEqual(folded.map((op) => op.name), [
