@@ -32,7 +32,11 @@ export type Conv2dParam =
   | "yOff"
   | "rBase"
   | "rStride"
-  | "rOff";
+  | "rOff"
+  | "catBase"
+  | "catStride"
+  | "catOff"
+  | "catC";
 
 /** Names of the overrides of `conv2d.wgsl`. */
 export type Conv2dOverride =
@@ -56,6 +60,7 @@ export type Conv2dOverride =
   | "PRE_ACT"
   | "POST_N"
   | "POST_ACT"
+  | "POST_CAT"
   | "UP_R";
 
 /** Params values of a conv2d dispatch. `inC`/`outC` are totals over all groups. */
@@ -72,7 +77,9 @@ export type Conv2dOverrides = Record<Conv2dOverride, number>;
  * {@linkcode packConv2dPreWeight}; the 1x1 post-conv's with `POST_N` > 0, packed by
  * {@linkcode packConv2dPostWeight}, y then taking its `POST_N` channels and the tile all `outC` channels, see
  * {@linkcode conv2dPostTiles}; with both, the pre-conv's packing followed by the post-conv's; a dummy otherwise),
- * params. With `KSPLIT > 1` the kernel writes only p;
+ * params. With `POST_CAT` the post-conv's input is `catC` channels of r's buffer (view `catBase`, `catStride`,
+ * `catOff`) followed by the tile's, its weights `[POST_N, catC + outC, 1, 1]`, and `RESIDUAL` adds r to the
+ * tile, before the post-conv. With `KSPLIT > 1` the kernel writes only p;
  * `conv2d_splitk_reduce` then writes y.
  */
 export const conv2d: KernelSpec<Conv2dParam, Conv2dOverride> = {
@@ -109,6 +116,10 @@ export const conv2d: KernelSpec<Conv2dParam, Conv2dOverride> = {
     "rBase",
     "rStride",
     "rOff",
+    "catBase",
+    "catStride",
+    "catOff",
+    "catC",
   ),
   overrides: {
     ACT: 0,
@@ -131,6 +142,7 @@ export const conv2d: KernelSpec<Conv2dParam, Conv2dOverride> = {
     PRE_ACT: 0,
     POST_N: 0,
     POST_ACT: 0,
+    POST_CAT: 0,
     UP_R: 0,
   },
   dispatch(p, o) {
@@ -189,6 +201,11 @@ export const conv2d: KernelSpec<Conv2dParam, Conv2dOverride> = {
     }
     if (!(Number.isInteger(o.UP_R) && o.UP_R >= 0) || (o.UP_R > 0 && o.RESIDUAL)) {
       throw new RangeError(`Give conv2d a whole UP_R >= 0, and no RESIDUAL with UP_R > 0: got ${o.UP_R}`);
+    }
+    if (o.POST_CAT && (o.POST_N === 0 || o.UP_R > 0 || o.OUT_NCHW)) {
+      throw new RangeError(
+        "Give conv2d POST_CAT a post-conv (POST_N > 0), an NHWC output and no UP_R (both use r)",
+      );
     }
     if (o.POST_N > 0 && o.KSPLIT !== 1) {
       throw new RangeError("Give conv2d POST_N no split reduction (KSPLIT 1)");

@@ -25,6 +25,11 @@
 // head's box and mask-coefficient branches, Proto's last two convs, PSA's feed-forward). Both together: a
 // DWConv -> Conv -> 1x1 Conv chain (the Segment head's class branches) in one dispatch.
 //
+// With POST_CAT the post-conv's input is params.catC channels read from memory (a view in r's buffer) followed
+// by the tile's channels, and RESIDUAL adds r to the tile (before the post-conv) instead of to y: a C2f/C3k2
+// block's last Bottleneck conv (x + cv2(cv1(x))) with the block's cv2, the 1x1 conv over the concat of the
+// block's cv1 output (memory) and that Bottleneck's output (the tile), in one dispatch.
+//
 // With UP_R > 0 every value written to y is also written to the UP_R x UP_R block of r's view (a map UP_R
 // times larger; NHWC) that a nearest upsample would copy it to: a Conv followed by nn.Upsample (the YOLO
 // heads') in one dispatch, r then being the upsample's output instead of a residual.
@@ -61,6 +66,11 @@ struct Params {
   rBase: u32,
   rStride: u32,
   rOff: u32,
+  // POST_CAT: the view (in r's buffer) of the catC channels the post-conv reads before the tile's.
+  catBase: u32,
+  catStride: u32,
+  catOff: u32,
+  catC: u32,
 }
 
 @group(0) @binding(0) var<storage, read_write> x: array<S>; // read only (shared: may alias y's buffer)
@@ -121,6 +131,8 @@ override PRE_ACT: u32 = 0u;
 // 1x1 post-conv output channels (0: none) and its activation; see the top.
 override POST_N: u32 = 0u;
 override POST_ACT: u32 = 0u;
+// The post-conv reads params.catC channels from r's buffer before the tile's; see the top.
+override POST_CAT: bool = false;
 // Nearest upsample factor of the copy written to r (0: none; needs RESIDUAL off); see the top.
 override UP_R: u32 = 0u;
 
@@ -611,9 +623,14 @@ fn addParked(kg: u32, lidK: u32, acc: ptr<function, array<vec4<f32>, MAX_ACC>>) 
 
 // POST_N > 0: stores an accumulator (tile row `row`, channel vec4 `c` of invocation column tn) with bias and
 // activation into eTile (channels 4 * tn + 4 * c * WG_N + 0..3; 0 past outC).
-fn park1(row: u32, c: u32, tn: u32, v4: vec4<f32>) {
+fn park1(row: u32, c: u32, tn: u32, v4: vec4<f32>, m0: u32, pixels: u32) {
   let bn = 4u * CH4 * WG_N;
   let col = 4u * tn + 4u * c * WG_N;
+  let m = m0 + row;
+  let ox = m % params.outW;
+  let t = m / params.outW;
+  let oy = t % params.outH;
+  let n = t / params.outH;
   for (var j = 0u; j < 4u; j++) {
     var v = 0.0;
     if (col + j < params.outC) {
@@ -621,34 +638,37 @@ fn park1(row: u32, c: u32, tn: u32, v4: vec4<f32>) {
       if (ACT == 1u) {
         v = v / (1.0 + exp(-v));
       }
+      if (POST_CAT && RESIDUAL && m < pixels) {
+        v += f32(r[outIndex(params.rBase, params.rStride, n, oy, ox, params.rOff + col + j)]);
+      }
     }
     eTile[row * bn + col + j] = v;
   }
 }
 
 // POST_N > 0: this invocation's register tile (tile rows 4 * tm * PIX4 .., channel column tn) into eTile.
-fn postTile(tm: u32, tn: u32, acc: ptr<function, array<vec4<f32>, MAX_ACC>>) {
+fn postTile(tm: u32, tn: u32, acc: ptr<function, array<vec4<f32>, MAX_ACC>>, m0: u32, pixels: u32) {
   let lrow = 4u * tm * PIX4;
-  park1(lrow, 0u, tn, (*acc)[0]);
-  park1(lrow + 1u, 0u, tn, (*acc)[2]);
-  park1(lrow + 2u, 0u, tn, (*acc)[4]);
-  park1(lrow + 3u, 0u, tn, (*acc)[6]);
+  park1(lrow, 0u, tn, (*acc)[0], m0, pixels);
+  park1(lrow + 1u, 0u, tn, (*acc)[2], m0, pixels);
+  park1(lrow + 2u, 0u, tn, (*acc)[4], m0, pixels);
+  park1(lrow + 3u, 0u, tn, (*acc)[6], m0, pixels);
   if (CH4 == 2u) {
-    park1(lrow, 1u, tn, (*acc)[1]);
-    park1(lrow + 1u, 1u, tn, (*acc)[3]);
-    park1(lrow + 2u, 1u, tn, (*acc)[5]);
-    park1(lrow + 3u, 1u, tn, (*acc)[7]);
+    park1(lrow, 1u, tn, (*acc)[1], m0, pixels);
+    park1(lrow + 1u, 1u, tn, (*acc)[3], m0, pixels);
+    park1(lrow + 2u, 1u, tn, (*acc)[5], m0, pixels);
+    park1(lrow + 3u, 1u, tn, (*acc)[7], m0, pixels);
   }
   if (PIX4 == 2u) {
-    park1(lrow + 4u, 0u, tn, (*acc)[8]);
-    park1(lrow + 5u, 0u, tn, (*acc)[10]);
-    park1(lrow + 6u, 0u, tn, (*acc)[12]);
-    park1(lrow + 7u, 0u, tn, (*acc)[14]);
+    park1(lrow + 4u, 0u, tn, (*acc)[8], m0, pixels);
+    park1(lrow + 5u, 0u, tn, (*acc)[10], m0, pixels);
+    park1(lrow + 6u, 0u, tn, (*acc)[12], m0, pixels);
+    park1(lrow + 7u, 0u, tn, (*acc)[14], m0, pixels);
     if (CH4 == 2u) {
-      park1(lrow + 4u, 1u, tn, (*acc)[9]);
-      park1(lrow + 5u, 1u, tn, (*acc)[11]);
-      park1(lrow + 6u, 1u, tn, (*acc)[13]);
-      park1(lrow + 7u, 1u, tn, (*acc)[15]);
+      park1(lrow + 4u, 1u, tn, (*acc)[9], m0, pixels);
+      park1(lrow + 5u, 1u, tn, (*acc)[11], m0, pixels);
+      park1(lrow + 6u, 1u, tn, (*acc)[13], m0, pixels);
+      park1(lrow + 7u, 1u, tn, (*acc)[15], m0, pixels);
     }
   }
 }
@@ -675,14 +695,22 @@ fn postConv(lid: u32, m0: u32, pixels: u32, cin: u32) {
     if (m >= pixels) {
       continue;
     }
-    var s = vec4<f32>(aux[base + cin * q4s + q]);
-    for (var k = 0u; k < cin; k++) {
-      s = fma(vec4<f32>(eTile[row * bn + k]), vec4<f32>(aux[base + k * q4s + q]), s);
-    }
     let ox = m % params.outW;
     let t = m / params.outW;
     let oy = t % params.outH;
     let n = t / params.outH;
+    // Weight rows: the catC memory channels' first (POST_CAT), then the tile's cin; the bias row last.
+    let first = select(0u, params.catC, POST_CAT);
+    var s = vec4<f32>(aux[base + (first + cin) * q4s + q]);
+    if (POST_CAT) {
+      let at = params.catBase + ((n * params.outH + oy) * params.outW + ox) * params.catStride + params.catOff;
+      for (var k = 0u; k < params.catC; k++) {
+        s = fma(vec4<f32>(f32(r[at + k])), vec4<f32>(aux[base + k * q4s + q]), s);
+      }
+    }
+    for (var k = 0u; k < cin; k++) {
+      s = fma(vec4<f32>(eTile[row * bn + k]), vec4<f32>(aux[base + (first + k) * q4s + q]), s);
+    }
     for (var j = 0u; j < 4u; j++) {
       let ch = 4u * q + j;
       if (ch >= POST_N) {
@@ -692,7 +720,7 @@ fn postConv(lid: u32, m0: u32, pixels: u32, cin: u32) {
       if (POST_ACT == 1u) {
         v = v / (1.0 + exp(-v));
       }
-      if (RESIDUAL) {
+      if (RESIDUAL && !POST_CAT) {
         v += f32(r[outIndex(params.rBase, params.rStride, n, oy, ox, params.rOff + ch)]);
       }
       y[outIndex(params.yBase, params.yStride, n, oy, ox, params.yOff + ch)] = S(v);
@@ -868,7 +896,7 @@ fn main(
   if (POST_N > 0u) {
     // This tile with bias and activation into eTile (0 past the channels), then the 1x1 post-conv.
     if (finishes) {
-      postTile(tm, tn, &acc);
+      postTile(tm, tn, &acc, m0, pixels);
     }
     workgroupBarrier();
     postConv(lid, m0, pixels, coutG);

@@ -13,6 +13,7 @@ import { dwconv2d } from "../src/cpu/dwconv2d.ts";
 import { maxpool2d } from "../src/cpu/maxpool2d.ts";
 import { upsampleNearest } from "../src/cpu/upsample_nearest.ts";
 import {
+  fuseConcatPostConvs,
   fuseDepthwisePreConvs,
   fusePostConvs,
   fuseResidualAdds,
@@ -41,7 +42,8 @@ const TWINS: Record<string, Twin> = {
  * Run `model` on `[n, 3, h, w]` with the CPU twins; returns output0 and output1 like the executor. With
  * `siblings`, on the graph with sibling convs merged as the executor runs it (`fuseSiblingConvs`); with `pre`,
  * depthwise convs folded into the 1x1 convs that read them as well (`fuseDepthwisePreConvs`, hardware
- * adapters); with `post`, 1x1 convs folded into the convs whose output they alone read (`fusePostConvs`);
+ * adapters); with `post`, 1x1 convs folded into the convs whose output they alone read (`fusePostConvs`,
+ * and `fuseConcatPostConvs` for C2f/C3k2 blocks' cv2);
  * with `up`, nearest upsamples folded into the convs whose output they copy (`fuseUpsamples`).
  */
 export function cpuForward(
@@ -57,7 +59,7 @@ export function cpuForward(
   const residual = fuseResidualAdds(model.parsed.graph);
   const merged = siblings ? fuseSiblingConvs(residual, model.state) : { graph: residual, state: model.state };
   const folded = pre ? fuseDepthwisePreConvs(merged.graph) : merged.graph;
-  const posted = post ? fusePostConvs(folded) : folded;
+  const posted = post ? fusePostConvs(fuseConcatPostConvs(folded)) : folded;
   const graph = up ? fuseUpsamples(posted) : posted;
   const state = merged.state;
   const plan = planMemory(graph, n, h, w);

@@ -5,6 +5,7 @@
 import { CheckpointError } from "../errors.ts";
 import type { StateDict, Tensor } from "../tensor.ts";
 import type { ConvOp, Graph, Op } from "./ir.ts";
+import { opOutputs } from "./plan.ts";
 
 /** BatchNorm2d epsilon of Ultralytics models (`initialize_weights` sets 1e-3). */
 export const BN_EPS = 1e-3;
@@ -80,6 +81,7 @@ function valueUses(graph: Graph): Map<number, number> {
       case "conv":
         use(op.x);
         if (op.r !== undefined) use(op.r);
+        if (op.cat) use(op.cat.x);
         break;
       case "conv_transpose":
       case "maxpool":
@@ -195,13 +197,73 @@ export function fusePostConvs(graph: Graph, fits: (conv: ConvOp) => boolean = ()
 }
 
 /**
- * Fold a nearest upsample (integer scale) into the conv that produces its input (one that `conv2d` runs:
- * not depthwise; no residual, whose binding the upsampled copy takes; not upsampled already): the conv writes
- * its output as before and also each value to its `scale` x `scale` block of the upsample's output, one
- * dispatch instead of two. In YOLO11/YOLOv8 heads: the two `nn.Upsample` layers after `model.10`/`model.13`
- * (YOLO11) and `model.9`/`model.12` (YOLOv8), whose copies go straight into the next concat's buffer. The
- * conv keeps its place (the upsample needs nothing else) and its name gains `+upsample`. An upsample that is
- * a graph output is left alone.
+ * Fold a C2f/C3k2 block's `cv2` (a 1x1 conv, no residual, the only reader of a concat) into the conv that
+ * produces the concat's last part, when the other parts are, in order, the whole split of one value (the
+ * block's `cv1` output `[a | b]`; one Bottleneck, so the concat is `[a, b, m.0]`): that conv (the
+ * Bottleneck's `cv2`, dense, its output read by the concat alone, its residual if any a slice of that value)
+ * keeps its output tile in workgroup memory, adds its residual there, and applies the 1x1 conv to the value's
+ * channels read from memory followed by the tile's (conv2d's `POST_N` with `POST_CAT`). One dispatch instead
+ * of two, and the Bottleneck's output never goes to memory. In YOLO11: the C3k2 blocks without C3k (model.2,
+ * 4, 13, 16, 19 in YOLO11n); in YOLOv8: the C2f blocks of one Bottleneck. The fused conv takes the
+ * Bottleneck conv's place (everything it reads is ready there) and the 1x1 conv's output, and is named by
+ * both names joined with `+`. `fits(conv)` as in {@linkcode fusePostConvs}.
+ *
+ * @param graph The graph (residual adds and sibling convs fused).
+ * @param fits Whether this conv may carry a post-conv.
+ * @returns The new graph.
+ */
+export function fuseConcatPostConvs(graph: Graph, fits: (conv: ConvOp) => boolean = () => true): Graph {
+  const uses = valueUses(graph);
+  const outputs = new Set(Object.values(graph.outputs));
+  const producer = new Map<number, Op>();
+  for (const op of graph.ops) for (const y of opOutputs(op)) producer.set(y, op);
+  const into = new Map<Op, ConvOp>();
+  const dropped = new Set<Op>();
+  for (const op of graph.ops) {
+    if (op.op !== "conv" || op.k !== 1 || op.s !== 1 || op.p !== 0 || op.g !== 1) continue;
+    if (op.pre || op.post || op.up || op.cat || op.r !== undefined) continue;
+    const concat = producer.get(op.x);
+    if (concat?.op !== "concat" || uses.get(op.x) !== 1 || outputs.has(op.x)) continue;
+    const parts = concat.xs.slice(0, -1);
+    const tile = concat.xs[concat.xs.length - 1];
+    const split = producer.get(parts[0]);
+    if (
+      split?.op !== "split" || split.ys.length !== parts.length || split.ys.some((y, i) => y !== parts[i])
+    ) {
+      continue;
+    }
+    const first = producer.get(tile);
+    if (
+      first?.op !== "conv" || first.g !== 1 || first.pre || first.post || first.up || into.has(first) ||
+      uses.get(tile) !== 1 || outputs.has(tile) || !fits(first) ||
+      (first.r !== undefined && !split.ys.includes(first.r))
+    ) {
+      continue;
+    }
+    const c = graph.values[split.x].c;
+    if (op.cin !== c + first.cout) continue;
+    into.set(first, {
+      ...first,
+      name: `${first.name}+${op.name}`,
+      y: op.y,
+      post: { weight: op.weight, bias: op.bias, cout: op.cout, act: op.act },
+      cat: { x: split.x, c },
+    });
+    dropped.add(op).add(concat);
+  }
+  const ops = graph.ops.flatMap((op) => dropped.has(op) ? [] : into.has(op) ? [into.get(op)!] : [op]);
+  return { ...graph, ops };
+}
+
+/**
+ * Fold a nearest upsample (integer scale) into the conv that produces its input (one that `conv2d` runs: not
+ * depthwise; no residual, whose binding the upsampled copy takes, nor a post-conv over a concat, which reads
+ * that binding; not upsampled already): the conv writes its output as before and also each value to its
+ * `scale` x `scale` block of the upsample's output, one dispatch instead of two. In YOLO11/YOLOv8 heads: the
+ * two `nn.Upsample` layers after `model.10`/`model.13` (YOLO11) and `model.9`/`model.12` (YOLOv8), whose
+ * copies go straight into the next concat's buffer (after {@linkcode fuseConcatPostConvs} only the first:
+ * the second's conv then carries its block's `cv2` over a concat). The conv keeps its place (the upsample
+ * needs nothing else) and its name gains `+upsample`. An upsample that is a graph output is left alone.
  *
  * @param graph The graph (residual adds fused).
  * @returns The new graph.
@@ -216,7 +278,7 @@ export function fuseUpsamples(graph: Graph): Graph {
     if (op.op !== "upsample" || !Number.isInteger(op.scale) || op.scale < 1 || outputs.has(op.y)) continue;
     const conv = producer.get(op.x);
     const depthwise = conv && conv.g > 1 && conv.g === conv.cin && conv.g === conv.cout;
-    if (!conv || depthwise || conv.r !== undefined || into.has(conv)) continue;
+    if (!conv || depthwise || conv.r !== undefined || conv.cat || into.has(conv)) continue;
     into.set(conv, { ...conv, name: `${conv.name}+upsample`, up: { y: op.y, scale: op.scale } });
     folded.add(op);
   }

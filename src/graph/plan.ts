@@ -62,7 +62,7 @@ export interface Plan {
 export function opInputs(op: Op): number[] {
   switch (op.op) {
     case "conv":
-      return op.r === undefined ? [op.x] : [op.x, op.r];
+      return [op.x, ...(op.r === undefined ? [] : [op.r]), ...(op.cat ? [op.cat.x] : [])];
     case "conv_transpose":
     case "maxpool":
     case "upsample":

@@ -31,12 +31,26 @@ export function convCalls(op: ConvOp, plan: Plan, limits: CallLimits = {}): Kern
   const residual = op.r === undefined ? undefined : valueAt(plan, op.r);
   // With a folded upsample, r is its output (written) instead of a residual (the fold leaves r unset).
   const up = op.up === undefined ? undefined : valueAt(plan, op.up.y);
-  const r = residual ? viewParams("r", residual.loc) : up ? viewParams("r", up.loc) : noView("r");
+  // With a post-conv over [cat value | tile], r's buffer holds the cat value (the residual, if any, is a slice).
+  const cat = op.cat === undefined ? undefined : valueAt(plan, op.cat.x);
+  const r = residual
+    ? viewParams("r", residual.loc)
+    : up
+    ? viewParams("r", up.loc)
+    : cat
+    ? viewParams("r", cat.loc)
+    : noView("r");
   const shape = { batch: x.n, inH: x.h, inW: x.w, outH: y.h, outW: y.w, pad: op.p };
   const bind = {
     x: { value: op.x },
     b: { weight: op.bias, packing: "raw" as const },
-    r: op.r !== undefined ? { value: op.r } : op.up ? { value: op.up.y } : { dummy: true as const },
+    r: op.r !== undefined
+      ? { value: op.r }
+      : op.up
+      ? { value: op.up.y }
+      : op.cat
+      ? { value: op.cat.x }
+      : { dummy: true as const },
     y: { value: op.y },
   };
   const depthwise = op.g > 1 && op.g === op.cin && op.g === op.cout;
@@ -50,6 +64,16 @@ export function convCalls(op: ConvOp, plan: Plan, limits: CallLimits = {}): Kern
   if (op.pre && (limits.software || xNchw || op.k !== 1 || op.g !== 1)) {
     throw new RangeError(
       `Cannot run conv "${op.name}" with its depthwise pre-conv here: conv2d runs it (1x1, NHWC input, not on a software adapter)`,
+    );
+  }
+  const bufferOf = (loc: { region: number }) => plan.regions[loc.region].buffer;
+  if (
+    cat &&
+    (!op.post || op.up || yNchw || plan.regions[cat.loc.region].nchw ||
+      (residual && bufferOf(residual.loc) !== bufferOf(cat.loc)))
+  ) {
+    throw new RangeError(
+      `Cannot run conv "${op.name}" with its post-conv over a concat: it needs the post-conv, NHWC views, no upsampled copy and its residual in the concatenated value's buffer`,
     );
   }
   if (op.up && (limits.software || depthwise || residual || plan.regions[up!.loc.region].nchw)) {
@@ -88,6 +112,7 @@ export function convCalls(op: ConvOp, plan: Plan, limits: CallLimits = {}): Kern
     IN_NCHW: xNchw ? 1 : 0,
     OUT_NCHW: yNchw ? 1 : 0,
     ...(op.up ? { UP_R: op.up.scale } : {}),
+    ...(op.cat ? { POST_CAT: 1 } : {}),
   };
   const pre: Record<string, number> = op.pre
     ? { PRE_K: op.pre.k, PRE_ACT: op.pre.act === "silu" ? 1 : 0 }
@@ -151,7 +176,7 @@ export function convCalls(op: ConvOp, plan: Plan, limits: CallLimits = {}): Kern
     label: op.name,
     spec: conv2d,
     overrides: { ...common, ...pre, ...post, ...tile },
-    params,
+    params: { ...params, ...(cat ? viewParams("cat", cat.loc) : noView("cat")), catC: op.cat?.c ?? 0 },
     // x4: the input again as vec4s, for tiles that stage A four channels at a time (VEC_A); aux: the
     // depthwise pre-conv's and/or the 1x1 post-conv's weights and bias.
     bind: {

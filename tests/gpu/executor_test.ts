@@ -291,21 +291,22 @@ Deno.test("autotuning skips candidates the driver rejects instead of failing the
 });
 
 for (
-  const [name, pre, post, shape] of [["yolo11n-seg.yaml", 6, 13, [1, 3, 64, 96]], [
+  const [name, pre, post, cat, shape] of [["yolo11n-seg.yaml", 6, 21, 8, [1, 3, 64, 96]], [
     "yolov8n-seg.yaml",
     0,
-    13,
+    19,
+    6,
     [2, 3, 64, 64],
   ]] as const
 ) {
-  Deno.test(`${name}: the hardware plan folds depthwise convs, 1x1 convs and upsamples into their neighbours, with the software plan's outputs`, async () => {
+  Deno.test(`${name}: the hardware plan folds depthwise convs, 1x1 convs (also over a concat) and upsamples into their neighbours, with the software plan's outputs`, async () => {
     const gpu = await requestGpu();
     const model = await loadModel(name);
     const hardware = new Executor({ ...gpu, software: false }, model, { tune: false });
     const software = new Executor({ ...gpu, software: true }, model, { tune: false });
     const unfused = new Executor({ ...gpu, software: false }, model, { tune: false, fuse: false });
     try {
-      const folds = (e: Executor, k: "pre" | "post" | "up") =>
+      const folds = (e: Executor, k: "pre" | "post" | "cat" | "up") =>
         e.graph.ops.filter((op) => op.op === "conv" && op[k]).length;
       assert.equal(folds(hardware, "pre"), pre, "depthwise convs inside the 1x1 convs after them");
       assert.equal(
@@ -313,7 +314,8 @@ for (
         post,
         "1x1 convs inside the convs of <= 128 channels before them",
       );
-      assert.equal(folds(hardware, "up"), 2, "both head upsamples inside the convs before them");
+      assert.equal(folds(hardware, "cat"), cat, "C2f/C3k2 cv2 convs (over a concat) among them");
+      assert.equal(folds(hardware, "up"), 1, "the first head upsample inside the conv before it");
       // Batch 2 at 640: the post-conv folds of layers above POST_FOLD_MAX_PIXELS (the 160x160 ones) are undone.
       const posts = (g: Graph) => g.ops.flatMap((op) => op.op === "conv" && op.post ? [op] : []);
       const pixels = (g: Graph, v: number) => 2 * (640 / g.values[v].stride) ** 2;
@@ -322,17 +324,17 @@ for (
       const dropped = posts(hardware.graph).filter((op) => !kept.includes(op.name));
       assert.deepEqual(
         dropped.map((op) => pixels(hardware.graph, op.y)),
-        [51200, 51200],
-        "model.1's and Proto's",
+        [51200, 51200, 51200],
+        "model.1's, model.2's cv2 and Proto's",
       );
       assert.ok(posts(big).every((op) => pixels(big, op.y) <= POST_FOLD_MAX_PIXELS));
       assert.equal(
         big.ops.filter((op) => op.op === "conv").length,
-        hardware.graph.ops.filter((op) => op.op === "conv").length + 2,
+        hardware.graph.ops.filter((op) => op.op === "conv").length + 3,
       );
-      assert.equal(hardware.graph.ops.filter((op) => op.op === "upsample").length, 0);
+      assert.equal(hardware.graph.ops.filter((op) => op.op === "upsample").length, 1);
       for (const e of [software, unfused]) {
-        assert.equal(folds(e, "pre") + folds(e, "post") + folds(e, "up"), 0);
+        assert.equal(folds(e, "pre") + folds(e, "post") + folds(e, "cat") + folds(e, "up"), 0);
       }
       const input = randomArray(shape.reduce((a: number, b: number) => a * b, 1), 17, 0, 1);
       const a = await hardware.forward(input, [...shape]);

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { CheckpointError } from "../../src/errors.ts";
 import {
   foldBatchNorm,
+  fuseConcatPostConvs,
   fuseDepthwisePreConvs,
   fusePostConvs,
   fuseResidualAdds,
@@ -243,5 +244,53 @@ Deno.test("fuseUpsamples folds each head upsample into the conv it copies, and t
     const fused = cpuForward(model, input, [1, 3, 64, 96], true, false, false, true);
     assert.deepEqual(fused.output0, plain.output0, `${name} output0`);
     assert.deepEqual(fused.output1, plain.output1, `${name} output1`);
+  }
+});
+
+Deno.test("fuseConcatPostConvs folds each one-Bottleneck C2f/C3k2 block's cv2 into its last conv, and the network computes the same", async () => {
+  const expected = {
+    "yolo11n-seg.yaml": [
+      ...[2, 4].map((i) => `model.${i}.m.0.cv2+model.${i}.cv2`),
+      ...[6, 8].map((i) => `model.${i}.m.0.cv3+model.${i}.cv2`), // C3k blocks: their cv3 is the last conv
+      ...[13, 16, 19].map((i) => `model.${i}.m.0.cv2+model.${i}.cv2`),
+      "model.22.m.0.cv3+model.22.cv2",
+    ],
+    // model.4 and model.6 have two Bottlenecks: their concat is not [one split value, last output].
+    "yolov8n-seg.yaml": [2, 8, 12, 15, 18, 21].map((i) => `model.${i}.m.0.cv2+model.${i}.cv2`),
+  };
+  for (const [name, names] of Object.entries(expected)) {
+    const model = await loadModel(name);
+    const { graph: before } = fuseSiblingConvs(fuseResidualAdds(model.parsed.graph), model.state);
+    const graph = fuseConcatPostConvs(before);
+    const folded = graph.ops.flatMap((op) => op.op === "conv" && op.cat ? [op] : []);
+    assert.deepEqual(folded.map((op) => op.name), names, name);
+    const concats = (g: Graph) => g.ops.filter((op) => op.op === "concat").length;
+    assert.equal(concats(graph), concats(before) - names.length, "their concats are gone");
+    assert.equal(graph.ops.length, before.ops.length - 2 * names.length);
+    for (const op of folded) {
+      const [a, b] = op.name.split("+");
+      const first = before.ops.find((o) => o.op === "conv" && o.name === a) as ConvOp;
+      const second = before.ops.find((o) => o.op === "conv" && o.name === b) as ConvOp;
+      assert.equal(op.x, first.x);
+      assert.equal(op.r, first.r, "the Bottleneck's residual stays (added to the tile)");
+      assert.equal(op.y, second.y, "writes the block's output");
+      assert.deepEqual(op.post, {
+        weight: second.weight,
+        bias: second.bias,
+        cout: second.cout,
+        act: second.act,
+      });
+      assert.equal(op.cat!.c + op.cout, second.cin);
+      const split = before.ops.find((o) => o.op === "split" && o.x === op.cat!.x);
+      assert.ok(split && split.op === "split" && (op.r === undefined || split.ys.includes(op.r)));
+    }
+    // fits says no: nothing folds.
+    assert.equal(fuseConcatPostConvs(before, () => false).ops.length, before.ops.length);
+    // Same network on the CPU twins (with the other post-conv folds too).
+    const input = randomArray(3 * 64 * 96, 10, 0, 1);
+    const plain = cpuForward(model, input, [1, 3, 64, 96], true);
+    const fused = cpuForward(model, input, [1, 3, 64, 96], true, true, true, true);
+    assertClose(fused.output0, plain.output0, { atol: 1e-4, rtol: 1e-5 }, `${name} output0`);
+    assertClose(fused.output1!, plain.output1!, { atol: 1e-5, rtol: 1e-5 }, `${name} output1`);
   }
 });

@@ -63,6 +63,12 @@ interface Case {
   post?: { n: number; act?: number };
   /** Also write y upsampled by this factor into r's view (`UP_R`; r is then a map that much larger). */
   up?: number;
+  /**
+   * `POST_CAT` as in a C3k2 block: the post-conv also reads `2 * cout` channels of r's buffer (the block's cv1
+   * output, NHWC at `base` with `extra` more channels per pixel, from channel `off`) before the tile's, and the
+   * residual is the second half of them, added to the tile.
+   */
+  cat?: { base: number; extra: number; off: number };
 }
 
 async function check(c: Case, seed: number, half = false, halfMath = false): Promise<void> {
@@ -74,7 +80,10 @@ async function check(c: Case, seed: number, half = false, halfMath = false): Pro
   const up = c.up ?? 0;
   const [xBase, xExtra, xOff] = c.xView ?? [0, 0, 0];
   const [yBase, yExtra, yOff] = c.yView ?? [0, 0, 0];
-  const [rBase, rExtra, rOff] = c.rView ?? [0, 0, 0];
+  const catC = c.cat ? 2 * c.cout : 0;
+  const [rBase, rExtra, rOff] = c.cat
+    ? [c.cat.base, catC + c.cat.extra - (c.post?.n ?? c.cout), c.cat.off + c.cout]
+    : c.rView ?? [0, 0, 0];
   const outH = convOutSize(c.h, c.k, stride, pad);
   const outW = convOutSize(c.w, c.k, stride, pad);
   const p: Conv2dParams = {
@@ -96,6 +105,10 @@ async function check(c: Case, seed: number, half = false, halfMath = false): Pro
     rBase,
     rStride: (c.post?.n ?? c.cout) + rExtra,
     rOff,
+    catBase: c.cat?.base ?? 0,
+    catStride: c.cat ? catC + c.cat.extra : 0,
+    catOff: c.cat?.off ?? 0,
+    catC,
   };
   const o: Partial<Conv2dOverrides> = {
     KSIZE: c.k,
@@ -105,6 +118,7 @@ async function check(c: Case, seed: number, half = false, halfMath = false): Pro
     IN_NCHW: c.inNchw ? 1 : 0,
     OUT_NCHW: c.outNchw ? 1 : 0,
     UP_R: up,
+    POST_CAT: c.cat ? 1 : 0,
     ...c.tile,
   };
   const wShape = [c.cout, c.cin / groups, c.k, c.k] as const;
@@ -118,7 +132,7 @@ async function check(c: Case, seed: number, half = false, halfMath = false): Pro
   const preTaps = c.pre ? c.pre.k * c.pre.k : 0;
   const preW = h(randomArray(c.cin * preTaps, seed + 6, -0.5, 0.5));
   const preB = h(randomArray(c.cin, seed + 7));
-  const postW = h(randomArray((c.post?.n ?? 0) * c.cout, seed + 8, -0.5, 0.5));
+  const postW = h(randomArray((c.post?.n ?? 0) * (catC + c.cout), seed + 8, -0.5, 0.5));
   const postB = h(randomArray(c.post?.n ?? 0, seed + 9));
   if (c.post) Object.assign(o, { POST_N: c.post.n, POST_ACT: c.post.act ?? 0 });
   // Pre-conv first, post-conv after it, as in both layouts.
@@ -127,7 +141,7 @@ async function check(c: Case, seed: number, half = false, halfMath = false): Pro
     : undefined;
   const auxPacked = [
     ...(c.pre ? packConv2dPreWeight(preW, [c.cin, 1, c.pre.k, c.pre.k], preB) : []),
-    ...(c.post ? packConv2dPostWeight(postW, [c.post.n, c.cout, 1, 1], postB) : []),
+    ...(c.post ? packConv2dPostWeight(postW, [c.post.n, catC + c.cout, 1, 1], postB) : []),
   ];
   const expected = y0.slice();
   const expectedR = r.slice();
@@ -142,7 +156,7 @@ async function check(c: Case, seed: number, half = false, halfMath = false): Pro
       x4: x,
       w: packConv2dWeight(w, wShape, groups),
       b,
-      ...(c.residual || up ? { r } : {}),
+      ...(c.residual || up || c.cat ? { r } : {}),
       ...(auxPacked.length ? { aux: new Float32Array(auxPacked) } : {}),
     },
     outputs: { y: y0, p: new Float32Array(split > 1 ? split * pixels * c.cout : 1), ...(up ? { r } : {}) },
@@ -213,6 +227,31 @@ const cases: [string, Case][] = [
     k: 1,
     up: 3,
     rView: [1, 2, 1],
+    tile: { WG_M: 8, WG_N: 2, BK: 16, PIX4: 2, CH4: 2, VEC_A: 1 },
+  }],
+  ["C3k2's last Bottleneck conv with its residual and the block's cv2 over [cv1 output | tile] (POST_CAT)", {
+    batch: 2,
+    h: 6,
+    w: 5,
+    cin: 8,
+    cout: 8,
+    k: 3,
+    act: 1,
+    residual: true,
+    post: { n: 12, act: 1 },
+    cat: { base: 3, extra: 8, off: 4 },
+    yView: [2, 4, 1],
+    tile: (({ HALF_MATH: _, ...t }) => t)(conv2dPostTiles(8, 60)[0]),
+  }],
+  ["POST_CAT without a residual (YOLOv8's head C2f), 12 channels, 8x8 tile, VEC_A", {
+    h: 7,
+    w: 6,
+    cin: 16,
+    cout: 12,
+    k: 3,
+    act: 1,
+    post: { n: 20, act: 1 },
+    cat: { base: 0, extra: 0, off: 0 },
     tile: { WG_M: 8, WG_N: 2, BK: 16, PIX4: 2, CH4: 2, VEC_A: 1 },
   }],
   ["3x3 with a post-conv, its result upsampled x2 (the copy is the post-conv's output)", {
@@ -826,6 +865,10 @@ Deno.test("conv2d_f16_math: sums each step in f16 (not all in f32), and takes WG
         rBase: 0,
         rStride: 0,
         rOff: 0,
+        catBase: 0,
+        catStride: 0,
+        catOff: 0,
+        catC: 0,
       },
       overrides: { KSIZE: 1, WG_M: 16, WG_N: 4, BK: 16 },
     });
