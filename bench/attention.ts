@@ -54,6 +54,7 @@ const params: AttentionParams = {
   vBase: 0,
   vStride: heads * hd,
   vOff: 0,
+  width: side,
 };
 const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 const x = device.createBuffer({ size: batch * pixels * params.xStride * 4, usage });
@@ -76,7 +77,11 @@ const trials = await Promise.all(variants.map(async (va) => {
   const kernel = await cache.get(va.spec, va.overrides);
   return {
     kernel,
-    bindGroup: cache.bindGroup(kernel, { x, o, v, params: uniform }, "attention"),
+    bindGroup: cache.bindGroup(
+      kernel,
+      { x, o, v, params: uniform, pw: cache.dummy, pb: cache.dummy },
+      "attention",
+    ),
     dispatch: va.spec.dispatch(params, kernel.overrides),
   };
 }));

@@ -30,18 +30,26 @@ export type AttentionParam =
   | "oOff"
   | "vBase"
   | "vStride"
-  | "vOff";
+  | "vOff"
+  | "width";
 
 /** Names of the overrides of `attention.wgsl`. */
-export type AttentionOverride = "KEY_DIM" | "HEAD_DIM" | "WG_Q" | "KV_SPLIT";
+export type AttentionOverride = "KEY_DIM" | "HEAD_DIM" | "WG_Q" | "KV_SPLIT" | "PE_K";
 
-/** Params values of an attention dispatch: `pixels` is `H * W`, `scale` usually `KEY_DIM ** -0.5`. */
+/**
+ * Params values of an attention dispatch: `pixels` is `H * W` (`width` is W), `scale` usually
+ * `KEY_DIM ** -0.5`.
+ */
 export type AttentionParams = Record<AttentionParam, number>;
 
 /** Override values of an attention pipeline. */
 export type AttentionOverrides = Record<AttentionOverride, number>;
 
-/** The attention kernel: bindings x (qkv), o, v, params. */
+/**
+ * The attention kernel: bindings x (qkv), o, v (a dummy with `PE_K` > 0), params, and pw, pb: with
+ * `PE_K` > 0 the positional depthwise conv's weights (PyTorch order `[channels, 1, PE_K, PE_K]`) and bias,
+ * whose conv of v the kernel adds to o (dummies otherwise).
+ */
 export const attention: KernelSpec<AttentionParam, AttentionOverride> = {
   name: "attention",
   code,
@@ -50,6 +58,8 @@ export const attention: KernelSpec<AttentionParam, AttentionOverride> = {
     { name: "o", access: "read_write" },
     { name: "v", access: "read_write" },
     { name: "params", access: "uniform" },
+    { name: "pw", access: "read" },
+    { name: "pb", access: "read" },
   ],
   params: [
     ...u32Params<AttentionParam>("batch", "pixels", "numHeads"),
@@ -64,9 +74,10 @@ export const attention: KernelSpec<AttentionParam, AttentionOverride> = {
       "vBase",
       "vStride",
       "vOff",
+      "width",
     ),
   ],
-  overrides: { KEY_DIM: 32, HEAD_DIM: 64, WG_Q: 8, KV_SPLIT: 1 },
+  overrides: { KEY_DIM: 32, HEAD_DIM: 64, WG_Q: 8, KV_SPLIT: 1, PE_K: 0 },
   dispatch(p, o) {
     const [x, z] = fold(ceilDiv(p.pixels, 4 * o.WG_Q));
     return [x, p.batch * p.numHeads, z];
@@ -77,6 +88,9 @@ export const attention: KernelSpec<AttentionParam, AttentionOverride> = {
     }
     if (o.HEAD_DIM % 8 !== 0) {
       throw new RangeError(`Use an attention HEAD_DIM that is a multiple of 8: got ${o.HEAD_DIM}`);
+    }
+    if (!(Number.isInteger(o.PE_K) && o.PE_K >= 0 && (o.PE_K === 0 || o.PE_K % 2 === 1))) {
+      throw new RangeError(`Give attention PE_K 0 (none) or an odd window: got ${o.PE_K}`);
     }
     if (!(Number.isInteger(o.KV_SPLIT) && o.KV_SPLIT >= 1) || !attentionStatesFit(o)) {
       throw new RangeError(
@@ -101,7 +115,7 @@ export const attention: KernelSpec<AttentionParam, AttentionOverride> = {
  * ```
  */
 export function attentionWorkgroupBytes(
-  o: Readonly<Omit<AttentionOverrides, "KV_SPLIT"> & { KV_SPLIT?: number }>,
+  o: Readonly<Omit<AttentionOverrides, "KV_SPLIT" | "PE_K"> & { KV_SPLIT?: number }>,
 ): number {
   const hd = o.HEAD_DIM;
   const stream = (o.KEY_DIM * hd) / 8 + (hd * hd) / 8 + (hd / 2) * o.WG_Q;
@@ -109,7 +123,7 @@ export function attentionWorkgroupBytes(
 }
 
 /** Whether the key streams' states (10 vec4s per invocation of streams 1..) fit the V tiles they are merged in. */
-function attentionStatesFit(o: Readonly<AttentionOverrides>): boolean {
+function attentionStatesFit(o: Readonly<Omit<AttentionOverrides, "PE_K">>): boolean {
   return (o.KV_SPLIT - 1) * o.WG_Q * 10 <= o.KV_SPLIT * o.HEAD_DIM;
 }
 
@@ -138,7 +152,7 @@ function attentionStatesFit(o: Readonly<AttentionOverrides>): boolean {
  * ```
  */
 export function attentionKvSplit(
-  o: Readonly<AttentionOverrides>,
+  o: Readonly<Omit<AttentionOverrides, "PE_K">>,
   pixels: number,
   heads: number,
   targetWorkgroups = 264,

@@ -3,7 +3,8 @@
 // h * (2 * KEY_DIM + HEAD_DIM) + [q (KEY_DIM) | k (KEY_DIM) | v (HEAD_DIM)]:
 //   attn[i, j] = softmax_j(scale * sum_d q[d, i] * k[d, j]),
 //   o[h * HEAD_DIM + d, i] = sum_j v[d, j] * attn[i, j],
-// and v itself is copied out (heads concatenated) for the positional depthwise conv.
+// and v itself is copied out (heads concatenated) for the positional depthwise conv; or with PE_K > 0 that
+// conv of v (Ultralytics' pe) is added to o here instead (peAt), one dispatch fewer.
 //
 // Flash-attention style: a workgroup owns BQ = 4 * WG_Q queries of one (image, head) and streams the
 // keys in blocks of BKV = HEAD_DIM / 2, keeping a running row max m, row sum l and unnormalised output
@@ -41,16 +42,23 @@ struct Params {
   vBase: u32,
   vStride: u32,
   vOff: u32,
+  // Map width (pixels = H * width): the positional conv's neighbours (PE_K > 0).
+  width: u32,
 }
 
 @group(0) @binding(0) var<storage, read_write> x: array<S>; // read only (shared: may alias o's, v's buffer)
 @group(0) @binding(1) var<storage, read_write> o: array<S>;
 @group(0) @binding(2) var<storage, read_write> v: array<S>;
 @group(0) @binding(3) var<uniform> params: Params;
+// PE_K > 0: the positional depthwise conv's weights [channels][PE_K][PE_K] and bias (dummies otherwise).
+@group(0) @binding(4) var<storage, read> pw: array<S>;
+@group(0) @binding(5) var<storage, read> pb: array<S>;
 
 // Query/key channels and value channels per head (YOLO11: 32 and 64).
 override KEY_DIM: u32 = 32u;
 override HEAD_DIM: u32 = 64u;
+// The positional depthwise conv's window, added to o (0: none, v is copied out instead).
+override PE_K: u32 = 0u;
 // Invocations along queries (4 queries each).
 override WG_Q: u32 = 8u;
 // Key streams per workgroup (see above); needs (KV_SPLIT - 1) * WG_Q * 10 <= KV_SPLIT * HEAD_DIM so the
@@ -208,8 +216,8 @@ fn main(
     workgroupBarrier();
   }
 
-  // v out: this query block's value channels, copied (coalesced along channels).
-  for (var e = lid; e < bq * HEAD_DIM; e += nt) {
+  // v out: this query block's value channels, copied (coalesced along channels); not with PE_K.
+  for (var e = lid; PE_K == 0u && e < bq * HEAD_DIM; e += nt) {
     let d = e % HEAD_DIM;
     let q = q0 + e / HEAD_DIM;
     if (q < n) {
@@ -281,12 +289,45 @@ fn storeRow(q: u32, n: u32, img: u32, col: u32, lo: vec4<f32>, hi: vec4<f32>) {
     return;
   }
   let i = params.oBase + (img * n + q) * params.oStride + col;
-  o[i] = S(lo.x);
-  o[i + 1u] = S(lo.y);
-  o[i + 2u] = S(lo.z);
-  o[i + 3u] = S(lo.w);
-  o[i + 4u] = S(hi.x);
-  o[i + 5u] = S(hi.y);
-  o[i + 6u] = S(hi.z);
-  o[i + 7u] = S(hi.w);
+  let c = col - params.oOff; // channel of o's, for the positional conv
+  o[i] = S(lo.x + peAt(img, q, c));
+  o[i + 1u] = S(lo.y + peAt(img, q, c + 1u));
+  o[i + 2u] = S(lo.z + peAt(img, q, c + 2u));
+  o[i + 3u] = S(lo.w + peAt(img, q, c + 3u));
+  o[i + 4u] = S(hi.x + peAt(img, q, c + 4u));
+  o[i + 5u] = S(hi.y + peAt(img, q, c + 5u));
+  o[i + 6u] = S(hi.z + peAt(img, q, c + 6u));
+  o[i + 7u] = S(hi.w + peAt(img, q, c + 7u));
+}
+
+// PE_K > 0: Ultralytics' positional depthwise conv of v (PE_K x PE_K, zero padding, bias, no activation) at
+// query pixel q of image img, channel c of o's (heads concatenated): what this kernel adds to o instead of
+// copying v out for a separate dwconv.
+fn peAt(img: u32, q: u32, c: u32) -> f32 {
+  if (PE_K == 0u) {
+    return 0.0;
+  }
+  let w = params.width;
+  let h = params.pixels / w;
+  let qy = i32(q / w);
+  let qx = i32(q % w);
+  let head = c / HEAD_DIM;
+  let vc = params.xOff + head * (2u * KEY_DIM + HEAD_DIM) + 2u * KEY_DIM + c % HEAD_DIM;
+  let rad = i32(PE_K / 2u);
+  var s = f32(pb[c]);
+  for (var ty = 0u; ty < PE_K; ty++) {
+    let iy = qy + i32(ty) - rad;
+    if (iy < 0 || iy >= i32(h)) {
+      continue;
+    }
+    for (var tx = 0u; tx < PE_K; tx++) {
+      let ix = qx + i32(tx) - rad;
+      if (ix < 0 || ix >= i32(w)) {
+        continue;
+      }
+      let at = params.xBase + (img * params.pixels + u32(iy) * w + u32(ix)) * params.xStride + vc;
+      s = fma(f32(pw[(c * PE_K + ty) * PE_K + tx]), f32(x[at]), s);
+    }
+  }
+  return s;
 }

@@ -12,18 +12,18 @@ import { attention, type AttentionParam } from "./attention.ts";
 import { ceilDiv, f16Variant, fold, type KernelSpec } from "./_spec.ts";
 
 /** Names of the overrides of `attention_rows.wgsl`. */
-export type AttentionRowsOverride = "KEY_DIM" | "HEAD_DIM" | "QB" | "MAX_N" | "WG";
+export type AttentionRowsOverride = "KEY_DIM" | "HEAD_DIM" | "QB" | "MAX_N" | "WG" | "PE_K";
 
 /** Override values of an attention_rows pipeline. */
 export type AttentionRowsOverrides = Record<AttentionRowsOverride, number>;
 
-/** The whole-row attention kernel: bindings x (qkv), o, v, params, as `attention`. */
+/** The whole-row attention kernel: bindings x (qkv), o, v, params, pw, pb and `PE_K` as `attention`. */
 export const attentionRows: KernelSpec<AttentionParam, AttentionRowsOverride> = {
   name: "attention_rows",
   code,
   bindings: attention.bindings,
   params: attention.params,
-  overrides: { KEY_DIM: 32, HEAD_DIM: 64, QB: 8, MAX_N: 400, WG: 256 },
+  overrides: { KEY_DIM: 32, HEAD_DIM: 64, QB: 8, MAX_N: 400, WG: 256, PE_K: 0 },
   dispatch(p, o) {
     const [x, z] = fold(ceilDiv(p.pixels, o.QB));
     return [x, p.batch * p.numHeads, z];
@@ -31,6 +31,9 @@ export const attentionRows: KernelSpec<AttentionParam, AttentionRowsOverride> = 
   validate(o) {
     if (!(o.KEY_DIM >= 1 && o.MAX_N >= 1)) {
       throw new RangeError(`Give attention_rows positive KEY_DIM and MAX_N`);
+    }
+    if (!(Number.isInteger(o.PE_K) && o.PE_K >= 0 && (o.PE_K === 0 || o.PE_K % 2 === 1))) {
+      throw new RangeError(`Give attention_rows PE_K 0 (none) or an odd window: got ${o.PE_K}`);
     }
     if (o.QB !== 4 && o.QB !== 8) throw new RangeError(`Use an attention_rows QB of 4 or 8: got ${o.QB}`);
     if (!(o.HEAD_DIM >= 4 && o.HEAD_DIM % 4 === 0)) {
@@ -96,7 +99,7 @@ export function attentionRowsTiles(
   const tiles: AttentionRowsOverrides[] = [];
   for (const qb of [8, 4]) {
     for (const wg of [256, 128, 64]) {
-      const t = { KEY_DIM: keyDim, HEAD_DIM: headDim, QB: qb, MAX_N: pixels, WG: wg };
+      const t = { KEY_DIM: keyDim, HEAD_DIM: headDim, QB: qb, MAX_N: pixels, WG: wg, PE_K: 0 };
       if (wg <= maxInvocations && wg >= headDim / 4 && attentionRowsWorkgroupBytes(t) <= maxWorkgroupBytes) {
         tiles.push(t);
       }

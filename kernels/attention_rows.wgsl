@@ -9,7 +9,8 @@
 //   4. output: invocation (slice, dg) accumulates p * v for head dims 4dg..4dg+3 over keys slice,
 //      slice + WG / (HEAD_DIM / 4), ..., for all QB queries in registers;
 //   5. the slices' sums meet in workgroup memory, one query at a time, divided by the row sum and stored.
-// v itself is copied out (heads concatenated) for the positional depthwise conv, as attention.wgsl does.
+// v itself is copied out (heads concatenated) for the positional depthwise conv, or with PE_K > 0 that conv
+// is added to o here instead, as attention.wgsl does.
 // Head h's channels in x: h * (2 * KEY_DIM + HEAD_DIM) + [q (KEY_DIM) | k (KEY_DIM) | v (HEAD_DIM)].
 //
 // Views: element (b, n, c) (pixel n = y * W + x) lives at base + (b * N + n) * stride + off + c.
@@ -32,16 +33,23 @@ struct Params {
   vBase: u32,
   vStride: u32,
   vOff: u32,
+  // Map width (pixels = H * width): the positional conv's neighbours (PE_K > 0).
+  width: u32,
 }
 
 @group(0) @binding(0) var<storage, read_write> x: array<S>; // read only (shared: may alias o's, v's buffer)
 @group(0) @binding(1) var<storage, read_write> o: array<S>;
 @group(0) @binding(2) var<storage, read_write> v: array<S>;
 @group(0) @binding(3) var<uniform> params: Params;
+// PE_K > 0: the positional depthwise conv's weights [channels][PE_K][PE_K] and bias (dummies otherwise).
+@group(0) @binding(4) var<storage, read> pw: array<S>;
+@group(0) @binding(5) var<storage, read> pb: array<S>;
 
 // Query/key channels and value channels per head (YOLO11: 32 and 64; HEAD_DIM a multiple of 4).
 override KEY_DIM: u32 = 32u;
 override HEAD_DIM: u32 = 64u;
+// The positional depthwise conv's window, added to o (0: none, v is copied out instead).
+override PE_K: u32 = 0u;
 // Queries per workgroup: 4 or 8.
 override QB: u32 = 8u;
 // Longest score row the workgroup holds (a map of more pixels stores nothing: the plan never asks).
@@ -189,8 +197,8 @@ fn main(
     }
   }
 
-  // v out: this query block's value channels, copied (coalesced along channels).
-  for (var e = lid; e < QB * HEAD_DIM; e += WG) {
+  // v out: this query block's value channels, copied (coalesced along channels); not with PE_K.
+  for (var e = lid; PE_K == 0u && e < QB * HEAD_DIM; e += WG) {
     let d = e % HEAD_DIM;
     let q = q0 + e / HEAD_DIM;
     if (q < n) {
@@ -227,10 +235,43 @@ fn finish(lid: u32, q0: u32, n: u32, img: u32, col: u32, q: u32, acc: vec4<f32>)
     }
     s /= rowSum[q];
     let i = params.oBase + (img * n + q0 + q) * params.oStride + col + 4u * lid;
-    o[i] = S(s.x);
-    o[i + 1u] = S(s.y);
-    o[i + 2u] = S(s.z);
-    o[i + 3u] = S(s.w);
+    let c = col - params.oOff + 4u * lid; // channel of o's, for the positional conv
+    o[i] = S(s.x + peAt(img, q0 + q, c));
+    o[i + 1u] = S(s.y + peAt(img, q0 + q, c + 1u));
+    o[i + 2u] = S(s.z + peAt(img, q0 + q, c + 2u));
+    o[i + 3u] = S(s.w + peAt(img, q0 + q, c + 3u));
   }
   workgroupBarrier();
+}
+
+// PE_K > 0: Ultralytics' positional depthwise conv of v (PE_K x PE_K, zero padding, bias, no activation) at
+// query pixel q of image img, channel c of o's (heads concatenated): what this kernel adds to o instead of
+// copying v out for a separate dwconv.
+fn peAt(img: u32, q: u32, c: u32) -> f32 {
+  if (PE_K == 0u) {
+    return 0.0;
+  }
+  let w = params.width;
+  let h = params.pixels / w;
+  let qy = i32(q / w);
+  let qx = i32(q % w);
+  let head = c / HEAD_DIM;
+  let vc = params.xOff + head * (2u * KEY_DIM + HEAD_DIM) + 2u * KEY_DIM + c % HEAD_DIM;
+  let rad = i32(PE_K / 2u);
+  var s = f32(pb[c]);
+  for (var ty = 0u; ty < PE_K; ty++) {
+    let iy = qy + i32(ty) - rad;
+    if (iy < 0 || iy >= i32(h)) {
+      continue;
+    }
+    for (var tx = 0u; tx < PE_K; tx++) {
+      let ix = qx + i32(tx) - rad;
+      if (ix < 0 || ix >= i32(w)) {
+        continue;
+      }
+      let at = params.xBase + (img * params.pixels + u32(iy) * w + u32(ix)) * params.xStride + vc;
+      s = fma(f32(pw[(c * PE_K + ty) * PE_K + tx]), f32(x[at]), s);
+    }
+  }
+  return s;
 }

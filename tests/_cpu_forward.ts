@@ -13,6 +13,7 @@ import { dwconv2d } from "../src/cpu/dwconv2d.ts";
 import { maxpool2d } from "../src/cpu/maxpool2d.ts";
 import { upsampleNearest } from "../src/cpu/upsample_nearest.ts";
 import {
+  fuseAttentionPe,
   fuseConcatPostConvs,
   fuseDepthwisePreConvs,
   fusePostConvs,
@@ -44,7 +45,8 @@ const TWINS: Record<string, Twin> = {
  * depthwise convs folded into the 1x1 convs that read them as well (`fuseDepthwisePreConvs`, hardware
  * adapters); with `post`, 1x1 convs folded into the convs whose output they alone read (`fusePostConvs`,
  * and `fuseConcatPostConvs` for C2f/C3k2 blocks' cv2);
- * with `up`, nearest upsamples folded into the convs whose output they copy (`fuseUpsamples`).
+ * with `up`, nearest upsamples folded into the convs whose output they copy (`fuseUpsamples`); with `pe`,
+ * C2PSA's positional conv folded into its attention (`fuseAttentionPe`).
  */
 export function cpuForward(
   model: LoadedModel,
@@ -54,13 +56,15 @@ export function cpuForward(
   pre = false,
   post = false,
   up = false,
+  pe = false,
 ) {
   const [n, , h, w] = shape;
   const residual = fuseResidualAdds(model.parsed.graph);
   const merged = siblings ? fuseSiblingConvs(residual, model.state) : { graph: residual, state: model.state };
   const folded = pre ? fuseDepthwisePreConvs(merged.graph) : merged.graph;
   const posted = post ? fusePostConvs(fuseConcatPostConvs(folded)) : folded;
-  const graph = up ? fuseUpsamples(posted) : posted;
+  const upsampled = up ? fuseUpsamples(posted) : posted;
+  const graph = pe ? fuseAttentionPe(upsampled) : upsampled;
   const state = merged.state;
   const plan = planMemory(graph, n, h, w);
   const buffers = plan.buffers.map((e) => new Float32Array(e));

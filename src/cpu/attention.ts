@@ -11,10 +11,17 @@ export interface AttentionBuffers {
   /** The qkv conv output. */
   x: Float32Array;
   o: Float32Array;
-  v: Float32Array;
+  /** Written when `PE_K` is 0. */
+  v?: Float32Array;
+  /** With `PE_K` > 0: the positional depthwise conv's weights `[channels, 1, PE_K, PE_K]` and bias. */
+  pw?: Float32Array;
+  pb?: Float32Array;
 }
 
-/** Runs attention on the CPU, writing `buf.o` and `buf.v` like the GPU kernel (`WG_Q` is ignored). */
+/**
+ * Runs attention on the CPU, writing `buf.o` and `buf.v` like the GPU kernel (`WG_Q` is ignored); with
+ * `PE_K` > 0, `o` plus the positional depthwise conv of v instead (v not written).
+ */
 export function attention(
   buf: AttentionBuffers,
   p: AttentionParams,
@@ -22,6 +29,8 @@ export function attention(
 ): void {
   const kd = o.KEY_DIM ?? 32;
   const hd = o.HEAD_DIM ?? 64;
+  const pe = o.PE_K ?? 0;
+  const width = p.width, height = p.pixels / p.width;
   const n = p.pixels;
   const at = (img: number, i: number, c: number) => p.xBase + (img * n + i) * p.xStride + p.xOff + c;
   const scores = new Float64Array(n);
@@ -48,8 +57,23 @@ export function attention(
         for (let d = 0; d < hd; d++) {
           let s = 0;
           for (let j = 0; j < n; j++) s += buf.x[at(img, j, vc + d)] * scores[j];
-          buf.o[oRow + d] = s / sum;
-          buf.v[vRow + d] = buf.x[at(img, i, vc + d)];
+          if (pe === 0) {
+            buf.o[oRow + d] = s / sum;
+            buf.v![vRow + d] = buf.x[at(img, i, vc + d)];
+            continue;
+          }
+          // The positional conv of v at pixel i, channel h * hd + d.
+          const c = h * hd + d;
+          let conv = buf.pb![c];
+          const [iy, ix] = [Math.floor(i / width), i % width];
+          for (let ty = 0; ty < pe; ty++) {
+            for (let tx = 0; tx < pe; tx++) {
+              const [y, x] = [iy + ty - (pe >> 1), ix + tx - (pe >> 1)];
+              if (y < 0 || y >= height || x < 0 || x >= width) continue;
+              conv += buf.pw![(c * pe + ty) * pe + tx] * buf.x[at(img, y * width + x, vc + d)];
+            }
+          }
+          buf.o[oRow + d] = s / sum + conv;
         }
       }
     }

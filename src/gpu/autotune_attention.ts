@@ -74,11 +74,11 @@ export async function tuneAttentionSteps(
         maxInvocations: limits.maxComputeInvocationsPerWorkgroup,
         targetWorkgroups: ctx.targetWorkgroups,
       },
+      call.overrides.PE_K ?? 0,
     );
-    const { KEY_DIM, HEAD_DIM } = call.overrides;
-    const key = [adapterId, codeHash, ctx.spec(attention).name, JSON.stringify(p), KEY_DIM, HEAD_DIM].join(
-      "|",
-    );
+    const { KEY_DIM, HEAD_DIM, PE_K = 0 } = call.overrides;
+    const key = [adapterId, codeHash, ctx.spec(attention).name, JSON.stringify(p), KEY_DIM, HEAD_DIM, PE_K]
+      .join("|");
     const hit = cache.get(key);
     const known = hit?.kernel && hit.kernel in KERNELS
       ? variants.find((v) =>

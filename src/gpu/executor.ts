@@ -34,6 +34,7 @@ import { f16Kernels } from "../../kernels/mod.ts";
 import { toF16 } from "../../kernels/to_f16.ts";
 import { toF32 } from "../../kernels/to_f32.ts";
 import {
+  fuseAttentionPe,
   fuseConcatPostConvs,
   fuseDepthwisePreConvs,
   fusePostConvs,
@@ -307,8 +308,8 @@ export class Executor {
    * The graph a forward at `[n, 3, h, w]` runs: on hardware adapters (unless `fuse` is false) with depthwise
    * convs folded into the 1x1 convs that read them, 1x1 convs into the convs (of at most
    * {@linkcode POST_CONV_MAX_CHANNELS} channels, {@linkcode POST_FOLD_MAX_PIXELS} output pixels) whose output
-   * they alone read, C2f/C3k2 `cv2` convs into their last Bottleneck conv (the same limits), and nearest
-   * upsamples into the convs whose output they copy. `graph` is the one of the
+   * they alone read, C2f/C3k2 `cv2` convs into their last Bottleneck conv (the same limits), C2PSA's
+   * positional conv into its attention, and nearest upsamples into the convs whose output they copy. `graph` is the one of the
    * smallest inputs, every fold made.
    */
   graphAt(n: number, h: number, w: number): Graph {
@@ -326,7 +327,7 @@ export class Executor {
             limits.maxComputeInvocationsPerWorkgroup,
           ).length > 0;
     };
-    const pre = fuseDepthwisePreConvs(this.#unfolded);
+    const pre = fuseAttentionPe(fuseDepthwisePreConvs(this.#unfolded));
     return fuseUpsamples(fusePostConvs(fuseConcatPostConvs(pre, postFits), postFits));
   }
 

@@ -256,6 +256,40 @@ export function fuseConcatPostConvs(graph: Graph, fits: (conv: ConvOp) => boolea
 }
 
 /**
+ * Fold C2PSA's positional depthwise conv (`Attention.pe`: odd k x k, stride 1, padding k / 2, no activation,
+ * the attention's `v` its only input and the attention's `o` its residual, each read by nothing else) into
+ * the attention op: the attention kernel adds that conv of v to o itself and writes the sum to the conv's
+ * output, instead of copying v out for a dwconv dispatch. The attention keeps its place and name.
+ *
+ * @param graph The graph (residual adds fused: `pe + o` is the conv's residual).
+ * @returns The new graph.
+ */
+export function fuseAttentionPe(graph: Graph): Graph {
+  const uses = valueUses(graph);
+  const outputs = new Set(Object.values(graph.outputs));
+  const reader = new Map<number, ConvOp>();
+  for (const op of graph.ops) if (op.op === "conv") reader.set(op.x, op);
+  const into = new Map<Op, Op>();
+  const dropped = new Set<Op>();
+  for (const op of graph.ops) {
+    if (op.op !== "attention" || op.pe || op.v === undefined) continue;
+    const pe = reader.get(op.v);
+    const dim = graph.values[op.v].c;
+    if (
+      !pe || pe.g !== dim || pe.cin !== dim || pe.cout !== dim || pe.k % 2 !== 1 || pe.s !== 1 ||
+      pe.p !== (pe.k - 1) / 2 || pe.act !== "none" || pe.r !== op.o || pe.pre || pe.post || pe.up ||
+      uses.get(op.v) !== 1 || uses.get(op.o) !== 1 || outputs.has(op.v) || outputs.has(op.o)
+    ) {
+      continue;
+    }
+    into.set(op, { ...op, o: pe.y, v: undefined, pe: { weight: pe.weight, bias: pe.bias, k: pe.k } });
+    dropped.add(pe);
+  }
+  const ops = graph.ops.flatMap((op) => dropped.has(op) ? [] : [into.get(op) ?? op]);
+  return { ...graph, ops };
+}
+
+/**
  * Fold a nearest upsample (integer scale) into the conv that produces its input (one that `conv2d` runs: not
  * depthwise; no residual, whose binding the upsampled copy takes, nor a post-conv over a concat, which reads
  * that binding; not upsampled already): the conv writes its output as before and also each value to its

@@ -121,14 +121,17 @@ export interface UpsampleOp {
 /**
  * The attention core of Ultralytics' `Attention` (C2PSA): from the `qkv` conv output, per head
  * `o = v @ softmax(q^T k * scale)^T`, written to `o`; `v` (heads concatenated) is also written out for
- * the positional depthwise conv.
+ * the positional depthwise conv, or with `pe` (set by `fuseAttentionPe`) that conv of v is added to `o`
+ * instead and `v` is not written (unset).
  */
 export interface AttentionOp {
   op: "attention";
   name: string;
   qkv: number;
   o: number;
-  v: number;
+  v?: number;
+  /** The positional depthwise conv (`Attention.pe`: k x k, stride 1, bias, no activation): weight and bias keys. */
+  pe?: { weight: string; bias: string; k: number };
   numHeads: number;
   keyDim: number;
   headDim: number;

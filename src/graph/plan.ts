@@ -85,7 +85,7 @@ export function opOutputs(op: Op): number[] {
     case "split":
       return op.ys;
     case "attention":
-      return [op.o, op.v];
+      return op.v === undefined ? [op.o] : [op.o, op.v];
     case "conv":
       return op.up ? [op.y, op.up.y] : [op.y];
     default:

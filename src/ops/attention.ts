@@ -11,7 +11,7 @@ import {
 import { attentionRows, attentionRowsTiles } from "../../kernels/attention_rows.ts";
 import type { AttentionOp } from "../graph/ir.ts";
 import type { Plan } from "../graph/plan.ts";
-import { type KernelCall, valueAt, viewParams } from "./kernel_call.ts";
+import { type KernelCall, noView, valueAt, viewParams } from "./kernel_call.ts";
 import type { CallLimits } from "./plan_calls.ts";
 
 /** One way to run an attention call: the kernel and its full override set. */
@@ -30,6 +30,7 @@ export function attentionHeuristic(
   pixels: number,
   heads: number,
   limits: CallLimits = {},
+  peK = 0,
 ): AttentionVariant {
   const bytes = limits.maxWorkgroupStorage ?? 16384;
   const invocations = limits.maxInvocations ?? 256;
@@ -42,13 +43,14 @@ export function attentionHeuristic(
   const split = limits.software
     ? 1
     : attentionKvSplit({ ...tile, KV_SPLIT: 1 }, pixels, heads, limits.targetWorkgroups, bytes, invocations);
-  return { spec: attention, overrides: { ...tile, KV_SPLIT: split } };
+  return { spec: attention, overrides: { ...tile, KV_SPLIT: split, PE_K: peK } };
 }
 
 /**
  * Every attention variant the autotuner times for a call: the key streams with `WG_Q` 8, 4 and 2 and one
  * to four streams per workgroup, and `attention_rows` with each tile that fits, all within the device's
- * workgroup memory and invocations. The heuristic choice comes first.
+ * workgroup memory and invocations. The heuristic choice comes first. `peK`: the positional conv's window
+ * each adds to o (`PE_K`; 0: none).
  */
 export function attentionVariants(
   keyDim: number,
@@ -56,10 +58,11 @@ export function attentionVariants(
   pixels: number,
   heads: number,
   limits: CallLimits = {},
+  peK = 0,
 ): AttentionVariant[] {
   const bytes = limits.maxWorkgroupStorage ?? 16384;
   const invocations = limits.maxInvocations ?? 256;
-  const first = attentionHeuristic(keyDim, headDim, pixels, heads, limits);
+  const first = attentionHeuristic(keyDim, headDim, pixels, heads, limits, peK);
   const out: AttentionVariant[] = [first];
   const key = (v: AttentionVariant) => `${v.spec.name}${JSON.stringify(v.overrides)}`;
   const seen = new Set([key(first)]);
@@ -71,7 +74,7 @@ export function attentionVariants(
   if (headDim % 8 === 0) {
     for (const wgQ of [8, 4, 2]) {
       for (let split = 1; split <= Math.min(4, blocks); split++) {
-        const o = { KEY_DIM: keyDim, HEAD_DIM: headDim, WG_Q: wgQ, KV_SPLIT: split };
+        const o = { KEY_DIM: keyDim, HEAD_DIM: headDim, WG_Q: wgQ, KV_SPLIT: split, PE_K: peK };
         if (attentionWorkgroupBytes(o) > bytes || (wgQ * headDim / 8) * split > invocations) continue;
         try {
           attention.validate!(o);
@@ -83,7 +86,7 @@ export function attentionVariants(
     }
   }
   for (const o of attentionRowsTiles(keyDim, headDim, pixels, bytes, invocations)) {
-    add({ spec: attentionRows, overrides: o });
+    add({ spec: attentionRows, overrides: { ...o, PE_K: peK } });
   }
   return out;
 }
@@ -101,6 +104,7 @@ export function attentionCall(op: AttentionOp, plan: Plan, limits: CallLimits = 
     x.h * x.w,
     op.numHeads * x.n,
     limits,
+    op.pe?.k ?? 0,
   );
   return {
     label: op.name,
@@ -113,8 +117,16 @@ export function attentionCall(op: AttentionOp, plan: Plan, limits: CallLimits = 
       scale: op.scale,
       ...viewParams("x", x.loc),
       ...viewParams("o", plan.locs[op.o]),
-      ...viewParams("v", plan.locs[op.v]),
+      ...(op.v === undefined ? noView("v") : viewParams("v", plan.locs[op.v])),
+      width: x.w,
     },
-    bind: { x: { value: op.qkv }, o: { value: op.o }, v: { value: op.v } },
+    // With the positional conv folded in (pe), its weights and bias instead of v.
+    bind: {
+      x: { value: op.qkv },
+      o: { value: op.o },
+      v: op.v === undefined ? { dummy: true } : { value: op.v },
+      pw: op.pe ? { weight: op.pe.weight, packing: "raw" } : { dummy: true },
+      pb: op.pe ? { weight: op.pe.bias, packing: "raw" } : { dummy: true },
+    },
   };
 }

@@ -95,14 +95,14 @@ Deno.test("autotuning picks a conv2d tile per layer by GPU time, keeps the outpu
       edited.entries[attnKeys[0]] = {
         ...edited.entries[attnKeys[0]],
         kernel: "attention_rows",
-        tile: { WG: wg, QB: qb, MAX_N: 6, HEAD_DIM: 64, KEY_DIM: 32 },
+        tile: { WG: wg, QB: qb, MAX_N: 6, HEAD_DIM: 64, KEY_DIM: 32, PE_K: 3 }, // with C2PSA's pe folded in
       };
       await Deno.writeTextFile(tuneCache, JSON.stringify(edited));
       const rows = new Executor(hardware, model, { tune: true, tuneCache }, tuned.cache); // its pipelines
       try {
         const r = await rows.forward(input, shape);
         const [choice] = (await rows.tuneReport(shape))!.attention;
-        assert.equal(choice.kernel, `attention_rows|HEAD_DIM=64,KEY_DIM=32,MAX_N=6,QB=${qb},WG=${wg}`);
+        assert.equal(choice.kernel, `attention_rows|HEAD_DIM=64,KEY_DIM=32,MAX_N=6,PE_K=3,QB=${qb},WG=${wg}`);
         assert.ok(choice.cached);
         assertClose(r.output0.data, a.output0.data, { atol: 1e-4, rtol: 1e-4 }, `rows ${qb}x${wg} output0`);
         assertClose(r.output1!.data, a.output1!.data, { atol: 1e-4, rtol: 1e-4 }, `rows ${qb}x${wg} output1`);
@@ -319,6 +319,12 @@ for (
       );
       assert.equal(folds(hardware, "cat"), cat, "C2f/C3k2 cv2 convs (over a concat) among them");
       assert.equal(folds(hardware, "up"), 1, "the first head upsample inside the conv before it");
+      const attention = hardware.graph.ops.filter((op) => op.op === "attention");
+      assert.deepEqual(
+        attention.map((op) => op.op === "attention" && op.pe?.k),
+        pre ? [3] : [],
+        "C2PSA's pe",
+      );
       // Batch 2 at 640: the post-conv folds of layers above POST_FOLD_MAX_PIXELS (the 160x160 ones) are undone.
       const posts = (g: Graph) => g.ops.flatMap((op) => op.op === "conv" && op.post ? [op] : []);
       const pixels = (g: Graph, v: number) => 2 * (640 / g.values[v].stride) ** 2;

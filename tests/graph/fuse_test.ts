@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { CheckpointError } from "../../src/errors.ts";
 import {
   foldBatchNorm,
+  fuseAttentionPe,
   fuseConcatPostConvs,
   fuseDepthwisePreConvs,
   fusePostConvs,
@@ -293,4 +294,32 @@ Deno.test("fuseConcatPostConvs folds each one-Bottleneck C2f/C3k2 block's cv2 in
     assertClose(fused.output0, plain.output0, { atol: 1e-4, rtol: 1e-5 }, `${name} output0`);
     assertClose(fused.output1!, plain.output1!, { atol: 1e-5, rtol: 1e-5 }, `${name} output1`);
   }
+});
+
+Deno.test("fuseAttentionPe folds C2PSA's positional conv into its attention, and the network computes the same", async () => {
+  const model = await loadModel("yolo11n-seg.yaml");
+  const before = fuseResidualAdds(model.parsed.graph);
+  const graph = fuseAttentionPe(before);
+  const attn = before.ops.find((op) => op.op === "attention")!;
+  const pe = before.ops.find((op) => op.op === "conv" && op.name === "model.10.m.0.attn.pe") as ConvOp;
+  assert.ok(attn.op === "attention" && pe.x === attn.v && pe.r === attn.o, "pe reads v, o is its residual");
+  assert.equal(graph.ops.length, before.ops.length - 1);
+  assert.ok(!graph.ops.some((op) => op === pe));
+  const fused = graph.ops.find((op) => op.op === "attention")!;
+  assert.deepEqual(fused, {
+    ...attn,
+    o: pe.y,
+    v: undefined,
+    pe: { weight: pe.weight, bias: pe.bias, k: 3 },
+  });
+  // Nothing to fold in a model without C2PSA, or twice.
+  const v8 = fuseResidualAdds((await loadModel("yolov8n-seg.yaml")).parsed.graph);
+  assert.equal(fuseAttentionPe(v8).ops.length, v8.ops.length);
+  assert.deepEqual(fuseAttentionPe(graph), graph);
+  // Same network on the CPU twins.
+  const input = randomArray(3 * 64 * 96, 11, 0, 1);
+  const plain = cpuForward(model, input, [1, 3, 64, 96], true);
+  const folded = cpuForward(model, input, [1, 3, 64, 96], true, false, false, false, true);
+  assertClose(folded.output0, plain.output0, { atol: 1e-4, rtol: 1e-5 }, "output0");
+  assertClose(folded.output1!, plain.output1!, { atol: 1e-5, rtol: 1e-5 }, "output1");
 });

@@ -1,7 +1,8 @@
 /**
  * The check both attention kernels (`attention`, `attention_rows`) are tested with: seeded random qkv, o and v
  * buffers over the case's views, the kernel against the CPU reference. Tolerance: atol 1e-4 + rtol 1e-4 (outputs
- * are convex combinations of v in [-range, range]; `atol` per case for large scores), 2e-3 in f16; `v` exact.
+ * are convex combinations of v in [-range, range]; `atol` per case for large scores), 2e-3 in f16; `v` exact
+ * (untouched with the positional conv, `pe`).
  */
 import type { KernelSpec } from "../../kernels/_spec.ts";
 import type { AttentionParams } from "../../kernels/attention.ts";
@@ -25,6 +26,10 @@ export interface AttentionCase {
   oView?: [number, number, number];
   vView?: [number, number, number];
   atol?: number;
+  /** Map width (`pixels` a multiple of it). @default {pixels} (one row) */
+  width?: number;
+  /** The positional depthwise conv's window (`PE_K`): added to o, v not written. */
+  pe?: number;
 }
 
 /** Runs `spec` (its f32 or f16 variant, as given) with `overrides` on the case and compares with the CPU. */
@@ -58,18 +63,23 @@ export async function checkAttention(
     vBase,
     vStride: c.heads * hd + vExtra,
     vOff,
+    width: c.width ?? c.pixels,
   };
   const x = h(randomArray(xBase + batch * c.pixels * p.xStride + 3, seed + 1, -range, range));
   const o0 = h(randomArray(oBase + batch * c.pixels * p.oStride + 5, seed + 2, 10, 11));
   const v0 = h(randomArray(vBase + batch * c.pixels * p.vStride + 2, seed + 3, 10, 11));
-  const expected = { x, o: o0.slice(), v: v0.slice() };
-  attentionCpu(expected, p, { KEY_DIM: kd, HEAD_DIM: hd });
+  const pe = c.pe ?? 0;
+  const dim = c.heads * hd;
+  const pw = h(randomArray(dim * pe * pe, seed + 4, -0.5, 0.5));
+  const pb = h(randomArray(dim, seed + 5));
+  const expected = { x, o: o0.slice(), v: v0.slice(), pw, pb };
+  attentionCpu(expected, p, { KEY_DIM: kd, HEAD_DIM: hd, PE_K: pe });
   if (half) expected.o.set(roundF16(expected.o));
   const got = await runKernel(spec, {
-    inputs: { x },
+    inputs: { x, ...(pe ? { pw, pb } : {}) },
     outputs: { o: o0, v: v0 },
     params: p,
-    overrides: { KEY_DIM: kd, HEAD_DIM: hd, ...overrides },
+    overrides: { KEY_DIM: kd, HEAD_DIM: hd, PE_K: pe, ...overrides },
   });
   const tol = half ? { atol: 2e-3, rtol: 2e-3 } : { atol: c.atol ?? 1e-4, rtol: 1e-4 };
   const what = `${spec.name} ${JSON.stringify(c)} ${JSON.stringify(overrides)}`;
