@@ -46,9 +46,9 @@ export type AttentionParams = Record<AttentionParam, number>;
 export type AttentionOverrides = Record<AttentionOverride, number>;
 
 /**
- * The attention kernel: bindings x (qkv), o, v (a dummy with `PE_K` > 0), params, and pw, pb: with
- * `PE_K` > 0 the positional depthwise conv's weights (PyTorch order `[channels, 1, PE_K, PE_K]`) and bias,
- * whose conv of v the kernel adds to o (dummies otherwise).
+ * The attention kernel: bindings x (qkv), o, v (a dummy with `PE_K` > 0), pw, pb (with `PE_K` > 0 the
+ * positional depthwise conv's weights, PyTorch order `[channels, 1, PE_K, PE_K]`, and bias, whose conv of v
+ * the kernel adds to o; dummies otherwise), params.
  */
 export const attention: KernelSpec<AttentionParam, AttentionOverride> = {
   name: "attention",
@@ -57,9 +57,9 @@ export const attention: KernelSpec<AttentionParam, AttentionOverride> = {
     { name: "x", access: "read", shared: true },
     { name: "o", access: "read_write" },
     { name: "v", access: "read_write" },
-    { name: "params", access: "uniform" },
     { name: "pw", access: "read" },
     { name: "pb", access: "read" },
+    { name: "params", access: "uniform" },
   ],
   params: [
     ...u32Params<AttentionParam>("batch", "pixels", "numHeads"),

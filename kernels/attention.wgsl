@@ -49,10 +49,10 @@ struct Params {
 @group(0) @binding(0) var<storage, read_write> x: array<S>; // read only (shared: may alias o's, v's buffer)
 @group(0) @binding(1) var<storage, read_write> o: array<S>;
 @group(0) @binding(2) var<storage, read_write> v: array<S>;
-@group(0) @binding(3) var<uniform> params: Params;
 // PE_K > 0: the positional depthwise conv's weights [channels][PE_K][PE_K] and bias (dummies otherwise).
-@group(0) @binding(4) var<storage, read> pw: array<S>;
-@group(0) @binding(5) var<storage, read> pb: array<S>;
+@group(0) @binding(3) var<storage, read> pw: array<S>;
+@group(0) @binding(4) var<storage, read> pb: array<S>;
+@group(0) @binding(5) var<uniform> params: Params;
 
 // Query/key channels and value channels per head (YOLO11: 32 and 64).
 override KEY_DIM: u32 = 32u;

@@ -17,7 +17,7 @@ export type AttentionRowsOverride = "KEY_DIM" | "HEAD_DIM" | "QB" | "MAX_N" | "W
 /** Override values of an attention_rows pipeline. */
 export type AttentionRowsOverrides = Record<AttentionRowsOverride, number>;
 
-/** The whole-row attention kernel: bindings x (qkv), o, v, params, pw, pb and `PE_K` as `attention`. */
+/** The whole-row attention kernel: bindings x (qkv), o, v, pw, pb, params and `PE_K` as `attention`. */
 export const attentionRows: KernelSpec<AttentionParam, AttentionRowsOverride> = {
   name: "attention_rows",
   code,

@@ -123,7 +123,7 @@ Deno.test("the attention variants the autotuner times: the heuristic first, key 
   const h200 = { maxWorkgroupStorage: 49152, maxInvocations: 1024, targetWorkgroups: 264 };
   const variants = attentionVariants(32, 64, 400, 2, h200);
   assert.deepEqual(variants[0], attentionHeuristic(32, 64, 400, 2, h200));
-  assert.deepEqual(variants[0].overrides, { KEY_DIM: 32, HEAD_DIM: 64, WG_Q: 4, KV_SPLIT: 3 });
+  assert.deepEqual(variants[0].overrides, { KEY_DIM: 32, HEAD_DIM: 64, WG_Q: 4, KV_SPLIT: 3, PE_K: 0 });
   const names = variants.map((v) => `${v.spec.name} ${JSON.stringify(v.overrides)}`);
   assert.equal(new Set(names).size, names.length, "no variant twice");
   const rows = variants.filter((v) => v.spec === attentionRows);
@@ -141,6 +141,10 @@ Deno.test("the attention variants the autotuner times: the heuristic first, key 
     attention.validate!(v.overrides as AttentionOverrides);
     assert.ok(attentionWorkgroupBytes(v.overrides as AttentionOverrides) <= 49152, names.join("; "));
   }
+  // With C2PSA's positional conv folded in, every variant carries it.
+  const withPe = attentionVariants(32, 64, 400, 2, h200, 3);
+  assert.equal(withPe.length, variants.length);
+  assert.ok(withPe.every((v) => v.overrides.PE_K === 3));
   // 80x80 (2560 input): no row fits; 16 KiB leaves the smaller tiles only.
   assert.ok(attentionVariants(32, 64, 6400, 2, h200).every((v) => v.spec === attention));
   const small = attentionVariants(32, 64, 400, 2, { maxWorkgroupStorage: 16384, maxInvocations: 256 });
