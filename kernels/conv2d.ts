@@ -77,9 +77,9 @@ export type Conv2dOverrides = Record<Conv2dOverride, number>;
  * {@linkcode packConv2dPreWeight}; the 1x1 post-conv's with `POST_N` > 0, packed by
  * {@linkcode packConv2dPostWeight}, y then taking its `POST_N` channels and the tile all `outC` channels, see
  * {@linkcode conv2dPostTiles}; with both, the pre-conv's packing followed by the post-conv's; a dummy otherwise),
- * params. With `POST_CAT` the post-conv's input is `catC` channels of r's buffer (view `catBase`, `catStride`,
- * `catOff`) followed by the tile's, its weights `[POST_N, catC + outC, 1, 1]`, and `RESIDUAL` adds r to the
- * tile, before the post-conv. With `KSPLIT > 1` the kernel writes only p;
+ * params. With `POST_CAT` 1 the post-conv's input is `catC` channels of r's buffer (view `catBase`,
+ * `catStride`, `catOff`) followed by the tile's (2: after the tile's), its weights `[POST_N, catC + outC, 1, 1]`
+ * in that order, and `RESIDUAL` adds r to the tile, before the post-conv. With `KSPLIT > 1` the kernel writes only p;
  * `conv2d_splitk_reduce` then writes y.
  */
 export const conv2d: KernelSpec<Conv2dParam, Conv2dOverride> = {
@@ -202,9 +202,9 @@ export const conv2d: KernelSpec<Conv2dParam, Conv2dOverride> = {
     if (!(Number.isInteger(o.UP_R) && o.UP_R >= 0) || (o.UP_R > 0 && o.RESIDUAL)) {
       throw new RangeError(`Give conv2d a whole UP_R >= 0, and no RESIDUAL with UP_R > 0: got ${o.UP_R}`);
     }
-    if (o.POST_CAT && (o.POST_N === 0 || o.UP_R > 0 || o.OUT_NCHW)) {
+    if (![0, 1, 2].includes(o.POST_CAT) || (o.POST_CAT && (o.POST_N === 0 || o.UP_R > 0 || o.OUT_NCHW))) {
       throw new RangeError(
-        "Give conv2d POST_CAT a post-conv (POST_N > 0), an NHWC output and no UP_R (both use r)",
+        "Give conv2d POST_CAT 0, 1 or 2, and with 1 or 2 a post-conv (POST_N > 0), an NHWC output and no UP_R (both use r)",
       );
     }
     if (o.POST_N > 0 && o.KSPLIT !== 1) {

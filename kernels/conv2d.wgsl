@@ -25,10 +25,12 @@
 // head's box and mask-coefficient branches, Proto's last two convs, PSA's feed-forward). Both together: a
 // DWConv -> Conv -> 1x1 Conv chain (the Segment head's class branches) in one dispatch.
 //
-// With POST_CAT the post-conv's input is params.catC channels read from memory (a view in r's buffer) followed
-// by the tile's channels, and RESIDUAL adds r to the tile (before the post-conv) instead of to y: a C2f/C3k2
-// block's last Bottleneck conv (x + cv2(cv1(x))) with the block's cv2, the 1x1 conv over the concat of the
-// block's cv1 output (memory) and that Bottleneck's output (the tile), in one dispatch.
+// With POST_CAT 1 the post-conv's input is params.catC channels read from memory (a view in r's buffer) followed
+// by the tile's channels (2: the tile's first), and RESIDUAL adds r to the tile (before the post-conv) instead
+// of to y: a C2f/C3k2 block's last Bottleneck conv (x + cv2(cv1(x))) with the block's cv2, the 1x1 conv over
+// the concat of the block's cv1 output (memory) and that Bottleneck's output (the tile); or a head's
+// downsampling conv with the next block's cv1 over the concat of its output (the tile) and an earlier level's
+// (memory); in one dispatch.
 //
 // With UP_R > 0 every value written to y is also written to the UP_R x UP_R block of r's view (a map UP_R
 // times larger; NHWC) that a nearest upsample would copy it to: a Conv followed by nn.Upsample (the YOLO
@@ -66,7 +68,7 @@ struct Params {
   rBase: u32,
   rStride: u32,
   rOff: u32,
-  // POST_CAT: the view (in r's buffer) of the catC channels the post-conv reads before the tile's.
+  // POST_CAT: the view (in r's buffer) of the catC channels the post-conv reads besides the tile's.
   catBase: u32,
   catStride: u32,
   catOff: u32,
@@ -131,8 +133,8 @@ override PRE_ACT: u32 = 0u;
 // 1x1 post-conv output channels (0: none) and its activation; see the top.
 override POST_N: u32 = 0u;
 override POST_ACT: u32 = 0u;
-// The post-conv reads params.catC channels from r's buffer before the tile's; see the top.
-override POST_CAT: bool = false;
+// The post-conv also reads params.catC channels from r's buffer: 0 no, 1 before the tile's, 2 after; see the top.
+override POST_CAT: u32 = 0u;
 // Nearest upsample factor of the copy written to r (0: none; needs RESIDUAL off); see the top.
 override UP_R: u32 = 0u;
 
@@ -638,7 +640,7 @@ fn park1(row: u32, c: u32, tn: u32, v4: vec4<f32>, m0: u32, pixels: u32) {
       if (ACT == 1u) {
         v = v / (1.0 + exp(-v));
       }
-      if (POST_CAT && RESIDUAL && m < pixels) {
+      if (POST_CAT > 0u && RESIDUAL && m < pixels) {
         v += f32(r[outIndex(params.rBase, params.rStride, n, oy, ox, params.rOff + col + j)]);
       }
     }
@@ -699,17 +701,20 @@ fn postConv(lid: u32, m0: u32, pixels: u32, cin: u32) {
     let t = m / params.outW;
     let oy = t % params.outH;
     let n = t / params.outH;
-    // Weight rows: the catC memory channels' first (POST_CAT), then the tile's cin; the bias row last.
-    let first = select(0u, params.catC, POST_CAT);
-    var s = vec4<f32>(aux[base + (first + cin) * q4s + q]);
-    if (POST_CAT) {
+    // Weight rows: the catC memory channels' (POST_CAT 1: first; 2: after the tile's cin), the tile's; the
+    // bias row last.
+    let catC = select(0u, params.catC, POST_CAT > 0u);
+    let tileRow = select(0u, catC, POST_CAT == 1u);
+    let catRow = select(0u, cin, POST_CAT == 2u);
+    var s = vec4<f32>(aux[base + (catC + cin) * q4s + q]);
+    if (POST_CAT > 0u) {
       let at = params.catBase + ((n * params.outH + oy) * params.outW + ox) * params.catStride + params.catOff;
-      for (var k = 0u; k < params.catC; k++) {
-        s = fma(vec4<f32>(f32(r[at + k])), vec4<f32>(aux[base + k * q4s + q]), s);
+      for (var k = 0u; k < catC; k++) {
+        s = fma(vec4<f32>(f32(r[at + k])), vec4<f32>(aux[base + (catRow + k) * q4s + q]), s);
       }
     }
     for (var k = 0u; k < cin; k++) {
-      s = fma(vec4<f32>(eTile[row * bn + k]), vec4<f32>(aux[base + (first + k) * q4s + q]), s);
+      s = fma(vec4<f32>(eTile[row * bn + k]), vec4<f32>(aux[base + (tileRow + k) * q4s + q]), s);
     }
     for (var j = 0u; j < 4u; j++) {
       let ch = 4u * q + j;
@@ -720,7 +725,7 @@ fn postConv(lid: u32, m0: u32, pixels: u32, cin: u32) {
       if (POST_ACT == 1u) {
         v = v / (1.0 + exp(-v));
       }
-      if (RESIDUAL && !POST_CAT) {
+      if (RESIDUAL && POST_CAT == 0u) {
         v += f32(r[outIndex(params.rBase, params.rStride, n, oy, ox, params.rOff + ch)]);
       }
       y[outIndex(params.yBase, params.yStride, n, oy, ox, params.yOff + ch)] = S(v);

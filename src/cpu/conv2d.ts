@@ -19,7 +19,7 @@ export interface Conv2dBuffers {
   /**
    * The depthwise pre-conv (`PRE_K` > 0): its unpacked weights `[inC, 1, PRE_K, PRE_K]` followed by its
    * `inC` biases; or the 1x1 post-conv (`POST_N` > 0): its weights `[POST_N, outC, 1, 1]` followed by its
-   * `POST_N` biases (with `POST_CAT` the weights are `[POST_N, catC + outC, 1, 1]`); with both, the
+   * `POST_N` biases (with `POST_CAT` the weights are `[POST_N, catC + outC, 1, 1]`, in `POST_CAT`'s order); with both, the
    * pre-conv's followed by the post-conv's.
    */
   aux?: Float32Array;
@@ -38,21 +38,25 @@ export function conv2d(buf: Conv2dBuffers, p: Conv2dParams, o: Partial<Conv2dOve
     return;
   }
   if (o.POST_N) {
-    // The layer into a dense NHWC image (bias, activation; with POST_CAT the residual too, after catC channels
-    // copied from r's buffer), then the 1x1 post-conv (+ residual without POST_CAT) into y.
+    // The layer into a dense NHWC image (bias, activation; with POST_CAT the residual too, and catC channels
+    // copied from r's buffer before or after it), then the 1x1 post-conv (+ residual without POST_CAT) into y.
     const n2 = o.POST_N, aux = buf.aux!;
     const cat = o.POST_CAT ? p.catC : 0;
     const cin2 = cat + p.outC;
     const pixels = p.batch * p.outH * p.outW;
     const mid = new Float32Array(pixels * cin2);
-    const dense = { Base: 0, Stride: cin2, Off: cat };
+    // POST_CAT 1: [cat | tile]; 2: [tile | cat].
+    const [tileAt, catAt] = o.POST_CAT === 2 ? [0, p.outC] : [cat, 0];
+    const dense = { Base: 0, Stride: cin2, Off: tileAt };
     conv2d(
       { x: buf.x, w: buf.w, b: buf.b, r: buf.r, y: mid },
       { ...p, yBase: dense.Base, yStride: dense.Stride, yOff: dense.Off },
       { ...o, POST_N: 0, POST_CAT: 0, RESIDUAL: o.POST_CAT ? o.RESIDUAL : 0, OUT_NCHW: 0, UP_R: 0 },
     );
     for (let m = 0; m < pixels && cat > 0; m++) {
-      for (let c = 0; c < cat; c++) mid[m * cin2 + c] = buf.r![p.catBase + m * p.catStride + p.catOff + c];
+      for (let c = 0; c < cat; c++) {
+        mid[m * cin2 + catAt + c] = buf.r![p.catBase + m * p.catStride + p.catOff + c];
+      }
     }
     conv2d(
       { x: mid, w: aux.subarray(0, n2 * cin2), b: aux.subarray(n2 * cin2), r: buf.r, y: buf.y },

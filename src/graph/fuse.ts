@@ -197,16 +197,19 @@ export function fusePostConvs(graph: Graph, fits: (conv: ConvOp) => boolean = ()
 }
 
 /**
- * Fold a C2f/C3k2 block's `cv2` (a 1x1 conv, no residual, the only reader of a concat) into the conv that
- * produces the concat's last part, when the other parts are, in order, the whole split of one value (the
- * block's `cv1` output `[a | b]`; one Bottleneck, so the concat is `[a, b, m.0]`): that conv (the
- * Bottleneck's `cv2`, dense, its output read by the concat alone, its residual if any a slice of that value)
- * keeps its output tile in workgroup memory, adds its residual there, and applies the 1x1 conv to the value's
- * channels read from memory followed by the tile's (conv2d's `POST_N` with `POST_CAT`). One dispatch instead
- * of two, and the Bottleneck's output never goes to memory. In YOLO11: the C3k2 blocks without C3k (model.2,
- * 4, 13, 16, 19 in YOLO11n); in YOLOv8: the C2f blocks of one Bottleneck. The fused conv takes the
- * Bottleneck conv's place (everything it reads is ready there) and the 1x1 conv's output, and is named by
- * both names joined with `+`. `fits(conv)` as in {@linkcode fusePostConvs}.
+ * Fold a 1x1 conv (no residual, the only reader of a concat) into the conv that produces the concat's last
+ * part, when the other parts are, in order, the whole split of one value (a C2f/C3k2 block's `cv2` over
+ * `[a, b, m.0]`, `[a | b]` its `cv1` output, one Bottleneck), or into the conv that produces its first part
+ * when the other part is one value (a head's downsampling conv and the next block's `cv1` over `[its output,
+ * an earlier level]`). That conv (dense, its output read by the concat alone, its residual if any a slice of
+ * the split value, the other value ready where it runs) keeps its output tile in workgroup memory, adds its
+ * residual there, and applies the 1x1 conv to the tile's channels and the other value's read from memory, in
+ * the concat's order (conv2d's `POST_N` with `POST_CAT` 1 or 2). One dispatch instead of two, and neither the
+ * tile nor the concat goes to memory. In YOLO11n: the C3k2 blocks' (model.2, 4, 6, 8, 13, 16, 19, 22; in the
+ * C3k ones, model.6/8/22, the C3k's `cv3` is the last conv) and model.17/20 with model.19/22's `cv1`; in
+ * YOLOv8: the C2f blocks of one Bottleneck and the two head downsamplings. The fused conv takes the first
+ * conv's place and the 1x1 conv's output, and is named by both names joined with `+`. `fits(conv)` as in
+ * {@linkcode fusePostConvs}.
  *
  * @param graph The graph (residual adds and sibling convs fused).
  * @param fits Whether this conv may carry a post-conv.
@@ -217,39 +220,47 @@ export function fuseConcatPostConvs(graph: Graph, fits: (conv: ConvOp) => boolea
   const outputs = new Set(Object.values(graph.outputs));
   const producer = new Map<number, Op>();
   for (const op of graph.ops) for (const y of opOutputs(op)) producer.set(y, op);
+  const index = new Map<Op, number>(graph.ops.map((op, i) => [op, i]));
   const into = new Map<Op, ConvOp>();
   const dropped = new Set<Op>();
   for (const op of graph.ops) {
     if (op.op !== "conv" || op.k !== 1 || op.s !== 1 || op.p !== 0 || op.g !== 1) continue;
     if (op.pre || op.post || op.up || op.cat || op.r !== undefined) continue;
     const concat = producer.get(op.x);
-    if (concat?.op !== "concat" || uses.get(op.x) !== 1 || outputs.has(op.x)) continue;
-    const parts = concat.xs.slice(0, -1);
-    const tile = concat.xs[concat.xs.length - 1];
-    const split = producer.get(parts[0]);
-    if (
-      split?.op !== "split" || split.ys.length !== parts.length || split.ys.some((y, i) => y !== parts[i])
-    ) {
+    if (concat?.op !== "concat" || uses.get(op.x) !== 1 || outputs.has(op.x) || concat.xs.length < 2) {
       continue;
     }
-    const first = producer.get(tile);
-    if (
-      first?.op !== "conv" || first.g !== 1 || first.pre || first.post || first.up || into.has(first) ||
-      uses.get(tile) !== 1 || outputs.has(tile) || !fits(first) ||
-      (first.r !== undefined && !split.ys.includes(first.r))
-    ) {
-      continue;
+    // The tile: the concat's last part, else its first; the other parts one value's channels in order.
+    for (const tileFirst of [false, true]) {
+      const tile = tileFirst ? concat.xs[0] : concat.xs[concat.xs.length - 1];
+      const parts = tileFirst ? concat.xs.slice(1) : concat.xs.slice(0, -1);
+      const split = producer.get(parts[0]);
+      const whole = split?.op === "split" && split.ys.length === parts.length &&
+        split.ys.every((y, i) => y === parts[i]);
+      if (!whole && parts.length !== 1) continue;
+      const memory = whole ? split.x : parts[0];
+      const first = producer.get(tile);
+      const made = producer.get(memory);
+      if (
+        first?.op !== "conv" || first.g !== 1 || first.pre || first.post || first.up || into.has(first) ||
+        uses.get(tile) !== 1 || outputs.has(tile) || !fits(first) ||
+        (first.r !== undefined && !(whole && split.ys.includes(first.r))) ||
+        (made !== undefined && index.get(made)! > index.get(first)!) // the memory value is ready at the conv
+      ) {
+        continue;
+      }
+      const c = graph.values[memory].c;
+      if (op.cin !== c + first.cout) continue;
+      into.set(first, {
+        ...first,
+        name: `${first.name}+${op.name}`,
+        y: op.y,
+        post: { weight: op.weight, bias: op.bias, cout: op.cout, act: op.act },
+        cat: { x: memory, c, ...(tileFirst ? { tileFirst } : {}) },
+      });
+      dropped.add(op).add(concat);
+      break;
     }
-    const c = graph.values[split.x].c;
-    if (op.cin !== c + first.cout) continue;
-    into.set(first, {
-      ...first,
-      name: `${first.name}+${op.name}`,
-      y: op.y,
-      post: { weight: op.weight, bias: op.bias, cout: op.cout, act: op.act },
-      cat: { x: split.x, c },
-    });
-    dropped.add(op).add(concat);
   }
   const ops = graph.ops.flatMap((op) => dropped.has(op) ? [] : into.has(op) ? [into.get(op)!] : [op]);
   return { ...graph, ops };

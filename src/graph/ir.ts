@@ -51,11 +51,11 @@ export interface ConvOp {
   post?: { weight: string; bias: string; cout: number; act: Act };
   /**
    * With `post`: the post-conv's input is value `x` (`c` channels, read from memory) followed by this conv's
-   * own output (set by `fuseConcatPostConvs`: a C2f/C3k2 block's cv2 over the concat of its cv1 output and its
-   * last Bottleneck's). `r` is then added to this conv's own output, before the post-conv; it is a slice of
-   * `x` when set.
+   * own output, or with `tileFirst` preceded by it (set by `fuseConcatPostConvs`: a C2f/C3k2 block's cv2 over
+   * the concat of its cv1 output and its last Bottleneck's; a head's downsampling conv with the next block's
+   * cv1). `r` is then added to this conv's own output, before the post-conv; it is a slice of `x` when set.
    */
-  cat?: { x: number; c: number };
+  cat?: { x: number; c: number; tileFirst?: boolean };
   /**
    * A nearest upsample of this conv's output (set by `fuseUpsamples`): the conv also writes each output value
    * to the `scale` x `scale` block of value `y` it is copied to (no residual then: `r` is unset).

@@ -112,7 +112,7 @@ export function convCalls(op: ConvOp, plan: Plan, limits: CallLimits = {}): Kern
     IN_NCHW: xNchw ? 1 : 0,
     OUT_NCHW: yNchw ? 1 : 0,
     ...(op.up ? { UP_R: op.up.scale } : {}),
-    ...(op.cat ? { POST_CAT: 1 } : {}),
+    ...(op.cat ? { POST_CAT: op.cat.tileFirst ? 2 : 1 } : {}),
   };
   const pre: Record<string, number> = op.pre
     ? { PRE_K: op.pre.k, PRE_ACT: op.pre.act === "silu" ? 1 : 0 }

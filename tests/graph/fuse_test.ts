@@ -253,11 +253,20 @@ Deno.test("fuseConcatPostConvs folds each one-Bottleneck C2f/C3k2 block's cv2 in
     "yolo11n-seg.yaml": [
       ...[2, 4].map((i) => `model.${i}.m.0.cv2+model.${i}.cv2`),
       ...[6, 8].map((i) => `model.${i}.m.0.cv3+model.${i}.cv2`), // C3k blocks: their cv3 is the last conv
-      ...[13, 16, 19].map((i) => `model.${i}.m.0.cv2+model.${i}.cv2`),
+      ...[13, 16].map((i) => `model.${i}.m.0.cv2+model.${i}.cv2`),
+      "model.17+model.19.cv1", // the head's downsampling convs with the next block's cv1 (tile first)
+      "model.19.m.0.cv2+model.19.cv2",
+      "model.20+model.22.cv1",
       "model.22.m.0.cv3+model.22.cv2",
     ],
     // model.4 and model.6 have two Bottlenecks: their concat is not [one split value, last output].
-    "yolov8n-seg.yaml": [2, 8, 12, 15, 18, 21].map((i) => `model.${i}.m.0.cv2+model.${i}.cv2`),
+    "yolov8n-seg.yaml": [
+      ...[2, 8, 12, 15].map((i) => `model.${i}.m.0.cv2+model.${i}.cv2`),
+      "model.16+model.18.cv1",
+      "model.18.m.0.cv2+model.18.cv2",
+      "model.19+model.21.cv1",
+      "model.21.m.0.cv2+model.21.cv2",
+    ],
   };
   for (const [name, names] of Object.entries(expected)) {
     const model = await loadModel(name);
@@ -282,8 +291,20 @@ Deno.test("fuseConcatPostConvs folds each one-Bottleneck C2f/C3k2 block's cv2 in
         act: second.act,
       });
       assert.equal(op.cat!.c + op.cout, second.cin);
-      const split = before.ops.find((o) => o.op === "split" && o.x === op.cat!.x);
-      assert.ok(split && split.op === "split" && (op.r === undefined || split.ys.includes(op.r)));
+      const concat = before.ops.find((o) => o.op === "concat" && o.y === second.x);
+      assert.ok(concat?.op === "concat");
+      if (op.cat!.tileFirst) {
+        // [the conv's output, one earlier value].
+        assert.ok(op.name.endsWith(".cv1"));
+        assert.deepEqual(concat.xs, [first.y, op.cat!.x]);
+        assert.equal(op.r, undefined);
+      } else {
+        // [the split value's parts, the conv's output], the residual one of those parts.
+        const split = before.ops.find((o) => o.op === "split" && o.x === op.cat!.x);
+        assert.ok(split?.op === "split");
+        assert.deepEqual(concat.xs, [...split.ys, first.y]);
+        assert.ok(op.r === undefined || split.ys.includes(op.r));
+      }
     }
     // fits says no: nothing folds.
     assert.equal(fuseConcatPostConvs(before, () => false).ops.length, before.ops.length);

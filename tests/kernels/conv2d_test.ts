@@ -66,9 +66,10 @@ interface Case {
   /**
    * `POST_CAT` as in a C3k2 block: the post-conv also reads `2 * cout` channels of r's buffer (the block's cv1
    * output, NHWC at `base` with `extra` more channels per pixel, from channel `off`) before the tile's, and the
-   * residual is the second half of them, added to the tile.
+   * residual is the second half of them, added to the tile; or `c` channels after the tile's (`tileFirst`,
+   * `POST_CAT` 2: a downsampling conv and the next block's cv1 over [its output | an earlier level]).
    */
-  cat?: { base: number; extra: number; off: number };
+  cat?: { base: number; extra: number; off: number; c?: number; tileFirst?: boolean };
 }
 
 async function check(c: Case, seed: number, half = false, halfMath = false): Promise<void> {
@@ -80,7 +81,7 @@ async function check(c: Case, seed: number, half = false, halfMath = false): Pro
   const up = c.up ?? 0;
   const [xBase, xExtra, xOff] = c.xView ?? [0, 0, 0];
   const [yBase, yExtra, yOff] = c.yView ?? [0, 0, 0];
-  const catC = c.cat ? 2 * c.cout : 0;
+  const catC = c.cat ? c.cat.c ?? 2 * c.cout : 0;
   const [rBase, rExtra, rOff] = c.cat
     ? [c.cat.base, catC + c.cat.extra - (c.post?.n ?? c.cout), c.cat.off + c.cout]
     : c.rView ?? [0, 0, 0];
@@ -118,7 +119,7 @@ async function check(c: Case, seed: number, half = false, halfMath = false): Pro
     IN_NCHW: c.inNchw ? 1 : 0,
     OUT_NCHW: c.outNchw ? 1 : 0,
     UP_R: up,
-    POST_CAT: c.cat ? 1 : 0,
+    POST_CAT: c.cat ? (c.cat.tileFirst ? 2 : 1) : 0,
     ...c.tile,
   };
   const wShape = [c.cout, c.cin / groups, c.k, c.k] as const;
@@ -242,6 +243,20 @@ const cases: [string, Case][] = [
     cat: { base: 3, extra: 8, off: 4 },
     yView: [2, 4, 1],
     tile: (({ HALF_MATH: _, ...t }) => t)(conv2dPostTiles(8, 60)[0]),
+  }],
+  ["stride-2 3x3 with the next block's cv1 over [tile | 20 memory channels] (POST_CAT 2), batch 2", {
+    batch: 2,
+    h: 9,
+    w: 8,
+    cin: 12,
+    cout: 8,
+    k: 3,
+    stride: 2,
+    act: 1,
+    post: { n: 16, act: 1 },
+    cat: { base: 5, extra: 3, off: 2, c: 20, tileFirst: true },
+    yView: [1, 2, 3],
+    tile: (({ HALF_MATH: _, ...t }) => t)(conv2dPostTiles(8, 40)[0]),
   }],
   ["POST_CAT without a residual (YOLOv8's head C2f), 12 channels, 8x8 tile, VEC_A", {
     h: 7,
