@@ -21,7 +21,7 @@ echo "the scales step of earlier runs does not fit the 600 s per call with these
 echo "  date +%T; timeout 300 \$run bench/forward.ts --no-peer --scales s,m,l,x --iterations 10):"
 echo "bash .gpu/gpu-env.sh bash -c 'nvidia-smi -L; export YOLO_WGSL_CACHE_DIR=\$OUT/cache; \\"
 echo "  nvidia-smi --query-gpu=timestamp,clocks.sm,clocks.mem,power.draw,power.limit,temperature.gpu,utilization.gpu,clocks_throttle_reasons.active --format=csv -lms 250 >\$OUT/smi.csv 2>&1 & smi=\$!; \\"
-echo "  timeout 90 $test --filter \"/WG_K|VEC_A|f16_math|BUFFERS|grouped|split|KV|attention|pre-conv|post-conv|upsampled|POST_CAT/\" tests/kernels/conv2d_test.ts tests/kernels/conv2d_splitk_reduce_test.ts tests/kernels/attention_test.ts tests/kernels/attention_rows_test.ts 2>&1 | grep -E \"passed|FAIL\"; \\"
+echo "  timeout 90 $test --filter \"/WG_K|VEC_A|f16_math|BUFFERS|grouped|split|KV|attention|pre-conv|post-conv|upsampled|POST_CAT|positional/\" tests/kernels/conv2d_test.ts tests/kernels/conv2d_splitk_reduce_test.ts tests/kernels/attention_test.ts tests/kernels/attention_rows_test.ts 2>&1 | grep -E \"passed|FAIL\"; \\"
 echo "  timeout 30 $run bench/attention.ts; timeout 30 $run bench/attention.ts --batch 32; timeout 30 $run bench/dispatch.ts; timeout 25 $run bench/gap.ts --mb 100; date +%T; timeout 220 $run bench/forward.ts --no-peer --iterations 20 --batch 1,32 --inflight 4 --profile --predict; \\"
 echo "  timeout 50 $test tests/e2e/predict_test.ts 2>&1 | grep -E \"passed|FAIL|worst\"; \\"
 echo "  date +%T; timeout 150 $run bench/forward.ts --no-peer --half --batch 1,32 --iterations 20 --profile; \\"
