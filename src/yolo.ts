@@ -49,8 +49,9 @@ export interface YoloLoadOptions extends LoadModelOptions {
   tuneCache?: string | false;
   /**
    * On hardware adapters, run neighbouring layers in one dispatch (a depthwise conv inside the 1x1 conv after
-   * it, a 1x1 conv inside the conv before it): fewer dispatches, the same outputs up to f32 rounding. False
-   * runs every layer on its own. @default true
+   * it, a 1x1 conv inside the conv before it, also over a concat, C2PSA's positional conv inside its attention,
+   * an upsample inside the conv it copies): fewer dispatches, the same outputs up to f32 rounding. False runs
+   * every layer on its own. @default true
    */
   fuse?: boolean;
 }

@@ -198,9 +198,10 @@ export interface ExecutorOptions {
   /**
    * On hardware adapters, run neighbouring layers in one `conv2d` dispatch: a depthwise conv inside the 1x1
    * conv that alone reads it (`PRE_K`), a 1x1 conv inside the conv of at most 128 channels whose output it alone
-   * reads (`POST_N`; for layers of at most {@linkcode POST_FOLD_MAX_PIXELS} output pixels), a nearest upsample
-   * inside the conv whose output it copies (`UP_R`). Same outputs up to f32 rounding; false runs every layer on
-   * its own (for comparing).
+   * reads or over a concat of its output and another value (`POST_N`, `POST_CAT`; for layers of at most
+   * {@linkcode POST_FOLD_MAX_PIXELS} output pixels), C2PSA's positional conv inside its attention (`PE_K`), a
+   * nearest upsample inside the conv whose output it copies (`UP_R`); see {@linkcode Executor.graphAt}. Same
+   * outputs up to f32 rounding; false runs every layer on its own (for comparing).
    * @default true
    */
   fuse?: boolean;
@@ -287,9 +288,7 @@ export class Executor {
       : options.tuneCache ?? defaultTuneCachePath();
     this.cache = cache;
     // Residual adds into conv epilogues; convs sharing an input into one conv and a split; on hardware
-    // adapters (conv2d) depthwise convs into the 1x1 convs that read them, 1x1 convs into the convs whose
-    // output they alone read, where a tile of all that conv's channels fits the device and they are few enough,
-    // and nearest upsamples into the convs whose output they copy.
+    // adapters the folds of graphAt, per input shape.
     const fused = fuseSiblingConvs(fuseResidualAdds(model.parsed.graph), model.state);
     this.#fold = !gpu.software && options.fuse !== false;
     this.#unfolded = fused.graph;
@@ -308,9 +307,9 @@ export class Executor {
    * The graph a forward at `[n, 3, h, w]` runs: on hardware adapters (unless `fuse` is false) with depthwise
    * convs folded into the 1x1 convs that read them, 1x1 convs into the convs (of at most
    * {@linkcode POST_CONV_MAX_CHANNELS} channels, {@linkcode POST_FOLD_MAX_PIXELS} output pixels) whose output
-   * they alone read, C2f/C3k2 `cv2` convs into their last Bottleneck conv (the same limits), C2PSA's
-   * positional conv into its attention, and nearest upsamples into the convs whose output they copy. `graph` is the one of the
-   * smallest inputs, every fold made.
+   * they alone read, 1x1 convs over a concat into the conv of its tile part (C2f/C3k2 `cv2`, head `cv1`; the
+   * same limits), C2PSA's positional conv into its attention, and nearest upsamples into the convs whose output
+   * they copy. `graph` is the one of the smallest inputs, every fold made.
    */
   graphAt(n: number, h: number, w: number): Graph {
     if (!this.#fold) return this.#unfolded;
