@@ -19,7 +19,9 @@
  * its time and the conv GPU time it saved against the heuristic tiles. `--inflight N` (N > 1) adds the
  * throughput with N forwards in flight (`model.submit` ahead, the oldest read back), as a stream would run,
  * and with groups of N submitted and read back together. `--no-fuse` runs every layer in its own dispatch on
- * hardware adapters (by default the depthwise and 1x1 folds of `fuse` run neighbouring layers in one).
+ * hardware adapters (by default the folds of `fuse` run neighbouring layers in one: depthwise and 1x1 convs,
+ * 1x1 convs over a concat, C2PSA's positional conv, upsamples); `--profile`'s first line counts the kernels
+ * one forward dispatches.
  * @module
  */
 import { parseArgs } from "node:util";
