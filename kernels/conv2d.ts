@@ -571,14 +571,7 @@ export function packConv2dPreWeight(
     throw new RangeError(`Give depthwise weights of shape [c, 1, k, k]: got [${shape.join(", ")}]`);
   }
   if (bias.length !== c) throw new RangeError(`Give a depthwise bias of ${c} values: got ${bias.length}`);
-  const row = ceilDiv(c, 4) * 4;
-  const taps = kh * kw;
-  const out = new Float32Array((taps + 1) * row);
-  for (let ch = 0; ch < c; ch++) {
-    for (let t = 0; t < taps; t++) out[t * row + ch] = w[ch * taps + t];
-    out[taps * row + ch] = bias[ch];
-  }
-  return out;
+  return channelRowsWithBias(w, c, kh * kw, bias);
 }
 
 /**
@@ -613,11 +606,24 @@ export function packConv2dPostWeight(
   if (bias.length !== cout) {
     throw new RangeError(`Give a post-conv bias of ${cout} values: got ${bias.length}`);
   }
-  const row = ceilDiv(cout, 4) * 4;
-  const out = new Float32Array((cin + 1) * row);
-  for (let co = 0; co < cout; co++) {
-    for (let ci = 0; ci < cin; ci++) out[ci * row + co] = w[co * cin + ci];
-    out[cin * row + co] = bias[co];
+  return channelRowsWithBias(w, cout, cin, bias);
+}
+
+/**
+ * `w` as `[channels][rows]` transposed to `rows` rows of `channels` values (zero-padded to whole vec4s), then
+ * `bias` as one more such row: the aux packings of conv2d's pre- and post-convs.
+ */
+function channelRowsWithBias(
+  w: Float32Array,
+  channels: number,
+  rows: number,
+  bias: Float32Array,
+): Float32Array {
+  const row = ceilDiv(channels, 4) * 4;
+  const out = new Float32Array((rows + 1) * row);
+  for (let ch = 0; ch < channels; ch++) {
+    for (let r = 0; r < rows; r++) out[r * row + ch] = w[ch * rows + r];
+    out[rows * row + ch] = bias[ch];
   }
   return out;
 }

@@ -18,5 +18,16 @@ export function numel(shape: readonly number[]): number {
   return n;
 }
 
+/** The values of `parts` one after the other, in a new array. */
+export function concatFloats(parts: readonly Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
 /** Named tensors, keyed by Ultralytics' state-dict names such as `model.0.conv.weight`. */
 export type StateDict = Map<string, Tensor>;

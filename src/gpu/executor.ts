@@ -47,7 +47,7 @@ import { type Plan, planMemory } from "../graph/plan.ts";
 import type { LoadedModel } from "../load_model.ts";
 import { type CallLimits, planCalls } from "../ops/plan_calls.ts";
 import type { BindingTarget, KernelCall } from "../ops/kernel_call.ts";
-import type { StateDict } from "../tensor.ts";
+import { concatFloats, type StateDict } from "../tensor.ts";
 import type { Gpu } from "./device.ts";
 import { type BindingResource, PipelineCache } from "./pipeline_cache.ts";
 import { defaultTuneCachePath, TuneCache } from "./tune_cache.ts";
@@ -383,10 +383,10 @@ export class Executor {
       : target.packing === "conv2d_post"
       ? packConv2dPostWeight(t.data, shape4, bias ?? new Float32Array(shape4[0]))
       : target.packing === "conv2d_pre" && target.post
-      ? joinFloats(
+      ? concatFloats([
         packConv2dPreWeight(t.data, shape4, bias ?? new Float32Array(shape4[0])),
         this.#postPacking(target.post),
-      )
+      ])
       : target.packing === "conv2d_pre"
       ? packConv2dPreWeight(t.data, shape4, bias ?? new Float32Array(shape4[0]))
       : target.packing === "dwconv2d"
@@ -1032,12 +1032,4 @@ export class Executor {
     for (const p of this.#programs.values()) p.then(releaseProgram).catch(() => {});
     this.#programs.clear();
   }
-}
-
-/** `a` followed by `b`. */
-function joinFloats(a: Float32Array, b: Float32Array): Float32Array {
-  const out = new Float32Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }

@@ -3,7 +3,7 @@
  * residual adds folded into the epilogue of the conv that produces one of their operands.
  */
 import { CheckpointError } from "../errors.ts";
-import type { StateDict, Tensor } from "../tensor.ts";
+import { concatFloats, type StateDict, type Tensor } from "../tensor.ts";
 import type { ConvOp, Graph, Op } from "./ir.ts";
 import { opOutputs } from "./plan.ts";
 
@@ -374,8 +374,12 @@ export function fuseSiblingConvs(graph: Graph, state: StateDict): { graph: Graph
         throw new CheckpointError("<weights>", `Cannot merge conv "${name}": tensor "${key}" is missing`);
       })();
     const ws = members.map((m) => tensor(m.weight)), bs = members.map((m) => tensor(m.bias));
-    out.set(weight, { dtype: "f32", shape: [cout, ...ws[0].shape.slice(1)], data: concatFloats(ws) });
-    out.set(bias, { dtype: "f32", shape: [cout], data: concatFloats(bs) });
+    out.set(weight, {
+      dtype: "f32",
+      shape: [cout, ...ws[0].shape.slice(1)],
+      data: concatFloats(ws.map((t) => t.data)),
+    });
+    out.set(bias, { dtype: "f32", shape: [cout], data: concatFloats(bs.map((t) => t.data)) });
     merged.set(first, [
       { ...first, name, y, cout, weight, bias, bn: undefined },
       { op: "split", x: y, ys: members.map((m) => m.y), sizes: members.map((m) => m.cout) },
@@ -386,14 +390,4 @@ export function fuseSiblingConvs(graph: Graph, state: StateDict): { graph: Graph
     op.op === "conv" && merged.has(op) ? merged.get(op)! : op.op === "conv" && dropped.has(op) ? [] : [op]
   );
   return { graph: { ...graph, values, ops }, state: out };
-}
-
-function concatFloats(parts: Tensor[]): Float32Array {
-  const out = new Float32Array(parts.reduce((a, t) => a + t.data.length, 0));
-  let at = 0;
-  for (const t of parts) {
-    out.set(t.data, at);
-    at += t.data.length;
-  }
-  return out;
 }

@@ -32,6 +32,27 @@ export interface AttentionCase {
   pe?: number;
 }
 
+/** The positional-conv cases (`PE_K`, C2PSA's pe folded in) both attention kernels run. */
+export const POSITIONAL_CASES: [string, AttentionCase][] = [
+  ["positional 3x3 conv of v added to o (C2PSA's pe), 20x20 map, YOLO11 heads, batch 2", {
+    batch: 2,
+    pixels: 400,
+    width: 20,
+    heads: 2,
+    pe: 3,
+  }],
+  ["positional 5x5 conv, odd 9x5 map, views", {
+    pixels: 45,
+    width: 9,
+    heads: 2,
+    kd: 8,
+    hd: 16,
+    pe: 5,
+    xView: [7, 5, 3],
+    oView: [3, 6, 2],
+  }],
+];
+
 /** Runs `spec` (its f32 or f16 variant, as given) with `overrides` on the case and compares with the CPU. */
 export async function checkAttention(
   spec: KernelSpec,

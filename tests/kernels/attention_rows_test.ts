@@ -14,7 +14,7 @@ import {
   attentionRowsTiles,
   attentionRowsWorkgroupBytes,
 } from "../../kernels/attention_rows.ts";
-import { type AttentionCase, checkAttention } from "./_attention_check.ts";
+import { type AttentionCase, checkAttention, POSITIONAL_CASES } from "./_attention_check.ts";
 
 interface Case extends AttentionCase {
   qb?: number;
@@ -45,23 +45,7 @@ const cases: [string, Case][] = [
     oView: [3, 6, 2],
     vView: [11, 4, 4],
   }],
-  ["positional 3x3 conv of v added to o (C2PSA's pe), 20x20 map, YOLO11 heads, batch 2", {
-    batch: 2,
-    pixels: 400,
-    width: 20,
-    heads: 2,
-    pe: 3,
-  }],
-  ["positional 5x5 conv, odd 9x5 map, views", {
-    pixels: 45,
-    width: 9,
-    heads: 2,
-    kd: 8,
-    hd: 16,
-    pe: 5,
-    xView: [7, 5, 3],
-    oView: [3, 6, 2],
-  }],
+  ...POSITIONAL_CASES,
   ["large scores (max subtraction), N 200", {
     pixels: 200,
     heads: 1,
