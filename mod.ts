@@ -34,6 +34,7 @@ export {
   type DownloadItem,
 } from "./src/data/dataset_yaml.ts";
 export { imageFiles } from "./src/data/image_files.ts";
+export { FOLD_KINDS } from "./src/gpu/executor.ts";
 export {
   type ImageLabels,
   type LabelSet,
@@ -56,6 +57,9 @@ export { Result, type ResultBoxes, type ResultJson, type ResultMasks, type Speed
 export type { LoadedModel, LoadModelOptions } from "./src/load_model.ts";
 export type { WeightsOptions } from "./src/io/download.ts";
 export type {
+  FoldChoice,
+  FoldKind,
+  FoldTiming,
   ForwardResult,
   NmsImage,
   NmsOptions,

@@ -5,7 +5,8 @@
  *
  *   deno task bench [--model PATH.pt[,yolo11s-seg.yaml,...]] [--scales n,s,m,l,x] [--batch 1[,8,16]]
  *                   [--imgsz 640] [--iterations N] [--warmup N] [--no-peer] [--predict [--image PATH]] [--profile]
- *                   [--half] [--no-tune] [--no-fuse] [--inflight N] [--onnx PATH.onnx] [--onnx-dynamic PATH.onnx]
+ *                   [--half] [--no-tune] [--no-fuse | --folds all|KIND,...] [--inflight N] [--onnx PATH.onnx]
+ *                   [--onnx-dynamic PATH.onnx]
  *
  * Every model x batch gets a line. `--scales` adds `yolo11{scale}-seg.yaml` (random weights: the same
  * architecture and FLOPs as the released checkpoints). The peer runs the ONNX export of the default
@@ -20,12 +21,14 @@
  * throughput with N forwards in flight (`model.submit` ahead, the oldest read back), as a stream would run,
  * and with groups of N submitted and read back together. `--no-fuse` runs every layer in its own dispatch on
  * hardware adapters (by default the folds of `fuse` run neighbouring layers in one: depthwise and 1x1 convs,
- * 1x1 convs over a concat, C2PSA's positional conv, upsamples); `--profile`'s first line counts the kernels
- * one forward dispatches.
+ * 1x1 convs over a concat, C2PSA's positional conv, upsamples; with the autotuner, only the kinds of fold
+ * whose forwards it timed faster: the `folds:` line names them and the times); `--folds all` or a list of
+ * kinds (`pre,pe,cat,post,up`) makes exactly those, untimed. `--profile`'s first line counts the kernels one
+ * forward dispatches.
  * @module
  */
 import { parseArgs } from "node:util";
-import { YOLO } from "../mod.ts";
+import { FOLD_KINDS, type FoldKind, YOLO } from "../mod.ts";
 import { requestGpu } from "../src/gpu/device.ts";
 import { decodeImage } from "../src/io/image.ts";
 import { batchOptions, runBatch } from "../src/modes/predict.ts";
@@ -49,6 +52,7 @@ const { values } = parseArgs({
     half: { type: "boolean", default: false },
     "no-tune": { type: "boolean", default: false },
     "no-fuse": { type: "boolean", default: false },
+    folds: { type: "string" },
     inflight: { type: "string", default: "1" },
   },
 });
@@ -67,6 +71,12 @@ const models = [
   ...values.scales.split(",").filter(Boolean).map((s) => `yolo11${s}-seg.yaml`),
 ];
 const batches = values.batch.split(",").map(Number);
+const folds = values.folds === "all" ? FOLD_KINDS : values.folds?.split(",") as FoldKind[] | undefined;
+const badFold = folds?.find((k) => !FOLD_KINDS.includes(k));
+if (badFold !== undefined) {
+  console.error(`--folds: give all or kinds among ${FOLD_KINDS.join(", ")}: got ${badFold}`);
+  Deno.exit(2);
+}
 const fmt = (xs: number[]) =>
   `${percentile(xs, 50).toFixed(2)} ms (median of ${xs.length}, p90 ${percentile(xs, 90).toFixed(2)})`;
 
@@ -122,6 +132,9 @@ for (const file of models) {
     half: values.half,
     ...(values["no-tune"] ? { tune: false } : {}),
     ...(values["no-fuse"] ? { fuse: false } : {}),
+    ...(values.folds
+      ? { fuse: values.folds === "all" ? FOLD_KINDS : values.folds.split(",") as FoldKind[] }
+      : {}),
   });
   const name = file.split("/").pop();
   for (const batch of batches) {
@@ -193,6 +206,22 @@ for (const file of models) {
           `  autotune: ${l.label} ${l.bestMs.toFixed(3)} ms (heuristic ${
             l.heuristicMs.toFixed(3)
           }, ${l.candidates} tried${l.cached ? ", cached" : ""}) ${l.kernel}`,
+        );
+      }
+      if (tune.folds) {
+        const f = tune.folds;
+        const name = (kinds: FoldKind[]) =>
+          kinds.length === f.present.length
+            ? "all"
+            : `-${f.present.filter((k) => !kinds.includes(k)).join("-")}`;
+        console.log(
+          `  folds: ${f.kinds.join(", ") || "none"} (of ${f.present.join(", ")})${
+            f.cached
+              ? ", cached"
+              : `; forwards timed (GPU ms): ${
+                f.timings.map((t) => `${name(t.kinds)} ${t.ms.toFixed(3)}`).join(", ")
+              }`
+          }`,
         );
       }
       if (values.profile) {

@@ -3,6 +3,7 @@ import { requestGpu } from "./gpu/device.ts";
 import * as log from "./log.ts";
 import {
   Executor,
+  type FoldKind,
   type ForwardResult,
   type PendingForward,
   type StepTime,
@@ -50,10 +51,12 @@ export interface YoloLoadOptions extends LoadModelOptions {
   /**
    * On hardware adapters, run neighbouring layers in one dispatch (a depthwise conv inside the 1x1 conv after
    * it, a 1x1 conv inside the conv before it, also over a concat, C2PSA's positional conv inside its attention,
-   * an upsample inside the conv it copies): fewer dispatches, the same outputs up to f32 rounding. False runs
-   * every layer on its own. @default true
+   * an upsample inside the conv it copies): fewer dispatches, the same outputs up to f32 rounding. True: with
+   * `tune`, the kinds of fold (`FoldKind`) that make this GPU's forwards faster, chosen per input shape by
+   * timing whole forwards and remembered in the tuning cache; else every kind. An array: exactly those kinds.
+   * False runs every layer on its own. @default true
    */
-  fuse?: boolean;
+  fuse?: boolean | readonly FoldKind[];
 }
 
 /**
@@ -66,7 +69,12 @@ export class YOLO {
 
   #device?: GPUDevice;
   #half: boolean;
-  #tune: { tune?: boolean; tuneCache?: string | false; halfMath?: boolean; fuse?: boolean };
+  #tune: {
+    tune?: boolean;
+    tuneCache?: string | false;
+    halfMath?: boolean;
+    fuse?: boolean | readonly FoldKind[];
+  };
   #executor?: Promise<Executor>;
   #letterboxes = new WeakMap<Executor, Promise<GpuLetterbox>>();
 
@@ -74,7 +82,12 @@ export class YOLO {
     model: LoadedModel,
     device?: GPUDevice,
     half = false,
-    tune: { tune?: boolean; tuneCache?: string | false; halfMath?: boolean; fuse?: boolean } = {},
+    tune: {
+      tune?: boolean;
+      tuneCache?: string | false;
+      halfMath?: boolean;
+      fuse?: boolean | readonly FoldKind[];
+    } = {},
   ) {
     this.model = model;
     this.#device = device;

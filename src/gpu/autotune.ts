@@ -29,6 +29,7 @@ import type { Gpu } from "./device.ts";
 import type { PipelineCache } from "./pipeline_cache.ts";
 import { type Dispatch, recordStep, type Step } from "./step.ts";
 import { hashText, type TuneCache, type TuneEntry } from "./tune_cache.ts";
+import type { FoldChoice } from "./autotune_folds.ts";
 
 const USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 
@@ -88,6 +89,11 @@ export interface TuneReport {
   attention: TuneChoice[];
   /** Candidates were timed on the activations of {@linkcode tuneImage} (false: nothing timed, or zeros). */
   filled: boolean;
+  /**
+   * The kinds of fold the shape's program makes, where they were chosen by timing forwards (`fuse` true on a
+   * hardware adapter; see `autotune_folds.ts`); then `ms` counts the other programs built and timed too.
+   */
+  folds?: FoldChoice;
 }
 
 /**

@@ -49,10 +49,12 @@ import { type CallLimits, planCalls } from "../ops/plan_calls.ts";
 import type { BindingTarget, KernelCall } from "../ops/kernel_call.ts";
 import { concatFloats, type StateDict } from "../tensor.ts";
 import type { Gpu } from "./device.ts";
+import * as log from "../log.ts";
 import { type BindingResource, PipelineCache } from "./pipeline_cache.ts";
-import { defaultTuneCachePath, TuneCache } from "./tune_cache.ts";
-import { type TuneContext, tuneConvSteps, tuneImage, type TuneReport } from "./autotune.ts";
+import { defaultTuneCachePath, hashText, TuneCache } from "./tune_cache.ts";
+import { tuneAdapterId, type TuneContext, tuneConvSteps, tuneImage, type TuneReport } from "./autotune.ts";
 import { tuneAttentionSteps } from "./autotune_attention.ts";
+import { chooseFolds, FOLD_KINDS, type FoldKind, foldsIn } from "./autotune_folds.ts";
 import { recordStep, type Step } from "./step.ts";
 import {
   buildNms,
@@ -75,6 +77,7 @@ import {
 } from "./postprocess.ts";
 
 export type { TuneChoice, TuneReport } from "./autotune.ts";
+export { FOLD_KINDS, type FoldChoice, type FoldKind, type FoldTiming } from "./autotune_folds.ts";
 export { NMS_POOL_IMAGES, type NmsImage, type NmsOptions, SELECT_CAP } from "./postprocess.ts";
 
 /** One raw output of the network, laid out as in Ultralytics' ONNX export. */
@@ -130,6 +133,8 @@ export interface ForwardResult {
 interface Program {
   plan: Plan;
   tune?: TuneReport;
+  /** Runs one forward of {@linkcode tuneImage} (once), so that timings see an image's activations. */
+  fill: () => Promise<void>;
   buffers: GPUBuffer[];
   uniforms: GPUBuffer[];
   steps: Step[];
@@ -197,21 +202,32 @@ export interface ExecutorOptions {
   tuneFilter?: (tile: Required<Conv2dTile>) => boolean;
   /**
    * On hardware adapters, run neighbouring layers in one `conv2d` dispatch: a depthwise conv inside the 1x1
-   * conv that alone reads it (`PRE_K`), a 1x1 conv inside the conv of at most 128 channels whose output it alone
-   * reads or over a concat of its output and another value (`POST_N`, `POST_CAT`; for layers of at most
-   * {@linkcode POST_FOLD_MAX_PIXELS} output pixels), C2PSA's positional conv inside its attention (`PE_K`), a
-   * nearest upsample inside the conv whose output it copies (`UP_R`); see {@linkcode Executor.graphAt}. Same
-   * outputs up to f32 rounding; false runs every layer on its own (for comparing).
+   * conv that alone reads it (`pre`: `PRE_K`), C2PSA's positional conv inside its attention (`pe`: `PE_K`), a
+   * 1x1 conv over a concat inside the conv of its tile part (`cat`: `POST_CAT`), a 1x1 conv inside the conv
+   * of at most 128 channels whose output it alone reads (`post`: `POST_N`), a nearest upsample inside the
+   * conv whose output it copies (`up`: `UP_R`); `cat` and `post` for layers of at most
+   * {@linkcode POST_FOLD_MAX_PIXELS} output pixels. See {@linkcode Executor.graphAt}. Same outputs up to f32
+   * rounding. True: with `tune`, the kinds whose forwards are faster on this GPU, chosen per input shape by
+   * timing whole forwards (`autotune_folds.ts`; remembered in the tuning cache), else every kind; an array:
+   * exactly those kinds, untimed; false: every layer on its own (for comparing).
    * @default true
    */
-  fuse?: boolean;
+  fuse?: boolean | readonly FoldKind[];
   /**
    * Room for masks per image in `SubmitOptions.nms` forwards, in input images' worth of 1-bit masks (each
    * kept detection's mask window takes its share; an image whose masks do not fit is post-processed on
    * the CPU). @default {NMS_POOL_IMAGES}
    */
   maskPool?: number;
+  /**
+   * Input shapes whose programs (activation buffers, bind groups) stay resident at once; building another
+   * releases the least recently used one. @default {MAX_PROGRAMS}
+   */
+  maxPrograms?: number;
 }
+
+/** Forwards timed per program by the fold tuner (the median counts). */
+export const FOLD_TIMED_RUNS = 7;
 
 /** Input shapes whose programs (activation buffers, bind groups) stay resident at once. */
 export const MAX_PROGRAMS = 6;
@@ -255,8 +271,11 @@ export class Executor {
   #tuneFilter?: (tile: Required<Conv2dTile>) => boolean;
   #halfMath?: boolean;
   #maskPool: number;
-  /** Whether neighbouring layers are folded into one dispatch (hardware adapters, `fuse` not false). */
-  #fold: boolean;
+  #maxPrograms: number;
+  /** The kinds of fold the executor may make (none on software adapters or with `fuse` false). */
+  #kinds: readonly FoldKind[];
+  /** Which of those a shape's program makes is chosen by timing forwards (`fuse` true, tuning on). */
+  #timeFolds: boolean;
   /** The graph before those folds. */
   #unfolded: Graph;
   #tuneCache?: Promise<TuneCache>;
@@ -283,6 +302,10 @@ export class Executor {
     this.#halfMath = options.halfMath;
     this.#maskPool = options.maskPool ?? NMS_POOL_IMAGES;
     if (!(this.#maskPool > 0)) throw new RangeError(`Give a maskPool above 0: got ${options.maskPool}`);
+    this.#maxPrograms = options.maxPrograms ?? MAX_PROGRAMS;
+    if (!(Number.isInteger(this.#maxPrograms) && this.#maxPrograms >= 1)) {
+      throw new RangeError(`Give maxPrograms as a whole number >= 1: got ${options.maxPrograms}`);
+    }
     this.#tuneCachePath = options.tuneCache === false
       ? undefined
       : options.tuneCache ?? defaultTuneCachePath();
@@ -290,7 +313,21 @@ export class Executor {
     // Residual adds into conv epilogues; convs sharing an input into one conv and a split; on hardware
     // adapters the folds of graphAt, per input shape.
     const fused = fuseSiblingConvs(fuseResidualAdds(model.parsed.graph), model.state);
-    this.#fold = !gpu.software && options.fuse !== false;
+    const fuse = options.fuse ?? true;
+    if (typeof fuse !== "boolean") {
+      const bad = fuse.find((k) => !FOLD_KINDS.includes(k));
+      if (bad !== undefined || !Array.isArray(fuse)) {
+        throw new RangeError(
+          `Give fuse as true, false or kinds among ${FOLD_KINDS.join(", ")}: got ${bad ?? fuse}`,
+        );
+      }
+    }
+    this.#kinds = gpu.software || fuse === false
+      ? []
+      : fuse === true
+      ? FOLD_KINDS
+      : FOLD_KINDS.filter((k) => fuse.includes(k));
+    this.#timeFolds = fuse === true && this.tune;
     this.#unfolded = fused.graph;
     this.graph = this.graphAt(1, 0, 0);
     this.#state = fused.state;
@@ -304,15 +341,17 @@ export class Executor {
   }
 
   /**
-   * The graph a forward at `[n, 3, h, w]` runs: on hardware adapters (unless `fuse` is false) with depthwise
-   * convs folded into the 1x1 convs that read them, 1x1 convs into the convs (of at most
-   * {@linkcode POST_CONV_MAX_CHANNELS} channels, {@linkcode POST_FOLD_MAX_PIXELS} output pixels) whose output
-   * they alone read, 1x1 convs over a concat into the conv of its tile part (C2f/C3k2 `cv2`, head `cv1`; the
-   * same limits), C2PSA's positional conv into its attention, and nearest upsamples into the convs whose output
-   * they copy. `graph` is the one of the smallest inputs, every fold made.
+   * The graph a forward at `[n, 3, h, w]` runs with the given kinds of fold (by default every kind the
+   * executor may make; a program whose folds were timed makes the kinds its `TuneReport.folds` names): on hardware adapters
+   * (unless `fuse` is false) depthwise convs folded into the 1x1 convs that read them (`pre`), C2PSA's
+   * positional conv into its attention (`pe`), 1x1 convs over a concat into the conv of its tile part (C2f/C3k2
+   * `cv2`, head `cv1`; `cat`), 1x1 convs into the convs (of at most {@linkcode POST_CONV_MAX_CHANNELS}
+   * channels) whose output they alone read (`post`), both only for layers of at most
+   * {@linkcode POST_FOLD_MAX_PIXELS} output pixels, and nearest upsamples into the convs whose output they
+   * copy (`up`). `graph` is the one of the smallest inputs, every fold made.
    */
-  graphAt(n: number, h: number, w: number): Graph {
-    if (!this.#fold) return this.#unfolded;
+  graphAt(n: number, h: number, w: number, kinds: readonly FoldKind[] = this.#kinds): Graph {
+    const on = (k: FoldKind) => this.#kinds.includes(k) && kinds.includes(k);
     const limits = this.gpu.device.limits;
     const postFits = (conv: ConvOp) => {
       const stride = this.#unfolded.values[conv.y].stride;
@@ -326,8 +365,13 @@ export class Executor {
             limits.maxComputeInvocationsPerWorkgroup,
           ).length > 0;
     };
-    const pre = fuseAttentionPe(fuseDepthwisePreConvs(this.#unfolded));
-    return fuseUpsamples(fusePostConvs(fuseConcatPostConvs(pre, postFits), postFits));
+    let g = this.#unfolded;
+    if (on("pre")) g = fuseDepthwisePreConvs(g);
+    if (on("pe")) g = fuseAttentionPe(g);
+    if (on("cat")) g = fuseConcatPostConvs(g, postFits);
+    if (on("post")) g = fusePostConvs(g, postFits);
+    if (on("up")) g = fuseUpsamples(g);
+    return g;
   }
 
   /** Upload every weight once, in the packing its kernel reads. */
@@ -420,7 +464,7 @@ export class Executor {
   }
 
   /**
-   * Build (once) everything a forward at `[n, 3, h, w]` needs. At most {@linkcode MAX_PROGRAMS} shapes stay
+   * Build (once) everything a forward at `[n, 3, h, w]` needs. At most `maxPrograms` shapes stay
    * resident: the least recently used one is released when another is built (forwards run one at a time, so
    * none is in use then).
    */
@@ -432,7 +476,7 @@ export class Executor {
       this.#programs.set(key, p);
       return p;
     }
-    while (this.#programs.size >= MAX_PROGRAMS) {
+    while (this.#programs.size >= this.#maxPrograms) {
       const [oldest, old] = this.#programs.entries().next().value!;
       this.#programs.delete(oldest);
       old.then(releaseProgram).catch(() => {});
@@ -448,9 +492,136 @@ export class Executor {
     return [...this.#programs.keys()];
   }
 
+  /**
+   * The program of shape `[n, 3, h, w]`: making the kinds of fold the tuner chooses by forward time (or the
+   * tuning cache remembers) when folds are timed, else every kind that folds something at this shape.
+   */
   async #build(n: number, h: number, w: number): Promise<Program> {
+    const present = foldsIn(this.graphAt(n, h, w));
+    if (!this.#timeFolds || present.length === 0) return await this.#buildWith(n, h, w, present);
+    const t0 = performance.now();
+    const cache = await this.#tuneContext().tuneCache;
+    const key = this.#foldKey(n, h, w, present);
+    const hit = cache.get(key);
+    if (hit && hit.kernel === "folds") {
+      const kinds = present.filter((k) => (hit.tile as Record<string, number>)[k] === 1);
+      const program = await this.#buildWith(n, h, w, kinds);
+      if (program.tune) program.tune.folds = { kinds, present, timings: [], cached: true };
+      return program;
+    }
+    let chosen: Awaited<ReturnType<typeof chooseFolds<Program>>>;
+    try {
+      chosen = await chooseFolds(
+        present,
+        (kinds) => this.#buildWith(n, h, w, kinds),
+        (program) => this.#forwardMs(program),
+        releaseProgram,
+      );
+    } catch (e) {
+      // Say, no memory for a second program on a small GPU: every fold, untimed (what fails there throws).
+      log.warn(`fold tuning ${n}x${h}x${w} failed, making every fold: ${e instanceof Error ? e.message : e}`);
+      return await this.#buildWith(n, h, w, present);
+    }
+    const { program, choice } = chosen;
+    const all = choice.timings[0].ms;
+    const best = Math.min(
+      ...choice.timings.filter((t) => t.kinds.join() === choice.kinds.join()).map((t) => t.ms),
+    );
+    cache.set(key, {
+      tile: Object.fromEntries(present.map((k) => [k, choice.kinds.includes(k) ? 1 : 0])),
+      kernel: "folds",
+      heuristicMs: all,
+      bestMs: best,
+      candidates: choice.timings.length,
+    });
+    await cache.save();
+    if (program.tune) {
+      program.tune.folds = choice;
+      program.tune.ms = performance.now() - t0;
+    }
+    const dropped = present.filter((k) => !choice.kinds.includes(k));
+    log.progress(
+      `fold tuning ${n}x${h}x${w}: ${choice.timings.length} programs timed (${FOLD_TIMED_RUNS} forwards each) in ${
+        ((performance.now() - t0) / 1000).toFixed(1)
+      } s; ${dropped.length ? `without ${dropped.join(", ")}` : "every fold kept"} (${all.toFixed(3)} -> ${
+        best.toFixed(3)
+      } ms)`,
+      "done",
+    );
+    return program;
+  }
+
+  /**
+   * The tuning-cache key of a shape's fold choice: the adapter, the graph with every fold, the kernels its
+   * calls run (their sources), precision and shape.
+   */
+  #foldKey(n: number, h: number, w: number, present: FoldKind[]): string {
+    const all = this.graphAt(n, h, w);
+    const codes = new Set(
+      planCalls(planMemory(all, n, h, w), this.#limits).map((c) => this.#spec(c.spec).code),
+    );
+    const graph = hashText(JSON.stringify(all.ops) + [...codes].join("\n"));
+    return [
+      "folds",
+      tuneAdapterId(this.gpu),
+      graph,
+      this.half ? "f16" : "f32",
+      `${n}x${h}x${w}`,
+      present.join(),
+    ]
+      .join("|");
+  }
+
+  /**
+   * Median GPU milliseconds of a program's forward: {@linkcode FOLD_TIMED_RUNS} forwards after two
+   * unmeasured ones, each in its own compute pass with timestamps at its start and end, in one submit, on
+   * the activations of {@linkcode tuneImage}.
+   */
+  async #forwardMs(program: Program): Promise<number> {
+    await program.fill();
     const device = this.gpu.device;
-    const plan = planMemory(this.graphAt(n, h, w), n, h, w);
+    const runs = FOLD_TIMED_RUNS + 2;
+    const querySet = device.createQuerySet({ label: "folds.time", type: "timestamp", count: 2 * runs });
+    const resolve = device.createBuffer({
+      label: "folds.time.resolve",
+      size: 16 * runs,
+      usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
+    });
+    const readback = device.createBuffer({
+      label: "folds.time.readback",
+      size: 16 * runs,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+    try {
+      const encoder = device.createCommandEncoder({ label: "folds.time" });
+      for (let r = 0; r < runs; r++) {
+        const pass = encoder.beginComputePass({
+          label: "folds.time",
+          timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * r, endOfPassWriteIndex: 2 * r + 1 },
+        });
+        for (const step of program.steps) recordStep(pass, step);
+        pass.end();
+      }
+      encoder.resolveQuerySet(querySet, 0, 2 * runs, resolve, 0);
+      encoder.copyBufferToBuffer(resolve, 0, readback, 0, 16 * runs);
+      device.queue.submit([encoder.finish()]);
+      await readback.mapAsync(GPUMapMode.READ);
+      const t = new BigInt64Array(readback.getMappedRange(0, 16 * runs).slice(0));
+      readback.unmap();
+      const ms = Array.from({ length: FOLD_TIMED_RUNS }, (_, i) => Number(t[2 * i + 5] - t[2 * i + 4]) / 1e6);
+      ms.sort((a, b) => a - b);
+      return ms[Math.floor(ms.length / 2)];
+    } finally {
+      querySet.destroy();
+      resolve.destroy();
+      readback.destroy();
+    }
+  }
+
+  /** Builds the program of shape `[n, 3, h, w]` making exactly `kinds` of fold (and tunes its kernels). */
+  async #buildWith(n: number, h: number, w: number, kinds: FoldKind[]): Promise<Program> {
+    const device = this.gpu.device;
+    const plan = planMemory(this.graphAt(n, h, w, kinds), n, h, w);
     const maxBinding = device.limits.maxStorageBufferBindingSize;
     const elementBytes = this.half ? 2 : 4;
     const buffers = plan.buffers.map((elements, i) => {
@@ -513,7 +684,9 @@ export class Executor {
       );
       input = f32;
     }
-    const fill = async () => {
+    let filling: Promise<void> | undefined;
+    const fill = () => (filling ??= fillNow());
+    const fillNow = async () => {
       // One forward of a synthetic image, so the tuner times candidates on activations rather than zeros.
       const data = tuneImage(n, h, w);
       device.queue.writeBuffer(input, 0, data);
@@ -569,7 +742,7 @@ export class Executor {
         o.buffer = f32;
       }
     }
-    return { plan, tune, buffers, uniforms, steps, input, outputs, free: [], released: false };
+    return { plan, tune, fill, buffers, uniforms, steps, input, outputs, free: [], released: false };
   }
 
   /** What the autotuner needs; a filtered search neither reads nor writes the shared cache. */

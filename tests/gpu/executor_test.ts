@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Executor, MAX_PROGRAMS } from "../../src/gpu/executor.ts";
+import { Executor, FOLD_KINDS, MAX_PROGRAMS } from "../../src/gpu/executor.ts";
 import { requestGpu } from "../../src/gpu/device.ts";
 import { loadModel } from "../../src/load_model.ts";
 import { randomArray } from "../_rand.ts";
@@ -8,6 +8,7 @@ import { PipelineCache } from "../../src/gpu/pipeline_cache.ts";
 import type { KernelSpec } from "../../kernels/_spec.ts";
 import { type Conv2dTile, POST_FOLD_MAX_PIXELS } from "../../kernels/conv2d.ts";
 import type { Graph } from "../../src/graph/ir.ts";
+import { type FoldKind, foldsIn } from "../../src/gpu/autotune_folds.ts";
 
 Deno.test("the executor keeps the programs of the most recently used shapes only, and rebuilds evicted ones", async () => {
   const gpu = await requestGpu();
@@ -40,9 +41,9 @@ Deno.test("autotuning picks a conv2d tile per layer by GPU time, keeps the outpu
   // The big-GPU plan (conv2d GEMM tiles), as on a hardware adapter, tuned and not.
   const hardware = { ...gpu, software: false };
   const model = await loadModel("yolo11n-seg.yaml");
-  const tuned = new Executor(hardware, model, { tune: true, tuneCache });
+  const tuned = new Executor(hardware, model, { tune: true, tuneCache, fuse: FOLD_KINDS });
   const plain = new Executor(hardware, model, { tune: false });
-  const again = new Executor(hardware, model, { tune: true, tuneCache }, tuned.cache); // compiled pipelines shared
+  const again = new Executor(hardware, model, { tune: true, tuneCache, fuse: FOLD_KINDS }, tuned.cache); // compiled pipelines shared
   try {
     assert.equal(new Executor(gpu, model).tune, false, "off by default on a software adapter");
     const shape = [1, 3, 64, 96];
@@ -98,7 +99,7 @@ Deno.test("autotuning picks a conv2d tile per layer by GPU time, keeps the outpu
         tile: { WG: wg, QB: qb, MAX_N: 6, HEAD_DIM: 64, KEY_DIM: 32, PE_K: 3 }, // with C2PSA's pe folded in
       };
       await Deno.writeTextFile(tuneCache, JSON.stringify(edited));
-      const rows = new Executor(hardware, model, { tune: true, tuneCache }, tuned.cache); // its pipelines
+      const rows = new Executor(hardware, model, { tune: true, tuneCache, fuse: FOLD_KINDS }, tuned.cache); // its pipelines
       try {
         const r = await rows.forward(input, shape);
         const [choice] = (await rows.tuneReport(shape))!.attention;
@@ -113,7 +114,7 @@ Deno.test("autotuning picks a conv2d tile per layer by GPU time, keeps the outpu
     await Deno.writeTextFile(tuneCache, saved);
     // A corrupt cache file is ignored (and rewritten).
     await Deno.writeTextFile(tuneCache, "{ not json");
-    const fresh = new Executor(hardware, model, { tune: true, tuneCache }, tuned.cache);
+    const fresh = new Executor(hardware, model, { tune: true, tuneCache, fuse: FOLD_KINDS }, tuned.cache);
     try {
       const d = await fresh.forward(input, shape); // timed again: maybe other tiles, other split sums
       assertClose(d.output0.data, a.output0.data, { atol: 1e-3, rtol: 1e-4 }, "re-tuned output0");
@@ -192,6 +193,7 @@ Deno.test("split-K convs (forced by tuneFilter; one with an upsampled copy) give
       half,
       halfMath: false, // f16 storage, f32 arithmetic: the split sums are what differs here
       tune: true,
+      fuse: FOLD_KINDS, // every fold, untimed
       // f16 also runs the prefetching path; one group per workgroup, single buffers (to keep the test short)
       tuneFilter: (t) => t.KSPLIT > 1 && t.PREFETCH === (half ? 1 : 0) && t.WG_K === 1 && t.BUFFERS === 1,
     });
@@ -227,8 +229,14 @@ Deno.test("in half mode the autotuner also times f16 arithmetic on each layer's 
   const tuneFilter = (t: Required<Conv2dTile>) =>
     t.KSPLIT === 1 && t.PREFETCH === 0 && t.BUFFERS === 1 && t.WG_K === 1 && t.BK === 16 && t.PIX4 === 1 &&
     t.CH4 === 1 && t.VEC_A === 0;
-  const auto = new Executor(hardware, model, { half: true, tune: true, tuneFilter });
-  const f32Math = new Executor(hardware, model, { half: true, halfMath: false, tune: true, tuneFilter });
+  const auto = new Executor(hardware, model, { half: true, tune: true, tuneFilter, fuse: FOLD_KINDS });
+  const f32Math = new Executor(hardware, model, {
+    half: true,
+    halfMath: false,
+    tune: true,
+    tuneFilter,
+    fuse: FOLD_KINDS,
+  });
   const plain = new Executor(hardware, model, { half: true, halfMath: false, tune: false });
   try {
     const a = await auto.forward(input, shape);
@@ -272,7 +280,7 @@ Deno.test("autotuning skips candidates the driver rejects instead of failing the
   const exec = new Executor(
     hardware,
     model,
-    { tune: true, tuneCache: false, tuneFilter },
+    { tune: true, tuneCache: false, tuneFilter, fuse: FOLD_KINDS },
     new Refusing(gpu.device),
   );
   const plain = new Executor(hardware, model, { tune: false });
@@ -357,3 +365,63 @@ for (
     }
   });
 }
+
+Deno.test("fold tuning: the kinds of fold are chosen by timing whole forwards, and a rebuilt shape takes the choice from the cache", async () => {
+  const gpu = await requestGpu();
+  const hardware = { ...gpu, software: false };
+  const model = await loadModel("yolo11n-seg.yaml");
+  // No conv tile candidates (heuristic tiles): the forwards timed differ in their folds only.
+  const exec = new Executor(hardware, model, { tune: true, tuneFilter: () => false, maxPrograms: 1 });
+  const unfused = new Executor(hardware, model, { tune: false, fuse: false });
+  try {
+    assert.deepEqual(foldsIn(exec.graph), [...FOLD_KINDS], "YOLO11n-seg has every kind");
+    assert.deepEqual(foldsIn(unfused.graph), []);
+    const shape = [1, 3, 64, 64];
+    const input = randomArray(64 * 64 * 3, 21, 0, 1);
+    const a = await exec.forward(input, shape);
+    const folds = (await exec.tuneReport(shape))!.folds!;
+    assert.deepEqual(folds.present, [...FOLD_KINDS]);
+    assert.equal(folds.cached, false);
+    assert.ok(folds.kinds.every((k) => folds.present.includes(k)), folds.kinds.join());
+    assert.equal(folds.timings.length, 10, "every kind, then each removal beside the re-timed incumbent");
+    assert.deepEqual(folds.timings[0].kinds, [...FOLD_KINDS]);
+    assert.ok(folds.timings.every((t) => t.ms > 0 && Number.isFinite(t.ms)), JSON.stringify(folds.timings));
+    // The program runs the chosen graph: the same kernel calls as an untimed executor making those kinds.
+    const pinned = new Executor(hardware, model, { tune: false, fuse: folds.kinds });
+    try {
+      const labels = async (e: Executor) => (await e.profile(input, shape)).map((s) => s.label);
+      assert.deepEqual(await labels(exec), await labels(pinned));
+    } finally {
+      pinned.dispose();
+    }
+    const b = await unfused.forward(input, shape);
+    assertClose(a.output0.data, b.output0.data, { atol: 1e-3, rtol: 1e-4 }, "output0");
+    assertClose(a.output1!.data, b.output1!.data, { atol: 1e-4, rtol: 1e-4 }, "output1");
+    // Evicted (one program resident) and built again: the choice comes from the (in-memory, filtered)
+    // tuning cache, nothing timed.
+    assert.ok((await exec.tuneReport([2, 3, 64, 64]))!.folds!.timings.length > 0, "batch 2: its own choice");
+    assert.deepEqual(exec.residentShapes, ["2x64x64"]);
+    const again = (await exec.tuneReport(shape))!.folds!;
+    assert.deepEqual(again, { kinds: folds.kinds, present: folds.present, timings: [], cached: true });
+    assert.deepEqual((await exec.forward(input, shape)).output0.data, a.output0.data);
+    // fuse as a list: exactly those kinds, untimed; an unknown kind is a RangeError.
+    const some = new Executor(hardware, model, { tune: true, tuneFilter: () => false, fuse: ["pre", "up"] });
+    try {
+      assert.deepEqual(foldsIn(some.graph), ["pre", "up"]);
+      assert.equal((await some.tuneReport(shape))!.folds, undefined);
+    } finally {
+      some.dispose();
+    }
+    assert.throws(
+      () => new Executor(hardware, model, { fuse: ["pre", "mix" as FoldKind] }),
+      /Give fuse as true, false or kinds among pre, pe, cat, post, up: got mix/,
+    );
+    assert.throws(
+      () => new Executor(hardware, model, { maxPrograms: 0 }),
+      /Give maxPrograms as a whole number/,
+    );
+  } finally {
+    exec.dispose();
+    unfused.dispose();
+  }
+});
