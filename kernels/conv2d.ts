@@ -885,6 +885,56 @@ export function conv2dGroupCandidates(
 }
 
 /**
+ * Grouped (`WG_K` 2, 4, 8) variants for a layer carrying a fused 1x1 post-conv, whose tiles span all its
+ * channels and cannot split the reduction across workgroups (`KSPLIT` 1): on small maps such a layer runs in a
+ * few dozen workgroups, each through the whole reduction, and invocation groups splitting it inside the
+ * workgroup give back some of the parallelism split-K gives the unfused layer. Variants of the tiles among
+ * `tiles` that give the most workgroups (at most `baseTiles`), whose grid is under 2x `targetWorkgroups`, with
+ * at least 2 reduction steps per group, within `maxInvocations` and `maxWorkgroupBytes` (the staging tiles and
+ * the output tile the post-conv reads).
+ *
+ * @param tiles The layer's post-conv tiles ({@linkcode conv2dPostTiles}).
+ * @param kTotal Reduction length (`KSIZE * KSIZE * cin`).
+ * @param pixels Output pixels.
+ * @param targetWorkgroups Workgroups that fill the device. @default {264}
+ * @param maxWorkgroupBytes The device's `maxComputeWorkgroupStorageSize`. @default {16384}
+ * @param maxInvocations The device's `maxComputeInvocationsPerWorkgroup`. @default {256}
+ * @param baseTiles How many of the tiles giving the most workgroups get variants. @default {2}
+ * @returns The variants, unsplit.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { conv2dPostGroupCandidates, conv2dPostTiles } from "./conv2d.ts";
+ * // Detect cv2.2.1 + cv2.2.2 at batch 1: a 3x3 64 -> 64 conv on a 20x20 map.
+ * const grouped = conv2dPostGroupCandidates(conv2dPostTiles(64, 400, 264, 32768, 1024), 576, 400, 264, 32768, 1024);
+ * assert.ok(grouped.length > 0 && grouped.every((t) => t.WG_K > 1 && t.KSPLIT === 1));
+ * // Proto at 160x160: enough workgroups already.
+ * assert.deepEqual(conv2dPostGroupCandidates(conv2dPostTiles(64, 25600), 576, 25600), []);
+ * ```
+ */
+export function conv2dPostGroupCandidates(
+  tiles: readonly Conv2dTile[],
+  kTotal: number,
+  pixels: number,
+  targetWorkgroups = 264,
+  maxWorkgroupBytes = 16384,
+  maxInvocations = 256,
+  baseTiles = 2,
+): Required<Conv2dTile>[] {
+  const workgroups = (t: Required<Conv2dTile>) => ceilDiv(pixels, 4 * t.PIX4 * t.WG_M);
+  const fits = (t: Required<Conv2dTile>) =>
+    t.WG_M * t.WG_N * t.WG_K <= maxInvocations &&
+    conv2dTileBytes(t) + conv2dPostBytes(t) <= maxWorkgroupBytes && conv2dParkFits(t) &&
+    ceilDiv(kTotal, t.BK * t.WG_K) >= 2;
+  const out: Required<Conv2dTile>[] = [];
+  for (const t of smallGridBases(tiles, workgroups, targetWorkgroups).slice(0, baseTiles)) {
+    for (const wgK of [2, 4, 8]) out.push({ ...t, WG_K: wgK });
+  }
+  return out.filter(fits);
+}
+
+/**
  * Whether a conv2d call can stage A four channels at a time (`VEC_A`): an NHWC input view whose base, channel
  * stride and offset, and channels per group, are all multiples of 4 (so every 4 consecutive reduction rows
  * are one aligned vec4 of the input). The autotuner then also times `VEC_A` on each layer's fastest tiles.

@@ -13,6 +13,7 @@ import {
   conv2dFullTile,
   conv2dGroupCandidates,
   type Conv2dParams,
+  conv2dPostGroupCandidates,
   conv2dPostTiles,
   conv2dPrefetchCandidates,
   conv2dSplitCandidates,
@@ -190,7 +191,17 @@ export async function tuneConvSteps(
         limits.maxComputeInvocationsPerWorkgroup,
       );
       const prefetch = conv2dPrefetchCandidates(post.slice(0, 3)); // of the heuristic tile and the next two
-      candidatesOf.set(i, [...post, ...prefetch].filter((t) => ctx.tuneFilter?.(t) ?? true));
+      // On small maps: the reduction split over invocation groups inside the workgroup (no split-K here).
+      const ksize = calls[i].overrides.KSIZE ?? 1;
+      const grouped = conv2dPostGroupCandidates(
+        post,
+        ksize * ksize * p.inC,
+        pixels,
+        ctx.targetWorkgroups,
+        limits.maxComputeWorkgroupStorageSize,
+        limits.maxComputeInvocationsPerWorkgroup,
+      );
+      candidatesOf.set(i, [...post, ...prefetch, ...grouped].filter((t) => ctx.tuneFilter?.(t) ?? true));
       return;
     }
     const tiles = conv2dTileCandidates(
