@@ -135,6 +135,8 @@ override POST_N: u32 = 0u;
 override POST_ACT: u32 = 0u;
 // The post-conv also reads params.catC channels from r's buffer: 0 no, 1 before the tile's, 2 after; see the top.
 override POST_CAT: u32 = 0u;
+// Tile rows per post-conv work item (1 or 4): with 4 each weight vec4 loaded serves four pixels.
+override POST_ROWS: u32 = 1u;
 // Nearest upsample factor of the copy written to r (0: none; needs RESIDUAL off); see the top.
 override UP_R: u32 = 0u;
 
@@ -683,13 +685,104 @@ fn postBase() -> u32 {
   return 0u;
 }
 
-// POST_N > 0: the 1x1 post-conv over the tile in eTile: each invocation takes (pixel row, 4 output channels)
-// pairs in turn, sums cin products with aux's weight vec4s, adds the bias, POST_ACT and the residual, stores y.
+// The post-conv's output vec4 q (channels 4 * q ..) at tile pixel m, its sums s (bias included): POST_ACT, the
+// residual (without POST_CAT), then y and the upsampled copy.
+fn postStore(m: u32, q: u32, s: vec4<f32>) {
+  let ox = m % params.outW;
+  let t = m / params.outW;
+  let oy = t % params.outH;
+  let n = t / params.outH;
+  for (var j = 0u; j < 4u; j++) {
+    let ch = 4u * q + j;
+    if (ch >= POST_N) {
+      break;
+    }
+    var v = s[j];
+    if (POST_ACT == 1u) {
+      v = v / (1.0 + exp(-v));
+    }
+    if (RESIDUAL && POST_CAT == 0u) {
+      v += f32(r[outIndex(params.rBase, params.rStride, n, oy, ox, params.rOff + ch)]);
+    }
+    y[outIndex(params.yBase, params.yStride, n, oy, ox, params.yOff + ch)] = S(v);
+    if (UP_R > 0u) {
+      storeUp(n, oy, ox, ch, S(v));
+    }
+  }
+}
+
+// Weight rows of the post-conv in aux (after postBase()): the catC memory channels' (POST_CAT 1: first; 2: after
+// the tile's cin), the tile's, the bias row last. Where the tile's and the memory channels' rows start.
+fn postTileRow() -> u32 {
+  return select(0u, params.catC, POST_CAT == 1u);
+}
+fn postCatRow(cin: u32) -> u32 {
+  return select(0u, cin, POST_CAT == 2u);
+}
+fn postCatC() -> u32 {
+  return select(0u, params.catC, POST_CAT > 0u);
+}
+
+// Memory channel k of the POST_CAT view at pixel m (an NHWC view over all pixels: m is its pixel index); 0 for
+// a pixel past the end.
+fn catValue(m: u32, pixels: u32, k: u32) -> f32 {
+  if (m >= pixels) {
+    return 0.0;
+  }
+  return f32(r[params.catBase + m * params.catStride + params.catOff + k]);
+}
+
+// POST_N > 0: the 1x1 post-conv over the tile in eTile: each invocation takes (POST_ROWS tile rows, 4 output
+// channels) work items in turn, sums cin products with aux's weight vec4s (and catC more with POST_CAT), adds the
+// bias, and stores through postStore.
 fn postConv(lid: u32, m0: u32, pixels: u32, cin: u32) {
   let bm = 4u * PIX4 * WG_M;
   let bn = 4u * CH4 * WG_N;
   let q4s = (POST_N + 3u) / 4u;
   let base = postBase();
+  let catC = postCatC();
+  let tileRow = postTileRow();
+  let catRow = postCatRow(cin);
+  if (POST_ROWS == 4u) {
+    for (var e = lid; e < (bm / 4u) * q4s; e += invocations()) {
+      let row = 4u * (e / q4s);
+      let q = e % q4s;
+      let m = m0 + row;
+      if (m >= pixels) {
+        continue;
+      }
+      let bias = vec4<f32>(aux[base + (catC + cin) * q4s + q]);
+      var s0 = bias;
+      var s1 = bias;
+      var s2 = bias;
+      var s3 = bias;
+      for (var k = 0u; k < catC; k++) {
+        let wv = vec4<f32>(aux[base + (catRow + k) * q4s + q]);
+        s0 = fma(vec4<f32>(catValue(m, pixels, k)), wv, s0);
+        s1 = fma(vec4<f32>(catValue(m + 1u, pixels, k)), wv, s1);
+        s2 = fma(vec4<f32>(catValue(m + 2u, pixels, k)), wv, s2);
+        s3 = fma(vec4<f32>(catValue(m + 3u, pixels, k)), wv, s3);
+      }
+      for (var k = 0u; k < cin; k++) {
+        let wv = vec4<f32>(aux[base + (tileRow + k) * q4s + q]);
+        s0 = fma(vec4<f32>(eTile[row * bn + k]), wv, s0);
+        s1 = fma(vec4<f32>(eTile[(row + 1u) * bn + k]), wv, s1);
+        s2 = fma(vec4<f32>(eTile[(row + 2u) * bn + k]), wv, s2);
+        s3 = fma(vec4<f32>(eTile[(row + 3u) * bn + k]), wv, s3);
+      }
+      postStore(m, q, s0);
+      if (m + 1u < pixels) {
+        postStore(m + 1u, q, s1);
+      }
+      if (m + 2u < pixels) {
+        postStore(m + 2u, q, s2);
+      }
+      if (m + 3u < pixels) {
+        postStore(m + 3u, q, s3);
+      }
+    }
+    return;
+  }
   for (var e = lid; e < bm * q4s; e += invocations()) {
     let row = e / q4s;
     let q = e % q4s;
@@ -697,42 +790,14 @@ fn postConv(lid: u32, m0: u32, pixels: u32, cin: u32) {
     if (m >= pixels) {
       continue;
     }
-    let ox = m % params.outW;
-    let t = m / params.outW;
-    let oy = t % params.outH;
-    let n = t / params.outH;
-    // Weight rows: the catC memory channels' (POST_CAT 1: first; 2: after the tile's cin), the tile's; the
-    // bias row last.
-    let catC = select(0u, params.catC, POST_CAT > 0u);
-    let tileRow = select(0u, catC, POST_CAT == 1u);
-    let catRow = select(0u, cin, POST_CAT == 2u);
     var s = vec4<f32>(aux[base + (catC + cin) * q4s + q]);
-    if (POST_CAT > 0u) {
-      let at = params.catBase + ((n * params.outH + oy) * params.outW + ox) * params.catStride + params.catOff;
-      for (var k = 0u; k < catC; k++) {
-        s = fma(vec4<f32>(f32(r[at + k])), vec4<f32>(aux[base + (catRow + k) * q4s + q]), s);
-      }
+    for (var k = 0u; k < catC; k++) {
+      s = fma(vec4<f32>(catValue(m, pixels, k)), vec4<f32>(aux[base + (catRow + k) * q4s + q]), s);
     }
     for (var k = 0u; k < cin; k++) {
       s = fma(vec4<f32>(eTile[row * bn + k]), vec4<f32>(aux[base + (tileRow + k) * q4s + q]), s);
     }
-    for (var j = 0u; j < 4u; j++) {
-      let ch = 4u * q + j;
-      if (ch >= POST_N) {
-        break;
-      }
-      var v = s[j];
-      if (POST_ACT == 1u) {
-        v = v / (1.0 + exp(-v));
-      }
-      if (RESIDUAL && POST_CAT == 0u) {
-        v += f32(r[outIndex(params.rBase, params.rStride, n, oy, ox, params.rOff + ch)]);
-      }
-      y[outIndex(params.yBase, params.yStride, n, oy, ox, params.yOff + ch)] = S(v);
-      if (UP_R > 0u) {
-        storeUp(n, oy, ox, ch, S(v));
-      }
-    }
+    postStore(m, q, s);
   }
 }
 

@@ -14,6 +14,7 @@ import {
   conv2dGroupCandidates,
   type Conv2dParams,
   conv2dPostGroupCandidates,
+  conv2dPostRows,
   conv2dPostTiles,
   conv2dPrefetchCandidates,
   conv2dSplitCandidates,
@@ -181,15 +182,18 @@ export async function tuneConvSteps(
     if (calls[i].spec.name !== "conv2d" || !step.resources) return;
     const p = calls[i].params as Conv2dParams;
     const pixels = p.batch * p.outH * p.outW;
-    if ((calls[i].overrides.POST_N ?? 0) > 0) {
-      // A fused post-conv: tiles spanning all the layer's channels, unsplit (and a few prefetching variants).
+    const postN = calls[i].overrides.POST_N ?? 0;
+    if (postN > 0) {
+      // A fused post-conv: tiles spanning all the layer's channels, unsplit (the heuristic's first), with the
+      // heuristic's rows per post-conv work item (conv2dPostRows).
+      const withRows = (t: Conv2dTile) => ({ ...conv2dFullTile(t), POST_ROWS: conv2dPostRows(t, postN) });
       const post = conv2dPostTiles(
         p.outC,
         pixels,
         ctx.targetWorkgroups,
         limits.maxComputeWorkgroupStorageSize,
         limits.maxComputeInvocationsPerWorkgroup,
-      );
+      ).map(withRows);
       const prefetch = conv2dPrefetchCandidates(post.slice(0, 3)); // of the heuristic tile and the next two
       // On small maps: the reduction split over invocation groups inside the workgroup (no split-K here).
       const ksize = calls[i].overrides.KSIZE ?? 1;
@@ -200,8 +204,15 @@ export async function tuneConvSteps(
         ctx.targetWorkgroups,
         limits.maxComputeWorkgroupStorageSize,
         limits.maxComputeInvocationsPerWorkgroup,
+        1,
+      ).map(withRows);
+      // The other rows per work item (1 <-> 4) on the heuristic tile. (Every candidate is a pipeline to build:
+      // more variants here took the lavapipe tuner test from 3.5 to 17 minutes.)
+      const flipped = post.slice(0, 1).map((t) => ({ ...t, POST_ROWS: 5 - t.POST_ROWS }));
+      candidatesOf.set(
+        i,
+        [...post, ...prefetch, ...grouped, ...flipped].filter((t) => ctx.tuneFilter?.(t) ?? true),
       );
-      candidatesOf.set(i, [...post, ...prefetch, ...grouped].filter((t) => ctx.tuneFilter?.(t) ?? true));
       return;
     }
     const tiles = conv2dTileCandidates(

@@ -4,7 +4,13 @@
  * else `conv2d` with a tile chosen for its shape (and its fused depthwise pre-conv, `PRE_K`, and 1x1 post-conv,
  * `POST_N`, if any: a post-conv's tile spans all the conv's output channels; and its upsampled copy, `UP_R`).
  */
-import { conv2d, conv2dPostTiles, type Conv2dTile, conv2dTile } from "../../kernels/conv2d.ts";
+import {
+  conv2d,
+  conv2dPostRows,
+  conv2dPostTiles,
+  type Conv2dTile,
+  conv2dTile,
+} from "../../kernels/conv2d.ts";
 import {
   conv2dUniform,
   conv2dUniformChunks,
@@ -135,7 +141,7 @@ export function convCalls(op: ConvOp, plan: Plan, limits: CallLimits = {}): Kern
       );
     }
     const { HALF_MATH: _, ...rest } = first;
-    tile = rest;
+    tile = { ...rest, POST_ROWS: conv2dPostRows(rest, op.post.cout) };
   }
   const params = {
     ...shape,
