@@ -34,7 +34,7 @@ export {
   type DownloadItem,
 } from "./src/data/dataset_yaml.ts";
 export { imageFiles } from "./src/data/image_files.ts";
-export { FOLD_KINDS } from "./src/gpu/executor.ts";
+export { DEFAULT_FOLDS, FOLD_KINDS } from "./src/gpu/executor.ts";
 export {
   type ImageLabels,
   type LabelSet,

@@ -132,9 +132,7 @@ for (const file of models) {
     half: values.half,
     ...(values["no-tune"] ? { tune: false } : {}),
     ...(values["no-fuse"] ? { fuse: false } : {}),
-    ...(values.folds
-      ? { fuse: values.folds === "all" ? FOLD_KINDS : values.folds.split(",") as FoldKind[] }
-      : {}),
+    ...(folds ? { fuse: folds } : {}),
   });
   const name = file.split("/").pop();
   for (const batch of batches) {

@@ -724,11 +724,12 @@ export function conv2dPostRows(t: Conv2dTile, postN: number): number {
 export const POST_CONV_MAX_CHANNELS = 128;
 
 /**
- * The most output pixels (all images) a conv carrying a fused 1x1 post-conv should have. A fold saves one
- * dispatch (~15 us on the H200, where the small layers take little more), while its post-conv is a plain loop
- * per workgroup (no register tile) and its tile spans all channels: for the large layers of large batches the
- * separately tiled 1x1 conv is likely the faster (not measured yet). 32768 keeps every fold of a 640x640 image
- * at batch 1 (the largest, model.1 + model.2.cv1, has 160x160 = 25600 pixels) and drops that one from batch 2.
+ * The most output pixels (all images) a conv carrying a fused 1x1 post-conv has by default. A fold saves one
+ * dispatch (~15 us on the H200, where the small layers take little more), while its tile spans all channels
+ * and its post-conv is a loop per workgroup (`POST_ROWS` rows per work item): for the large layers of large
+ * batches the separately tiled 1x1 conv may be the faster (not measured yet). 32768 keeps every fold of a
+ * 640x640 image at batch 1 (the largest, model.1 + model.2.cv1, has 160x160 = 25600 pixels) and drops that one
+ * from batch 2; the fold kind `large` (which the fold tuner tries) makes the larger ones too.
  */
 export const POST_FOLD_MAX_PIXELS = 32768;
 

@@ -53,8 +53,8 @@ export interface YoloLoadOptions extends LoadModelOptions {
    * it, a 1x1 conv inside the conv before it, also over a concat, C2PSA's positional conv inside its attention,
    * an upsample inside the conv it copies): fewer dispatches, the same outputs up to f32 rounding. True: with
    * `tune`, the kinds of fold (`FoldKind`) that make this GPU's forwards faster, chosen per input shape by
-   * timing whole forwards and remembered in the tuning cache; else every kind. An array: exactly those kinds.
-   * False runs every layer on its own. @default true
+   * timing whole forwards and remembered in the tuning cache; else `DEFAULT_FOLDS` (all but `large`). An
+   * array: exactly those kinds. False runs every layer on its own. @default true
    */
   fuse?: boolean | readonly FoldKind[];
 }
@@ -346,7 +346,8 @@ export class YOLO {
    * building that shape's program if needed; undefined when tuning is off.
    *
    * @param shape `[n, 3, h, w]`.
-   * @returns Tuning time and, per conv layer, the heuristic tile's and the chosen tile's GPU time.
+   * @returns Tuning time and, per conv layer, the heuristic tile's and the chosen tile's GPU time; per attention
+   * layer the chosen kernel; where the kinds of fold were chosen by timing forwards (`fuse` true), `folds`.
    */
   async tuneReport(shape: readonly number[]): Promise<TuneReport | undefined> {
     return (await this.#gpu()).tuneReport(shape);

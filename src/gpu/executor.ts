@@ -54,7 +54,7 @@ import { type BindingResource, PipelineCache } from "./pipeline_cache.ts";
 import { defaultTuneCachePath, hashText, TuneCache } from "./tune_cache.ts";
 import { tuneAdapterId, type TuneContext, tuneConvSteps, tuneImage, type TuneReport } from "./autotune.ts";
 import { tuneAttentionSteps } from "./autotune_attention.ts";
-import { chooseFolds, FOLD_KINDS, type FoldKind, foldsIn } from "./autotune_folds.ts";
+import { chooseFolds, DEFAULT_FOLDS, FOLD_KINDS, type FoldKind } from "./autotune_folds.ts";
 import { recordStep, type Step } from "./step.ts";
 import {
   buildNms,
@@ -77,7 +77,13 @@ import {
 } from "./postprocess.ts";
 
 export type { TuneChoice, TuneReport } from "./autotune.ts";
-export { FOLD_KINDS, type FoldChoice, type FoldKind, type FoldTiming } from "./autotune_folds.ts";
+export {
+  DEFAULT_FOLDS,
+  FOLD_KINDS,
+  type FoldChoice,
+  type FoldKind,
+  type FoldTiming,
+} from "./autotune_folds.ts";
 export { NMS_POOL_IMAGES, type NmsImage, type NmsOptions, SELECT_CAP } from "./postprocess.ts";
 
 /** One raw output of the network, laid out as in Ultralytics' ONNX export. */
@@ -206,10 +212,11 @@ export interface ExecutorOptions {
    * 1x1 conv over a concat inside the conv of its tile part (`cat`: `POST_CAT`), a 1x1 conv inside the conv
    * of at most 128 channels whose output it alone reads (`post`: `POST_N`), a nearest upsample inside the
    * conv whose output it copies (`up`: `UP_R`); `cat` and `post` for layers of at most
-   * {@linkcode POST_FOLD_MAX_PIXELS} output pixels. See {@linkcode Executor.graphAt}. Same outputs up to f32
-   * rounding. True: with `tune`, the kinds whose forwards are faster on this GPU, chosen per input shape by
-   * timing whole forwards (`autotune_folds.ts`; remembered in the tuning cache), else every kind; an array:
-   * exactly those kinds, untimed; false: every layer on its own (for comparing).
+   * {@linkcode POST_FOLD_MAX_PIXELS} output pixels, and also for larger ones with `large`. See
+   * {@linkcode Executor.graphAt}. Same outputs up to f32 rounding. True: with `tune`, the kinds whose forwards
+   * are faster on this GPU, chosen per input shape by timing whole forwards from {@linkcode DEFAULT_FOLDS} with
+   * each kind toggled (`autotune_folds.ts`; remembered in the tuning cache), else `DEFAULT_FOLDS` (every kind
+   * but `large`); an array: exactly those kinds, untimed; false: every layer on its own (for comparing).
    * @default true
    */
   fuse?: boolean | readonly FoldKind[];
@@ -274,6 +281,8 @@ export class Executor {
   #maxPrograms: number;
   /** The kinds of fold the executor may make (none on software adapters or with `fuse` false). */
   #kinds: readonly FoldKind[];
+  /** The kinds it makes untimed: `DEFAULT_FOLDS` for `fuse` true, else `#kinds`. */
+  #defaultKinds: readonly FoldKind[];
   /** Which of those a shape's program makes is chosen by timing forwards (`fuse` true, tuning on). */
   #timeFolds: boolean;
   /** The graph before those folds. */
@@ -327,6 +336,7 @@ export class Executor {
       : fuse === true
       ? FOLD_KINDS
       : FOLD_KINDS.filter((k) => fuse.includes(k));
+    this.#defaultKinds = fuse === true ? this.#kinds.filter((k) => DEFAULT_FOLDS.includes(k)) : this.#kinds;
     this.#timeFolds = fuse === true && this.tune;
     this.#unfolded = fused.graph;
     this.graph = this.graphAt(1, 0, 0);
@@ -341,22 +351,23 @@ export class Executor {
   }
 
   /**
-   * The graph a forward at `[n, 3, h, w]` runs with the given kinds of fold (by default every kind the
-   * executor may make; a program whose folds were timed makes the kinds its `TuneReport.folds` names): on hardware adapters
+   * The graph a forward at `[n, 3, h, w]` runs with the given kinds of fold (those the executor may make among
+   * them; by default its untimed kinds; a program whose folds were timed makes the kinds its `TuneReport.folds`
+   * names): on hardware adapters
    * (unless `fuse` is false) depthwise convs folded into the 1x1 convs that read them (`pre`), C2PSA's
    * positional conv into its attention (`pe`), 1x1 convs over a concat into the conv of its tile part (C2f/C3k2
    * `cv2`, head `cv1`; `cat`), 1x1 convs into the convs (of at most {@linkcode POST_CONV_MAX_CHANNELS}
    * channels) whose output they alone read (`post`), both only for layers of at most
-   * {@linkcode POST_FOLD_MAX_PIXELS} output pixels, and nearest upsamples into the convs whose output they
-   * copy (`up`). `graph` is the one of the smallest inputs, every fold made.
+   * {@linkcode POST_FOLD_MAX_PIXELS} output pixels unless `large` is made too, and nearest upsamples into the
+   * convs whose output they copy (`up`). `graph` is the one of the smallest inputs.
    */
-  graphAt(n: number, h: number, w: number, kinds: readonly FoldKind[] = this.#kinds): Graph {
+  graphAt(n: number, h: number, w: number, kinds: readonly FoldKind[] = this.#defaultKinds): Graph {
     const on = (k: FoldKind) => this.#kinds.includes(k) && kinds.includes(k);
     const limits = this.gpu.device.limits;
     const postFits = (conv: ConvOp) => {
       const stride = this.#unfolded.values[conv.y].stride;
       return conv.cout <= POST_CONV_MAX_CHANNELS &&
-        n * (h / stride) * (w / stride) <= POST_FOLD_MAX_PIXELS &&
+        (on("large") || n * (h / stride) * (w / stride) <= POST_FOLD_MAX_PIXELS) &&
         conv2dPostTiles(
             conv.cout,
             1,
@@ -497,8 +508,13 @@ export class Executor {
    * tuning cache remembers) when folds are timed, else every kind that folds something at this shape.
    */
   async #build(n: number, h: number, w: number): Promise<Program> {
-    const present = foldsIn(this.graphAt(n, h, w));
-    if (!this.#timeFolds || present.length === 0) return await this.#buildWith(n, h, w, present);
+    const ops = (kinds: readonly FoldKind[]) => JSON.stringify(this.graphAt(n, h, w, kinds).ops);
+    const every = ops(this.#kinds);
+    // The kinds that change the program at this shape.
+    const present = this.#kinds.filter((k) => ops(this.#kinds.filter((x) => x !== k)) !== every);
+    if (!this.#timeFolds || present.length === 0) {
+      return await this.#buildWith(n, h, w, present.filter((k) => this.#defaultKinds.includes(k)));
+    }
     const t0 = performance.now();
     const cache = await this.#tuneContext().tuneCache;
     const key = this.#foldKey(n, h, w, present);
@@ -513,14 +529,18 @@ export class Executor {
     try {
       chosen = await chooseFolds(
         present,
+        DEFAULT_FOLDS,
         (kinds) => this.#buildWith(n, h, w, kinds),
         (program) => this.#forwardMs(program),
         releaseProgram,
+        (a, b) => ops(a) === ops(b),
       );
     } catch (e) {
-      // Say, no memory for a second program on a small GPU: every fold, untimed (what fails there throws).
-      log.warn(`fold tuning ${n}x${h}x${w} failed, making every fold: ${e instanceof Error ? e.message : e}`);
-      return await this.#buildWith(n, h, w, present);
+      // Say, no memory for a second program on a small GPU: the default folds, untimed (what fails there throws).
+      log.warn(
+        `fold tuning ${n}x${h}x${w} failed, making the default folds: ${e instanceof Error ? e.message : e}`,
+      );
+      return await this.#buildWith(n, h, w, present.filter((k) => DEFAULT_FOLDS.includes(k)));
     }
     const { program, choice } = chosen;
     const all = choice.timings[0].ms;
@@ -539,13 +559,21 @@ export class Executor {
       program.tune.folds = choice;
       program.tune.ms = performance.now() - t0;
     }
-    const dropped = present.filter((k) => !choice.kinds.includes(k));
+    const start = present.filter((k) => DEFAULT_FOLDS.includes(k));
+    const dropped = start.filter((k) => !choice.kinds.includes(k));
+    const added = choice.kinds.filter((k) => !start.includes(k));
     log.progress(
       `fold tuning ${n}x${h}x${w}: ${choice.timings.length} programs timed (${FOLD_TIMED_RUNS} forwards each) in ${
         ((performance.now() - t0) / 1000).toFixed(1)
-      } s; ${dropped.length ? `without ${dropped.join(", ")}` : "every fold kept"} (${all.toFixed(3)} -> ${
-        best.toFixed(3)
-      } ms)`,
+      } s; ${
+        dropped.length || added.length
+          ? [
+            dropped.length ? `without ${dropped.join(", ")}` : "",
+            added.length ? `with ${added.join(", ")}` : "",
+          ]
+            .filter(Boolean).join(", ")
+          : "the default folds kept"
+      } (${all.toFixed(3)} -> ${best.toFixed(3)} ms)`,
       "done",
     );
     return program;
@@ -556,7 +584,7 @@ export class Executor {
    * calls run (their sources), precision and shape.
    */
   #foldKey(n: number, h: number, w: number, present: FoldKind[]): string {
-    const all = this.graphAt(n, h, w);
+    const all = this.graphAt(n, h, w, this.#kinds);
     const codes = new Set(
       planCalls(planMemory(all, n, h, w), this.#limits).map((c) => this.#spec(c.spec).code),
     );

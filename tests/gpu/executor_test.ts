@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Executor, FOLD_KINDS, MAX_PROGRAMS } from "../../src/gpu/executor.ts";
+import { DEFAULT_FOLDS, Executor, FOLD_KINDS, MAX_PROGRAMS } from "../../src/gpu/executor.ts";
 import { requestGpu } from "../../src/gpu/device.ts";
 import { loadModel } from "../../src/load_model.ts";
 import { randomArray } from "../_rand.ts";
@@ -347,6 +347,9 @@ for (
         "model.1's, model.2's cv2 and Proto's",
       );
       assert.ok(posts(big).every((op) => pixels(big, op.y) <= POST_FOLD_MAX_PIXELS));
+      // With large (the fold tuner tries it), those three folds are made again.
+      const large = hardware.graphAt(2, 640, 640, FOLD_KINDS);
+      assert.deepEqual(posts(large).map((op) => op.name), posts(hardware.graph).map((op) => op.name));
       assert.equal(
         big.ops.filter((op) => op.op === "conv").length,
         hardware.graph.ops.filter((op) => op.op === "conv").length + 3,
@@ -374,17 +377,21 @@ Deno.test("fold tuning: the kinds of fold are chosen by timing whole forwards, a
   const exec = new Executor(hardware, model, { tune: true, tuneFilter: () => false, maxPrograms: 1 });
   const unfused = new Executor(hardware, model, { tune: false, fuse: false });
   try {
-    assert.deepEqual(foldsIn(exec.graph), [...FOLD_KINDS], "YOLO11n-seg has every kind");
+    assert.deepEqual(foldsIn(exec.graph), [...DEFAULT_FOLDS], "YOLO11n-seg has every kind");
     assert.deepEqual(foldsIn(unfused.graph), []);
     const shape = [1, 3, 64, 64];
     const input = randomArray(64 * 64 * 3, 21, 0, 1);
     const a = await exec.forward(input, shape);
     const folds = (await exec.tuneReport(shape))!.folds!;
-    assert.deepEqual(folds.present, [...FOLD_KINDS]);
+    assert.deepEqual(
+      folds.present,
+      [...DEFAULT_FOLDS],
+      "no layer above POST_FOLD_MAX_PIXELS: large changes nothing",
+    );
     assert.equal(folds.cached, false);
     assert.ok(folds.kinds.every((k) => folds.present.includes(k)), folds.kinds.join());
     assert.equal(folds.timings.length, 10, "every kind, then each removal beside the re-timed incumbent");
-    assert.deepEqual(folds.timings[0].kinds, [...FOLD_KINDS]);
+    assert.deepEqual(folds.timings[0].kinds, [...DEFAULT_FOLDS]);
     assert.ok(folds.timings.every((t) => t.ms > 0 && Number.isFinite(t.ms)), JSON.stringify(folds.timings));
     // The program runs the chosen graph: the same kernel calls as an untimed executor making those kinds.
     const pinned = new Executor(hardware, model, { tune: false, fuse: folds.kinds });
@@ -414,7 +421,7 @@ Deno.test("fold tuning: the kinds of fold are chosen by timing whole forwards, a
     }
     assert.throws(
       () => new Executor(hardware, model, { fuse: ["pre", "mix" as FoldKind] }),
-      /Give fuse as true, false or kinds among pre, pe, cat, post, up: got mix/,
+      /Give fuse as true, false or kinds among pre, pe, cat, post, up, large: got mix/,
     );
     assert.throws(
       () => new Executor(hardware, model, { maxPrograms: 0 }),
