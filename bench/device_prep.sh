@@ -9,7 +9,7 @@ cd "$(git rev-parse --show-toplevel)"
 bash ../shared/tools/gpu-prep.sh models/yolo11n-seg-c128.pt images/bus.jpg images/zidane.jpg \
   datasets/coco8-seg.yaml datasets/coco8-seg refs/yolo11n-seg-c128.json \
   datasets/coco128-seg.yaml datasets/coco128-seg
-DENO_DIR=.gpu/deno_dir deno cache --config bench/device.json mod.ts bench/forward.ts bench/attention.ts bench/dispatch.ts bench/gap.ts bench/tune_summary.ts \
+DENO_DIR=.gpu/deno_dir deno cache --config bench/device.json mod.ts bench/forward.ts bench/folds.ts bench/attention.ts bench/dispatch.ts bench/gap.ts bench/tune_summary.ts \
   bench/decode.ts bench/postprocess.ts bench/gpu_postprocess.ts bench/save.ts bench/val_cpu.ts tests/kernels/*_test.ts \
   tests/gpu/*_test.ts tests/data/letterbox_gpu_test.ts tests/e2e/predict_test.ts tests/e2e/val_test.ts >/dev/null
 du -sh .gpu .gpu/deno_dir

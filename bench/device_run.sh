@@ -5,7 +5,8 @@
 # Prepared here by bench/device_prep.sh (which prints the device command):
 #
 #   bash .gpu/gpu-env.sh bash bench/device_run.sh main [budget_s]   # forwards batch 1 and 32 (tuned: tiles,
-#                                                                   # attention, folds), kernel tests, half, ...
+#                                                                   # attention, folds), each fold kind untuned,
+#                                                                   # kernel tests, half, ...
 #   bash .gpu/gpu-env.sh bash bench/device_run.sh cpu [budget_s]    # the host side and the unfolded forward
 set -u
 mode=${1:-main}
@@ -15,7 +16,7 @@ export YOLO_WGSL_CACHE_DIR="$OUT/cache" DENO_DIR=.gpu/deno_dir
 run=(deno run -A --cached-only --config bench/device.json)
 tst=(deno test -A --cached-only --config bench/device.json)
 # Lines worth seeing in the device tool's reply (the logs have everything).
-keep='yolo-wgsl|folds:|autotune|profile:|by kernel|in flight|read together|passed|FAIL|worst|adapter|empty|readback|upload|dispatch|attention|^ +[0-9.]+ ms'
+keep='yolo-wgsl|folds:|vs none|autotune|profile:|by kernel|in flight|read together|passed|FAIL|worst|adapter|empty|readback|upload|dispatch|attention|^ +[0-9.]+ ms'
 
 # step NAME SECONDS COMMAND...: runs COMMAND for at most SECONDS (less when the budget is short).
 step() {
@@ -43,6 +44,7 @@ case $mode in
 main)
   step forward_b1 200 "${run[@]}" bench/forward.ts --no-peer --iterations 20 --batch 1 --inflight 4 --profile --predict
   step forward_b32 150 "${run[@]}" bench/forward.ts --no-peer --iterations 10 --batch 32 --profile
+  step folds 60 "${run[@]}" bench/folds.ts --imgsz 640 --rounds 2 --runs 5
   step kernel_tests 90 "${tst[@]}" \
     --filter "/WG_K|VEC_A|f16_math|BUFFERS|grouped|split|KV|attention|pre-conv|post-conv|upsampled|POST_CAT|POST_ROWS|positional/" \
     tests/kernels/conv2d_test.ts tests/kernels/conv2d_splitk_reduce_test.ts tests/kernels/attention_test.ts \
