@@ -9,8 +9,6 @@
  *
  * @module
  */
-import type { Graph } from "../graph/ir.ts";
-
 /**
  * A kind of fold: `pre` a depthwise conv inside the 1x1 conv after it (`PRE_K`), `pe` C2PSA's positional conv
  * inside its attention (`PE_K`), `cat` a 1x1 conv over a concat inside the conv of its tile part (`POST_CAT`),
@@ -28,30 +26,6 @@ export const DEFAULT_FOLDS: readonly FoldKind[] = FOLD_KINDS.filter((k) => k !==
 
 /** How much faster (a fraction) a forward must be with a kind toggled for the tuner to keep the toggle. */
 export const FOLD_MARGIN = 0.01;
-
-/**
- * The kinds of fold a graph holds, in {@linkcode FOLD_KINDS} order (`large` not named: it is a property of an
- * input shape, not of the folds).
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { foldsIn } from "./autotune_folds.ts";
- * assert.deepEqual(foldsIn({ ops: [], values: [], input: 0, outputs: {} }), []);
- * ```
- */
-export function foldsIn(graph: Graph): FoldKind[] {
-  const has = new Set<FoldKind>();
-  for (const op of graph.ops) {
-    if (op.op === "attention" && op.pe) has.add("pe");
-    if (op.op !== "conv") continue;
-    if (op.pre) has.add("pre");
-    if (op.cat) has.add("cat");
-    else if (op.post) has.add("post");
-    if (op.up) has.add("up");
-  }
-  return FOLD_KINDS.filter((k) => has.has(k));
-}
 
 /** One timed set of kinds. */
 export interface FoldTiming {

@@ -54,7 +54,7 @@ import { type BindingResource, PipelineCache } from "./pipeline_cache.ts";
 import { defaultTuneCachePath, hashText, TuneCache } from "./tune_cache.ts";
 import { tuneAdapterId, type TuneContext, tuneConvSteps, tuneImage, type TuneReport } from "./autotune.ts";
 import { tuneAttentionSteps } from "./autotune_attention.ts";
-import { chooseFolds, DEFAULT_FOLDS, FOLD_KINDS, type FoldKind } from "./autotune_folds.ts";
+import { chooseFolds, DEFAULT_FOLDS, FOLD_KINDS, type FoldChoice, type FoldKind } from "./autotune_folds.ts";
 import { recordStep, type Step } from "./step.ts";
 import {
   buildNms,
@@ -525,7 +525,7 @@ export class Executor {
       if (program.tune) program.tune.folds = { kinds, present, timings: [], cached: true };
       return program;
     }
-    let chosen: Awaited<ReturnType<typeof chooseFolds<Program>>>;
+    let chosen: { program: Program; choice: FoldChoice };
     try {
       chosen = await chooseFolds(
         present,
