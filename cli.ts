@@ -10,6 +10,7 @@ import { basename } from "node:path";
 import { parseArgs } from "node:util";
 import { type CfgValue, MODES, parseCliWords, resolveCfg } from "./src/cfg.ts";
 import { loadModel } from "./src/load_model.ts";
+import type { WebGpuName } from "./src/gpu/device.ts";
 import { error, info } from "./src/log.ts";
 import { exportModel } from "./src/modes/export.ts";
 import { runInfo } from "./src/modes/info.ts";
@@ -40,7 +41,8 @@ GPU keys (all modes that run the model): half=False (f16 activations, needs shad
 conv tiles per layer on this GPU, default on for hardware adapters) with tune_cache=FILE|False (default
 $YOLO_WGSL_CACHE_DIR/tune.json, else ~/.cache/yolo-wgsl/tune.json); gpu_letterbox= (predict, serve:
 letterbox on the GPU, default on for hardware adapters); gpu_postprocess= (predict, serve: NMS and masks on
-the GPU, default on for hardware adapters; not with retina_masks=True).
+the GPU, default on for hardware adapters; not with retina_masks=True); webgpu=deno|dawn (the WebGPU
+implementation: Deno's own, or Chromium's Dawn from npm:webgpu, whose readbacks skip Deno's 10 ms wait).
 
 model= takes an Ultralytics .pt, our .safetensors, or a model .yaml (yolo11n-seg.yaml ... yolo11x-seg.yaml,
 yolov8n-seg.yaml ...; shipped architectures build with random weights). An official checkpoint name
@@ -74,6 +76,7 @@ export async function main(argv: string[]): Promise<number> {
     ...(cfg.tune_cache === null
       ? {}
       : { tuneCache: cfg.tune_cache === false ? false as const : String(cfg.tune_cache) }),
+    webgpu: str(cfg.webgpu, "webgpu") as WebGpuName,
   };
   const gpuLetterbox = {
     ...(cfg.gpu_letterbox === null ? {} : { gpuLetterbox: cfg.gpu_letterbox === true }),

@@ -35,6 +35,7 @@ export {
 } from "./src/data/dataset_yaml.ts";
 export { imageFiles } from "./src/data/image_files.ts";
 export { DEFAULT_FOLDS, FOLD_KINDS } from "./src/gpu/executor.ts";
+export { WEBGPU_NAMES, type WebGpuName } from "./src/gpu/device.ts";
 export {
   type ImageLabels,
   type LabelSet,

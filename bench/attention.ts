@@ -79,7 +79,7 @@ const trials = await Promise.all(variants.map(async (va) => {
     kernel,
     bindGroup: cache.bindGroup(
       kernel,
-      { x, o, v, params: uniform, pw: cache.dummy, pb: cache.dummy },
+      { x, o, v, params: uniform, pw: cache.dummyFor("pw"), pb: cache.dummyFor("pb") },
       "attention",
     ),
     dispatch: va.spec.dispatch(params, kernel.overrides),

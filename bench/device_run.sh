@@ -4,8 +4,9 @@
 # step started once less than 20 s of the budget is left (the device tool stops a command at 600 s).
 # Prepared here by bench/device_prep.sh (which prints the device command):
 #
-#   bash .gpu/gpu-env.sh bash bench/device_run.sh main [budget_s]   # forwards batch 1 and 32 (tuned: tiles,
-#                                                                   # attention, folds), each fold kind untuned,
+#   bash .gpu/gpu-env.sh bash bench/device_run.sh main [budget_s]   # forwards batch 1 (Deno's WebGPU, then
+#                                                                   # Dawn's) and 32 (tuned: tiles, attention,
+#                                                                   # folds), each fold kind untuned,
 #                                                                   # kernel tests, half, ...
 #   bash .gpu/gpu-env.sh bash bench/device_run.sh cpu [budget_s]    # the host side and the unfolded forward
 set -u
@@ -34,6 +35,10 @@ step() {
   grep -E "$keep" "$OUT/$name.log" | grep -v '^Check ' | head -60
 }
 
+# Dawn's native module travels xz-compressed (device_prep.sh).
+dawn=$DENO_DIR/npm/registry.npmjs.org/webgpu/0.6.2/dist/linux-x64
+[ -f "$dawn/dawn.node.xz" ] && [ ! -f "$dawn/dawn.node" ] && xz -d -k "$dawn/dawn.node.xz"
+
 nvidia-smi -L
 nvidia-smi --query-gpu=timestamp,clocks.sm,clocks.mem,power.draw,power.limit,temperature.gpu,utilization.gpu,clocks_throttle_reasons.active \
   --format=csv -lms 250 >"$OUT/smi.csv" 2>&1 &
@@ -43,6 +48,8 @@ trap 'kill $smi 2>/dev/null' EXIT
 case $mode in
 main)
   step forward_b1 200 "${run[@]}" bench/forward.ts --no-peer --iterations 20 --batch 1 --inflight 4 --profile --predict
+  # The same on Dawn (Vulkan): wall times without Deno's 10 ms readback wait (its own tuning: another adapter id).
+  step forward_dawn 150 "${run[@]}" bench/forward.ts --no-peer --webgpu dawn --iterations 20 --batch 1 --inflight 4 --predict
   step forward_b32 150 "${run[@]}" bench/forward.ts --no-peer --iterations 10 --batch 32 --profile
   step folds 60 "${run[@]}" bench/folds.ts --imgsz 640 --rounds 2 --runs 5
   step kernel_tests 90 "${tst[@]}" \
@@ -54,6 +61,7 @@ main)
   step half 120 "${run[@]}" bench/forward.ts --no-peer --half --batch 1,32 --iterations 10 --profile
   step predict_test 50 "${tst[@]}" tests/e2e/predict_test.ts
   step gap 25 "${run[@]}" bench/gap.ts --mb 100
+  step gap_dawn 20 "${run[@]}" bench/gap.ts --mb 100 --webgpu dawn
   step tune_summary 10 "${run[@]}" bench/tune_summary.ts "$OUT/cache/tune.json"
   ;;
 cpu)

@@ -6,7 +6,7 @@
  *   deno task bench [--model PATH.pt[,yolo11s-seg.yaml,...]] [--scales n,s,m,l,x] [--batch 1[,8,16]]
  *                   [--imgsz 640] [--iterations N] [--warmup N] [--no-peer] [--predict [--image PATH]] [--profile]
  *                   [--half] [--no-tune] [--no-fuse | --folds all|KIND,...] [--inflight N] [--onnx PATH.onnx]
- *                   [--onnx-dynamic PATH.onnx]
+ *                   [--onnx-dynamic PATH.onnx] [--webgpu deno|dawn]
  *
  * Every model x batch gets a line. `--scales` adds `yolo11{scale}-seg.yaml` (random weights: the same
  * architecture and FLOPs as the released checkpoints). The peer runs the ONNX export of the default
@@ -24,12 +24,13 @@
  * 1x1 convs over a concat, C2PSA's positional conv, upsamples; with the autotuner, only the kinds of fold
  * whose forwards it timed faster: the `folds:` line names them and the times); `--folds all` or a list of
  * kinds (`pre,pe,cat,post,up`) makes exactly those, untimed. `--profile`'s first line counts the kernels one
- * forward dispatches.
+ * forward dispatches. `--webgpu dawn` runs ours on Chromium's Dawn (`npm:webgpu`) instead of Deno's WebGPU (the
+ * peer stays on Deno's): the same kernels, readbacks without Deno's 10 ms wait.
  * @module
  */
 import { parseArgs } from "node:util";
 import { FOLD_KINDS, type FoldKind, YOLO } from "../mod.ts";
-import { requestGpu } from "../src/gpu/device.ts";
+import { requestGpu, type WebGpuName } from "../src/gpu/device.ts";
 import { decodeImage } from "../src/io/image.ts";
 import { batchOptions, runBatch } from "../src/modes/predict.ts";
 import { percentile } from "./_stats.ts";
@@ -54,15 +55,17 @@ const { values } = parseArgs({
     "no-fuse": { type: "boolean", default: false },
     folds: { type: "string" },
     inflight: { type: "string", default: "1" },
+    webgpu: { type: "string", default: "deno" },
   },
 });
 
-const gpu = await requestGpu();
+const gpu = await requestGpu({ webgpu: values.webgpu as WebGpuName });
 const info = gpu.adapter?.info;
 const adapter = info
-  ? [info.description || info.vendor, info.architecture].filter(Boolean).join(" ")
+  ? [info.description || info.vendor || info.device, info.architecture].filter(Boolean).join(" ") +
+    (values.webgpu === "dawn" ? " (Dawn)" : "")
   : "device";
-const software = !!info?.isFallbackAdapter || /llvmpipe|lavapipe|swiftshader/i.test(adapter);
+const software = gpu.software;
 const imgsz = Number(values.imgsz);
 const iterations = Number(values.iterations ?? (software ? 3 : 50));
 const warmup = Number(values.warmup);

@@ -3,16 +3,18 @@
  * N MB (copy + mapAsync + getMappedRange(), with and without a second copy by .slice), and an input upload of
  * N MB, each timed alone (median of 20); and four small readbacks awaited in turn or started together.
  *
- *   deno run -A bench/gap.ts [--mb 7]
+ *   deno run -A bench/gap.ts [--mb 7] [--webgpu deno|dawn]
  * @module
  */
 import { parseArgs } from "node:util";
-import { requestGpu } from "../src/gpu/device.ts";
+import { requestGpu, type WebGpuName } from "../src/gpu/device.ts";
 import { percentile } from "./_stats.ts";
 
-const { values } = parseArgs({ options: { mb: { type: "string", default: "7" } } });
+const { values } = parseArgs({
+  options: { mb: { type: "string", default: "7" }, webgpu: { type: "string", default: "deno" } },
+});
 const bytes = Math.round(Number(values.mb) * 2 ** 20 / 4) * 4;
-const { device, adapter } = await requestGpu();
+const { device, adapter } = await requestGpu({ webgpu: values.webgpu as WebGpuName });
 const usage = GPUBufferUsage;
 const src = device.createBuffer({ size: bytes, usage: usage.STORAGE | usage.COPY_SRC | usage.COPY_DST });
 const staging = device.createBuffer({ size: bytes, usage: usage.MAP_READ | usage.COPY_DST });
@@ -30,7 +32,11 @@ async function time(name: string, run: () => Promise<unknown>): Promise<void> {
   );
 }
 
-console.log(`adapter: ${adapter?.info?.description || adapter?.info?.vendor}; ${values.mb} MB`);
+console.log(
+  `adapter: ${
+    adapter?.info?.description || adapter?.info?.vendor
+  } (webgpu=${values.webgpu}); ${values.mb} MB`,
+);
 await time("empty submit + onSubmittedWorkDone", async () => {
   device.queue.submit([device.createCommandEncoder().finish()]);
   await device.queue.onSubmittedWorkDone();

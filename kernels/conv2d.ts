@@ -62,7 +62,8 @@ export type Conv2dOverride =
   | "POST_ACT"
   | "POST_CAT"
   | "POST_ROWS"
-  | "UP_R";
+  | "UP_R"
+  | "R_IN_Y";
 
 /** Params values of a conv2d dispatch. `inC`/`outC` are totals over all groups. */
 export type Conv2dParams = Record<Conv2dParam, number>;
@@ -80,22 +81,24 @@ export type Conv2dOverrides = Record<Conv2dOverride, number>;
  * {@linkcode conv2dPostTiles}; with both, the pre-conv's packing followed by the post-conv's; a dummy otherwise),
  * params. With `POST_CAT` 1 the post-conv's input is `catC` channels of r's buffer (view `catBase`,
  * `catStride`, `catOff`) followed by the tile's (2: after the tile's), its weights `[POST_N, catC + outC, 1, 1]`
- * in that order, and `RESIDUAL` adds r to the tile, before the post-conv. With `KSPLIT > 1` the kernel writes only p;
+ * in that order, and `RESIDUAL` adds r to the tile, before the post-conv. With `R_IN_Y` r's view lies in y's buffer
+ * and is read through y (r bound to a dummy): WebGPU forbids binding one buffer twice where one binding is
+ * writable. With `KSPLIT > 1` the kernel writes only p;
  * `conv2d_splitk_reduce` then writes y.
  */
 export const conv2d: KernelSpec<Conv2dParam, Conv2dOverride> = {
   name: "conv2d",
   code,
   bindings: [
-    { name: "x", access: "read", shared: true },
+    { name: "x", access: "read" },
     { name: "w", access: "read" },
     { name: "b", access: "read" },
+    // Read, or written with UP_R: declared read_write.
     { name: "r", access: "read", shared: true },
     { name: "y", access: "read_write" },
     { name: "p", access: "read_write", f32: true },
-    { name: "x4", access: "read", shared: true },
-    // Read only, declared read_write: the dummy bound when PRE_K is 0 is also p's (one usage per buffer).
-    { name: "aux", access: "read", shared: true },
+    { name: "x4", access: "read" },
+    { name: "aux", access: "read" },
     { name: "params", access: "uniform" },
   ],
   params: u32Params<Conv2dParam>(
@@ -146,6 +149,7 @@ export const conv2d: KernelSpec<Conv2dParam, Conv2dOverride> = {
     POST_CAT: 0,
     POST_ROWS: 1,
     UP_R: 0,
+    R_IN_Y: 0,
   },
   dispatch(p, o) {
     const tilesM = ceilDiv(p.batch * p.outH * p.outW, 4 * o.PIX4 * o.WG_M);
@@ -208,6 +212,9 @@ export const conv2d: KernelSpec<Conv2dParam, Conv2dOverride> = {
       throw new RangeError(
         "Give conv2d POST_CAT 0, 1 or 2, and with 1 or 2 a post-conv (POST_N > 0), an NHWC output and no UP_R (both use r)",
       );
+    }
+    if (o.R_IN_Y && (o.UP_R > 0 || !(o.RESIDUAL || o.POST_CAT))) {
+      throw new RangeError("Give conv2d R_IN_Y a residual or concat value to read through y, and no UP_R");
     }
     if (!(o.POST_ROWS === 1 || o.POST_ROWS === 4)) {
       throw new RangeError(`Set conv2d POST_ROWS to 1 or 4: got ${o.POST_ROWS}`);

@@ -75,21 +75,21 @@ struct Params {
   catC: u32,
 }
 
-@group(0) @binding(0) var<storage, read_write> x: array<S>; // read only (shared: may alias y's buffer)
+@group(0) @binding(0) var<storage, read> x: array<S>;
 @group(0) @binding(1) var<storage, read> w: array<vec4<S>>;
 @group(0) @binding(2) var<storage, read> b: array<S>;
-// The residual, read only (shared: may alias y's buffer); or with UP_R the upsampled copy, written.
+// The residual or the concat value, read (through y instead with R_IN_Y); or with UP_R the upsampled copy, written.
 @group(0) @binding(3) var<storage, read_write> r: array<S>;
 @group(0) @binding(4) var<storage, read_write> y: array<S>;
 // Split-K partial sums, f32 in both variants: [slice][pixel][outC] (a 4-byte dummy when KSPLIT is 1).
 @group(0) @binding(5) var<storage, read_write> p: array<f32>;
 // x again, as vec4s (VEC_A): bound to the same buffer (a dummy when VEC_A is off).
-@group(0) @binding(6) var<storage, read_write> x4: array<vec4<S>>;
+@group(0) @binding(6) var<storage, read> x4: array<vec4<S>>;
 // The depthwise pre-conv (PRE_K > 0): [tap][ceil(inC / 4)] weight vec4s, then its bias as ceil(inC / 4)
 // vec4s (packConv2dPreWeight); or the 1x1 post-conv (POST_N > 0): [outC][ceil(POST_N / 4)] weight vec4s, then
 // its bias as ceil(POST_N / 4) vec4s (packConv2dPostWeight); with both, the pre-conv's first and the
-// post-conv's after it (postBase()). Otherwise the 4-byte dummy, which p may bind too (so read_write like p).
-@group(0) @binding(7) var<storage, read_write> aux: array<vec4<S>>; // read only
+// post-conv's after it (postBase()). Otherwise a dummy.
+@group(0) @binding(7) var<storage, read> aux: array<vec4<S>>;
 @group(0) @binding(8) var<uniform> params: Params;
 
 // 0: identity, 1: SiLU x * sigmoid(x).
@@ -139,6 +139,9 @@ override POST_CAT: u32 = 0u;
 override POST_ROWS: u32 = 1u;
 // Nearest upsample factor of the copy written to r (0: none; needs RESIDUAL off); see the top.
 override UP_R: u32 = 0u;
+// r's view lies in y's buffer (a residual or concat value in the region y is written into): r's values are read
+// through y, and r is bound to a dummy. WebGPU forbids two bindings of one buffer where one is writable.
+override R_IN_Y: bool = false;
 
 
 // Accumulators for the largest register tile: 8 pixels x 2 channel vec4s.
@@ -177,6 +180,14 @@ fn outIndex(base: u32, stride: u32, n: u32, oy: u32, ox: u32, c: u32) -> u32 {
     return base + ((n * stride + c) * params.outH + oy) * params.outW + ox;
   }
   return base + ((n * params.outH + oy) * params.outW + ox) * stride + c;
+}
+
+// Element i of r's buffer: read through y when r's view lies in y's buffer (R_IN_Y).
+fn rAt(i: u32) -> f32 {
+  if (R_IN_Y) {
+    return f32(y[i]);
+  }
+  return f32(r[i]);
 }
 
 // UP_R > 0: output value v at (n, oy, ox, channel ch) into its UP_R x UP_R block of r's NHWC view.
@@ -508,7 +519,7 @@ fn store(t: Tile, row: u32, c: u32, v4: vec4<f32>) {
       v = v / (1.0 + exp(-v));
     }
     if (RESIDUAL) {
-      v += f32(r[outIndex(params.rBase, params.rStride, n, oy, ox, params.rOff + ch)]);
+      v += rAt(outIndex(params.rBase, params.rStride, n, oy, ox, params.rOff + ch));
     }
     y[outIndex(params.yBase, params.yStride, n, oy, ox, params.yOff + ch)] = S(v);
     if (UP_R > 0u) {
@@ -643,7 +654,7 @@ fn park1(row: u32, c: u32, tn: u32, v4: vec4<f32>, m0: u32, pixels: u32) {
         v = v / (1.0 + exp(-v));
       }
       if (POST_CAT > 0u && RESIDUAL && m < pixels) {
-        v += f32(r[outIndex(params.rBase, params.rStride, n, oy, ox, params.rOff + col + j)]);
+        v += rAt(outIndex(params.rBase, params.rStride, n, oy, ox, params.rOff + col + j));
       }
     }
     eTile[row * bn + col + j] = v;
@@ -702,7 +713,7 @@ fn postStore(m: u32, q: u32, s: vec4<f32>) {
       v = v / (1.0 + exp(-v));
     }
     if (RESIDUAL && POST_CAT == 0u) {
-      v += f32(r[outIndex(params.rBase, params.rStride, n, oy, ox, params.rOff + ch)]);
+      v += rAt(outIndex(params.rBase, params.rStride, n, oy, ox, params.rOff + ch));
     }
     y[outIndex(params.yBase, params.yStride, n, oy, ox, params.yOff + ch)] = S(v);
     if (UP_R > 0u) {
@@ -729,7 +740,7 @@ fn catValue(m: u32, pixels: u32, k: u32) -> f32 {
   if (m >= pixels) {
     return 0.0;
   }
-  return f32(r[params.catBase + m * params.catStride + params.catOff + k]);
+  return rAt(params.catBase + m * params.catStride + params.catOff + k);
 }
 
 // POST_N > 0: the 1x1 post-conv over the tile in eTile: each invocation takes (POST_ROWS tile rows, 4 output

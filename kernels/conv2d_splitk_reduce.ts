@@ -21,11 +21,18 @@ export type Conv2dSplitkReduceParam =
   | "rOff";
 
 /** Names of the overrides of `conv2d_splitk_reduce.wgsl`. */
-export type Conv2dSplitkReduceOverride = "KSPLIT" | "ACT" | "RESIDUAL" | "OUT_NCHW" | "WG" | "UP_R";
+export type Conv2dSplitkReduceOverride =
+  | "KSPLIT"
+  | "ACT"
+  | "RESIDUAL"
+  | "OUT_NCHW"
+  | "WG"
+  | "UP_R"
+  | "R_IN_Y";
 
 /**
  * The reduce kernel: bindings p (f32 partial sums), b, r (residual, or conv2d's upsampled copy with `UP_R` > 0;
- * a dummy when neither), y, params.
+ * a dummy when neither or with `R_IN_Y`, r's view then read through y), y, params.
  */
 export const conv2dSplitkReduce: KernelSpec<Conv2dSplitkReduceParam, Conv2dSplitkReduceOverride> = {
   name: "conv2d_splitk_reduce",
@@ -49,7 +56,7 @@ export const conv2dSplitkReduce: KernelSpec<Conv2dSplitkReduceParam, Conv2dSplit
     "rStride",
     "rOff",
   ),
-  overrides: { KSPLIT: 2, ACT: 0, RESIDUAL: 0, OUT_NCHW: 0, WG: 256, UP_R: 0 },
+  overrides: { KSPLIT: 2, ACT: 0, RESIDUAL: 0, OUT_NCHW: 0, WG: 256, UP_R: 0, R_IN_Y: 0 },
   dispatch(p, o) {
     const [x, y] = fold(ceilDiv(p.batch * p.outH * p.outW * p.outC, o.WG));
     return [x, y, 1];

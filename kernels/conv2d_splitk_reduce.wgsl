@@ -21,7 +21,7 @@ struct Params {
 
 @group(0) @binding(0) var<storage, read> p: array<f32>;
 @group(0) @binding(1) var<storage, read> b: array<S>;
-// The residual, read only (shared: may alias y's buffer); or with UP_R the upsampled copy, written.
+// The residual, read (a dummy with R_IN_Y, its view then read through y); or with UP_R the upsampled copy, written.
 @group(0) @binding(2) var<storage, read_write> r: array<S>;
 @group(0) @binding(3) var<storage, read_write> y: array<S>;
 @group(0) @binding(4) var<uniform> params: Params;
@@ -37,6 +37,8 @@ override OUT_NCHW: bool = false;
 override WG: u32 = 256u;
 // conv2d's UP_R: also write each value to its UP_R x UP_R block of r's NHWC view (0: no; RESIDUAL off).
 override UP_R: u32 = 0u;
+// r's view lies in y's buffer: read through y, r bound to a dummy (conv2d's R_IN_Y).
+override R_IN_Y: bool = false;
 
 fn outIndex(base: u32, stride: u32, n: u32, oy: u32, ox: u32, c: u32) -> u32 {
   if (OUT_NCHW) {
@@ -67,7 +69,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let oy = t % params.outH;
   let n = t / params.outH;
   if (RESIDUAL) {
-    v += f32(r[outIndex(params.rBase, params.rStride, n, oy, ox, params.rOff + c)]);
+    let ri = outIndex(params.rBase, params.rStride, n, oy, ox, params.rOff + c);
+    if (R_IN_Y) {
+      v += f32(y[ri]);
+    } else {
+      v += f32(r[ri]);
+    }
   }
   y[outIndex(params.yBase, params.yStride, n, oy, ox, params.yOff + c)] = S(v);
   if (UP_R > 0u) {

@@ -54,6 +54,7 @@ export type Conv2dUniformOverride =
   | "KSIZE"
   | "STRIDE"
   | "RESIDUAL"
+  | "R_IN_Y"
   | "IN_NCHW"
   | "OUT_NCHW"
   | "OUT_STEP"
@@ -85,9 +86,9 @@ export const conv2dUniform: KernelSpec<Conv2dUniformParam, Conv2dUniformOverride
   name: "conv2d_uniform",
   code,
   bindings: [
-    { name: "x", access: "read", shared: true },
+    { name: "x", access: "read" },
     { name: "w", access: "uniform" },
-    { name: "r", access: "read", shared: true },
+    { name: "r", access: "read" },
     { name: "y", access: "read_write" },
     { name: "params", access: "uniform" },
   ],
@@ -124,6 +125,7 @@ export const conv2dUniform: KernelSpec<Conv2dUniformParam, Conv2dUniformOverride
     KSIZE: 3,
     STRIDE: 1,
     RESIDUAL: 0,
+    R_IN_Y: 0,
     IN_NCHW: 0,
     OUT_NCHW: 0,
     OUT_STEP: 1,

@@ -60,9 +60,10 @@ struct Params {
 // One chunk's weights (and bias): 64 KiB, the largest uniform binding every WebGPU adapter allows.
 const W_VEC4S = 4096u;
 
-@group(0) @binding(0) var<storage, read_write> x: array<S>; // read only (shared: may alias y's buffer)
+@group(0) @binding(0) var<storage, read> x: array<S>;
 @group(0) @binding(1) var<uniform> w: array<vec4<f32>, W_VEC4S>;
-@group(0) @binding(2) var<storage, read_write> r: array<S>; // read only (shared: may alias y's buffer)
+// The residual (a dummy with R_IN_Y, its view then read through y).
+@group(0) @binding(2) var<storage, read> r: array<S>;
 @group(0) @binding(3) var<storage, read_write> y: array<S>;
 @group(0) @binding(4) var<uniform> params: Params;
 
@@ -73,6 +74,9 @@ override KSIZE: u32 = 3u;
 override STRIDE: u32 = 1u;
 // Add r (same view shape as y) after the activation: Ultralytics Bottleneck x + cv2(cv1(x)).
 override RESIDUAL: bool = false;
+// r's view lies in y's buffer (a residual in the concat region y is written into): read through y, r bound to
+// a dummy (WebGPU forbids binding one buffer twice where one binding is writable).
+override R_IN_Y: bool = false;
 // Read x as NCHW / write y as NCHW instead of NHWC.
 override IN_NCHW: bool = false;
 override OUT_NCHW: bool = false;
@@ -169,7 +173,9 @@ fn put(i: u32, ri: u32, bias: f32, s: f32) {
     if (ACT == 1u) {
       v = v / (1.0 + exp(-v));
     }
-    if (RESIDUAL) {
+    if (RESIDUAL && R_IN_Y) {
+      v += f32(y[ri]);
+    } else if (RESIDUAL) {
       v += f32(r[ri]);
     }
   }

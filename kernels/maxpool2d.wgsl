@@ -32,7 +32,8 @@ override KSIZE: u32 = 5u;
 override STRIDE: u32 = 1u;
 override WG: u32 = 64u;
 
-const LOWEST = -3.40282347e38;
+// The lowest finite f32, exactly (a decimal rounded up past it is an error in Tint, Dawn's compiler).
+const LOWEST = -0x1.fffffep+127f;
 
 @compute @workgroup_size(WG)
 fn main(

@@ -28,17 +28,20 @@ export type Maxpool2dCascadeParam =
   | "y3Off";
 
 /** Names of the overrides of `maxpool2d_cascade.wgsl`. */
-export type Maxpool2dCascadeOverride = "KSIZE" | "WG";
+export type Maxpool2dCascadeOverride = "KSIZE" | "WG" | "X_IN_Y";
 
 /** Params values of a maxpool2d_cascade dispatch. */
 export type Maxpool2dCascadeParams = Record<Maxpool2dCascadeParam, number>;
 
-/** The maxpool2d_cascade kernel: bindings x, y (the three outputs' buffer), params. */
+/**
+ * The maxpool2d_cascade kernel: bindings x (a dummy with `X_IN_Y`, x's view then read through y), y (the three
+ * outputs' buffer), params.
+ */
 export const maxpool2dCascade: KernelSpec<Maxpool2dCascadeParam, Maxpool2dCascadeOverride> = {
   name: "maxpool2d_cascade",
   code,
   bindings: [
-    { name: "x", access: "read", shared: true },
+    { name: "x", access: "read" },
     { name: "y", access: "read_write" },
     { name: "params", access: "uniform" },
   ],
@@ -60,7 +63,7 @@ export const maxpool2dCascade: KernelSpec<Maxpool2dCascadeParam, Maxpool2dCascad
     "y3Stride",
     "y3Off",
   ),
-  overrides: { KSIZE: 5, WG: 64 },
+  overrides: { KSIZE: 5, WG: 64, X_IN_Y: 0 },
   dispatch(p, o) {
     const [x, y] = fold(ceilDiv(p.batch * p.height * p.width * p.channels, o.WG));
     return [x, y, 1];

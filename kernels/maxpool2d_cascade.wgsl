@@ -33,15 +33,19 @@ struct Params {
   y3Off: u32,
 }
 
-@group(0) @binding(0) var<storage, read_write> x: array<S>; // read only (shared: may alias y's buffer)
+// The input (a dummy with X_IN_Y: its view then lies in y's buffer and is read through y; WebGPU forbids
+// binding one buffer twice where one binding is writable). SPPF's cv1 output shares the concat's region.
+@group(0) @binding(0) var<storage, read> x: array<S>;
 @group(0) @binding(1) var<storage, read_write> y: array<S>;
 @group(0) @binding(2) var<uniform> params: Params;
 
 // The window of one pool (odd).
 override KSIZE: u32 = 5u;
 override WG: u32 = 64u;
+override X_IN_Y: bool = false;
 
-const LOWEST = -3.40282347e38;
+// The lowest finite f32, exactly (a decimal rounded up past it is an error in Tint, Dawn's compiler).
+const LOWEST = -0x1.fffffep+127f;
 
 @compute @workgroup_size(WG)
 fn main(
@@ -78,7 +82,13 @@ fn main(
       if (ix < 0 || ix >= i32(w)) {
         continue;
       }
-      let v = f32(x[row + u32(ix) * params.xStride]);
+      let i = row + u32(ix) * params.xStride;
+      var v: f32;
+      if (X_IN_Y) {
+        v = f32(y[i]);
+      } else {
+        v = f32(x[i]);
+      }
       r3 = max(r3, v);
       if (abs(dx) <= 2 * r) {
         r2 = max(r2, v);

@@ -9,3 +9,9 @@ export { inflateSync, Unzip, type UnzipFile, UnzipInflate } from "npm:fflate@0.8
 export { default as decodeJpegWasm, init as initJpeg } from "npm:@jsquash/jpeg@1.6.0/decode.js";
 export { default as decodePngWasm } from "npm:@jsquash/png@3.1.1/decode.js";
 export { default as encodePngWasm } from "npm:@jsquash/png@3.1.1/encode.js";
+
+/** Dawn's Node-API build (`webgpu: "dawn"`), imported only when asked for: a 21 MB native module. */
+export function importDawn(): Promise<unknown> {
+  // deno-lint-ignore no-import-prefix -- pinned here with the others (see above), and loaded lazily
+  return import("npm:webgpu@0.6.2");
+}

@@ -1,5 +1,5 @@
 /** The `YOLO` model handle of the public API. */
-import { requestGpu } from "./gpu/device.ts";
+import { requestGpu, type WebGpuName } from "./gpu/device.ts";
 import * as log from "./log.ts";
 import {
   Executor,
@@ -25,6 +25,12 @@ import type { Result } from "./results.ts";
 export interface YoloLoadOptions extends LoadModelOptions {
   /** A GPU device to run on (e.g. shared with the caller's own WebGPU work). @default a new device */
   device?: GPUDevice;
+  /**
+   * The WebGPU implementation when no `device` is given: `"deno"`, Deno's own, or `"dawn"`, Chromium's Dawn
+   * loaded from `npm:webgpu` on first use (the same kernels and outputs; a readback resolves as soon as the GPU
+   * is done, where Deno 2.9.6's takes at least 10 ms). @default {"deno"}
+   */
+  webgpu?: WebGpuName;
   /**
    * Half precision (Ultralytics' `half=True`): activations, and weights bound as storage, held as f16
    * (arithmetic in f32, see `halfMath`); inputs and outputs stay f32. Needs the adapter's `shader-f16`
@@ -68,6 +74,7 @@ export class YOLO {
   readonly model: LoadedModel;
 
   #device?: GPUDevice;
+  #webgpu?: WebGpuName;
   #half: boolean;
   #tune: {
     tune?: boolean;
@@ -88,9 +95,11 @@ export class YOLO {
       halfMath?: boolean;
       fuse?: boolean | readonly FoldKind[];
     } = {},
+    webgpu?: WebGpuName,
   ) {
     this.model = model;
     this.#device = device;
+    this.#webgpu = webgpu;
     this.#half = half;
     this.#tune = tune;
   }
@@ -120,7 +129,7 @@ export class YOLO {
       tuneCache: options.tuneCache,
       halfMath: options.halfMath,
       fuse: options.fuse,
-    });
+    }, options.webgpu);
   }
 
   /**
@@ -129,7 +138,7 @@ export class YOLO {
    */
   #gpu(): Promise<Executor> {
     if (!this.#executor) {
-      const executor = requestGpu({ device: this.#device }).then((gpu) => {
+      const executor = requestGpu({ device: this.#device, webgpu: this.#webgpu }).then((gpu) => {
         gpu.device.lost.then(() => this.#deviceLost(executor, gpu.device));
         if (this.#half && !gpu.features.f16) {
           log.warn("half=True needs the shader-f16 feature, which this GPU lacks: running in f32");

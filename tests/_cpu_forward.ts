@@ -90,7 +90,11 @@ export function cpuForward(
     }
     const twin = TWINS[call.spec.name];
     if (!twin) throw new Error(`No CPU twin for kernel "${call.spec.name}"`);
-    twin(buf, call.params, { ...call.spec.overrides, ...call.overrides });
+    const overrides: Record<string, number> = { ...call.spec.overrides, ...call.overrides };
+    // A view in y's buffer is read through y (its own binding then holds a dummy).
+    if (overrides.R_IN_Y) buf.r = buf.y;
+    if (overrides.X_IN_Y) buf.x = buf.y;
+    twin(buf, call.params, overrides);
   }
   const out: Record<string, Float32Array> = {};
   for (const [name, v] of Object.entries(plan.outputs)) {

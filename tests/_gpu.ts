@@ -83,7 +83,7 @@ export async function readBack(
 export interface RunKernelOptions<P extends string, O extends string> {
   /**
    * Contents of read-only bindings (and of uniform bindings other than `params`); a read binding left
-   * out is bound to the 16-byte dummy.
+   * out is bound to a 16-byte dummy.
    */
   inputs: Record<string, Float32Array>;
   /** Bind these inputs as a byte range of their buffer instead of the whole buffer. */
@@ -118,7 +118,9 @@ export async function runKernel<P extends string, O extends string>(
       resources[binding.name] = upload(device, data, label, GPUBufferUsage.UNIFORM);
     } else if (binding.access === "read") {
       const data = options.inputs[binding.name];
-      resources[binding.name] = data ? upload(device, data, label, 0, f16(binding.name)) : cache.dummy;
+      resources[binding.name] = data
+        ? upload(device, data, label, 0, f16(binding.name))
+        : cache.dummyFor(binding.name);
     } else {
       const data = options.outputs[binding.name];
       if (!data) {
@@ -126,7 +128,7 @@ export async function runKernel<P extends string, O extends string>(
       }
       resources[binding.name] = upload(device, data, label, 0, f16(binding.name));
     }
-    if (resources[binding.name] !== cache.dummy) created.push(resources[binding.name]);
+    if (resources[binding.name] !== cache.dummyFor(binding.name)) created.push(resources[binding.name]);
   }
   const result: Record<string, Float32Array> = {};
   await withErrorScope(device, kernel.key, async () => {

@@ -301,6 +301,7 @@ export async function tuneConvSteps(
       RESIDUAL: o.RESIDUAL ?? 0,
       OUT_NCHW: o.OUT_NCHW ?? 0,
       UP_R: o.UP_R ?? 0,
+      R_IN_Y: o.R_IN_Y ?? 0,
     });
     const params = ctx.cache.params(reduceSpec, reduceParams, `${step.label}.reduce.params`);
     uniforms.push(params);

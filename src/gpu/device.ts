@@ -5,6 +5,7 @@
  * @module
  */
 import * as log from "../log.ts";
+import { requestDawnAdapter } from "./dawn.ts";
 
 /** The one-line error when no WebGPU adapter exists. */
 export const NO_ADAPTER_MESSAGE =
@@ -18,6 +19,7 @@ export const REQUESTED_LIMITS = [
   "maxComputeInvocationsPerWorkgroup",
   "maxComputeWorkgroupSizeX",
   "maxStorageBuffersPerShaderStage",
+  "maxUniformBufferBindingSize",
 ] as const;
 
 /** Optional features the device was created with. */
@@ -27,6 +29,12 @@ export interface GpuFeatures {
   /** `timestamp-query`: passes may record GPU timestamps. */
   timestamps: boolean;
 }
+
+/** The WebGPU implementations {@linkcode requestGpu} can use. */
+export const WEBGPU_NAMES = ["deno", "dawn"] as const;
+
+/** One of {@linkcode WEBGPU_NAMES}. */
+export type WebGpuName = typeof WEBGPU_NAMES[number];
 
 /** A ready device with what it supports. */
 export interface Gpu {
@@ -43,6 +51,12 @@ export interface Gpu {
 export interface GpuOptions {
   /** Use this device instead of requesting one (its features and limits are read from it). */
   device?: GPUDevice;
+  /**
+   * The WebGPU implementation: `"deno"`, Deno's built-in one (wgpu), or `"dawn"`, Chromium's, loaded from
+   * `npm:webgpu` (see `dawn.ts`: same kernels and results; readbacks resolve when the GPU is done instead of
+   * 10 ms or more later). @default {"deno"}
+   */
+  webgpu?: WebGpuName;
   /** Adapter preference. @default {"high-performance"} */
   powerPreference?: GPUPowerPreference;
   /** Enable `shader-f16` when the adapter has it. @default {true} */
@@ -75,10 +89,17 @@ export async function requestGpu(options: GpuOptions = {}): Promise<Gpu> {
   let adapter: GPUAdapter | null = null;
   let device = options.device;
   if (!device) {
-    adapter = typeof navigator !== "undefined" && navigator.gpu
-      ? await navigator.gpu.requestAdapter({ powerPreference: options.powerPreference ?? "high-performance" })
+    const powerPreference = options.powerPreference ?? "high-performance";
+    const webgpu = options.webgpu ?? "deno";
+    if (!WEBGPU_NAMES.includes(webgpu)) {
+      throw new RangeError(`Set webgpu to ${WEBGPU_NAMES.join(" or ")}: got ${webgpu}`);
+    }
+    adapter = webgpu === "dawn"
+      ? await requestDawnAdapter(powerPreference)
+      : typeof navigator !== "undefined" && navigator.gpu
+      ? await navigator.gpu.requestAdapter({ powerPreference })
       : null;
-    if (!adapter) throw new Error(NO_ADAPTER_MESSAGE);
+    if (!adapter) throw new Error(webgpu === "dawn" ? `Dawn: ${NO_ADAPTER_MESSAGE}` : NO_ADAPTER_MESSAGE);
     const requiredFeatures: GPUFeatureName[] = [];
     if ((options.f16 ?? true) && adapter.features.has("shader-f16")) requiredFeatures.push("shader-f16");
     if ((options.timestamps ?? true) && adapter.features.has("timestamp-query")) {
@@ -93,7 +114,9 @@ export async function requestGpu(options: GpuOptions = {}): Promise<Gpu> {
   device.lost.then((info) => {
     if (info.reason !== "destroyed") log.error(`WebGPU device lost: ${info.message}`);
   });
-  const description = `${adapter?.info.description ?? ""} ${device.adapterInfo?.description ?? ""}`;
+  // Every field of the adapter's info: Dawn's OpenGL backend names llvmpipe in `device`, not `description`.
+  const info = (i?: GPUAdapterInfo) => i ? `${i.vendor} ${i.architecture} ${i.device} ${i.description}` : "";
+  const description = `${info(adapter?.info)} ${info(device.adapterInfo)}`;
   return {
     software: !!adapter?.info.isFallbackAdapter || /llvmpipe|lavapipe|swiftshader/i.test(description),
     adapter,
@@ -105,9 +128,11 @@ export async function requestGpu(options: GpuOptions = {}): Promise<Gpu> {
 
 /** One line for a GPU error: its kind, then its message (which names labelled objects). */
 export function describeGpuError(error: GPUError, label?: string): string {
-  const kind = error instanceof GPUValidationError
+  // By class name, not `instanceof`: a device from another WebGPU implementation (Dawn) has its own classes.
+  const name = error.constructor?.name;
+  const kind = name === "GPUValidationError"
     ? "validation error"
-    : error instanceof GPUOutOfMemoryError
+    : name === "GPUOutOfMemoryError"
     ? "out of memory"
     : "internal error";
   const where = label ? ` in "${label}"` : "";

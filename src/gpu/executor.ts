@@ -683,7 +683,7 @@ export class Executor {
           ? bufferOfRegion(target.region)
           : "weight" in target
           ? { buffer: this.#weight(target, !!spec.f16?.includes(name)), ...target.range }
-          : this.cache.dummy;
+          : this.cache.dummyFor(name);
       }
       return {
         label: call.label,

@@ -58,7 +58,7 @@ export class PipelineCache {
   #pipelines = new Map<string, Promise<CompiledKernel>>();
   #modules = new Map<string, GPUShaderModule>();
   #layouts = new Map<string, [GPUBindGroupLayout, GPUPipelineLayout]>();
-  #dummy: GPUBuffer | undefined;
+  #dummies = new Map<string, GPUBuffer>();
 
   constructor(device: GPUDevice) {
     this.device = device;
@@ -69,14 +69,18 @@ export class PipelineCache {
     return this.#pipelines.size;
   }
 
-  /** A 16-byte zeroed storage buffer to bind where a kernel's optional input is switched off. */
-  get dummy(): GPUBuffer {
-    this.#dummy ??= this.device.createBuffer({
-      label: "dummy",
-      size: 16,
-      usage: GPUBufferUsage.STORAGE,
-    });
-    return this.#dummy;
+  /**
+   * A 16-byte zeroed storage buffer to bind to binding `name` where a kernel's optional input is switched off:
+   * one per binding name, so that no dispatch binds one buffer twice (WebGPU forbids that where one of the
+   * bindings is writable).
+   */
+  dummyFor(name: string): GPUBuffer {
+    let buffer = this.#dummies.get(name);
+    if (!buffer) {
+      buffer = this.device.createBuffer({ label: `dummy.${name}`, size: 16, usage: GPUBufferUsage.STORAGE });
+      this.#dummies.set(name, buffer);
+    }
+    return buffer;
   }
 
   /**
@@ -154,7 +158,8 @@ export class PipelineCache {
    * @param kernel A compiled kernel from {@linkcode PipelineCache.get}.
    * @param resources One buffer (or buffer range) per binding name.
    * @param label Label of the bind group. @default {kernel.key}
-   * @throws {RangeError} For a missing or unknown binding name or a misaligned range offset.
+   * @throws {RangeError} For a missing or unknown binding name, a misaligned range offset, or one buffer bound
+   * twice where one of the bindings is writable.
    */
   bindGroup(
     kernel: CompiledKernel<string, string>,
@@ -174,7 +179,8 @@ export class PipelineCache {
     const entries = spec.bindings.map((binding, i): GPUBindGroupEntry => {
       const resource = resources[binding.name];
       if (!resource) throw new RangeError(`Bind buffer "${binding.name}" for "${label}": it is missing`);
-      const range = resource instanceof GPUBuffer ? { buffer: resource } : resource;
+      // Not `instanceof GPUBuffer`: a device from another WebGPU implementation (Dawn) has its own classes.
+      const range = "buffer" in resource ? resource : { buffer: resource };
       const align = binding.access === "uniform"
         ? limits.minUniformBufferOffsetAlignment
         : limits.minStorageBufferOffsetAlignment;
@@ -185,6 +191,25 @@ export class PipelineCache {
       }
       return { binding: i, resource: range };
     });
+    // WebGPU (and Dawn, which checks it; wgpu does not) forbids a buffer bound twice in one dispatch where one
+    // of the bindings is writable: a kernel must reach such a buffer through one binding (R_IN_Y, X_IN_Y).
+    const bound = new Map<GPUBuffer, string[]>();
+    for (const [i, binding] of spec.bindings.entries()) {
+      const buffer = (entries[i].resource as GPUBufferBinding).buffer;
+      bound.set(buffer, [...(bound.get(buffer) ?? []), binding.name]);
+    }
+    const writable = new Set(
+      spec.bindings.filter((b) => b.access === "read_write" || b.shared).map((b) => b.name),
+    );
+    for (const [buffer, names] of bound) {
+      if (names.length > 1 && names.some((n) => writable.has(n))) {
+        throw new RangeError(
+          `Bind ${names.join(" and ")} of "${label}" to different buffers: all are ${
+            buffer.label || "one buffer"
+          }, and WebGPU forbids a buffer bound twice where a binding is writable`,
+        );
+      }
+    }
     return this.device.createBindGroup({ label, layout: kernel.layout, entries });
   }
 

@@ -21,7 +21,7 @@ import { dwconv2d } from "../../kernels/dwconv2d.ts";
 import { dwconv2dUniform, dwconv2dUniformFits } from "../../kernels/dwconv2d_uniform.ts";
 import type { ConvOp } from "../graph/ir.ts";
 import type { Plan } from "../graph/plan.ts";
-import { type KernelCall, noView, valueAt, viewParams } from "./kernel_call.ts";
+import { type KernelCall, noView, sameBuffer, valueAt, viewParams } from "./kernel_call.ts";
 import type { CallLimits } from "./plan_calls.ts";
 
 /** Bytes of the uniform window each conv2d_uniform dispatch binds. */
@@ -47,16 +47,17 @@ export function convCalls(op: ConvOp, plan: Plan, limits: CallLimits = {}): Kern
     ? viewParams("r", cat.loc)
     : noView("r");
   const shape = { batch: x.n, inH: x.h, inW: x.w, outH: y.h, outW: y.w, pad: op.p };
+  // The value r's binding reads (or with a folded upsample writes), unless it lies in y's buffer: then it is
+  // read through y (R_IN_Y) and r gets a dummy, as WebGPU forbids a buffer bound twice with one writable.
+  const rValue = op.r ?? op.up?.y ?? op.cat?.x;
+  const rInY = rValue !== undefined && sameBuffer(plan, rValue, op.y);
+  if (rInY && op.up) {
+    throw new RangeError(`Cannot run conv "${op.name}": its upsampled copy would be written into y's buffer`);
+  }
   const bind = {
     x: { value: op.x },
     b: { weight: op.bias, packing: "raw" as const },
-    r: op.r !== undefined
-      ? { value: op.r }
-      : op.up
-      ? { value: op.up.y }
-      : op.cat
-      ? { value: op.cat.x }
-      : { dummy: true as const },
+    r: rValue !== undefined && !rInY ? { value: rValue } : { dummy: true as const },
     y: { value: op.y },
   };
   const depthwise = op.g > 1 && op.g === op.cin && op.g === op.cout;
@@ -87,6 +88,9 @@ export function convCalls(op: ConvOp, plan: Plan, limits: CallLimits = {}): Kern
       `Cannot run conv "${op.name}" with its upsampled copy here: conv2d runs it (not depthwise, no residual, an NHWC copy, not on a software adapter)`,
     );
   }
+  if (depthwise && rInY) {
+    throw new RangeError(`Cannot run depthwise conv "${op.name}" with its residual in its output's buffer`);
+  }
   if (depthwise && !xNchw && !yNchw && limits.software && dwconv2dUniformFits(op.cin, op.k)) {
     return [{
       label: op.name,
@@ -115,6 +119,7 @@ export function convCalls(op: ConvOp, plan: Plan, limits: CallLimits = {}): Kern
     KSIZE: op.k,
     STRIDE: op.s,
     RESIDUAL: residual ? 1 : 0,
+    ...(rInY ? { R_IN_Y: 1 } : {}),
     IN_NCHW: xNchw ? 1 : 0,
     OUT_NCHW: yNchw ? 1 : 0,
     ...(op.up ? { UP_R: op.up.scale } : {}),

@@ -64,3 +64,12 @@ export function noView(prefix: string): Record<string, number> {
 export function valueAt(plan: Plan, v: number) {
   return { ...plan.shapes[v], loc: plan.locs[v] };
 }
+
+/**
+ * Whether values `a` and `b` live in one GPU buffer of the plan (slices of one region, such as a concat's
+ * parts, or regions given the same buffer). A kernel must then reach both through one binding: WebGPU
+ * forbids binding a buffer twice in a dispatch where one of the bindings is writable.
+ */
+export function sameBuffer(plan: Plan, a: number, b: number): boolean {
+  return plan.regions[plan.locs[a].region].buffer === plan.regions[plan.locs[b].region].buffer;
+}

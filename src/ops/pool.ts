@@ -5,7 +5,7 @@ import { maxpool2dCascade } from "../../kernels/maxpool2d_cascade.ts";
 import { upsampleNearest } from "../../kernels/upsample_nearest.ts";
 import type { MaxPoolOp, UpsampleOp } from "../graph/ir.ts";
 import type { CopyStep, Plan } from "../graph/plan.ts";
-import { type KernelCall, valueAt, viewParams } from "./kernel_call.ts";
+import { type KernelCall, sameBuffer, valueAt, viewParams } from "./kernel_call.ts";
 
 /** `maxpool2d` for a max-pool op. */
 export function maxPoolCall(op: MaxPoolOp, plan: Plan, label: string): KernelCall {
@@ -55,10 +55,12 @@ export function maxPoolCascadeCall(
 ): KernelCall {
   const [a, b, c] = chain;
   const x = valueAt(plan, a.x);
+  // SPPF's cv1 output (x) is the first part of the concat the pools write into: read through y then.
+  const inY = sameBuffer(plan, a.x, a.y);
   return {
     label,
     spec: maxpool2dCascade,
-    overrides: { KSIZE: a.k },
+    overrides: { KSIZE: a.k, X_IN_Y: inY ? 1 : 0 },
     params: {
       batch: x.n,
       height: x.h,
@@ -69,7 +71,7 @@ export function maxPoolCascadeCall(
       ...viewParams("y2", plan.locs[b.y]),
       ...viewParams("y3", plan.locs[c.y]),
     },
-    bind: { x: { value: a.x }, y: { value: a.y } },
+    bind: { x: inY ? { dummy: true } : { value: a.x }, y: { value: a.y } },
   };
 }
 

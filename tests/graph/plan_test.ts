@@ -163,7 +163,9 @@ Deno.test("planCalls runs SPPF's three chained pools as one maxpool2d_cascade ca
   const pools = calls.filter((c) => c.spec.name === "maxpool2d_cascade");
   assert.equal(pools.length, 1);
   const [pool] = pools;
-  assert.deepEqual(pool.overrides, { KSIZE: 5 });
+  // cv1's output lies in the concat's buffer the pools write: read through y, x bound to a dummy.
+  assert.deepEqual(pool.overrides, { KSIZE: 5, X_IN_Y: 1 });
+  assert.deepEqual(pool.bind.x, { dummy: true });
   const p = pool.params;
   assert.deepEqual([p.batch, p.height, p.width, p.channels], [2, 10, 8, 128]);
   // cv1's output is slice 0 of the concat cv2 reads; the pools write slices 1, 2 and 3 of it.
@@ -183,4 +185,37 @@ Deno.test("planCalls binds conv2d's vec4 view of the input (x4) to the input its
   const vec = convs.filter((c) => conv2dVecFits(c.params as Conv2dParams, !!c.overrides.IN_NCHW));
   // All but model.0 (the 3-channel NCHW image): every other input view is 4-aligned in YOLO11n.
   assert.deepEqual(convs.filter((c) => !vec.includes(c)).map((c) => c.label), ["model.0"]);
+});
+
+Deno.test("planCalls never binds one buffer twice in a call where a binding is writable (WebGPU forbids it)", () => {
+  let throughY = 0;
+  for (const name of ["yolo11n-seg.yaml", "yolov8n-seg.yaml", "yolo11x-seg.yaml"]) {
+    for (const [n, h, w] of [[1, 640, 640], [2, 320, 256]]) {
+      const plan = planMemory(graphOf(name), n, h, w);
+      for (const software of [false, true]) {
+        for (const call of planCalls(plan, { maxWorkgroupStorage: 32768, maxInvocations: 1024, software })) {
+          const writable = new Set(
+            call.spec.bindings.filter((b) => b.access === "read_write" || b.shared).map((b) => b.name),
+          );
+          const byBuffer = new Map<number, string[]>();
+          for (const [b, t] of Object.entries(call.bind)) {
+            if (!("value" in t || "region" in t)) continue;
+            const buffer = plan.regions["value" in t ? plan.locs[t.value].region : t.region].buffer;
+            byBuffer.set(buffer, [...(byBuffer.get(buffer) ?? []), b]);
+          }
+          for (const names of byBuffer.values()) {
+            assert.ok(
+              names.length === 1 || !names.some((b) => writable.has(b)),
+              `${name} ${n}x${h}x${w} ${software ? "software" : "hardware"} ${call.label}: ${
+                names.join(", ")
+              }`,
+            );
+          }
+          if (call.overrides.R_IN_Y || call.overrides.X_IN_Y) throughY++;
+        }
+      }
+    }
+  }
+  // Bottleneck residuals and SPPF's input live in the concat their call writes into: read through y.
+  assert.ok(throughY >= 20, `${throughY} calls read a view through y`);
 });

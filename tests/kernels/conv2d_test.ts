@@ -70,6 +70,12 @@ interface Case {
    * `POST_CAT` 2: a downsampling conv and the next block's cv1 over [its output | an earlier level]).
    */
   cat?: { base: number; extra: number; off: number; c?: number; tileFirst?: boolean };
+  /**
+   * The residual's view lies in y's buffer, `cout` channels after y's view (`R_IN_Y`: read through y, r bound
+   * to a dummy; give `yView` at least `cout` extra channels): a Bottleneck writing into the concat that holds
+   * its input.
+   */
+  rInY?: boolean;
 }
 
 async function check(c: Case, seed: number, half = false, halfMath = false): Promise<void> {
@@ -84,6 +90,8 @@ async function check(c: Case, seed: number, half = false, halfMath = false): Pro
   const catC = c.cat ? c.cat.c ?? 2 * c.cout : 0;
   const [rBase, rExtra, rOff] = c.cat
     ? [c.cat.base, catC + c.cat.extra - (c.post?.n ?? c.cout), c.cat.off + c.cout]
+    : c.rInY
+    ? [yBase, yExtra, yOff + c.cout]
     : c.rView ?? [0, 0, 0];
   const outH = convOutSize(c.h, c.k, stride, pad);
   const outW = convOutSize(c.w, c.k, stride, pad);
@@ -120,6 +128,7 @@ async function check(c: Case, seed: number, half = false, halfMath = false): Pro
     OUT_NCHW: c.outNchw ? 1 : 0,
     UP_R: up,
     POST_CAT: c.cat ? (c.cat.tileFirst ? 2 : 1) : 0,
+    R_IN_Y: c.rInY ? 1 : 0,
     ...c.tile,
   };
   const wShape = [c.cout, c.cin / groups, c.k, c.k] as const;
@@ -127,7 +136,10 @@ async function check(c: Case, seed: number, half = false, halfMath = false): Pro
   const b = h(randomArray(c.cout, seed + 2));
   const x = h(randomArray(xBase + batch * c.h * c.w * p.xStride + 3, seed + 3));
   const y0 = h(randomArray(yBase + batch * outH * outW * p.yStride + 5, seed + 4, 10, 11));
-  const r = h(randomArray(rBase + batch * outH * outW * Math.max(1, up) ** 2 * p.rStride + 2, seed + 5));
+  // With rInY the residual is y's own buffer (its other channels).
+  const r = c.rInY
+    ? y0
+    : h(randomArray(rBase + batch * outH * outW * Math.max(1, up) ** 2 * p.rStride + 2, seed + 5));
   if (c.pre) Object.assign(o, { PRE_K: c.pre.k, PRE_ACT: c.pre.act ?? 0 });
   // The pre-conv's weights [cin, 1, k, k] and bias: unpacked (weights then bias) for the CPU, packed for the GPU.
   const preTaps = c.pre ? c.pre.k * c.pre.k : 0;
@@ -157,7 +169,7 @@ async function check(c: Case, seed: number, half = false, halfMath = false): Pro
       x4: x,
       w: packConv2dWeight(w, wShape, groups),
       b,
-      ...(c.residual || up || c.cat ? { r } : {}),
+      ...((c.residual || up || c.cat) && !c.rInY ? { r } : {}),
       ...(auxPacked.length ? { aux: new Float32Array(auxPacked) } : {}),
     },
     outputs: { y: y0, p: new Float32Array(split > 1 ? split * pixels * c.cout : 1), ...(up ? { r } : {}) },
@@ -169,7 +181,7 @@ async function check(c: Case, seed: number, half = false, halfMath = false): Pro
     assert.deepEqual(got.y, y0, "a split conv2d leaves y alone");
     if (up) assert.deepEqual(got.r, r, "and r");
     const reduced = await runKernel(half ? conv2dSplitkReduceF16 : conv2dSplitkReduce, {
-      inputs: { p: got.p, b, ...(c.residual || up ? { r } : {}) },
+      inputs: { p: got.p, b, ...((c.residual || up) && !c.rInY ? { r } : {}) },
       outputs: { y: y0, ...(up ? { r } : {}) },
       params: {
         batch,
@@ -183,7 +195,15 @@ async function check(c: Case, seed: number, half = false, halfMath = false): Pro
         rStride: p.rStride,
         rOff,
       },
-      overrides: { KSPLIT: split, ACT: o.ACT, RESIDUAL: o.RESIDUAL, OUT_NCHW: o.OUT_NCHW, WG: 64, UP_R: up },
+      overrides: {
+        KSPLIT: split,
+        ACT: o.ACT,
+        RESIDUAL: o.RESIDUAL,
+        OUT_NCHW: o.OUT_NCHW,
+        WG: 64,
+        UP_R: up,
+        R_IN_Y: o.R_IN_Y,
+      },
     });
     got.y = reduced.y;
     got.r = reduced.r;
@@ -207,6 +227,30 @@ async function check(c: Case, seed: number, half = false, halfMath = false): Pro
 }
 
 const cases: [string, Case][] = [
+  ["Bottleneck conv writing into the concat that holds its residual: r read through y (R_IN_Y), batch 2", {
+    batch: 2,
+    h: 5,
+    w: 6,
+    cin: 8,
+    cout: 8,
+    k: 3,
+    act: 1,
+    residual: true,
+    rInY: true,
+    yView: [3, 12, 2],
+  }],
+  ["R_IN_Y with split-K: the reduce reads the residual through y", {
+    h: 6,
+    w: 7,
+    cin: 24,
+    cout: 8,
+    k: 3,
+    act: 1,
+    residual: true,
+    rInY: true,
+    yView: [1, 9, 1],
+    tile: { WG_M: 8, WG_N: 2, BK: 16, KSPLIT: 2 },
+  }],
   ["3x3 + SiLU with its copy upsampled x2 into a concat slice (Conv -> nn.Upsample), batch 2, views", {
     batch: 2,
     h: 5,

@@ -54,6 +54,11 @@ interface Case {
   slices?: number;
   /** Run the ROW mapping (TM neighbouring pixels of a row per invocation). */
   row?: boolean;
+  /**
+   * The residual's view lies in y's buffer, `cout` channels after y's view (`R_IN_Y`: read through y, r a
+   * dummy; give `yView` at least `cout` extra channels past its offset).
+   */
+  rInY?: boolean;
 }
 
 async function check(c: Case, seed: number, half = false): Promise<void> {
@@ -64,7 +69,7 @@ async function check(c: Case, seed: number, half = false): Promise<void> {
   const groups = c.groups ?? 1;
   const [xBase, xExtra, xOff] = c.xView ?? [0, 0, 0];
   const [yBase, yExtra, yOff] = c.yView ?? [0, 0, 0];
-  const [rBase, rExtra, rOff] = c.rView ?? [0, 0, 0];
+  const [rBase, rExtra, rOff] = c.rInY ? [yBase, yExtra, yOff + c.cout] : c.rView ?? [0, 0, 0];
   const outH = convOutSize(c.h, c.k, stride, pad);
   const outW = convOutSize(c.w, c.k, stride, pad);
   const cinG = c.cin / groups;
@@ -102,14 +107,16 @@ async function check(c: Case, seed: number, half = false): Promise<void> {
     ...(c.wg ? { WG: c.wg } : {}),
     ...(c.tm ? { TM: c.tm } : {}),
     ...(c.row ? { ROW: 1 } : {}),
+    ...(c.rInY ? { R_IN_Y: 1 } : {}),
   };
   const wShape = [c.cout, cinG, c.k, c.k] as const;
   const w = randomArray(c.cout * cinG * c.k * c.k, seed + 1, -0.5, 0.5);
   const b = randomArray(c.cout, seed + 2);
   const x = h(randomArray(xBase + batch * c.h * c.w * base.xStride + 3, seed + 3));
-  const r = h(randomArray(rBase + batch * outH * outW * base.rStride + 2, seed + 5));
   const packed = packConv2dUniformWeight(w, wShape, { groups, tn4, slices, bias: b });
   let expected = h(randomArray(yBase + batch * outH * outW * base.yStride + 5, seed + 4, 10, 11));
+  // With rInY the residual is y's buffer itself (channels the chunks never write).
+  const r = c.rInY ? expected : h(randomArray(rBase + batch * outH * outW * base.rStride + 2, seed + 5));
   let got = expected;
   const chunks = conv2dUniformChunks(c.cout, cinG, c.k, groups, tn4, slices);
   for (const { offset, ...chunk } of chunks) {
@@ -118,7 +125,7 @@ async function check(c: Case, seed: number, half = false): Promise<void> {
     conv2dUniformCpu({ x, w, b, r, y: expected }, p, o);
     if (half) expected.set(roundF16(expected));
     got = (await runKernel(half ? conv2dUniformF16 : conv2dUniform, {
-      inputs: { x, w: packed, ...(c.residual ? { r } : {}) },
+      inputs: { x, w: packed, ...(c.residual && !c.rInY ? { r } : {}) },
       ranges: { w: { offset, size: 65536 } },
       outputs: { y: got },
       params: p,
@@ -134,6 +141,19 @@ async function check(c: Case, seed: number, half = false): Promise<void> {
 }
 
 const cases: [string, Case][] = [
+  ["residual in y's buffer (R_IN_Y: a Bottleneck writing into the concat holding its input), 2 slices", {
+    batch: 2,
+    h: 5,
+    w: 6,
+    cin: 40,
+    cout: 8,
+    k: 3,
+    act: 1,
+    residual: true,
+    rInY: true,
+    yView: [3, 11, 2],
+    slices: 2,
+  }],
   ["1x1, cin 13 -> cout 7", { h: 8, w: 8, cin: 13, cout: 7, k: 1 }],
   ["3x3 s1, odd map 9x7, batch 2, SiLU", { batch: 2, h: 9, w: 7, cin: 5, cout: 7, k: 3, act: 1 }],
   ["3x3 s2, 16 -> 32, channel views in and out", {

@@ -25,6 +25,11 @@ interface Case {
   xView?: [number, number, number];
   /** Channel offsets of the three outputs in a buffer of `yStride` channels per pixel (dense when absent). */
   ySlices?: { base: number; stride: number; offs: [number, number, number] };
+  /**
+   * SPPF as planned: the input is slice `xOff` of the outputs' buffer (`X_IN_Y`: read through y, x a dummy);
+   * `xView` is then [y's base, its extra channels, the input's channel offset].
+   */
+  xInY?: boolean;
 }
 
 async function check(c: Case, seed: number, half = false): Promise<void> {
@@ -50,13 +55,13 @@ async function check(c: Case, seed: number, half = false): Promise<void> {
     y3Stride: ys.stride,
     y3Off: ys.offs[2],
   };
-  const o = { KSIZE: c.k ?? 5 };
-  const x = h(randomArray(xBase + batch * c.h * c.w * p.xStride + 3, seed + 1, -5, 5));
-  const y0 = h(randomArray(ys.base + batch * c.h * c.w * ys.stride + 5, seed + 2, 10, 11));
+  const o = { KSIZE: c.k ?? 5, X_IN_Y: c.xInY ? 1 : 0 };
+  const y0 = h(randomArray(ys.base + batch * c.h * c.w * ys.stride + 5, seed + 2, -5, 5));
+  const x = c.xInY ? y0 : h(randomArray(xBase + batch * c.h * c.w * p.xStride + 3, seed + 1, -5, 5));
   const expected = y0.slice();
-  cascadeCpu({ x, y: expected }, p, o);
+  cascadeCpu({ x: x.slice(), y: expected }, p, o);
   const got = await runKernel(half ? maxpool2dCascadeF16 : maxpool2dCascade, {
-    inputs: { x },
+    inputs: c.xInY ? {} : { x },
     outputs: { y: y0 },
     params: p,
     overrides: o,
@@ -79,6 +84,15 @@ const cases: [string, Case][] = [
     xView: [4, 24, 2],
     ySlices: { base: 6, stride: 35, offs: [9, 17, 25] },
   }],
+  ["SPPF's concat with the input as its slice 0, read through y (X_IN_Y), batch 2", {
+    batch: 2,
+    h: 7,
+    w: 6,
+    c: 8,
+    xView: [6, 27, 1],
+    ySlices: { base: 6, stride: 35, offs: [9, 17, 25] },
+    xInY: true,
+  }],
 ];
 
 cases.forEach(([name, c], i) => {
@@ -90,7 +104,7 @@ cases.forEach(([name, c], i) => {
 });
 
 Deno.test("maxpool2d_cascade: validate rejects even windows; dispatch covers every element", () => {
-  assert.throws(() => maxpool2dCascade.validate!({ KSIZE: 4, WG: 64 }), RangeError);
+  assert.throws(() => maxpool2dCascade.validate!({ KSIZE: 4, WG: 64, X_IN_Y: 0 }), RangeError);
   const p = { batch: 2, height: 20, width: 20, channels: 128 } as Maxpool2dCascadeParams;
   assert.deepEqual(maxpool2dCascade.dispatch(p, maxpool2dCascade.overrides), [1600, 1, 1]);
 });

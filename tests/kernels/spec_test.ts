@@ -107,8 +107,42 @@ Deno.test("spec: packParams rejects missing and out-of-range values", () => {
 Deno.test("spec: bind groups name missing bindings", async () => {
   const { cache } = await testGpu();
   const kernel = await cache.get(kernels.copy_channels);
-  assert.throws(() => cache.bindGroup(kernel, { x: cache.dummy }), /Bind buffer "y"/);
-  assert.throws(() => cache.bindGroup(kernel, { x: cache.dummy, q: cache.dummy }), /"q" is not a binding/);
+  assert.throws(() => cache.bindGroup(kernel, { x: cache.dummyFor("x") }), /Bind buffer "y"/);
+  assert.throws(
+    () => cache.bindGroup(kernel, { x: cache.dummyFor("x"), q: cache.dummyFor("q") }),
+    /"q" is not a binding/,
+  );
+});
+
+Deno.test("spec: a bind group binding one buffer twice where a binding is writable is refused, naming both", async () => {
+  const { device, cache } = await testGpu();
+  const kernel = await cache.get(kernels.conv2d);
+  const act = device.createBuffer({ label: "act", size: 64, usage: GPUBufferUsage.STORAGE });
+  const one = device.createBuffer({ label: "one", size: 64, usage: GPUBufferUsage.STORAGE });
+  const params = cache.params(
+    kernels.conv2d,
+    Object.fromEntries(kernels.conv2d.params.map((p) => [p.name, 0])),
+  );
+  const others = ["w", "b", "p", "x4", "aux"].map((n) => [n, cache.dummyFor(n)]);
+  const bind = (x: GPUBuffer, r: GPUBuffer, y: GPUBuffer) =>
+    cache.bindGroup(kernel, { ...Object.fromEntries(others), x, r, y, params });
+  try {
+    // x (read) and y (written), or r (read_write) and y, in one buffer: WebGPU forbids both.
+    assert.throws(() => bind(act, cache.dummyFor("r"), act), /Bind x and y of .*all are act/);
+    assert.throws(() => bind(one, act, act), /Bind r and y of .*all are act/);
+    // x and x4 both read: one buffer is fine.
+    const group = cache.bindGroup(kernel, {
+      ...Object.fromEntries(others),
+      x: one,
+      x4: one,
+      r: cache.dummyFor("r"),
+      y: act,
+      params,
+    });
+    assert.ok(group);
+  } finally {
+    for (const b of [act, one, params]) b.destroy();
+  }
 });
 
 /** Binding names whose storage array holds f16 (directly, or through `alias S = f16`). */
