@@ -42,7 +42,8 @@ conv tiles per layer on this GPU, default on for hardware adapters) with tune_ca
 $YOLO_WGSL_CACHE_DIR/tune.json, else ~/.cache/yolo-wgsl/tune.json); gpu_letterbox= (predict, serve:
 letterbox on the GPU, default on for hardware adapters); gpu_postprocess= (predict, serve: NMS and masks on
 the GPU, default on for hardware adapters; not with retina_masks=True); webgpu=deno|dawn (the WebGPU
-implementation: Deno's own, or Chromium's Dawn from npm:webgpu, whose readbacks skip Deno's 10 ms wait).
+implementation: Deno's own, or Chromium's Dawn from npm:webgpu, whose readbacks skip Deno's 10 ms wait;
+default $YOLO_WGSL_WEBGPU, else deno).
 
 model= takes an Ultralytics .pt, our .safetensors, or a model .yaml (yolo11n-seg.yaml ... yolo11x-seg.yaml,
 yolov8n-seg.yaml ...; shipped architectures build with random weights). An official checkpoint name
@@ -76,7 +77,7 @@ export async function main(argv: string[]): Promise<number> {
     ...(cfg.tune_cache === null
       ? {}
       : { tuneCache: cfg.tune_cache === false ? false as const : String(cfg.tune_cache) }),
-    webgpu: str(cfg.webgpu, "webgpu") as WebGpuName,
+    ...(cfg.webgpu === null ? {} : { webgpu: str(cfg.webgpu, "webgpu") as WebGpuName }),
   };
   const gpuLetterbox = {
     ...(cfg.gpu_letterbox === null ? {} : { gpuLetterbox: cfg.gpu_letterbox === true }),

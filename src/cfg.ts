@@ -57,7 +57,7 @@ export const DEFAULTS: Readonly<Record<string, CfgValue>> = {
   gpu_postprocess: null, // predict/serve: NMS and masks on the GPU (null: on hardware adapters)
   tune: null, // autotune conv tiles (null: on hardware adapters with timestamp-query)
   tune_cache: null, // tuning cache file (null: $YOLO_WGSL_CACHE_DIR/tune.json or ~/.cache/yolo-wgsl/tune.json)
-  webgpu: "deno", // the WebGPU implementation: deno (built in) or dawn (npm:webgpu; readbacks without a 10 ms wait)
+  webgpu: null, // WebGPU implementation: deno or dawn (null: $YOLO_WGSL_WEBGPU, else deno)
   // serve (HTTP predictions; see src/modes/serve.ts)
   port: 8000,
   host: "127.0.0.1",

@@ -36,6 +36,17 @@ export const WEBGPU_NAMES = ["deno", "dawn"] as const;
 /** One of {@linkcode WEBGPU_NAMES}. */
 export type WebGpuName = typeof WEBGPU_NAMES[number];
 
+/** The environment variable naming the WebGPU implementation when no `webgpu` option is given. */
+export const WEBGPU_ENV = "YOLO_WGSL_WEBGPU";
+
+function webgpuFromEnv(): string | undefined {
+  try {
+    return Deno.env.get(WEBGPU_ENV) || undefined;
+  } catch {
+    return undefined; // no --allow-env
+  }
+}
+
 /** A ready device with what it supports. */
 export interface Gpu {
   /** The adapter, or `null` when the caller supplied the device. */
@@ -54,7 +65,7 @@ export interface GpuOptions {
   /**
    * The WebGPU implementation: `"deno"`, Deno's built-in one (wgpu), or `"dawn"`, Chromium's, loaded from
    * `npm:webgpu` (see `dawn.ts`: same kernels and results; readbacks resolve when the GPU is done instead of
-   * 10 ms or more later). @default {"deno"}
+   * 10 ms or more later). @default `$YOLO_WGSL_WEBGPU`, else `"deno"`
    */
   webgpu?: WebGpuName;
   /** Adapter preference. @default {"high-performance"} */
@@ -90,9 +101,9 @@ export async function requestGpu(options: GpuOptions = {}): Promise<Gpu> {
   let device = options.device;
   if (!device) {
     const powerPreference = options.powerPreference ?? "high-performance";
-    const webgpu = options.webgpu ?? "deno";
+    const webgpu = (options.webgpu ?? webgpuFromEnv() ?? "deno") as WebGpuName;
     if (!WEBGPU_NAMES.includes(webgpu)) {
-      throw new RangeError(`Set webgpu to ${WEBGPU_NAMES.join(" or ")}: got ${webgpu}`);
+      throw new RangeError(`Set webgpu (or $${WEBGPU_ENV}) to ${WEBGPU_NAMES.join(" or ")}: got ${webgpu}`);
     }
     adapter = webgpu === "dawn"
       ? await requestDawnAdapter(powerPreference)

@@ -14,7 +14,7 @@ import { randomArray } from "../_rand.ts";
 import { sharedPath } from "../_shared.ts";
 
 Deno.test("webgpu dawn: the software and hardware plans give Deno's WebGPU outputs", async () => {
-  const [dawn, deno] = await Promise.all([requestGpu({ webgpu: "dawn" }), requestGpu()]);
+  const [dawn, deno] = await Promise.all([requestGpu({ webgpu: "dawn" }), requestGpu({ webgpu: "deno" })]);
   const model = await loadModel("yolo11n-seg.yaml");
   const shape = [2, 3, 64, 96];
   const input = randomArray(shape.reduce((a, b) => a * b), 7, 0, 1);
@@ -45,7 +45,7 @@ Deno.test("webgpu dawn: predict gives Deno's WebGPU results (boxes, classes, mas
   const file = sharedPath("models/yolo11n-seg-c128.pt");
   const image = sharedPath("datasets/coco128-seg/images/train2017/000000000009.jpg");
   const dawn = await YOLO.load(file, { webgpu: "dawn" });
-  const deno = await YOLO.load(file);
+  const deno = await YOLO.load(file, { webgpu: "deno" });
   try {
     const [a] = await dawn.predict(image);
     const [b] = await deno.predict(image);
@@ -63,6 +63,6 @@ Deno.test("webgpu dawn: predict gives Deno's WebGPU results (boxes, classes, mas
 Deno.test("webgpu: an unknown implementation is a one-line error", async () => {
   await assert.rejects(
     () => requestGpu({ webgpu: "chrome" as never }),
-    /Set webgpu to deno or dawn: got chrome/,
+    /Set webgpu \(or \$YOLO_WGSL_WEBGPU\) to deno or dawn: got chrome/,
   );
 });
