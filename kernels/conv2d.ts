@@ -354,15 +354,18 @@ export function conv2dDepthCandidates<T extends Conv2dTile>(
 }
 
 /**
- * Workgroup-memory bytes a conv2d tile needs: the A and B tiles (`BUFFERS` of each, `BK * WG_K` rows deep)
- * and the pixel table.
+ * Workgroup-memory bytes a conv2d tile needs: the A and B tiles (`BUFFERS` of each, `BK * WG_K` rows deep),
+ * the pixel table, and the post-conv tile's one-element stand-in (16 bytes; {@linkcode conv2dPostBytes} adds
+ * the rest of that tile where there is a post-conv). Exactly what Dawn counts against the limit.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { conv2dTileBytes } from "./conv2d.ts";
- * assert.equal(conv2dTileBytes({ WG_M: 16, WG_N: 16, BK: 16 }), 16 * 17 * 16 + 16 * 16 * 16 + 64 * 16);
- * assert.equal(conv2dTileBytes({ WG_M: 4, WG_N: 8, BK: 16, WG_K: 4 }), 16 * (64 * 5 + 64 * 8 + 16));
+ * assert.equal(conv2dTileBytes({ WG_M: 16, WG_N: 16, BK: 16 }), 16 * 17 * 16 + 16 * 16 * 16 + 64 * 16 + 16);
+ * assert.equal(conv2dTileBytes({ WG_M: 4, WG_N: 8, BK: 16, WG_K: 4 }), 16 * (64 * 5 + 64 * 8 + 16 + 1));
+ * // Dawn: "The total use of workgroup storage (34832 bytes)" for this one.
+ * assert.equal(conv2dTileBytes({ WG_M: 16, WG_N: 16, BK: 32, BUFFERS: 2 }), 34832);
  * ```
  */
 export function conv2dTileBytes(t: Conv2dTile): number {
@@ -370,7 +373,7 @@ export function conv2dTileBytes(t: Conv2dTile): number {
   const ch4 = t.CH4 ?? 1;
   const buffers = t.BUFFERS ?? 1;
   const depth = t.BK * (t.WG_K ?? 1);
-  return 16 * (buffers * (depth * (pix4 * t.WG_M + 1) + depth * ch4 * t.WG_N) + 4 * pix4 * t.WG_M);
+  return 16 * (buffers * (depth * (pix4 * t.WG_M + 1) + depth * ch4 * t.WG_N) + 4 * pix4 * t.WG_M + 1);
 }
 
 /**
@@ -740,9 +743,12 @@ export const POST_CONV_MAX_CHANNELS = 128;
  */
 export const POST_FOLD_MAX_PIXELS = 32768;
 
-/** Bytes of workgroup memory the layer's own tile takes with a fused post-conv: BM x BN f32. */
+/**
+ * Bytes of workgroup memory the layer's own tile takes with a fused post-conv (BM x BN f32) beyond the
+ * 16-byte stand-in {@linkcode conv2dTileBytes} counts.
+ */
 export function conv2dPostBytes(t: Conv2dTile): number {
-  return 4 * (4 * (t.PIX4 ?? 1) * t.WG_M) * (4 * (t.CH4 ?? 1) * t.WG_N);
+  return 4 * (4 * (t.PIX4 ?? 1) * t.WG_M) * (4 * (t.CH4 ?? 1) * t.WG_N) - 16;
 }
 
 /** `conv2d` with f16 activations (its `.wgsl` made f16 by `f16Variant`), for devices with `shader-f16`. */
