@@ -28,7 +28,7 @@ export interface YoloLoadOptions extends LoadModelOptions {
   /**
    * The WebGPU implementation when no `device` is given: `"deno"`, Deno's own, or `"dawn"`, Chromium's Dawn
    * loaded from `npm:webgpu` on first use (the same kernels and outputs; a readback resolves as soon as the GPU
-   * is done, where Deno 2.9.6's takes at least 10 ms). @default {"deno"}
+   * is done, where Deno 2.9.6's takes at least 10 ms). @default `$YOLO_WGSL_WEBGPU`, else `"deno"`
    */
   webgpu?: WebGpuName;
   /**
