@@ -19,13 +19,6 @@ export interface BindingSpec {
   readonly name: string;
   /** Its address space and access mode. */
   readonly access: BindingAccess;
-  /**
-   * An activation input the executor may bind to the same buffer as an output (zero-copy concat: a
-   * conv reading a slice of a concat buffer and writing another slice of it). WebGPU forbids read-only
-   * and writable use of one buffer in a dispatch, so the WGSL declares it `read_write`; the kernel only
-   * reads it.
-   */
-  readonly shared?: boolean;
   /** Declared `array<f32>` in both variants (scratch such as split-K partial sums): never f16. */
   readonly f32?: boolean;
 }

@@ -54,7 +54,7 @@ export const attention: KernelSpec<AttentionParam, AttentionOverride> = {
   name: "attention",
   code,
   bindings: [
-    { name: "x", access: "read", shared: true },
+    { name: "x", access: "read" },
     { name: "o", access: "read_write" },
     { name: "v", access: "read_write" },
     { name: "pw", access: "read" },

@@ -37,7 +37,7 @@ struct Params {
   width: u32,
 }
 
-@group(0) @binding(0) var<storage, read_write> x: array<S>; // read only (shared: may alias o's, v's buffer)
+@group(0) @binding(0) var<storage, read> x: array<S>;
 @group(0) @binding(1) var<storage, read_write> o: array<S>;
 @group(0) @binding(2) var<storage, read_write> v: array<S>;
 // PE_K > 0: the positional depthwise conv's weights [channels][PE_K][PE_K] and bias (dummies otherwise).

@@ -93,8 +93,8 @@ export const conv2d: KernelSpec<Conv2dParam, Conv2dOverride> = {
     { name: "x", access: "read" },
     { name: "w", access: "read" },
     { name: "b", access: "read" },
-    // Read, or written with UP_R: declared read_write.
-    { name: "r", access: "read", shared: true },
+    // Read, or written with UP_R.
+    { name: "r", access: "read_write" },
     { name: "y", access: "read_write" },
     { name: "p", access: "read_write", f32: true },
     { name: "x4", access: "read" },

@@ -40,7 +40,7 @@ export const conv2dSplitkReduce: KernelSpec<Conv2dSplitkReduceParam, Conv2dSplit
   bindings: [
     { name: "p", access: "read", f32: true },
     { name: "b", access: "read" },
-    { name: "r", access: "read", shared: true },
+    { name: "r", access: "read_write" },
     { name: "y", access: "read_write" },
     { name: "params", access: "uniform" },
   ],

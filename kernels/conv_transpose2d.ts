@@ -41,7 +41,7 @@ export const convTranspose2d: KernelSpec<ConvTranspose2dParam, ConvTranspose2dOv
   name: "conv_transpose2d",
   code,
   bindings: [
-    { name: "x", access: "read", shared: true },
+    { name: "x", access: "read" },
     { name: "w", access: "read" },
     { name: "b", access: "read" },
     { name: "y", access: "read_write" },

@@ -34,7 +34,7 @@ export const copyChannels: KernelSpec<CopyChannelsParam, CopyChannelsOverride> =
   name: "copy_channels",
   code,
   bindings: [
-    { name: "x", access: "read", shared: true },
+    { name: "x", access: "read" },
     { name: "y", access: "read_write" },
     { name: "params", access: "uniform" },
   ],

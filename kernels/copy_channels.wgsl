@@ -23,7 +23,7 @@ struct Params {
   yOff: u32,
 }
 
-@group(0) @binding(0) var<storage, read_write> x: array<S>; // read only (shared: may alias y's buffer)
+@group(0) @binding(0) var<storage, read> x: array<S>;
 @group(0) @binding(1) var<storage, read_write> y: array<S>;
 @group(0) @binding(2) var<uniform> params: Params;
 

@@ -46,7 +46,7 @@ export const detect: KernelSpec<DetectParam, DetectOverride> = {
   name: "detect",
   code,
   bindings: [
-    { name: "x", access: "read", shared: true },
+    { name: "x", access: "read" },
     { name: "y", access: "read_write" },
     { name: "params", access: "uniform" },
   ],

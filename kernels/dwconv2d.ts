@@ -42,10 +42,10 @@ export const dwconv2d: KernelSpec<Dwconv2dParam, Dwconv2dOverride> = {
   name: "dwconv2d",
   code,
   bindings: [
-    { name: "x", access: "read", shared: true },
+    { name: "x", access: "read" },
     { name: "w", access: "read" },
     { name: "b", access: "read" },
-    { name: "r", access: "read", shared: true },
+    { name: "r", access: "read" },
     { name: "y", access: "read_write" },
     { name: "params", access: "uniform" },
   ],

@@ -26,9 +26,9 @@ export const dwconv2dUniform: KernelSpec<Dwconv2dParam, Dwconv2dUniformOverride>
   name: "dwconv2d_uniform",
   code,
   bindings: [
-    { name: "x", access: "read", shared: true },
+    { name: "x", access: "read" },
     { name: "w", access: "uniform" },
-    { name: "r", access: "read", shared: true },
+    { name: "r", access: "read" },
     { name: "y", access: "read_write" },
     { name: "params", access: "uniform" },
   ],

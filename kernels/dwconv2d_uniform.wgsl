@@ -39,9 +39,9 @@ struct Params {
 // [ky * KSIZE + kx][ceil(channels / 4)] vec4, then the bias row (packDwconv2dUniformWeight).
 const W_VEC4S = 4096u;
 
-@group(0) @binding(0) var<storage, read_write> x: array<S>; // read only (shared: may alias y's buffer)
+@group(0) @binding(0) var<storage, read> x: array<S>;
 @group(0) @binding(1) var<uniform> w: array<vec4<f32>, W_VEC4S>;
-@group(0) @binding(2) var<storage, read_write> r: array<S>; // read only (shared: may alias y's buffer)
+@group(0) @binding(2) var<storage, read> r: array<S>;
 @group(0) @binding(3) var<storage, read_write> y: array<S>;
 @group(0) @binding(4) var<uniform> params: Params;
 

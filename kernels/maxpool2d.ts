@@ -37,7 +37,7 @@ export const maxpool2d: KernelSpec<Maxpool2dParam, Maxpool2dOverride> = {
   name: "maxpool2d",
   code,
   bindings: [
-    { name: "x", access: "read", shared: true },
+    { name: "x", access: "read" },
     { name: "y", access: "read_write" },
     { name: "params", access: "uniform" },
   ],

@@ -34,7 +34,7 @@ export const upsampleNearest: KernelSpec<UpsampleNearestParam, UpsampleNearestOv
   name: "upsample_nearest",
   code,
   bindings: [
-    { name: "x", access: "read", shared: true },
+    { name: "x", access: "read" },
     { name: "y", access: "read_write" },
     { name: "params", access: "uniform" },
   ],

@@ -88,7 +88,7 @@ export interface RunKernelOptions<P extends string, O extends string> {
   inputs: Record<string, Float32Array>;
   /** Bind these inputs as a byte range of their buffer instead of the whole buffer. */
   ranges?: Record<string, { offset: number; size: number }>;
-  /** Initial contents of read_write bindings; each is read back after the dispatch. */
+  /** Initial contents of the read_write bindings to read back after the dispatch. */
   outputs: Record<string, Float32Array>;
   params: Readonly<Record<P, number>>;
   overrides?: Readonly<Partial<Record<O, number>>>;
@@ -122,11 +122,12 @@ export async function runKernel<P extends string, O extends string>(
         ? upload(device, data, label, 0, f16(binding.name))
         : cache.dummyFor(binding.name);
     } else {
-      const data = options.outputs[binding.name];
-      if (!data) {
-        throw new RangeError(`Give output "${binding.name}" of kernel "${spec.name}" its initial data`);
-      }
-      resources[binding.name] = upload(device, data, label, 0, f16(binding.name));
+      // Read back when given as an output; a read_write binding this variant only reads (conv2d's r without
+      // UP_R) may come as an input instead, or be left to a dummy.
+      const data = options.outputs[binding.name] ?? options.inputs[binding.name];
+      resources[binding.name] = data
+        ? upload(device, data, label, 0, f16(binding.name))
+        : cache.dummyFor(binding.name);
     }
     if (resources[binding.name] !== cache.dummyFor(binding.name)) created.push(resources[binding.name]);
   }

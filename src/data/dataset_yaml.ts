@@ -27,6 +27,7 @@ import { downloadZip } from "./_download_zip.ts";
 import coco8Seg from "../../datasets/coco8-seg.yaml" with { type: "text" };
 import coco128Seg from "../../datasets/coco128-seg.yaml" with { type: "text" };
 import cocoSeg from "../../datasets/coco-seg.yaml" with { type: "text" };
+import { envVar } from "../env.ts";
 
 /** The dataset YAMLs shipped with the package, by file name. */
 export const BUILTIN_DATASET_YAMLS: Readonly<Record<string, string>> = {
@@ -93,18 +94,9 @@ export interface CheckDatasetOptions {
   verbose?: boolean;
 }
 
-/** An environment variable, or undefined when unset, empty or not permitted. */
-function env(name: string): string | undefined {
-  try {
-    return Deno.env.get(name) || undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** The datasets folder `dir` (or its default) names, absolute. */
 export function datasetsDir(dir?: string | null): string {
-  return resolve(dir ?? env("YOLO_WGSL_DATASETS_DIR") ?? "datasets");
+  return resolve(dir ?? envVar("YOLO_WGSL_DATASETS_DIR") ?? "datasets");
 }
 
 const exists = async (path: string) => {

@@ -12,6 +12,7 @@
  */
 
 import { importDawn } from "../_deps.ts";
+import { envVar } from "../env.ts";
 
 /** What `npm:webgpu` exports: `create(flags)` gives a `GPU` (navigator.gpu) of its own. */
 interface DawnModule {
@@ -46,7 +47,7 @@ export async function requestDawnAdapter(powerPreference: GPUPowerPreference): P
   const adapter = await gpu.requestAdapter({ powerPreference });
   if (adapter) return adapter;
   // Mesa's EGL needs a platform without a display server.
-  if (!Deno.env.get("EGL_PLATFORM")) Deno.env.set("EGL_PLATFORM", "surfaceless");
+  if (!envVar("EGL_PLATFORM")) Deno.env.set("EGL_PLATFORM", "surfaceless");
   const gl = dawn.create([...FLAGS, "backend=opengl"]);
   instances.push(gl);
   return await gl.requestAdapter({ featureLevel: "compatibility" } as GPURequestAdapterOptions);

@@ -6,6 +6,7 @@
  */
 import * as log from "../log.ts";
 import { requestDawnAdapter } from "./dawn.ts";
+import { envVar } from "../env.ts";
 
 /** The one-line error when no WebGPU adapter exists. */
 export const NO_ADAPTER_MESSAGE =
@@ -38,14 +39,6 @@ export type WebGpuName = typeof WEBGPU_NAMES[number];
 
 /** The environment variable naming the WebGPU implementation when no `webgpu` option is given. */
 export const WEBGPU_ENV = "YOLO_WGSL_WEBGPU";
-
-function webgpuFromEnv(): string | undefined {
-  try {
-    return Deno.env.get(WEBGPU_ENV) || undefined;
-  } catch {
-    return undefined; // no --allow-env
-  }
-}
 
 /** A ready device with what it supports. */
 export interface Gpu {
@@ -101,7 +94,7 @@ export async function requestGpu(options: GpuOptions = {}): Promise<Gpu> {
   let device = options.device;
   if (!device) {
     const powerPreference = options.powerPreference ?? "high-performance";
-    const webgpu = (options.webgpu ?? webgpuFromEnv() ?? "deno") as WebGpuName;
+    const webgpu = (options.webgpu ?? envVar(WEBGPU_ENV) ?? "deno") as WebGpuName;
     if (!WEBGPU_NAMES.includes(webgpu)) {
       throw new RangeError(`Set webgpu (or $${WEBGPU_ENV}) to ${WEBGPU_NAMES.join(" or ")}: got ${webgpu}`);
     }

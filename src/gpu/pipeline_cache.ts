@@ -139,7 +139,7 @@ export class PipelineCache {
         entries: spec.bindings.map((binding, i) => ({
           binding: i,
           visibility: GPUShaderStage.COMPUTE,
-          buffer: { type: binding.shared ? "storage" : BUFFER_TYPE[binding.access] },
+          buffer: { type: BUFFER_TYPE[binding.access] },
         })),
       });
       const pipelineLayout = this.device.createPipelineLayout({
@@ -198,9 +198,7 @@ export class PipelineCache {
       const buffer = (entries[i].resource as GPUBufferBinding).buffer;
       bound.set(buffer, [...(bound.get(buffer) ?? []), binding.name]);
     }
-    const writable = new Set(
-      spec.bindings.filter((b) => b.access === "read_write" || b.shared).map((b) => b.name),
-    );
+    const writable = new Set(spec.bindings.filter((b) => b.access === "read_write").map((b) => b.name));
     for (const [buffer, names] of bound) {
       if (names.length > 1 && names.some((n) => writable.has(n))) {
         throw new RangeError(

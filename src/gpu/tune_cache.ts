@@ -8,6 +8,7 @@
  * @module
  */
 import type { Conv2dTile } from "../../kernels/conv2d.ts";
+import { envVar } from "../env.ts";
 
 /** One remembered choice. */
 export interface TuneEntry {
@@ -34,22 +35,16 @@ interface TuneFile {
 /** Environment variable naming the folder of the tuning cache. */
 export const TUNE_CACHE_ENV = "YOLO_WGSL_CACHE_DIR";
 
-function env(name: string): string | undefined {
-  try {
-    return Deno.env.get(name) || undefined;
-  } catch {
-    return undefined; // no --allow-env
-  }
-}
-
 /**
  * Where the tuning cache lives by default: `$YOLO_WGSL_CACHE_DIR/tune.json`, else
  * `$XDG_CACHE_HOME/yolo-wgsl/tune.json`, else `$HOME/.cache/yolo-wgsl/tune.json`; undefined when none of
  * them is known (no environment access): no cache then.
  */
 export function defaultTuneCachePath(): string | undefined {
-  const dir = env(TUNE_CACHE_ENV) ??
-    (env("XDG_CACHE_HOME") ?? (env("HOME") ? `${env("HOME")}/.cache` : undefined))?.concat("/yolo-wgsl");
+  const dir = envVar(TUNE_CACHE_ENV) ??
+    (envVar("XDG_CACHE_HOME") ?? (envVar("HOME") ? `${envVar("HOME")}/.cache` : undefined))?.concat(
+      "/yolo-wgsl",
+    );
   return dir ? `${dir}/tune.json` : undefined;
 }
 

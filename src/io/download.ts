@@ -8,6 +8,7 @@
 import { join } from "node:path";
 import { CheckpointError } from "../errors.ts";
 import { progress } from "../log.ts";
+import { envVar } from "../env.ts";
 
 /** Where Ultralytics publishes the weights of its 8.3.x releases. */
 export const ASSETS_URL = "https://github.com/ultralytics/assets/releases/download/v8.3.0";
@@ -31,18 +32,9 @@ export interface WeightsOptions {
   assetsUrl?: string | null;
 }
 
-/** An environment variable, or undefined when unset, empty or not permitted. */
-function env(name: string): string | undefined {
-  try {
-    return Deno.env.get(name) || undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** The weights folder that `weightsDir` (or its default) names. */
 export function weightsDir(dir?: string | null): string {
-  return dir ?? env("YOLO_WGSL_WEIGHTS_DIR") ?? "weights";
+  return dir ?? envVar("YOLO_WGSL_WEIGHTS_DIR") ?? "weights";
 }
 
 /** Why a request failed, in a few words ("connection refused (offline?)", "HTTP 404 Not Found"). */
@@ -227,7 +219,7 @@ export async function findOrDownloadWeights(name: string, options: WeightsOption
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   }
-  const base = options.assetsUrl ?? env("YOLO_WGSL_ASSETS_URL") ?? ASSETS_URL;
+  const base = options.assetsUrl ?? envVar("YOLO_WGSL_ASSETS_URL") ?? ASSETS_URL;
   const url = `${base.replace(/\/+$/, "")}/${name}`;
   const fail = (detail: string) =>
     new CheckpointError(

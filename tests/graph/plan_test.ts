@@ -195,7 +195,7 @@ Deno.test("planCalls never binds one buffer twice in a call where a binding is w
       for (const software of [false, true]) {
         for (const call of planCalls(plan, { maxWorkgroupStorage: 32768, maxInvocations: 1024, software })) {
           const writable = new Set(
-            call.spec.bindings.filter((b) => b.access === "read_write" || b.shared).map((b) => b.name),
+            call.spec.bindings.filter((b) => b.access === "read_write").map((b) => b.name),
           );
           const byBuffer = new Map<number, string[]>();
           for (const [b, t] of Object.entries(call.bind)) {

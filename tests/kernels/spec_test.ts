@@ -54,7 +54,7 @@ for (const [stem, spec] of Object.entries({ ...kernels, ...f16Specs, ...castKern
     const bindings = parseBindings(code);
     assert.deepEqual(
       bindings,
-      spec.bindings.map((b, index) => ({ index, name: b.name, access: b.shared ? "read_write" : b.access })),
+      spec.bindings.map((b, index) => ({ index, name: b.name, access: b.access })),
       "bindings: names, order, access",
     );
     const accesses = spec.bindings.map((b) => b.access);
