@@ -3,59 +3,91 @@
  * OpenGL backend over Mesa's llvmpipe, as lavapipe lacks a Vulkan feature Dawn needs) against Deno's own
  * WebGPU. Dawn validates what wgpu does not (a buffer bound twice with one binding writable, WGSL constants
  * out of f32 range), so these runs also check that every dispatch the engine records is valid WebGPU.
+ *
+ * Dawn's side runs in a child process (`_dawn_child.ts`, which says why); Deno's here, on the same case
+ * (`_dawn_case.ts`).
  */
 import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
 import { requestGpu } from "../../src/gpu/device.ts";
 import { Executor, FOLD_KINDS } from "../../src/gpu/executor.ts";
 import { loadModel } from "../../src/load_model.ts";
 import { YOLO } from "../../src/yolo.ts";
 import { assertClose } from "../_close.ts";
-import { randomArray } from "../_rand.ts";
-import { sharedPath } from "../_shared.ts";
+import { DAWN_CASE } from "./_dawn_case.ts";
+
+/** Runs `_dawn_child.ts what` and returns its JSON line; its exit status must be 0. */
+async function onDawn<T>(what: "forward" | "predict"): Promise<T> {
+  const child = fileURLToPath(new URL("./_dawn_child.ts", import.meta.url));
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", child, what],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  const errors = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 0, `_dawn_child.ts ${what} exited with ${out.code}:\n${errors}`);
+  const line = text.trim().split("\n").at(-1) ?? "";
+  return JSON.parse(line) as T;
+}
 
 Deno.test("webgpu dawn: the software and hardware plans give Deno's WebGPU outputs", async () => {
-  const [dawn, deno] = await Promise.all([requestGpu({ webgpu: "dawn" }), requestGpu({ webgpu: "deno" })]);
-  const model = await loadModel("yolo11n-seg.yaml");
-  const shape = [2, 3, 64, 96];
-  const input = randomArray(shape.reduce((a, b) => a * b), 7, 0, 1);
+  const dawn = await onDawn<
+    { software: boolean; plans: Record<string, { output0: number[]; output1: number[] }> }
+  >(
+    "forward",
+  );
+  const expected = DAWN_CASE.plans(dawn.software);
+  assert.deepEqual(Object.keys(dawn.plans), expected.map(String), "Dawn ran every plan");
+  const gpu = await requestGpu({ webgpu: "deno" });
+  const model = await loadModel(DAWN_CASE.model);
   try {
-    // The plan each adapter picks, and the big-GPU plan with every fold (conv2d tiles, split views, R_IN_Y).
-    for (const software of [dawn.software, false]) {
+    for (const software of expected) {
       const options = { tune: false, fuse: software ? false : FOLD_KINDS };
-      const ours = new Executor({ ...dawn, software }, model, options);
-      const theirs = new Executor({ ...deno, software }, model, options);
+      const theirs = new Executor({ ...gpu, software }, model, options);
       try {
-        const a = await ours.forward(input, shape);
-        const b = await theirs.forward(input, shape);
+        const b = await theirs.forward(DAWN_CASE.input(), DAWN_CASE.shape);
+        const a = dawn.plans[String(software)];
         const plan = software ? "software plan" : "hardware plan";
-        assertClose(a.output0.data, b.output0.data, { atol: 1e-4, rtol: 1e-4 }, `${plan} output0`);
-        assertClose(a.output1!.data, b.output1!.data, { atol: 1e-4, rtol: 1e-4 }, `${plan} output1`);
+        assert.equal(a.output0.length, b.output0.data.length, `${plan} output0 size`);
+        assertClose(
+          new Float32Array(a.output0),
+          b.output0.data,
+          { atol: 1e-4, rtol: 1e-4 },
+          `${plan} output0`,
+        );
+        assertClose(
+          new Float32Array(a.output1),
+          b.output1!.data,
+          { atol: 1e-4, rtol: 1e-4 },
+          `${plan} output1`,
+        );
       } finally {
-        ours.dispose();
         theirs.dispose();
       }
     }
   } finally {
-    dawn.device.destroy();
-    deno.device.destroy();
+    gpu.device.destroy();
   }
 });
 
 Deno.test("webgpu dawn: predict gives Deno's WebGPU results (boxes, classes, masks)", async () => {
-  const file = sharedPath("models/yolo11n-seg-c128.pt");
-  const image = sharedPath("datasets/coco128-seg/images/train2017/000000000009.jpg");
-  const dawn = await YOLO.load(file, { webgpu: "dawn" });
-  const deno = await YOLO.load(file, { webgpu: "deno" });
+  interface Found {
+    cls: number[];
+    xyxy: number[];
+    conf: number[];
+    masks: { shape: number[]; digest: string } | null;
+  }
+  const a = await onDawn<Found>("predict");
+  const deno = await YOLO.load(DAWN_CASE.checkpoint(), { webgpu: "deno" });
   try {
-    const [a] = await dawn.predict(image);
-    const [b] = await deno.predict(image);
+    const [b] = await deno.predict(DAWN_CASE.image());
     assert.ok(b.boxes.cls.length > 0, "the reference image has detections");
-    assert.deepEqual(a.boxes.cls, b.boxes.cls);
-    assertClose(a.boxes.xyxy, b.boxes.xyxy, { atol: 1e-3, rtol: 0 }, "boxes");
-    assertClose(a.boxes.conf, b.boxes.conf, { atol: 1e-5, rtol: 0 }, "conf");
-    assert.deepEqual(a.masks!.data, b.masks!.data);
+    assert.deepEqual(a.cls, [...b.boxes.cls]);
+    assertClose(new Float32Array(a.xyxy), b.boxes.xyxy, { atol: 1e-3, rtol: 0 }, "boxes");
+    assertClose(new Float32Array(a.conf), b.boxes.conf, { atol: 1e-5, rtol: 0 }, "conf");
+    assert.deepEqual(a.masks, { shape: b.masks!.shape, digest: await DAWN_CASE.digest(b.masks!.data) });
   } finally {
-    dawn.dispose();
     deno.dispose();
   }
 });
