@@ -1,9 +1,11 @@
 /**
  * Where a forward's wall time goes beyond its GPU time: an empty submit + onSubmittedWorkDone, a readback of
  * N MB (copy + mapAsync + getMappedRange(), with and without a second copy by .slice), and an input upload of
- * N MB, each timed alone (median of 20); and four small readbacks awaited in turn or started together.
+ * N MB, each timed alone (median of 20); four small readbacks awaited in turn or started together; and the
+ * host's cost of recording a forward's dispatches (D pipelines, each set with its bind group and dispatched
+ * once, then `finish`: the CPU work every forward repeats, as WebGPU command buffers are single-use).
  *
- *   deno run -A bench/gap.ts [--mb 7] [--webgpu deno|dawn]
+ *   deno run -A bench/gap.ts [--mb 7] [--dispatches 70] [--webgpu deno|dawn]
  * @module
  */
 import { parseArgs } from "node:util";
@@ -11,7 +13,11 @@ import { requestGpu, type WebGpuName } from "../src/gpu/device.ts";
 import { percentile } from "./_stats.ts";
 
 const { values } = parseArgs({
-  options: { mb: { type: "string", default: "7" }, webgpu: { type: "string", default: "deno" } },
+  options: {
+    mb: { type: "string", default: "7" },
+    dispatches: { type: "string", default: "70" },
+    webgpu: { type: "string", default: "deno" },
+  },
 });
 const bytes = Math.round(Number(values.mb) * 2 ** 20 / 4) * 4;
 const { device, adapter } = await requestGpu({ webgpu: values.webgpu as WebGpuName });
@@ -90,5 +96,47 @@ await time("4 submits, 4 KB read each, started together", async () => {
   submitCopies();
   await Promise.all(small.map((b) => b.mapAsync(GPUMapMode.READ)));
   small.forEach((b) => b.unmap());
+});
+// Recording a forward: D distinct pipelines (as a folded YOLO11n-seg forward at batch 1 has ~70 dispatches).
+const count = Number(values.dispatches);
+const code = `override K: f32 = 0.0;
+@group(0) @binding(0) var<storage, read> a: array<f32>;
+@group(0) @binding(1) var<storage, read_write> b: array<f32>;
+@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) g: vec3<u32>) {
+  if (g.x < arrayLength(&b)) { b[g.x] = a[g.x] + K; }
+}`;
+const module = device.createShaderModule({ code });
+const chain = Array.from(
+  { length: count + 1 },
+  () => device.createBuffer({ size: 256, usage: usage.STORAGE }),
+);
+const pipelines = Array.from(
+  { length: count },
+  (_, i) =>
+    device.createComputePipeline({
+      layout: "auto",
+      compute: { module, entryPoint: "main", constants: { K: i } },
+    }),
+);
+const groups = pipelines.map((p, i) =>
+  device.createBindGroup({
+    layout: p.getBindGroupLayout(0),
+    entries: [{ binding: 0, resource: { buffer: chain[i] } }, {
+      binding: 1,
+      resource: { buffer: chain[i + 1] },
+    }],
+  })
+);
+// deno-lint-ignore require-await
+await time(`recording ${count} dispatches (encode + finish, no submit)`, async () => {
+  const enc = device.createCommandEncoder();
+  const pass = enc.beginComputePass();
+  for (let i = 0; i < count; i++) {
+    pass.setPipeline(pipelines[i]);
+    pass.setBindGroup(0, groups[i]);
+    pass.dispatchWorkgroups(1);
+  }
+  pass.end();
+  enc.finish();
 });
 device.destroy();

@@ -1,8 +1,9 @@
 /**
- * The Dawn side of `dawn_test.ts`, run in a process of its own: `npm:webgpu`'s native module, loaded into a
- * `deno test --parallel` worker beside other GPU tests, now and then corrupts the heap as the process exits
- * (glibc "corrupted size vs. prev_size", after every test passed), which would end the whole test run. Here it
- * is loaded into a main thread, as `cli.ts webgpu=dawn` loads it.
+ * The Dawn side of `dawn_test.ts`, run in a process of its own. On this machine Dawn reaches llvmpipe through
+ * Mesa's OpenGL (EGL), and Mesa's OpenGL stack loaded in `deno test --parallel` workers now and then corrupts
+ * the heap as the process exits, after every test passed (glibc "corrupted size vs. prev_size"; seen with Dawn
+ * in a worker, and with wgpu's own OpenGL backend, which `tests/_run.ts` therefore leaves off). Here Dawn is
+ * loaded into a main thread, as `cli.ts webgpu=dawn` loads it.
  *
  *   deno run -A tests/gpu/_dawn_child.ts forward|predict   (prints one JSON line)
  *
