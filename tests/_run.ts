@@ -24,7 +24,7 @@ const filter = Deno.args.length > 0 ? Deno.args : ["tests/", "mod.ts", "src/", "
 // On Linux, Deno's WebGPU starts every backend wgpu has, Mesa's OpenGL (EGL, swrast) beside Vulkan, in each
 // test worker, though only the Vulkan adapter is used. With the OpenGL stack loaded in parallel workers, the
 // process now and then corrupted its heap and aborted as it exited, after every test had passed (glibc
-// "corrupted size vs. prev_size in fastbins"; 1 run in 20 of a small set of kernel test files, 0 in 40 with
+// "corrupted size vs. prev_size in fastbins"; 4 runs in 40 of a small set of kernel test files, 0 in 40 with
 // Vulkan alone). The tests use Vulkan alone unless DENO_WEBGPU_BACKEND says otherwise.
 const backend = Deno.build.os === "linux"
   ? { DENO_WEBGPU_BACKEND: Deno.env.get("DENO_WEBGPU_BACKEND") ?? "vulkan" }
