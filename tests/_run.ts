@@ -26,7 +26,7 @@ const filter = Deno.args.length > 0 ? Deno.args : ["tests/", "mod.ts", "src/", "
 // process now and then corrupted its heap and aborted as it exited, after every test had passed (glibc
 // "corrupted size vs. prev_size in fastbins"; 4 runs in 40 of a small set of kernel test files, 0 in 40 with
 // Vulkan alone). The tests use Vulkan alone unless DENO_WEBGPU_BACKEND says otherwise.
-const backend = Deno.build.os === "linux"
+const backend: Record<string, string> = Deno.build.os === "linux"
   ? { DENO_WEBGPU_BACKEND: Deno.env.get("DENO_WEBGPU_BACKEND") ?? "vulkan" }
   : {};
 const child = new Deno.Command(Deno.execPath(), {
