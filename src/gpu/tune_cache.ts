@@ -41,10 +41,9 @@ export const TUNE_CACHE_ENV = "YOLO_WGSL_CACHE_DIR";
  * them is known (no environment access): no cache then.
  */
 export function defaultTuneCachePath(): string | undefined {
-  const dir = envVar(TUNE_CACHE_ENV) ??
-    (envVar("XDG_CACHE_HOME") ?? (envVar("HOME") ? `${envVar("HOME")}/.cache` : undefined))?.concat(
-      "/yolo-wgsl",
-    );
+  const home = envVar("HOME");
+  const cache = envVar("XDG_CACHE_HOME") ?? (home ? `${home}/.cache` : undefined);
+  const dir = envVar(TUNE_CACHE_ENV) ?? (cache ? `${cache}/yolo-wgsl` : undefined);
   return dir ? `${dir}/tune.json` : undefined;
 }
 

@@ -10,10 +10,7 @@ import assert from "node:assert/strict";
 import { letterbox, letterboxGeometry, letterboxInto } from "../../src/data/letterbox.ts";
 import { decodeImage, type Image, loadImage } from "../../src/io/image.ts";
 import { sharedPath } from "../_shared.ts";
-
-const sha1 = async (b: Uint8Array) =>
-  [...new Uint8Array(await crypto.subtle.digest("SHA-1", b as Uint8Array<ArrayBuffer>))]
-    .map((v) => v.toString(16).padStart(2, "0")).join("");
+import { sha1 } from "../_sha1.ts";
 
 /** The letterboxed tensor back to uint8 HWC RGB (exact: every value is k / 255 in float32). */
 function toBytes(data: Float32Array, h: number, w: number): Uint8Array {

@@ -3,6 +3,7 @@
  * side (Dawn's in `_dawn_child.ts`, Deno's in the test), so the two can only differ by the implementation.
  * @module
  */
+import { FOLD_KINDS } from "../../src/gpu/executor.ts";
 import { randomArray } from "../_rand.ts";
 import { sharedPath } from "../_shared.ts";
 
@@ -21,15 +22,14 @@ export const DAWN_CASE = {
   plans(software: boolean): boolean[] {
     return [...new Set([software, false])];
   },
+  /** The executor's options for a plan: untuned; the hardware plan with every kind of fold. */
+  options(software: boolean): { tune: false; fuse: false | typeof FOLD_KINDS } {
+    return { tune: false, fuse: software ? false : FOLD_KINDS };
+  },
   checkpoint(): string {
     return sharedPath("models/yolo11n-seg-c128.pt");
   },
   image(): string {
     return sharedPath("datasets/coco128-seg/images/train2017/000000000009.jpg");
-  },
-  /** SHA-256 of bytes, as hex (masks compared without sending them across processes). */
-  async digest(bytes: Uint8Array): Promise<string> {
-    const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
-    return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
   },
 };

@@ -10,9 +10,10 @@
  * @module
  */
 import { requestGpu } from "../../src/gpu/device.ts";
-import { Executor, FOLD_KINDS } from "../../src/gpu/executor.ts";
+import { Executor } from "../../src/gpu/executor.ts";
 import { loadModel } from "../../src/load_model.ts";
 import { YOLO } from "../../src/yolo.ts";
+import { sha1 } from "../_sha1.ts";
 import { DAWN_CASE } from "./_dawn_case.ts";
 
 async function forward(): Promise<unknown> {
@@ -21,8 +22,7 @@ async function forward(): Promise<unknown> {
   const plans: Record<string, { output0: number[]; output1: number[] }> = {};
   try {
     for (const software of DAWN_CASE.plans(gpu.software)) {
-      const options = { tune: false, fuse: software ? false : FOLD_KINDS };
-      const executor = new Executor({ ...gpu, software }, model, options);
+      const executor = new Executor({ ...gpu, software }, model, DAWN_CASE.options(software));
       try {
         const out = await executor.forward(DAWN_CASE.input(), DAWN_CASE.shape);
         plans[String(software)] = { output0: [...out.output0.data], output1: [...out.output1!.data] };
@@ -44,7 +44,7 @@ async function predict(): Promise<unknown> {
       cls: [...r.boxes.cls],
       xyxy: [...r.boxes.xyxy],
       conf: [...r.boxes.conf],
-      masks: r.masks ? { shape: r.masks.shape, digest: await DAWN_CASE.digest(r.masks.data) } : null,
+      masks: r.masks ? { shape: r.masks.shape, digest: await sha1(r.masks.data) } : null,
     };
   } finally {
     model.dispose();

@@ -10,10 +10,11 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { requestGpu } from "../../src/gpu/device.ts";
-import { Executor, FOLD_KINDS } from "../../src/gpu/executor.ts";
+import { Executor } from "../../src/gpu/executor.ts";
 import { loadModel } from "../../src/load_model.ts";
 import { YOLO } from "../../src/yolo.ts";
 import { assertClose } from "../_close.ts";
+import { sha1 } from "../_sha1.ts";
 import { DAWN_CASE } from "./_dawn_case.ts";
 
 /** Runs `_dawn_child.ts what` and returns its JSON line; its exit status must be 0. */
@@ -43,8 +44,7 @@ Deno.test("webgpu dawn: the software and hardware plans give Deno's WebGPU outpu
   const model = await loadModel(DAWN_CASE.model);
   try {
     for (const software of expected) {
-      const options = { tune: false, fuse: software ? false : FOLD_KINDS };
-      const theirs = new Executor({ ...gpu, software }, model, options);
+      const theirs = new Executor({ ...gpu, software }, model, DAWN_CASE.options(software));
       try {
         const b = await theirs.forward(DAWN_CASE.input(), DAWN_CASE.shape);
         const a = dawn.plans[String(software)];
@@ -86,7 +86,7 @@ Deno.test("webgpu dawn: predict gives Deno's WebGPU results (boxes, classes, mas
     assert.deepEqual(a.cls, [...b.boxes.cls]);
     assertClose(new Float32Array(a.xyxy), b.boxes.xyxy, { atol: 1e-3, rtol: 0 }, "boxes");
     assertClose(new Float32Array(a.conf), b.boxes.conf, { atol: 1e-5, rtol: 0 }, "conf");
-    assert.deepEqual(a.masks, { shape: b.masks!.shape, digest: await DAWN_CASE.digest(b.masks!.data) });
+    assert.deepEqual(a.masks, { shape: b.masks!.shape, digest: await sha1(b.masks!.data) });
   } finally {
     deno.dispose();
   }

@@ -11,10 +11,7 @@ import { DatasetError } from "../../src/errors.ts";
 import { decodeImage, loadImage } from "../../src/io/image.ts";
 import { rand } from "../_rand.ts";
 import { sharedPath } from "../_shared.ts";
-
-const sha1 = async (b: Uint8Array) =>
-  [...new Uint8Array(await crypto.subtle.digest("SHA-1", b as Uint8Array<ArrayBuffer>))]
-    .map((v) => v.toString(16).padStart(2, "0")).join("");
+import { sha1 } from "../_sha1.ts";
 
 const bus = await Deno.readFile(sharedPath("images/bus.jpg"));
 const zidane = await Deno.readFile(sharedPath("images/zidane.jpg"));
