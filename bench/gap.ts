@@ -1,9 +1,11 @@
 /**
  * Where a forward's wall time goes beyond its GPU time: an empty submit + onSubmittedWorkDone, a readback of
- * N MB (copy + mapAsync + getMappedRange(), with and without a second copy by .slice), and an input upload of
- * N MB, each timed alone (median of 20); four small readbacks awaited in turn or started together; and the
- * host's cost of recording a forward's dispatches (D pipelines, each set with its bind group and dispatched
- * once, then `finish`: the CPU work every forward repeats, as WebGPU command buffers are single-use).
+ * N MB (copy + awaited mapAsync + getMappedRange().slice, as the spec has it; the same through the engine's
+ * `MapReader`, which reads without awaiting the map where that is safe, see `src/gpu/map_read.ts`), and an
+ * input upload of N MB, each timed alone (median of 20); four small readbacks awaited in turn, started
+ * together, or through the reader; and the host's cost of recording a forward's dispatches (D pipelines, each
+ * set with its bind group and dispatched once, then `finish`: the CPU work every forward repeats, as WebGPU
+ * command buffers are single-use).
  *
  *   deno run -A bench/gap.ts [--mb 7] [--dispatches 70] [--webgpu deno|dawn]
  * @module
@@ -20,7 +22,7 @@ const { values } = parseArgs({
   },
 });
 const bytes = Math.round(Number(values.mb) * 2 ** 20 / 4) * 4;
-const { device, adapter } = await requestGpu({ webgpu: values.webgpu as WebGpuName });
+const { device, adapter, reader } = await requestGpu({ webgpu: values.webgpu as WebGpuName });
 const usage = GPUBufferUsage;
 const src = device.createBuffer({ size: bytes, usage: usage.STORAGE | usage.COPY_SRC | usage.COPY_DST });
 const staging = device.createBuffer({ size: bytes, usage: usage.MAP_READ | usage.COPY_DST });
@@ -59,13 +61,11 @@ await time("copy + mapAsync + getMappedRange().slice", async () => {
   new Float32Array(staging.getMappedRange().slice(0));
   staging.unmap();
 });
-await time("copy + mapAsync + getMappedRange() (kept after unmap: Deno's read maps are copies)", async () => {
+await time(`copy + MapReader.read (early reads: ${(await reader.behaviour()).early})`, async () => {
   const enc = device.createCommandEncoder();
   enc.copyBufferToBuffer(src, 0, staging, 0, bytes);
   device.queue.submit([enc.finish()]);
-  await staging.mapAsync(GPUMapMode.READ);
-  new Float32Array(staging.getMappedRange());
-  staging.unmap();
+  new Float32Array(await reader.read(staging));
 });
 await time("copy + mapAsync only", async () => {
   const enc = device.createCommandEncoder();
@@ -96,6 +96,10 @@ await time("4 submits, 4 KB read each, started together", async () => {
   submitCopies();
   await Promise.all(small.map((b) => b.mapAsync(GPUMapMode.READ)));
   small.forEach((b) => b.unmap());
+});
+await time("4 submits, 4 KB read each through MapReader, one after another", async () => {
+  submitCopies();
+  for (const b of small) await reader.read(b);
 });
 // Recording a forward: D distinct pipelines (as a folded YOLO11n-seg forward at batch 1 has ~70 dispatches).
 const count = Number(values.dispatches);

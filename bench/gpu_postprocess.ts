@@ -120,13 +120,11 @@ async function run(read: boolean, time = false) {
   }
   device.queue.submit([enc.finish()]);
   if (time && timer) {
-    await timer.readback.mapAsync(GPUMapMode.READ);
-    const [start, end] = new BigInt64Array(timer.readback.getMappedRange().slice(0));
-    timer.readback.unmap();
+    const [start, end] = new BigInt64Array(await gpu.reader.read(timer.readback));
     return Number(end - start) / 1e6;
   }
   if (!read) return await device.queue.onSubmittedWorkDone();
-  const { images } = await readNms(staging.header, staging.pool, st, 1, false);
+  const { images } = await readNms(staging.header, staging.pool, st, 1, gpu.reader);
   return gpuDetections(images[0]!, [H, W], origShape);
 }
 const timed = async (read: boolean) => {
@@ -166,7 +164,7 @@ const { images } = await (async () => {
   enc.copyBufferToBuffer(st.header, 0, staging.header, 0, st.header.size);
   enc.copyBufferToBuffer(st.pool, 0, staging.pool, 0, st.pool.size);
   device.queue.submit([enc.finish()]);
-  return await readNms(staging.header, staging.pool, st, 1, false);
+  return await readNms(staging.header, staging.pool, st, 1, gpu.reader);
 })();
 const image = images[0]!;
 const t1 = performance.now();

@@ -7,6 +7,7 @@
  */
 import type { KernelSpec } from "../kernels/_spec.ts";
 import { type Gpu, requestGpu, withErrorScope } from "../src/gpu/device.ts";
+import { MapReader } from "../src/gpu/map_read.ts";
 import { PipelineCache } from "../src/gpu/pipeline_cache.ts";
 
 /** The device and pipeline cache shared by a test module. */
@@ -17,6 +18,7 @@ export interface TestGpu {
 }
 
 let shared: Promise<TestGpu> | undefined;
+const readers = new WeakMap<GPUDevice, MapReader>();
 
 /**
  * The module's device and cache, requested on first use. Throws the adapter message when there
@@ -27,7 +29,10 @@ export function testGpu(): Promise<TestGpu> {
     onError: (error) => {
       throw new Error(`Uncaptured WebGPU error: ${error.message}`);
     },
-  }).then((gpu) => ({ gpu, device: gpu.device, cache: new PipelineCache(gpu.device) }));
+  }).then((gpu) => {
+    readers.set(gpu.device, gpu.reader);
+    return { gpu, device: gpu.device, cache: new PipelineCache(gpu.device) };
+  });
   return shared;
 }
 
@@ -53,7 +58,13 @@ export function upload(
   return buffer;
 }
 
-/** Reads the first `length` floats (f16 ones with `f16`) of `buffer` back to the CPU. */
+/** Free readback buffers by device and size, reused so that their reads after the first are early ones. */
+const stagingPool = new WeakMap<GPUDevice, Map<number, GPUBuffer[]>>();
+
+/**
+ * Reads the first `length` floats (f16 ones with `f16`) of `buffer` back to the CPU through `device`'s
+ * reader (the engine's: early reads on Deno's WebGPU once a pooled readback buffer has been read once).
+ */
 export async function readBack(
   device: GPUDevice,
   buffer: GPUBuffer,
@@ -62,21 +73,29 @@ export async function readBack(
 ): Promise<Float32Array> {
   const bytes = length * (f16 ? 2 : 4);
   const size = Math.max(16, Math.ceil(bytes / 16) * 16);
-  const staging = device.createBuffer({
-    label: `${buffer.label}.readback`,
+  const pool = stagingPool.get(device) ?? new Map<number, GPUBuffer[]>();
+  stagingPool.set(device, pool);
+  const free = pool.get(size) ?? [];
+  pool.set(size, free);
+  const staging = free.pop() ?? device.createBuffer({
+    label: `readback.${size}`,
     size,
     usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
   });
   const encoder = device.createCommandEncoder({ label: `${buffer.label}.readback` });
   encoder.copyBufferToBuffer(buffer, 0, staging, 0, size);
   device.queue.submit([encoder.finish()]);
-  await staging.mapAsync(GPUMapMode.READ);
   // Mapped ranges are whole 4-byte words; an odd count of f16 values leaves half a word unread.
-  const mapped = staging.getMappedRange(0, Math.ceil(bytes / 4) * 4).slice(0, bytes);
-  const out = f16 ? Float32Array.from(new Float16Array(mapped)) : new Float32Array(mapped);
-  staging.unmap();
-  staging.destroy();
-  return out;
+  const mapped = (await readerOf(device).read(staging, 0, Math.ceil(bytes / 4) * 4)).slice(0, bytes);
+  free.push(staging);
+  return f16 ? Float32Array.from(new Float16Array(mapped)) : new Float32Array(mapped);
+}
+
+/** The reader of `device`: the shared test device's own, else one made for it. */
+function readerOf(device: GPUDevice): MapReader {
+  let reader = readers.get(device);
+  if (!reader) readers.set(device, reader = new MapReader(device));
+  return reader;
 }
 
 /** What {@linkcode runKernel} binds and runs. */

@@ -55,7 +55,7 @@ const FIXED32 = 5;
 
 /**
  * Reads a protobuf message: call `next()` until it returns false, then read the field's payload with
- * the method matching its wire type, or `skip()` it.
+ * the method matching its wire type, or `skipField()` it.
  */
 export class ProtoReader {
   pos: number;
@@ -138,7 +138,7 @@ export class ProtoReader {
   }
 
   /** Skips the current field's payload. */
-  skip(): void {
+  skipField(): void {
     switch (this.wire) {
       case VARINT:
         this.varint();
@@ -199,12 +199,12 @@ export function readOnnxGraph(bytes: Uint8Array): OnnxGraph {
   const model = new ProtoReader(bytes);
   while (model.next()) {
     if (model.field !== 7 || model.wire !== LEN) {
-      model.skip();
+      model.skipField();
       continue;
     }
     const g = model.message();
     while (g.next()) {
-      if (g.wire !== LEN) g.skip();
+      if (g.wire !== LEN) g.skipField();
       else if (g.field === 1) graph.nodes.push(readNode(g.message()));
       else if (g.field === 5) {
         const t = readTensor(g.message());
@@ -212,7 +212,7 @@ export function readOnnxGraph(bytes: Uint8Array): OnnxGraph {
         else if (t.int) graph.intInitializers.set(t.name, t.int);
       } else if (g.field === 11) graph.inputs.push(valueInfoName(g.message()));
       else if (g.field === 12) graph.outputs.push(valueInfoName(g.message()));
-      else g.skip();
+      else g.skipField();
     }
   }
   const isInitializer = (name: string) => graph.initializers.has(name) || graph.intInitializers.has(name);
@@ -249,7 +249,7 @@ function readTensor(r: ProtoReader): { name: string; float?: OnnxTensor; int?: O
     else if (r.field === 7) r.varints(ints, true);
     else if (r.field === 8 && r.wire === LEN) name = r.string();
     else if (r.field === 9 && r.wire === LEN) raw = r.bytes();
-    else r.skip();
+    else r.skipField();
   }
   const count = dims.reduce((a, b) => a * b, 1);
   if (dataType === FLOAT) {
@@ -282,7 +282,7 @@ function readTensor(r: ProtoReader): { name: string; float?: OnnxTensor; int?: O
 function readNode(r: ProtoReader): OnnxNode {
   const node: OnnxNode = { opType: "", name: "", inputs: [], outputs: [], attributes: {} };
   while (r.next()) {
-    if (r.wire !== LEN) r.skip();
+    if (r.wire !== LEN) r.skipField();
     else if (r.field === 1) node.inputs.push(r.string());
     else if (r.field === 2) node.outputs.push(r.string());
     else if (r.field === 3) node.name = r.string();
@@ -290,7 +290,7 @@ function readNode(r: ProtoReader): OnnxNode {
     else if (r.field === 5) {
       const [key, value] = readAttribute(r.message());
       if (value !== undefined) node.attributes[key] = value;
-    } else r.skip();
+    } else r.skipField();
   }
   return node;
 }
@@ -319,7 +319,7 @@ function readAttribute(r: ProtoReader): [string, OnnxAttribute | undefined] {
     } else if (r.field === 8) {
       isList = true;
       r.varints(list, true);
-    } else r.skip();
+    } else r.skipField();
   }
   return [name, isList ? list : value];
 }
@@ -329,7 +329,7 @@ function valueInfoName(r: ProtoReader): string {
   let name = "";
   while (r.next()) {
     if (r.field === 1 && r.wire === LEN) name = r.string();
-    else r.skip();
+    else r.skipField();
   }
   return name;
 }

@@ -7,6 +7,7 @@
 import * as log from "../log.ts";
 import { requestDawnAdapter } from "./dawn.ts";
 import { envVar } from "../env.ts";
+import { MapReader } from "./map_read.ts";
 
 /** The one-line error when no WebGPU adapter exists. */
 export const NO_ADAPTER_MESSAGE =
@@ -49,6 +50,8 @@ export interface Gpu {
   limits: GPUSupportedLimits;
   /** A CPU-backed adapter (lavapipe, SwiftShader): kernels prefer few, large workgroups there. */
   software: boolean;
+  /** Reads the device's MAP_READ buffers back (without Deno's 10 ms wait where that is safe). */
+  reader: MapReader;
 }
 
 /** Options of {@linkcode requestGpu}. */
@@ -127,6 +130,7 @@ export async function requestGpu(options: GpuOptions = {}): Promise<Gpu> {
     device,
     features: { f16: device.features.has("shader-f16"), timestamps: device.features.has("timestamp-query") },
     limits: device.limits,
+    reader: new MapReader(device),
   };
 }
 

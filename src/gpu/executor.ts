@@ -288,7 +288,6 @@ export class Executor {
   /** The graph before those folds. */
   #unfolded: Graph;
   #tuneCache?: Promise<TuneCache>;
-  #keepsCopies?: Promise<boolean>;
   #weights = new Map<string, GPUBuffer>();
   #programs = new Map<string, Promise<Program>>();
   #queue: Promise<unknown> = Promise.resolve();
@@ -633,9 +632,7 @@ export class Executor {
       encoder.resolveQuerySet(querySet, 0, 2 * runs, resolve, 0);
       encoder.copyBufferToBuffer(resolve, 0, readback, 0, 16 * runs);
       device.queue.submit([encoder.finish()]);
-      await readback.mapAsync(GPUMapMode.READ);
-      const t = new BigInt64Array(readback.getMappedRange(0, 16 * runs).slice(0));
-      readback.unmap();
+      const t = new BigInt64Array(await this.gpu.reader.read(readback, 0, 16 * runs));
       const ms = Array.from({ length: FOLD_TIMED_RUNS }, (_, i) => Number(t[2 * i + 5] - t[2 * i + 4]) / 1e6);
       ms.sort((a, b) => a - b);
       return ms[Math.floor(ms.length / 2)];
@@ -919,33 +916,6 @@ export class Executor {
     };
   }
 
-  /**
-   * Whether a read mapping's ArrayBuffer outlives `unmap()` on this WebGPU implementation. Deno copies a
-   * read-mapped range into a fresh ArrayBuffer that unmap leaves alone, so the readback can hand that copy
-   * out without a second one; per the spec (browsers) unmap detaches it, so there the range is copied first.
-   * Probed once per executor on a 16-byte buffer.
-   */
-  #readbackKeepsCopies(): Promise<boolean> {
-    this.#keepsCopies ??= (async () => {
-      const probe = this.gpu.device.createBuffer({
-        label: "readback.probe",
-        size: 16,
-        usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-      });
-      try {
-        await probe.mapAsync(GPUMapMode.READ);
-        const range = probe.getMappedRange(0, 16);
-        probe.unmap();
-        return range.byteLength === 16 && new Uint32Array(range).length === 4;
-      } catch {
-        return false;
-      } finally {
-        probe.destroy();
-      }
-    })();
-    return this.#keepsCopies;
-  }
-
   #checkShape(shape: readonly number[]): void {
     if (this.#disposed) throw new TypeError("Cannot run a disposed model: load it again");
     const [n, c] = shape;
@@ -975,7 +945,8 @@ export class Executor {
     const program = await this.#program(n, h, w);
     // Probed before the submit: in Deno a mapAsync blocks until the GPU is idle, which would end the overlap
     // a caller of submit() wants between this forward and its own CPU work.
-    const keepsCopies = await this.#readbackKeepsCopies();
+    const reader = this.gpu.reader;
+    await reader.behaviour();
     const device = this.gpu.device;
     const out0 = program.outputs.find((o) => o.name === "output0")!;
     const out1 = program.outputs.find((o) => o.name === "output1");
@@ -1020,13 +991,9 @@ export class Executor {
       encoder.copyBufferToBuffer(timer.resolve, 0, timer.readback, 0, 16);
     }
     device.queue.submit([encoder.finish()]);
-    const mapped = (range: ArrayBuffer) => keepsCopies ? range : range.slice(0);
     const read = async (i: number): Promise<Output> => {
-      const o = program.outputs[i], staging = set.outputs[i];
-      await staging.mapAsync(GPUMapMode.READ);
-      const data = new Float32Array(mapped(staging.getMappedRange(0, o.elements * 4)));
-      staging.unmap();
-      return { data, shape: o.shape };
+      const o = program.outputs[i];
+      return { data: new Float32Array(await reader.read(set.outputs[i], 0, o.elements * 4)), shape: o.shape };
     };
     /** Copies device copies to their readback buffers (one more submit; the forward's buffers may be reused). */
     const fetchKept = (which: (GPUBuffer | undefined)[]) => {
@@ -1070,14 +1037,14 @@ export class Executor {
             set.pool!,
             gpuNms,
             n,
-            keepsCopies,
+            reader,
           );
           const result: ForwardResult = { output0: empty(out0), output1: empty(out1!), nms: images };
           if (fallback.length > 0) {
             const kept = set.kept!;
             fetchKept([...(overflow ? [kept.outputs[i0]] : []), kept.outputs[i1], kept.count!, kept.rows!]);
             const [lists, protos, full] = await Promise.all([
-              readCandidateLists(set.count!, set.rows!, n, keepsCopies),
+              readCandidateLists(set.count!, set.rows!, n, reader),
               read(i1),
               overflow ? read(i0) : undefined,
             ]);
@@ -1089,7 +1056,7 @@ export class Executor {
         }
         const result: Record<string, Output> = {};
         const [lists] = await Promise.all([
-          sel ? readCandidateLists(set.count!, set.rows!, n, keepsCopies) : undefined,
+          sel ? readCandidateLists(set.count!, set.rows!, n, reader) : undefined,
           ...program.outputs.map(async (o, i) => {
             if (!(sel && i === i0)) result[o.name] = await read(i);
           }),
@@ -1156,11 +1123,8 @@ export class Executor {
           const src = data.buffer instanceof ArrayBuffer ? data : new Float32Array(data);
           device.queue.writeBuffer(input, 0, src.buffer as ArrayBuffer, src.byteOffset, src.byteLength);
         }, timer);
-        await timer.readback.mapAsync(GPUMapMode.READ);
-        const t = new BigInt64Array(timer.readback.getMappedRange(0, 16));
-        const ms = Number(t[1] - t[0]) / 1e6;
-        timer.readback.unmap();
-        return ms;
+        const t = new BigInt64Array(await this.gpu.reader.read(timer.readback, 0, 16));
+        return Number(t[1] - t[0]) / 1e6;
       } finally {
         timer.querySet.destroy();
         timer.resolve.destroy();
@@ -1213,9 +1177,7 @@ export class Executor {
     encoder.resolveQuerySet(querySet, 0, count, resolve, 0);
     encoder.copyBufferToBuffer(resolve, 0, readback, 0, count * 8);
     device.queue.submit([encoder.finish()]);
-    await readback.mapAsync(GPUMapMode.READ);
-    const t = new BigInt64Array(readback.getMappedRange().slice(0));
-    readback.unmap();
+    const t = new BigInt64Array(await this.gpu.reader.read(readback));
     for (const b of [resolve, readback]) b.destroy();
     querySet.destroy();
     return program.steps.map((step, i) => ({

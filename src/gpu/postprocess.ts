@@ -19,6 +19,7 @@ import {
   type NmsParams,
 } from "../../kernels/nms.ts";
 import { selectCandidates, type SelectCandidatesParams } from "../../kernels/select_candidates.ts";
+import type { MapReader } from "./map_read.ts";
 import type { PipelineCache } from "./pipeline_cache.ts";
 import { type Dispatch, recordStep } from "./step.ts";
 
@@ -297,19 +298,18 @@ export function destroyNms(st: NmsState): void {
 /**
  * Maps an `nms` forward's readback of the header and mask pool: each image's detections, or undefined for
  * one left to the CPU (`fallback`; `overflow` when one of those had more candidates than the list holds).
- * `keepsCopies`: the mapped ranges outlive `unmap()` (Deno), else they are copied.
  */
 export async function readNms(
   headerBuffer: GPUBuffer,
   poolBuffer: GPUBuffer,
   st: NmsState,
   n: number,
-  keepsCopies: boolean,
+  reader: MapReader,
 ): Promise<{ images: (NmsImage | undefined)[]; fallback: number[]; overflow: boolean }> {
-  await Promise.all([headerBuffer.mapAsync(GPUMapMode.READ), poolBuffer.mapAsync(GPUMapMode.READ)]);
-  try {
-    const range = headerBuffer.getMappedRange(0, n * st.headerStride * 4);
-    const header = new Uint32Array(keepsCopies ? range : range.slice(0));
+  // Both maps start before either is awaited: on Deno's WebGPU a first read of a buffer waits >= 10 ms once.
+  const headerBytes = reader.read(headerBuffer, 0, n * st.headerStride * 4);
+  return await reader.mapped(poolBuffer, async (range) => {
+    const header = new Uint32Array(await headerBytes);
     const images: (NmsImage | undefined)[] = [];
     const fallback: number[] = [];
     let overflow = false;
@@ -327,16 +327,11 @@ export async function readNms(
         fallback.push(b);
         continue;
       }
-      const bytes = used === 0
-        ? new ArrayBuffer(0)
-        : poolBuffer.getMappedRange(b * st.poolWords * 4, used * 4);
-      images.push({ header: records, pool: new Uint32Array(keepsCopies ? bytes : bytes.slice(0)) });
+      const bytes = used === 0 ? new ArrayBuffer(0) : range(b * st.poolWords * 4, used * 4);
+      images.push({ header: records, pool: new Uint32Array(bytes) });
     }
     return { images, fallback, overflow };
-  } finally {
-    headerBuffer.unmap();
-    poolBuffer.unmap();
-  }
+  });
 }
 
 /** Maps a `select` forward's readback of the candidate counts and lists of `n` images. */
@@ -344,13 +339,8 @@ export async function readCandidateLists(
   countBuffer: GPUBuffer,
   rowsBuffer: GPUBuffer,
   n: number,
-  keepsCopies: boolean,
+  reader: MapReader,
 ): Promise<{ counts: number[]; rows: Float32Array }> {
-  await Promise.all([countBuffer.mapAsync(GPUMapMode.READ), rowsBuffer.mapAsync(GPUMapMode.READ)]);
-  const counts = [...new Uint32Array(countBuffer.getMappedRange(0, n * 4).slice(0))];
-  const range = rowsBuffer.getMappedRange();
-  const rows = new Float32Array(keepsCopies ? range : range.slice(0));
-  countBuffer.unmap();
-  rowsBuffer.unmap();
-  return { counts, rows };
+  const [counts, rows] = await Promise.all([reader.read(countBuffer, 0, n * 4), reader.read(rowsBuffer)]);
+  return { counts: [...new Uint32Array(counts)], rows: new Float32Array(rows) };
 }

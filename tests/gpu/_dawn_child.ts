@@ -18,6 +18,7 @@ import { DAWN_CASE } from "./_dawn_case.ts";
 
 async function forward(): Promise<unknown> {
   const gpu = await requestGpu({ webgpu: "dawn" });
+  const { early } = await gpu.reader.behaviour();
   const model = await loadModel(DAWN_CASE.model);
   const plans: Record<string, { output0: number[]; output1: number[] }> = {};
   try {
@@ -33,7 +34,7 @@ async function forward(): Promise<unknown> {
   } finally {
     gpu.device.destroy();
   }
-  return { software: gpu.software, plans };
+  return { software: gpu.software, early, plans };
 }
 
 async function predict(): Promise<unknown> {
