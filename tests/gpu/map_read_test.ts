@@ -140,7 +140,7 @@ class FakeBuffer {
   destroy(): void {}
 }
 
-Deno.test("MapReader: early reads only after a buffer's first settled map; back to awaiting where refused", async () => {
+Deno.test("MapReader: early reads only after a buffer's first settled map; a refused one awaits its map", async () => {
   const impl = new FakeImplementation();
   const reader = new MapReader(impl.device);
   assert.deepEqual(await reader.behaviour(), { early: true });
@@ -156,13 +156,17 @@ Deno.test("MapReader: early reads only after a buffer's first settled map; back 
   assert.equal(await read(3), 3);
   assert.equal(impl.earlyRanges, before + 4, "later reads are early: a 4-byte check and the range, twice");
   assert.equal(impl.violations, 0, "no range of a buffer before its first settled map");
-  // Now the implementation checks the map state: one refused early read, then reads await their maps.
+  // Maps no longer done when mapAsync returns: each early range is refused and its read awaits the map.
   impl.early = false;
   assert.equal(await read(4), 4);
   assert.equal(impl.refused, 1);
   assert.equal(await read(5), 5);
+  assert.equal(impl.refused, 2);
+  // And done again: early again.
+  impl.early = true;
+  const early = impl.earlyRanges;
   assert.equal(await read(6), 6);
-  assert.equal(impl.refused, 1, "no early read tried again");
+  assert.equal(impl.earlyRanges, early + 2);
   assert.equal(impl.violations, 0);
   // Where the probe is refused, no read tries early.
   const strict = new FakeImplementation();
