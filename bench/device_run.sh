@@ -48,7 +48,7 @@ trap 'kill $smi 2>/dev/null' EXIT
 case $mode in
 main)
   step forward_b1 200 "${run[@]}" bench/forward.ts --no-peer --iterations 20 --batch 1 --inflight 4 --profile --predict
-  # The same on Dawn (Vulkan): wall times without Deno's 10 ms readback wait (its own tuning: another adapter id).
+  # The same on Dawn (Vulkan): GPU and wall times against wgpu's (its own tuning: another adapter id).
   step forward_dawn 150 "${run[@]}" bench/forward.ts --no-peer --webgpu dawn --iterations 20 --batch 1 --inflight 4 --predict
   step forward_b32 150 "${run[@]}" bench/forward.ts --no-peer --iterations 10 --batch 32 --profile
   step folds 60 "${run[@]}" bench/folds.ts --imgsz 640 --rounds 2 --runs 5
