@@ -17,7 +17,7 @@ export YOLO_WGSL_CACHE_DIR="$OUT/cache" DENO_DIR=.gpu/deno_dir
 run=(deno run -A --cached-only --config bench/device.json)
 tst=(deno test -A --cached-only --config bench/device.json)
 # Lines worth seeing in the device tool's reply (the logs have everything).
-keep='yolo-wgsl|folds:|vs none|autotune|profile:|by kernel|in flight|read together|passed|FAIL|worst|adapter|empty|readback|upload|dispatch|attention|^ +[0-9.]+ ms'
+keep='yolo-wgsl|folds:|vs none|autotune|profile:|by kernel|in flight|read together|MapReader|passed|FAIL|worst|adapter|empty|readback|upload|dispatch|attention|^ +[0-9.]+ ms'
 
 # step NAME SECONDS COMMAND...: runs COMMAND for at most SECONDS (less when the budget is short).
 step() {
