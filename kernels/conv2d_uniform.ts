@@ -76,7 +76,7 @@ export const CONV2D_UNIFORM_WINDOW = 16384;
 export const CONV2D_UNIFORM_MAX_TN4 = 8;
 
 /** The largest `TM` (output pixels per invocation) the shader's register tile holds. */
-export const CONV2D_UNIFORM_MAX_TM = 4;
+export const CONV2D_UNIFORM_MAX_TM = 8;
 
 /** Chunk starts in the packed buffer are multiples of this many floats (256-byte binding offsets). */
 const CHUNK_ALIGN = 64;
@@ -129,9 +129,9 @@ export const conv2dUniform: KernelSpec<Conv2dUniformParam, Conv2dUniformOverride
     IN_NCHW: 0,
     OUT_NCHW: 0,
     OUT_STEP: 1,
-    TM: 4,
+    TM: 8,
     TN4: 8,
-    WG: 64,
+    WG: 8,
     ROW: 0,
   },
   dispatch(p, o) {
@@ -155,9 +155,9 @@ export const conv2dUniform: KernelSpec<Conv2dUniformParam, Conv2dUniformOverride
     if (!(Number.isInteger(o.TM) && o.TM >= 1 && o.TM <= CONV2D_UNIFORM_MAX_TM)) {
       throw new RangeError(`Set conv2d_uniform TM to 1..${CONV2D_UNIFORM_MAX_TM}: got ${o.TM}`);
     }
-    if (o.ROW && !(o.KSIZE <= 3 && o.OUT_STEP === 1)) {
+    if (o.ROW && !(o.KSIZE <= 3 && o.STRIDE <= 2 && o.OUT_STEP === 1)) {
       throw new RangeError(
-        `Use conv2d_uniform ROW only with KSIZE <= 3 and OUT_STEP 1: got KSIZE ${o.KSIZE}`,
+        `Use conv2d_uniform ROW only with KSIZE <= 3, STRIDE <= 2 and OUT_STEP 1: got KSIZE ${o.KSIZE}, STRIDE ${o.STRIDE}, OUT_STEP ${o.OUT_STEP}`,
       );
     }
   },

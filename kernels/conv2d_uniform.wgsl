@@ -1,17 +1,18 @@
 // conv2d_uniform: 2-D convolution for adapters that run invocations as SIMD lanes of a CPU
 // (llvmpipe/lavapipe, SwiftShader), with bias, optional SiLU and optional residual add fused.
 //
-// On such an adapter a storage-buffer load whose address differs per invocation is a loop over the
-// lanes, and a storage load at a uniform address costs the same; a uniform-buffer load at an address
-// that is the same for every invocation is one scalar load broadcast to all lanes. So here:
-//   - one invocation computes TM output pixels times 4 * TN4 output channels of one chunk, in
-//     TM x TN4 named vec4 registers; the pixels are WG apart (consecutive invocations: consecutive
-//     pixels), or with ROW neighbours in a row, so that a 3x3 conv loads each input column once
-//     for all its taps ((TM - 1) * STRIDE + 3 loads per input channel and kernel row instead of
-//     3 * TM: 24% less time for a 3x3 64 -> 64 conv at 160x160);
-//   - per reduction step it loads the TM pixels' input values (the only per-lane loads) and TN4
-//     weight vec4s from the uniform buffer `w`, at addresses that depend only on the loop
-//     counters, each weight vec4 feeding TM FMAs.
+// On such an adapter (measured on lavapipe 22.3, 8 lanes) a storage-buffer load is a loop over the
+// lanes, one scalar load each, whatever its address; a uniform-buffer load is a gather (a scalar load
+// per lane, no loop), even at an address that is the same for every lane; an FMA on registers costs
+// a small fraction of either. So the work per load is what counts:
+//   - one invocation computes TM (up to 8) output pixels times 4 * TN4 (up to 32) output channels of
+//     one chunk, in named vec4 registers; the pixels are WG apart (consecutive invocations:
+//     consecutive pixels), or with ROW neighbours in a row, so that a conv of kernel <= 3 loads each
+//     input column once for all its taps ((TM - 1) * STRIDE + KSIZE loads per input channel and
+//     kernel row instead of KSIZE * TM);
+//   - per reduction step it loads the TM pixels' input values (the per-lane loads) and TN4 weight
+//     vec4s from the uniform buffer `w`, each weight vec4 feeding TM FMAs. On lavapipe 8 x 8 ran
+//     the 3x3 64 -> 64 conv at 160x160 1.4x as fast as 4 x 8 (35.6 against 25.3 GFLOP/s).
 // A dispatch covers one chunk of at most 4 * TN4 output channels (`coBase`, `coCount`) of one group
 // and one slice of its input channels (`ciBase`, `ciCount`); the executor binds the 64 KiB window
 // of the packed weights that holds that chunk's slice, laid out as
@@ -84,15 +85,18 @@ override OUT_NCHW: bool = false;
 // of a map OUT_STEP times larger. A transposed conv with kernel == stride == OUT_STEP is OUT_STEP^2
 // such 1x1 convs, one per phase (Ultralytics Proto's 2x upsample).
 override OUT_STEP: u32 = 1u;
-// Output pixels per invocation (1..4) and output-channel vec4s per invocation (1..8): the register
+// Output pixels per invocation (1..8) and output-channel vec4s per invocation (1..8): the register
 // tile.
-override TM: u32 = 4u;
+override TM: u32 = 8u;
 override TN4: u32 = 8u;
-// Invocations per workgroup; a workgroup covers TM * WG pixels.
-override WG: u32 = 64u;
+// Invocations per workgroup; a workgroup covers TM * WG pixels. One SIMD group (8 lanes on a
+// 256-bit llvmpipe) keeps small maps spread over the CPU's threads, each running whole workgroups:
+// on lavapipe YOLO11n-seg's forward took 458 ms with 8, 477 with 16, 483 with 32.
+override WG: u32 = 8u;
 // ROW: an invocation's TM pixels are neighbours in a row (rows padded to a multiple of TM), so
-// that, for KSIZE <= 3, the (TM - 1) * STRIDE + KSIZE input columns they cover are loaded once per
-// input channel and shared by the taps; else they are WG pixels apart and each tap loads its own.
+// that, for KSIZE <= 3 and STRIDE <= 2, the (TM - 1) * STRIDE + KSIZE <= 17 input columns they
+// cover are loaded once per input channel and shared by the taps; else they are WG pixels apart and
+// each tap loads its own.
 override ROW: bool = false;
 
 // One input tap of one output pixel: where its channel 0 is, and whether it lies inside the map
@@ -207,225 +211,330 @@ fn store4(o: Out, j: u32, acc: vec4<f32>) {
   }
 }
 
-// Epilogue of one pixel's TN4 registers (those past TN4 are constant-folded away).
-fn store(
-  m: u32,
-  a0: vec4<f32>,
-  a1: vec4<f32>,
-  a2: vec4<f32>,
-  a3: vec4<f32>,
-  a4: vec4<f32>,
-  a5: vec4<f32>,
-  a6: vec4<f32>,
-  a7: vec4<f32>,
-) {
+// The registers of one pixel of the tile (`a0` .. `a7` in main): its 4 * TN4 output channels of the
+// chunk, channels 4j .. 4j + 3 in c{j}. Named fields rather than an array: llvmpipe keeps these in
+// registers (or plain stack slots), while an array indexed by a loop counter, even an unrolled one,
+// runs at half the speed. Fields past TN4 are never read or written (their code is folded away).
+struct Regs {
+  c0: vec4<f32>,
+  c1: vec4<f32>,
+  c2: vec4<f32>,
+  c3: vec4<f32>,
+  c4: vec4<f32>,
+  c5: vec4<f32>,
+  c6: vec4<f32>,
+  c7: vec4<f32>,
+}
+
+// One value per pixel of the tile: pixel t's input value of a reduction step in v{t}.
+struct Pixels {
+  v0: f32,
+  v1: f32,
+  v2: f32,
+  v3: f32,
+  v4: f32,
+  v5: f32,
+  v6: f32,
+  v7: f32,
+}
+
+// Epilogue of one pixel's registers.
+fn store(m: u32, a: Regs) {
   let o = outOf(m);
-  store4(o, 0u, a0);
+  store4(o, 0u, a.c0);
   if (TN4 > 1u) {
-    store4(o, 1u, a1);
+    store4(o, 1u, a.c1);
   }
   if (TN4 > 2u) {
-    store4(o, 2u, a2);
+    store4(o, 2u, a.c2);
   }
   if (TN4 > 3u) {
-    store4(o, 3u, a3);
+    store4(o, 3u, a.c3);
   }
   if (TN4 > 4u) {
-    store4(o, 4u, a4);
+    store4(o, 4u, a.c4);
   }
   if (TN4 > 5u) {
-    store4(o, 5u, a5);
+    store4(o, 5u, a.c5);
   }
   if (TN4 > 6u) {
-    store4(o, 6u, a6);
+    store4(o, 6u, a.c6);
   }
   if (TN4 > 7u) {
-    store4(o, 7u, a7);
+    store4(o, 7u, a.c7);
   }
 }
 
-// The register tile: pixel t, channel vec4 j in a{t}{j}. Named fields rather than an array:
-// llvmpipe keeps these in registers (or plain stack slots), while an array indexed by a loop
-// counter, even an unrolled one, runs at half the speed.
-struct Tile {
-  a00: vec4<f32>,
-  a01: vec4<f32>,
-  a02: vec4<f32>,
-  a03: vec4<f32>,
-  a04: vec4<f32>,
-  a05: vec4<f32>,
-  a06: vec4<f32>,
-  a07: vec4<f32>,
-  a10: vec4<f32>,
-  a11: vec4<f32>,
-  a12: vec4<f32>,
-  a13: vec4<f32>,
-  a14: vec4<f32>,
-  a15: vec4<f32>,
-  a16: vec4<f32>,
-  a17: vec4<f32>,
-  a20: vec4<f32>,
-  a21: vec4<f32>,
-  a22: vec4<f32>,
-  a23: vec4<f32>,
-  a24: vec4<f32>,
-  a25: vec4<f32>,
-  a26: vec4<f32>,
-  a27: vec4<f32>,
-  a30: vec4<f32>,
-  a31: vec4<f32>,
-  a32: vec4<f32>,
-  a33: vec4<f32>,
-  a34: vec4<f32>,
-  a35: vec4<f32>,
-  a36: vec4<f32>,
-  a37: vec4<f32>,
-}
-
-// One reduction step: pixel t's input value x{t} times the TN4 weight vec4s of row `wi`. Fields
-// past TM / TN4 are constant-folded away.
-fn fmaStep(acc: ptr<function, Tile>, xs0: f32, xs1: f32, xs2: f32, xs3: f32, wi: u32) {
-  let x0 = vec4<f32>(xs0);
-  let x1 = vec4<f32>(xs1);
-  let x2 = vec4<f32>(xs2);
-  let x3 = vec4<f32>(xs3);
+// One reduction step: pixel t's input value xs.v{t} times the TN4 weight vec4s of row `wi`, each
+// weight vec4 loaded once for the TM pixels (fields past TM / TN4 are constant-folded away).
+fn fmaStep(
+  a0: ptr<function, Regs>,
+  a1: ptr<function, Regs>,
+  a2: ptr<function, Regs>,
+  a3: ptr<function, Regs>,
+  a4: ptr<function, Regs>,
+  a5: ptr<function, Regs>,
+  a6: ptr<function, Regs>,
+  a7: ptr<function, Regs>,
+  xs: Pixels,
+  wi: u32,
+) {
+  let x0 = vec4<f32>(xs.v0);
+  let x1 = vec4<f32>(xs.v1);
+  let x2 = vec4<f32>(xs.v2);
+  let x3 = vec4<f32>(xs.v3);
+  let x4 = vec4<f32>(xs.v4);
+  let x5 = vec4<f32>(xs.v5);
+  let x6 = vec4<f32>(xs.v6);
+  let x7 = vec4<f32>(xs.v7);
   {
-    let w0 = w[wi];
-    (*acc).a00 = fma(x0, w0, (*acc).a00);
+    let w0 = w[wi + 0u];
+    (*a0).c0 = fma(x0, w0, (*a0).c0);
     if (TM > 1u) {
-      (*acc).a10 = fma(x1, w0, (*acc).a10);
+      (*a1).c0 = fma(x1, w0, (*a1).c0);
     }
     if (TM > 2u) {
-      (*acc).a20 = fma(x2, w0, (*acc).a20);
+      (*a2).c0 = fma(x2, w0, (*a2).c0);
     }
     if (TM > 3u) {
-      (*acc).a30 = fma(x3, w0, (*acc).a30);
+      (*a3).c0 = fma(x3, w0, (*a3).c0);
+    }
+    if (TM > 4u) {
+      (*a4).c0 = fma(x4, w0, (*a4).c0);
+    }
+    if (TM > 5u) {
+      (*a5).c0 = fma(x5, w0, (*a5).c0);
+    }
+    if (TM > 6u) {
+      (*a6).c0 = fma(x6, w0, (*a6).c0);
+    }
+    if (TM > 7u) {
+      (*a7).c0 = fma(x7, w0, (*a7).c0);
     }
   }
   if (TN4 > 1u) {
     let w1 = w[wi + 1u];
-    (*acc).a01 = fma(x0, w1, (*acc).a01);
+    (*a0).c1 = fma(x0, w1, (*a0).c1);
     if (TM > 1u) {
-      (*acc).a11 = fma(x1, w1, (*acc).a11);
+      (*a1).c1 = fma(x1, w1, (*a1).c1);
     }
     if (TM > 2u) {
-      (*acc).a21 = fma(x2, w1, (*acc).a21);
+      (*a2).c1 = fma(x2, w1, (*a2).c1);
     }
     if (TM > 3u) {
-      (*acc).a31 = fma(x3, w1, (*acc).a31);
+      (*a3).c1 = fma(x3, w1, (*a3).c1);
+    }
+    if (TM > 4u) {
+      (*a4).c1 = fma(x4, w1, (*a4).c1);
+    }
+    if (TM > 5u) {
+      (*a5).c1 = fma(x5, w1, (*a5).c1);
+    }
+    if (TM > 6u) {
+      (*a6).c1 = fma(x6, w1, (*a6).c1);
+    }
+    if (TM > 7u) {
+      (*a7).c1 = fma(x7, w1, (*a7).c1);
     }
   }
   if (TN4 > 2u) {
     let w2 = w[wi + 2u];
-    (*acc).a02 = fma(x0, w2, (*acc).a02);
+    (*a0).c2 = fma(x0, w2, (*a0).c2);
     if (TM > 1u) {
-      (*acc).a12 = fma(x1, w2, (*acc).a12);
+      (*a1).c2 = fma(x1, w2, (*a1).c2);
     }
     if (TM > 2u) {
-      (*acc).a22 = fma(x2, w2, (*acc).a22);
+      (*a2).c2 = fma(x2, w2, (*a2).c2);
     }
     if (TM > 3u) {
-      (*acc).a32 = fma(x3, w2, (*acc).a32);
+      (*a3).c2 = fma(x3, w2, (*a3).c2);
+    }
+    if (TM > 4u) {
+      (*a4).c2 = fma(x4, w2, (*a4).c2);
+    }
+    if (TM > 5u) {
+      (*a5).c2 = fma(x5, w2, (*a5).c2);
+    }
+    if (TM > 6u) {
+      (*a6).c2 = fma(x6, w2, (*a6).c2);
+    }
+    if (TM > 7u) {
+      (*a7).c2 = fma(x7, w2, (*a7).c2);
     }
   }
   if (TN4 > 3u) {
     let w3 = w[wi + 3u];
-    (*acc).a03 = fma(x0, w3, (*acc).a03);
+    (*a0).c3 = fma(x0, w3, (*a0).c3);
     if (TM > 1u) {
-      (*acc).a13 = fma(x1, w3, (*acc).a13);
+      (*a1).c3 = fma(x1, w3, (*a1).c3);
     }
     if (TM > 2u) {
-      (*acc).a23 = fma(x2, w3, (*acc).a23);
+      (*a2).c3 = fma(x2, w3, (*a2).c3);
     }
     if (TM > 3u) {
-      (*acc).a33 = fma(x3, w3, (*acc).a33);
+      (*a3).c3 = fma(x3, w3, (*a3).c3);
+    }
+    if (TM > 4u) {
+      (*a4).c3 = fma(x4, w3, (*a4).c3);
+    }
+    if (TM > 5u) {
+      (*a5).c3 = fma(x5, w3, (*a5).c3);
+    }
+    if (TM > 6u) {
+      (*a6).c3 = fma(x6, w3, (*a6).c3);
+    }
+    if (TM > 7u) {
+      (*a7).c3 = fma(x7, w3, (*a7).c3);
     }
   }
   if (TN4 > 4u) {
     let w4 = w[wi + 4u];
-    (*acc).a04 = fma(x0, w4, (*acc).a04);
+    (*a0).c4 = fma(x0, w4, (*a0).c4);
     if (TM > 1u) {
-      (*acc).a14 = fma(x1, w4, (*acc).a14);
+      (*a1).c4 = fma(x1, w4, (*a1).c4);
     }
     if (TM > 2u) {
-      (*acc).a24 = fma(x2, w4, (*acc).a24);
+      (*a2).c4 = fma(x2, w4, (*a2).c4);
     }
     if (TM > 3u) {
-      (*acc).a34 = fma(x3, w4, (*acc).a34);
+      (*a3).c4 = fma(x3, w4, (*a3).c4);
+    }
+    if (TM > 4u) {
+      (*a4).c4 = fma(x4, w4, (*a4).c4);
+    }
+    if (TM > 5u) {
+      (*a5).c4 = fma(x5, w4, (*a5).c4);
+    }
+    if (TM > 6u) {
+      (*a6).c4 = fma(x6, w4, (*a6).c4);
+    }
+    if (TM > 7u) {
+      (*a7).c4 = fma(x7, w4, (*a7).c4);
     }
   }
   if (TN4 > 5u) {
     let w5 = w[wi + 5u];
-    (*acc).a05 = fma(x0, w5, (*acc).a05);
+    (*a0).c5 = fma(x0, w5, (*a0).c5);
     if (TM > 1u) {
-      (*acc).a15 = fma(x1, w5, (*acc).a15);
+      (*a1).c5 = fma(x1, w5, (*a1).c5);
     }
     if (TM > 2u) {
-      (*acc).a25 = fma(x2, w5, (*acc).a25);
+      (*a2).c5 = fma(x2, w5, (*a2).c5);
     }
     if (TM > 3u) {
-      (*acc).a35 = fma(x3, w5, (*acc).a35);
+      (*a3).c5 = fma(x3, w5, (*a3).c5);
+    }
+    if (TM > 4u) {
+      (*a4).c5 = fma(x4, w5, (*a4).c5);
+    }
+    if (TM > 5u) {
+      (*a5).c5 = fma(x5, w5, (*a5).c5);
+    }
+    if (TM > 6u) {
+      (*a6).c5 = fma(x6, w5, (*a6).c5);
+    }
+    if (TM > 7u) {
+      (*a7).c5 = fma(x7, w5, (*a7).c5);
     }
   }
   if (TN4 > 6u) {
     let w6 = w[wi + 6u];
-    (*acc).a06 = fma(x0, w6, (*acc).a06);
+    (*a0).c6 = fma(x0, w6, (*a0).c6);
     if (TM > 1u) {
-      (*acc).a16 = fma(x1, w6, (*acc).a16);
+      (*a1).c6 = fma(x1, w6, (*a1).c6);
     }
     if (TM > 2u) {
-      (*acc).a26 = fma(x2, w6, (*acc).a26);
+      (*a2).c6 = fma(x2, w6, (*a2).c6);
     }
     if (TM > 3u) {
-      (*acc).a36 = fma(x3, w6, (*acc).a36);
+      (*a3).c6 = fma(x3, w6, (*a3).c6);
+    }
+    if (TM > 4u) {
+      (*a4).c6 = fma(x4, w6, (*a4).c6);
+    }
+    if (TM > 5u) {
+      (*a5).c6 = fma(x5, w6, (*a5).c6);
+    }
+    if (TM > 6u) {
+      (*a6).c6 = fma(x6, w6, (*a6).c6);
+    }
+    if (TM > 7u) {
+      (*a7).c6 = fma(x7, w6, (*a7).c6);
     }
   }
   if (TN4 > 7u) {
     let w7 = w[wi + 7u];
-    (*acc).a07 = fma(x0, w7, (*acc).a07);
+    (*a0).c7 = fma(x0, w7, (*a0).c7);
     if (TM > 1u) {
-      (*acc).a17 = fma(x1, w7, (*acc).a17);
+      (*a1).c7 = fma(x1, w7, (*a1).c7);
     }
     if (TM > 2u) {
-      (*acc).a27 = fma(x2, w7, (*acc).a27);
+      (*a2).c7 = fma(x2, w7, (*a2).c7);
     }
     if (TM > 3u) {
-      (*acc).a37 = fma(x3, w7, (*acc).a37);
+      (*a3).c7 = fma(x3, w7, (*a3).c7);
+    }
+    if (TM > 4u) {
+      (*a4).c7 = fma(x4, w7, (*a4).c7);
+    }
+    if (TM > 5u) {
+      (*a5).c7 = fma(x5, w7, (*a5).c7);
+    }
+    if (TM > 6u) {
+      (*a6).c7 = fma(x6, w7, (*a6).c7);
+    }
+    if (TM > 7u) {
+      (*a7).c7 = fma(x7, w7, (*a7).c7);
     }
   }
 }
 
-// Input column j of a ROW invocation (j is a constant wherever this is called, so this folds away).
-fn col(j: u32, c0: f32, c1: f32, c2: f32, c3: f32, c4: f32, c5: f32, c6: f32, c7: f32, c8: f32) -> f32 {
-  switch j {
-    case 0u: {
-      return c0;
+// The input columns of a ROW invocation at one kernel row and input channel: column j (input x
+// ox0 * STRIDE - pad + j) in c{j}, for the (TM - 1) * STRIDE + KSIZE <= 17 columns its taps cover.
+struct Cols {
+  c0: f32,
+  c1: f32,
+  c2: f32,
+  c3: f32,
+  c4: f32,
+  c5: f32,
+  c6: f32,
+  c7: f32,
+  c8: f32,
+  c9: f32,
+  c10: f32,
+  c11: f32,
+  c12: f32,
+  c13: f32,
+  c14: f32,
+  c15: f32,
+  c16: f32,
+}
+
+// The TM pixels' values of kernel column kx (0, 1 or 2, a constant at every call): columns kx,
+// STRIDE + kx, 2 * STRIDE + kx, ... (STRIDE 1 or 2).
+fn rowPixels(cs: Cols, kx: u32) -> Pixels {
+  if (STRIDE == 1u) {
+    if (kx == 0u) {
+      return Pixels(cs.c0, cs.c1, cs.c2, cs.c3, cs.c4, cs.c5, cs.c6, cs.c7);
     }
-    case 1u: {
-      return c1;
+    if (kx == 1u) {
+      return Pixels(cs.c1, cs.c2, cs.c3, cs.c4, cs.c5, cs.c6, cs.c7, cs.c8);
     }
-    case 2u: {
-      return c2;
-    }
-    case 3u: {
-      return c3;
-    }
-    case 4u: {
-      return c4;
-    }
-    case 5u: {
-      return c5;
-    }
-    case 6u: {
-      return c6;
-    }
-    case 7u: {
-      return c7;
-    }
-    default: {
-      return c8;
-    }
+    return Pixels(cs.c2, cs.c3, cs.c4, cs.c5, cs.c6, cs.c7, cs.c8, cs.c9);
   }
+  if (kx == 0u) {
+    return Pixels(cs.c0, cs.c2, cs.c4, cs.c6, cs.c8, cs.c10, cs.c12, cs.c14);
+  }
+  if (kx == 1u) {
+    return Pixels(cs.c1, cs.c3, cs.c5, cs.c7, cs.c9, cs.c11, cs.c13, cs.c15);
+  }
+  return Pixels(cs.c2, cs.c4, cs.c6, cs.c8, cs.c10, cs.c12, cs.c14, cs.c16);
+}
+
+// Input value at tap `t` shifted by `off` channels; zero where the tap lies in the padding.
+fn load(t: Tap, off: u32) -> f32 {
+  return select(0.0, f32(x[t.xi + off]), t.ok);
 }
 
 @compute @workgroup_size(WG)
@@ -448,168 +557,180 @@ fn main(
     cStep = params.inH * params.inW;
   }
   let g = (wid.x + wid.y * nwg.x) * WG + lid;
-  var acc: Tile;
-  // Output pixel t of this invocation (linear index m{t}) and whether it is stored.
+  var a0: Regs;
+  var a1: Regs;
+  var a2: Regs;
+  var a3: Regs;
+  var a4: Regs;
+  var a5: Regs;
+  var a6: Regs;
+  var a7: Regs;
+  // Pixel t of this invocation is linear output pixel m0 + t * mStep; the first `count` are stored.
   var m0: u32;
-  var m1: u32;
-  var m2: u32;
-  var m3: u32;
-  var ok0: bool;
-  var ok1: bool;
-  var ok2: bool;
-  var ok3: bool;
+  var mStep: u32;
+  var count: u32;
   if (ROW) {
     let perRow = (params.outW + TM - 1u) / TM;
     let rows = params.batch * params.outH;
     let row = min(g / perRow, rows - 1u);
     let ox0 = g % perRow * TM;
-    let rowOk = g / perRow < rows;
     m0 = row * params.outW + ox0;
-    m1 = m0 + 1u;
-    m2 = m0 + 2u;
-    m3 = m0 + 3u;
-    ok0 = rowOk && ox0 < params.outW;
-    ok1 = rowOk && ox0 + 1u < params.outW;
-    ok2 = rowOk && ox0 + 2u < params.outW;
-    ok3 = rowOk && ox0 + 3u < params.outW;
+    mStep = 1u;
+    count = select(0u, min(TM, params.outW - ox0), g / perRow < rows);
     let p = Pixel(row / params.outH, row % params.outH, ox0);
-    // Input columns ox0 * STRIDE - pad + j, j < ncol, cover every tap of the TM pixels.
+    // Input columns ox0 * STRIDE - pad + j, j < ncol, cover every tap of the TM pixels: each is
+    // loaded once per input channel and shared by the taps.
     let ncol = (TM - 1u) * STRIDE + KSIZE;
     let kStep = params.ciCount * TN4;
     for (var ky = 0u; ky < KSIZE; ky++) {
       let k0 = tapOf(p, ky, 0u, cinOff);
-      var xc0 = k0.xi;
       let k1 = tapOf(p, ky, 1u, cinOff);
-      var xc1 = k1.xi;
       let k2 = tapOf(p, ky, 2u, cinOff);
-      var xc2 = k2.xi;
       let k3 = tapOf(p, ky, 3u, cinOff);
-      var xc3 = k3.xi;
       let k4 = tapOf(p, ky, 4u, cinOff);
-      var xc4 = k4.xi;
       let k5 = tapOf(p, ky, 5u, cinOff);
-      var xc5 = k5.xi;
       let k6 = tapOf(p, ky, 6u, cinOff);
-      var xc6 = k6.xi;
       let k7 = tapOf(p, ky, 7u, cinOff);
-      var xc7 = k7.xi;
       let k8 = tapOf(p, ky, 8u, cinOff);
-      var xc8 = k8.xi;
+      let k9 = tapOf(p, ky, 9u, cinOff);
+      let k10 = tapOf(p, ky, 10u, cinOff);
+      let k11 = tapOf(p, ky, 11u, cinOff);
+      let k12 = tapOf(p, ky, 12u, cinOff);
+      let k13 = tapOf(p, ky, 13u, cinOff);
+      let k14 = tapOf(p, ky, 14u, cinOff);
+      let k15 = tapOf(p, ky, 15u, cinOff);
+      let k16 = tapOf(p, ky, 16u, cinOff);
       var wi = ky * KSIZE * kStep;
+      var off = 0u;
       for (var ci = 0u; ci < params.ciCount; ci++) {
-        // The only per-lane loads: each input column once, shared by the taps.
-        let c0 = select(0.0, f32(x[xc0]), k0.ok);
-        var c1 = 0.0;
+        // The only per-lane loads: each input column once.
+        var cs: Cols;
+        cs.c0 = load(k0, off);
         if (ncol > 1u) {
-          c1 = select(0.0, f32(x[xc1]), k1.ok);
+          cs.c1 = load(k1, off);
         }
-        var c2 = 0.0;
         if (ncol > 2u) {
-          c2 = select(0.0, f32(x[xc2]), k2.ok);
+          cs.c2 = load(k2, off);
         }
-        var c3 = 0.0;
         if (ncol > 3u) {
-          c3 = select(0.0, f32(x[xc3]), k3.ok);
+          cs.c3 = load(k3, off);
         }
-        var c4 = 0.0;
         if (ncol > 4u) {
-          c4 = select(0.0, f32(x[xc4]), k4.ok);
+          cs.c4 = load(k4, off);
         }
-        var c5 = 0.0;
         if (ncol > 5u) {
-          c5 = select(0.0, f32(x[xc5]), k5.ok);
+          cs.c5 = load(k5, off);
         }
-        var c6 = 0.0;
         if (ncol > 6u) {
-          c6 = select(0.0, f32(x[xc6]), k6.ok);
+          cs.c6 = load(k6, off);
         }
-        var c7 = 0.0;
         if (ncol > 7u) {
-          c7 = select(0.0, f32(x[xc7]), k7.ok);
+          cs.c7 = load(k7, off);
         }
-        var c8 = 0.0;
         if (ncol > 8u) {
-          c8 = select(0.0, f32(x[xc8]), k8.ok);
+          cs.c8 = load(k8, off);
         }
-        fmaStep(&acc, col(0u, c0, c1, c2, c3, c4, c5, c6, c7, c8), col(STRIDE + 0u, c0, c1, c2, c3, c4, c5, c6, c7, c8), col(2u * STRIDE + 0u, c0, c1, c2, c3, c4, c5, c6, c7, c8), col(3u * STRIDE + 0u, c0, c1, c2, c3, c4, c5, c6, c7, c8), wi + 0u * kStep);
+        if (ncol > 9u) {
+          cs.c9 = load(k9, off);
+        }
+        if (ncol > 10u) {
+          cs.c10 = load(k10, off);
+        }
+        if (ncol > 11u) {
+          cs.c11 = load(k11, off);
+        }
+        if (ncol > 12u) {
+          cs.c12 = load(k12, off);
+        }
+        if (ncol > 13u) {
+          cs.c13 = load(k13, off);
+        }
+        if (ncol > 14u) {
+          cs.c14 = load(k14, off);
+        }
+        if (ncol > 15u) {
+          cs.c15 = load(k15, off);
+        }
+        if (ncol > 16u) {
+          cs.c16 = load(k16, off);
+        }
+        fmaStep(&a0, &a1, &a2, &a3, &a4, &a5, &a6, &a7, rowPixels(cs, 0u), wi);
         if (KSIZE > 1u) {
-          fmaStep(&acc, col(1u, c0, c1, c2, c3, c4, c5, c6, c7, c8), col(STRIDE + 1u, c0, c1, c2, c3, c4, c5, c6, c7, c8), col(2u * STRIDE + 1u, c0, c1, c2, c3, c4, c5, c6, c7, c8), col(3u * STRIDE + 1u, c0, c1, c2, c3, c4, c5, c6, c7, c8), wi + 1u * kStep);
+          fmaStep(&a0, &a1, &a2, &a3, &a4, &a5, &a6, &a7, rowPixels(cs, 1u), wi + kStep);
         }
         if (KSIZE > 2u) {
-          fmaStep(&acc, col(2u, c0, c1, c2, c3, c4, c5, c6, c7, c8), col(STRIDE + 2u, c0, c1, c2, c3, c4, c5, c6, c7, c8), col(2u * STRIDE + 2u, c0, c1, c2, c3, c4, c5, c6, c7, c8), col(3u * STRIDE + 2u, c0, c1, c2, c3, c4, c5, c6, c7, c8), wi + 2u * kStep);
+          fmaStep(&a0, &a1, &a2, &a3, &a4, &a5, &a6, &a7, rowPixels(cs, 2u), wi + 2u * kStep);
         }
-        xc0 += cStep;
-        xc1 += cStep;
-        xc2 += cStep;
-        xc3 += cStep;
-        xc4 += cStep;
-        xc5 += cStep;
-        xc6 += cStep;
-        xc7 += cStep;
-        xc8 += cStep;
+        off += cStep;
         wi += TN4;
       }
     }
   } else {
     m0 = (wid.x + wid.y * nwg.x) * WG * TM + lid;
-    m1 = m0 + WG;
-    m2 = m0 + 2u * WG;
-    m3 = m0 + 3u * WG;
-    ok0 = m0 < pixels;
-    ok1 = m1 < pixels;
-    ok2 = m2 < pixels;
-    ok3 = m3 < pixels;
-    let p0 = pixelAt(min(m0, pixels - 1u));
-    let p1 = pixelAt(min(m1, pixels - 1u));
-    let p2 = pixelAt(min(m2, pixels - 1u));
-    let p3 = pixelAt(min(m3, pixels - 1u));
+    mStep = WG;
+    count = select(0u, min(TM, (pixels - m0 + WG - 1u) / WG), m0 < pixels);
+    let p0 = pixelAt(min(m0 + 0u * WG, pixels - 1u));
+    let p1 = pixelAt(min(m0 + 1u * WG, pixels - 1u));
+    let p2 = pixelAt(min(m0 + 2u * WG, pixels - 1u));
+    let p3 = pixelAt(min(m0 + 3u * WG, pixels - 1u));
+    let p4 = pixelAt(min(m0 + 4u * WG, pixels - 1u));
+    let p5 = pixelAt(min(m0 + 5u * WG, pixels - 1u));
+    let p6 = pixelAt(min(m0 + 6u * WG, pixels - 1u));
+    let p7 = pixelAt(min(m0 + 7u * WG, pixels - 1u));
     for (var ky = 0u; ky < KSIZE; ky++) {
       for (var kx = 0u; kx < KSIZE; kx++) {
         let t0 = tapOf(p0, ky, kx, cinOff);
         let t1 = tapOf(p1, ky, kx, cinOff);
         let t2 = tapOf(p2, ky, kx, cinOff);
         let t3 = tapOf(p3, ky, kx, cinOff);
-        var xi0 = t0.xi;
-        var xi1 = t1.xi;
-        var xi2 = t2.xi;
-        var xi3 = t3.xi;
+        let t4 = tapOf(p4, ky, kx, cinOff);
+        let t5 = tapOf(p5, ky, kx, cinOff);
+        let t6 = tapOf(p6, ky, kx, cinOff);
+        let t7 = tapOf(p7, ky, kx, cinOff);
         var wi = (ky * KSIZE + kx) * params.ciCount * TN4;
+        var off = 0u;
         for (var ci = 0u; ci < params.ciCount; ci++) {
           // The only per-lane loads: one input value per pixel.
-          let x0 = select(0.0, f32(x[xi0]), t0.ok);
-          var x1 = 0.0;
-          var x2 = 0.0;
-          var x3 = 0.0;
-          if (TM > 1u) {
-            x1 = select(0.0, f32(x[xi1]), t1.ok);
-          }
-          if (TM > 2u) {
-            x2 = select(0.0, f32(x[xi2]), t2.ok);
-          }
-          if (TM > 3u) {
-            x3 = select(0.0, f32(x[xi3]), t3.ok);
-          }
-          fmaStep(&acc, x0, x1, x2, x3, wi);
-          xi0 += cStep;
-          xi1 += cStep;
-          xi2 += cStep;
-          xi3 += cStep;
+          let xs = Pixels(
+            load(t0, off),
+            select(0.0, load(t1, off), TM > 1u),
+            select(0.0, load(t2, off), TM > 2u),
+            select(0.0, load(t3, off), TM > 3u),
+            select(0.0, load(t4, off), TM > 4u),
+            select(0.0, load(t5, off), TM > 5u),
+            select(0.0, load(t6, off), TM > 6u),
+            select(0.0, load(t7, off), TM > 7u),
+          );
+          fmaStep(&a0, &a1, &a2, &a3, &a4, &a5, &a6, &a7, xs, wi);
+          off += cStep;
           wi += TN4;
         }
       }
     }
   }
 
-  if (ok0) {
-    store(m0, acc.a00, acc.a01, acc.a02, acc.a03, acc.a04, acc.a05, acc.a06, acc.a07);
+  if (count > 0u) {
+    store(m0, a0);
   }
-  if (TM > 1u && ok1) {
-    store(m1, acc.a10, acc.a11, acc.a12, acc.a13, acc.a14, acc.a15, acc.a16, acc.a17);
+  if (TM > 1u && count > 1u) {
+    store(m0 + 1u * mStep, a1);
   }
-  if (TM > 2u && ok2) {
-    store(m2, acc.a20, acc.a21, acc.a22, acc.a23, acc.a24, acc.a25, acc.a26, acc.a27);
+  if (TM > 2u && count > 2u) {
+    store(m0 + 2u * mStep, a2);
   }
-  if (TM > 3u && ok3) {
-    store(m3, acc.a30, acc.a31, acc.a32, acc.a33, acc.a34, acc.a35, acc.a36, acc.a37);
+  if (TM > 3u && count > 3u) {
+    store(m0 + 3u * mStep, a3);
+  }
+  if (TM > 4u && count > 4u) {
+    store(m0 + 4u * mStep, a4);
+  }
+  if (TM > 5u && count > 5u) {
+    store(m0 + 5u * mStep, a5);
+  }
+  if (TM > 6u && count > 6u) {
+    store(m0 + 6u * mStep, a6);
+  }
+  if (TM > 7u && count > 7u) {
+    store(m0 + 7u * mStep, a7);
   }
 }

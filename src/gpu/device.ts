@@ -134,6 +134,20 @@ export async function requestGpu(options: GpuOptions = {}): Promise<Gpu> {
   };
 }
 
+/**
+ * The SIMD lanes of `gpu`'s adapter: its largest subgroup size (8 on a 256-bit llvmpipe, 16 on a 512-bit
+ * one), or 8 where the adapter does not say.
+ *
+ * @example
+ * ```ts ignore
+ * const lanes = simdLanes(await requestGpu());
+ * ```
+ */
+export function simdLanes(gpu: Pick<Gpu, "adapter" | "device">): number {
+  const size = gpu.adapter?.info.subgroupMaxSize ?? gpu.device.adapterInfo?.subgroupMaxSize;
+  return typeof size === "number" && Number.isInteger(size) && size >= 1 && size <= 128 ? size : 8;
+}
+
 /** One line for a GPU error: its kind, then its message (which names labelled objects). */
 export function describeGpuError(error: GPUError, label?: string): string {
   // By class name, not `instanceof`: a device from another WebGPU implementation (Dawn) has its own classes.

@@ -48,7 +48,7 @@ import type { LoadedModel } from "../load_model.ts";
 import { type CallLimits, planCalls } from "../ops/plan_calls.ts";
 import type { BindingTarget, KernelCall } from "../ops/kernel_call.ts";
 import { concatFloats, type StateDict } from "../tensor.ts";
-import type { Gpu } from "./device.ts";
+import { type Gpu, simdLanes } from "./device.ts";
 import * as log from "../log.ts";
 import { type BindingResource, PipelineCache } from "./pipeline_cache.ts";
 import { defaultTuneCachePath, hashText, TuneCache } from "./tune_cache.ts";
@@ -344,6 +344,7 @@ export class Executor {
       maxWorkgroupStorage: gpu.device.limits.maxComputeWorkgroupStorageSize,
       targetWorkgroups: gpu.software ? 8 : 264,
       software: gpu.software,
+      lanes: simdLanes(gpu),
       maxInvocations: gpu.device.limits.maxComputeInvocationsPerWorkgroup,
     };
     this.#uploadWeights();

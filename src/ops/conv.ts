@@ -165,7 +165,12 @@ export function convCalls(op: ConvOp, plan: Plan, limits: CallLimits = {}): Kern
     ) => ({
       label: op.name,
       spec: conv2dUniform,
-      overrides: { ...common, TM: 4, TN4: tn4, ROW: op.k > 1 && op.k <= 3 ? 1 : 0 },
+      overrides: {
+        ...common,
+        TN4: tn4,
+        WG: limits.lanes ?? 8,
+        ROW: op.k > 1 && op.k <= 3 && op.s <= 2 ? 1 : 0,
+      },
       params: { ...params, ...chunk, phaseY: 0, phaseX: 0 },
       bind: {
         x: bind.x,

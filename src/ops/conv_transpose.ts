@@ -29,7 +29,7 @@ export function convTransposeCalls(op: ConvTransposeOp, plan: Plan, limits: Call
         calls.push({
           label: op.name,
           spec: conv2dUniform,
-          overrides: { ACT: 0, KSIZE: 1, STRIDE: 1, OUT_STEP: op.k, TM: 4, TN4: tn4 },
+          overrides: { ACT: 0, KSIZE: 1, STRIDE: 1, OUT_STEP: op.k, TN4: tn4, WG: limits.lanes ?? 8 },
           params: {
             batch: x.n,
             inH: x.h,

@@ -22,6 +22,11 @@ export interface CallLimits {
    * @default false
    */
   software?: boolean;
+  /**
+   * SIMD lanes of a software adapter (its subgroup size: 8 on a 256-bit llvmpipe), the workgroup size of
+   * `conv2d_uniform`. @default 8
+   */
+  lanes?: number;
   /** `maxComputeInvocationsPerWorkgroup` of the device. @default 256 */
   maxInvocations?: number;
 }

@@ -253,7 +253,29 @@ const cases: [string, Case][] = [
     tn4: 7,
     wg: 16,
   }],
-  ["TM 4, WG 4, a map of 17 pixels (partial tile)", { h: 1, w: 17, cin: 6, cout: 20, k: 3, wg: 4 }],
+  ["TM 4, WG 4, a map of 17 pixels (partial tile)", { h: 1, w: 17, cin: 6, cout: 20, k: 3, tm: 4, wg: 4 }],
+  ["TM 8, WG 4, 3x3 s2, batch 2 (partial tile)", {
+    batch: 2,
+    h: 9,
+    w: 7,
+    cin: 7,
+    cout: 36,
+    k: 3,
+    stride: 2,
+    wg: 4,
+  }],
+  ["TM 5, TN4 3, WG 8, 1x1, residual", {
+    h: 6,
+    w: 11,
+    cin: 10,
+    cout: 12,
+    k: 1,
+    tm: 5,
+    tn4: 3,
+    wg: 8,
+    residual: true,
+  }],
+  ["TM 7, TN4 8, WG 2, 5x5", { h: 6, w: 5, cin: 4, cout: 40, k: 5, tm: 7, wg: 2, act: 1 }],
   ["ROW 3x3 s1, width 7 (rows padded to 8), batch 2, SiLU", {
     batch: 2,
     h: 5,
@@ -314,6 +336,30 @@ const cases: [string, Case][] = [
   ["ROW 1x1 map, 3x3 pad 1", { batch: 2, h: 1, w: 1, cin: 10, cout: 6, k: 3, row: true }],
   ["ROW TM 3, WG 4, width 5", { h: 3, w: 5, cin: 6, cout: 9, k: 3, tm: 3, wg: 4, row: true }],
   ["ROW TM 1, 1x1 kernel", { h: 4, w: 3, cin: 5, cout: 7, k: 1, tm: 1, row: true }],
+  // TM 8 at stride 2 reads 17 input columns per kernel row: width 37 has 3 invocations per row, the
+  // last partial (19 outputs, 8 + 8 + 3) with columns past the right border.
+  ["ROW TM 8 s2, 17 columns, width 37", {
+    h: 7,
+    w: 37,
+    cin: 6,
+    cout: 40,
+    k: 3,
+    stride: 2,
+    act: 1,
+    row: true,
+  }],
+  ["ROW TM 6 s1, TN4 6, WG 8, width 20", {
+    batch: 2,
+    h: 3,
+    w: 20,
+    cin: 5,
+    cout: 24,
+    k: 3,
+    tm: 6,
+    wg: 8,
+    row: true,
+  }],
+  ["ROW TM 8 2x2 s1 pad 0", { h: 5, w: 19, cin: 3, cout: 8, k: 2, pad: 0, row: true }],
 ];
 
 cases.forEach(([name, c], i) => {
@@ -418,7 +464,8 @@ Deno.test("conv2d_uniform: slices and packing keep each window within 64 KiB", (
     RangeError,
   );
   assert.throws(() => conv2dUniform.validate!({ ...conv2dUniform.overrides, TN4: 9 }), RangeError);
-  assert.throws(() => conv2dUniform.validate!({ ...conv2dUniform.overrides, TM: 5 }), RangeError);
+  assert.throws(() => conv2dUniform.validate!({ ...conv2dUniform.overrides, TM: 9 }), RangeError);
+  assert.throws(() => conv2dUniform.validate!({ ...conv2dUniform.overrides, STRIDE: 3, ROW: 1 }), RangeError);
   assert.throws(() => conv2dUniform.validate!({ ...conv2dUniform.overrides, KSIZE: 5, ROW: 1 }), RangeError);
   assert.throws(() => transposedTapWeight(new Float32Array(8), [1, 2, 2, 2], 4), RangeError);
 });

@@ -3,7 +3,13 @@
  * features only when present, a caller's device is wrapped, and validation errors name the label.
  */
 import assert from "node:assert/strict";
-import { NO_ADAPTER_MESSAGE, REQUESTED_LIMITS, requestGpu, withErrorScope } from "../../src/gpu/device.ts";
+import {
+  NO_ADAPTER_MESSAGE,
+  REQUESTED_LIMITS,
+  requestGpu,
+  simdLanes,
+  withErrorScope,
+} from "../../src/gpu/device.ts";
 import { testGpu } from "../_gpu.ts";
 
 Deno.test("device: limits at the adapter's maxima, features as the adapter has them", async () => {
@@ -20,6 +26,18 @@ Deno.test("device: wraps a caller-provided device", async () => {
   assert.equal(wrapped.device, device);
   assert.equal(wrapped.adapter, null);
   assert.equal(wrapped.features.f16, device.features.has("shader-f16"));
+});
+
+Deno.test("device: SIMD lanes from the adapter's subgroup size, else the device's, else 8", async () => {
+  const { gpu } = await testGpu();
+  const size = gpu.adapter!.info.subgroupMaxSize;
+  assert.equal(simdLanes(gpu), typeof size === "number" && size >= 1 ? size : 8);
+  const device = (subgroupMaxSize?: number) => ({ adapterInfo: { subgroupMaxSize } }) as unknown as GPUDevice;
+  const adapter = (subgroupMaxSize?: number) => ({ info: { subgroupMaxSize } }) as unknown as GPUAdapter;
+  assert.equal(simdLanes({ adapter: adapter(16), device: device(32) }), 16);
+  assert.equal(simdLanes({ adapter: null, device: device(32) }), 32);
+  assert.equal(simdLanes({ adapter: null, device: device() }), 8);
+  assert.equal(simdLanes({ adapter: adapter(0), device: device() }), 8);
 });
 
 Deno.test("device: withErrorScope throws a validation error naming the label", async () => {
