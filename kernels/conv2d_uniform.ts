@@ -2,7 +2,8 @@
  * Spec of `conv2d_uniform.wgsl`: general convolution (square kernel, any stride, padding and groups)
  * for CPU-backed adapters (lavapipe, SwiftShader), where invocations are SIMD lanes: `TM` output
  * pixels by `4 * TN4` output channels of one chunk per invocation, weights read from a
- * uniform buffer at lane-invariant addresses (one scalar load broadcast to all lanes). Same fused
+ * uniform buffer at lane-invariant addresses, each weight vec4 feeding `TM` pixels (on lavapipe every
+ * load is per lane, a uniform one a gather, so pixels per weight load set the speed). Same fused
  * epilogue and views as `conv2d.wgsl`. With `OUT_STEP` > 1 it writes every `OUT_STEP`-th output pixel
  * from phase (`phaseY`, `phaseX`): a transposed conv with kernel == stride runs as one 1x1 conv per
  * phase, weights from {@linkcode transposedTapWeight}.

@@ -2,8 +2,8 @@
  * Spec of `dwconv2d_uniform.wgsl`: depthwise convolution (groups == channels, square kernel up to
  * 3x3) for CPU-backed adapters (lavapipe, SwiftShader), where invocations are SIMD lanes: a
  * workgroup per vec4 of channels (workgroup z), `TM` neighbouring pixels of a row per invocation,
- * weights and bias read from a 64 KiB uniform window at lane-invariant addresses (one scalar load
- * broadcast to all lanes). Same Params, views and results as `dwconv2d.wgsl`, whose CPU reference
+ * weights and bias read from a 64 KiB uniform window at lane-invariant addresses (a per-lane gather on
+ * lavapipe, cheaper than a storage load's lane loop). Same Params, views and results as `dwconv2d.wgsl`, whose CPU reference
  * it shares.
  *
  * @module

@@ -3,8 +3,8 @@
 // SwiftShader), with bias, optional SiLU and optional residual add fused. Same views and results as
 // dwconv2d.wgsl.
 //
-// On such an adapter a storage load is a loop over the lanes, while a uniform-buffer load at a
-// lane-invariant address is one scalar load broadcast to all lanes. So here:
+// On such an adapter a storage load is a loop over the lanes and a uniform-buffer load a per-lane
+// gather (on lavapipe 22.3 even at a lane-invariant address), the gather the cheaper. So here:
 //   - a workgroup covers one vec4 of channels (workgroup z) and WG * TM output pixels; weights and
 //     bias come from the uniform buffer `w` at addresses that depend only on that vec4 and the tap;
 //   - an invocation computes TM neighbouring pixels of one row, and loads each of the

@@ -18,7 +18,7 @@ export interface CallLimits {
   targetWorkgroups?: number;
   /**
    * A CPU-backed adapter (lavapipe, SwiftShader) that runs invocations as SIMD lanes: convs use
-   * `conv2d_uniform` (weights broadcast from a uniform buffer) instead of conv2d's GEMM tiles.
+   * `conv2d_uniform` (weights from a uniform buffer, big register tiles) instead of conv2d's GEMM tiles.
    * @default false
    */
   software?: boolean;
