@@ -77,7 +77,7 @@ export const CONV2D_UNIFORM_WINDOW = 16384;
 export const CONV2D_UNIFORM_MAX_TN4 = 8;
 
 /** The largest `TM` (output pixels per invocation) the shader's register tile holds. */
-export const CONV2D_UNIFORM_MAX_TM = 8;
+export const CONV2D_UNIFORM_MAX_TM = 16;
 
 /** Chunk starts in the packed buffer are multiples of this many floats (256-byte binding offsets). */
 const CHUNK_ALIGN = 64;
@@ -130,7 +130,7 @@ export const conv2dUniform: KernelSpec<Conv2dUniformParam, Conv2dUniformOverride
     IN_NCHW: 0,
     OUT_NCHW: 0,
     OUT_STEP: 1,
-    TM: 8,
+    TM: 16,
     TN4: 8,
     WG: 8,
     ROW: 0,

@@ -5,14 +5,17 @@
 // lanes, one scalar load each, whatever its address; a uniform-buffer load is a gather (a scalar load
 // per lane, no loop), even at an address that is the same for every lane; an FMA on registers costs
 // a small fraction of either. So the work per load is what counts:
-//   - one invocation computes TM (up to 8) output pixels times 4 * TN4 (up to 32) output channels of
+//   - one invocation computes TM (up to 16) output pixels times 4 * TN4 (up to 32) output channels of
 //     one chunk, in named vec4 registers; the pixels are WG apart (consecutive invocations:
 //     consecutive pixels), or with ROW neighbours in a row, so that a conv of kernel <= 3 loads each
 //     input column once for all its taps ((TM - 1) * STRIDE + KSIZE loads per input channel and
 //     kernel row instead of KSIZE * TM);
 //   - per reduction step it loads the TM pixels' input values (the per-lane loads) and TN4 weight
-//     vec4s from the uniform buffer `w`, each weight vec4 feeding TM FMAs. On lavapipe 8 x 8 ran
-//     the 3x3 64 -> 64 conv at 160x160 1.4x as fast as 4 x 8 (35.6 against 25.3 GFLOP/s).
+//     vec4s from the uniform buffer `w`, each weight vec4 feeding TM FMAs. On lavapipe 16 x 8 ran
+//     the 3x3 64 -> 64 conv at 160x160 at 46 GFLOP/s, 8 x 8 at 35, 4 x 8 at 25.
+// Every code path is written once (the taps of a kernel row aside): llvmpipe inlines every call
+// before it folds the branches on overrides, so dead copies cost compile time (an epilogue written
+// once per pixel made each pipeline take 3x as long to create as the loop over pixels below).
 // A dispatch covers one chunk of at most 4 * TN4 output channels (`coBase`, `coCount`) of one group
 // and one slice of its input channels (`ciBase`, `ciCount`); the executor binds the 64 KiB window
 // of the packed weights that holds that chunk's slice, laid out as
@@ -85,16 +88,16 @@ override OUT_NCHW: bool = false;
 // of a map OUT_STEP times larger. A transposed conv with kernel == stride == OUT_STEP is OUT_STEP^2
 // such 1x1 convs, one per phase (Ultralytics Proto's 2x upsample).
 override OUT_STEP: u32 = 1u;
-// Output pixels per invocation (1..8) and output-channel vec4s per invocation (1..8): the register
+// Output pixels per invocation (1..16) and output-channel vec4s per invocation (1..8): the register
 // tile.
-override TM: u32 = 8u;
+override TM: u32 = 16u;
 override TN4: u32 = 8u;
 // Invocations per workgroup; a workgroup covers TM * WG pixels. One SIMD group (8 lanes on a
 // 256-bit llvmpipe) keeps small maps spread over the CPU's threads, each running whole workgroups:
 // on lavapipe YOLO11n-seg's forward took 458 ms with 8, 477 with 16, 483 with 32.
 override WG: u32 = 8u;
 // ROW: an invocation's TM pixels are neighbours in a row (rows padded to a multiple of TM), so
-// that, for KSIZE <= 3 and STRIDE <= 2, the (TM - 1) * STRIDE + KSIZE <= 17 input columns they
+// that, for KSIZE <= 3 and STRIDE <= 2, the (TM - 1) * STRIDE + KSIZE <= 33 input columns they
 // cover are loaded once per input channel and shared by the taps; else they are WG pixels apart and
 // each tap loads its own.
 override ROW: bool = false;
@@ -211,7 +214,7 @@ fn store4(o: Out, j: u32, acc: vec4<f32>) {
   }
 }
 
-// The registers of one pixel of the tile (`a0` .. `a7` in main): its 4 * TN4 output channels of the
+// The registers of one pixel of the tile (`a0` .. `a15` in main): its 4 * TN4 output channels of the
 // chunk, channels 4j .. 4j + 3 in c{j}. Named fields rather than an array: llvmpipe keeps these in
 // registers (or plain stack slots), while an array indexed by a loop counter, even an unrolled one,
 // runs at half the speed. Fields past TN4 are never read or written (their code is folded away).
@@ -226,6 +229,7 @@ struct Regs {
   c7: vec4<f32>,
 }
 
+
 // One value per pixel of the tile: pixel t's input value of a reduction step in v{t}.
 struct Pixels {
   v0: f32,
@@ -236,7 +240,16 @@ struct Pixels {
   v5: f32,
   v6: f32,
   v7: f32,
+  v8: f32,
+  v9: f32,
+  v10: f32,
+  v11: f32,
+  v12: f32,
+  v13: f32,
+  v14: f32,
+  v15: f32,
 }
+
 
 // Epilogue of one pixel's registers.
 fn store(m: u32, a: Regs) {
@@ -265,6 +278,7 @@ fn store(m: u32, a: Regs) {
   }
 }
 
+
 // One reduction step: pixel t's input value xs.v{t} times the TN4 weight vec4s of row `wi`, each
 // weight vec4 loaded once for the TM pixels (fields past TM / TN4 are constant-folded away).
 fn fmaStep(
@@ -276,6 +290,14 @@ fn fmaStep(
   a5: ptr<function, Regs>,
   a6: ptr<function, Regs>,
   a7: ptr<function, Regs>,
+  a8: ptr<function, Regs>,
+  a9: ptr<function, Regs>,
+  a10: ptr<function, Regs>,
+  a11: ptr<function, Regs>,
+  a12: ptr<function, Regs>,
+  a13: ptr<function, Regs>,
+  a14: ptr<function, Regs>,
+  a15: ptr<function, Regs>,
   xs: Pixels,
   wi: u32,
 ) {
@@ -287,6 +309,14 @@ fn fmaStep(
   let x5 = vec4<f32>(xs.v5);
   let x6 = vec4<f32>(xs.v6);
   let x7 = vec4<f32>(xs.v7);
+  let x8 = vec4<f32>(xs.v8);
+  let x9 = vec4<f32>(xs.v9);
+  let x10 = vec4<f32>(xs.v10);
+  let x11 = vec4<f32>(xs.v11);
+  let x12 = vec4<f32>(xs.v12);
+  let x13 = vec4<f32>(xs.v13);
+  let x14 = vec4<f32>(xs.v14);
+  let x15 = vec4<f32>(xs.v15);
   {
     let w0 = w[wi + 0u];
     (*a0).c0 = fma(x0, w0, (*a0).c0);
@@ -310,6 +340,30 @@ fn fmaStep(
     }
     if (TM > 7u) {
       (*a7).c0 = fma(x7, w0, (*a7).c0);
+    }
+    if (TM > 8u) {
+      (*a8).c0 = fma(x8, w0, (*a8).c0);
+    }
+    if (TM > 9u) {
+      (*a9).c0 = fma(x9, w0, (*a9).c0);
+    }
+    if (TM > 10u) {
+      (*a10).c0 = fma(x10, w0, (*a10).c0);
+    }
+    if (TM > 11u) {
+      (*a11).c0 = fma(x11, w0, (*a11).c0);
+    }
+    if (TM > 12u) {
+      (*a12).c0 = fma(x12, w0, (*a12).c0);
+    }
+    if (TM > 13u) {
+      (*a13).c0 = fma(x13, w0, (*a13).c0);
+    }
+    if (TM > 14u) {
+      (*a14).c0 = fma(x14, w0, (*a14).c0);
+    }
+    if (TM > 15u) {
+      (*a15).c0 = fma(x15, w0, (*a15).c0);
     }
   }
   if (TN4 > 1u) {
@@ -336,6 +390,30 @@ fn fmaStep(
     if (TM > 7u) {
       (*a7).c1 = fma(x7, w1, (*a7).c1);
     }
+    if (TM > 8u) {
+      (*a8).c1 = fma(x8, w1, (*a8).c1);
+    }
+    if (TM > 9u) {
+      (*a9).c1 = fma(x9, w1, (*a9).c1);
+    }
+    if (TM > 10u) {
+      (*a10).c1 = fma(x10, w1, (*a10).c1);
+    }
+    if (TM > 11u) {
+      (*a11).c1 = fma(x11, w1, (*a11).c1);
+    }
+    if (TM > 12u) {
+      (*a12).c1 = fma(x12, w1, (*a12).c1);
+    }
+    if (TM > 13u) {
+      (*a13).c1 = fma(x13, w1, (*a13).c1);
+    }
+    if (TM > 14u) {
+      (*a14).c1 = fma(x14, w1, (*a14).c1);
+    }
+    if (TM > 15u) {
+      (*a15).c1 = fma(x15, w1, (*a15).c1);
+    }
   }
   if (TN4 > 2u) {
     let w2 = w[wi + 2u];
@@ -360,6 +438,30 @@ fn fmaStep(
     }
     if (TM > 7u) {
       (*a7).c2 = fma(x7, w2, (*a7).c2);
+    }
+    if (TM > 8u) {
+      (*a8).c2 = fma(x8, w2, (*a8).c2);
+    }
+    if (TM > 9u) {
+      (*a9).c2 = fma(x9, w2, (*a9).c2);
+    }
+    if (TM > 10u) {
+      (*a10).c2 = fma(x10, w2, (*a10).c2);
+    }
+    if (TM > 11u) {
+      (*a11).c2 = fma(x11, w2, (*a11).c2);
+    }
+    if (TM > 12u) {
+      (*a12).c2 = fma(x12, w2, (*a12).c2);
+    }
+    if (TM > 13u) {
+      (*a13).c2 = fma(x13, w2, (*a13).c2);
+    }
+    if (TM > 14u) {
+      (*a14).c2 = fma(x14, w2, (*a14).c2);
+    }
+    if (TM > 15u) {
+      (*a15).c2 = fma(x15, w2, (*a15).c2);
     }
   }
   if (TN4 > 3u) {
@@ -386,6 +488,30 @@ fn fmaStep(
     if (TM > 7u) {
       (*a7).c3 = fma(x7, w3, (*a7).c3);
     }
+    if (TM > 8u) {
+      (*a8).c3 = fma(x8, w3, (*a8).c3);
+    }
+    if (TM > 9u) {
+      (*a9).c3 = fma(x9, w3, (*a9).c3);
+    }
+    if (TM > 10u) {
+      (*a10).c3 = fma(x10, w3, (*a10).c3);
+    }
+    if (TM > 11u) {
+      (*a11).c3 = fma(x11, w3, (*a11).c3);
+    }
+    if (TM > 12u) {
+      (*a12).c3 = fma(x12, w3, (*a12).c3);
+    }
+    if (TM > 13u) {
+      (*a13).c3 = fma(x13, w3, (*a13).c3);
+    }
+    if (TM > 14u) {
+      (*a14).c3 = fma(x14, w3, (*a14).c3);
+    }
+    if (TM > 15u) {
+      (*a15).c3 = fma(x15, w3, (*a15).c3);
+    }
   }
   if (TN4 > 4u) {
     let w4 = w[wi + 4u];
@@ -410,6 +536,30 @@ fn fmaStep(
     }
     if (TM > 7u) {
       (*a7).c4 = fma(x7, w4, (*a7).c4);
+    }
+    if (TM > 8u) {
+      (*a8).c4 = fma(x8, w4, (*a8).c4);
+    }
+    if (TM > 9u) {
+      (*a9).c4 = fma(x9, w4, (*a9).c4);
+    }
+    if (TM > 10u) {
+      (*a10).c4 = fma(x10, w4, (*a10).c4);
+    }
+    if (TM > 11u) {
+      (*a11).c4 = fma(x11, w4, (*a11).c4);
+    }
+    if (TM > 12u) {
+      (*a12).c4 = fma(x12, w4, (*a12).c4);
+    }
+    if (TM > 13u) {
+      (*a13).c4 = fma(x13, w4, (*a13).c4);
+    }
+    if (TM > 14u) {
+      (*a14).c4 = fma(x14, w4, (*a14).c4);
+    }
+    if (TM > 15u) {
+      (*a15).c4 = fma(x15, w4, (*a15).c4);
     }
   }
   if (TN4 > 5u) {
@@ -436,6 +586,30 @@ fn fmaStep(
     if (TM > 7u) {
       (*a7).c5 = fma(x7, w5, (*a7).c5);
     }
+    if (TM > 8u) {
+      (*a8).c5 = fma(x8, w5, (*a8).c5);
+    }
+    if (TM > 9u) {
+      (*a9).c5 = fma(x9, w5, (*a9).c5);
+    }
+    if (TM > 10u) {
+      (*a10).c5 = fma(x10, w5, (*a10).c5);
+    }
+    if (TM > 11u) {
+      (*a11).c5 = fma(x11, w5, (*a11).c5);
+    }
+    if (TM > 12u) {
+      (*a12).c5 = fma(x12, w5, (*a12).c5);
+    }
+    if (TM > 13u) {
+      (*a13).c5 = fma(x13, w5, (*a13).c5);
+    }
+    if (TM > 14u) {
+      (*a14).c5 = fma(x14, w5, (*a14).c5);
+    }
+    if (TM > 15u) {
+      (*a15).c5 = fma(x15, w5, (*a15).c5);
+    }
   }
   if (TN4 > 6u) {
     let w6 = w[wi + 6u];
@@ -460,6 +634,30 @@ fn fmaStep(
     }
     if (TM > 7u) {
       (*a7).c6 = fma(x7, w6, (*a7).c6);
+    }
+    if (TM > 8u) {
+      (*a8).c6 = fma(x8, w6, (*a8).c6);
+    }
+    if (TM > 9u) {
+      (*a9).c6 = fma(x9, w6, (*a9).c6);
+    }
+    if (TM > 10u) {
+      (*a10).c6 = fma(x10, w6, (*a10).c6);
+    }
+    if (TM > 11u) {
+      (*a11).c6 = fma(x11, w6, (*a11).c6);
+    }
+    if (TM > 12u) {
+      (*a12).c6 = fma(x12, w6, (*a12).c6);
+    }
+    if (TM > 13u) {
+      (*a13).c6 = fma(x13, w6, (*a13).c6);
+    }
+    if (TM > 14u) {
+      (*a14).c6 = fma(x14, w6, (*a14).c6);
+    }
+    if (TM > 15u) {
+      (*a15).c6 = fma(x15, w6, (*a15).c6);
     }
   }
   if (TN4 > 7u) {
@@ -486,11 +684,36 @@ fn fmaStep(
     if (TM > 7u) {
       (*a7).c7 = fma(x7, w7, (*a7).c7);
     }
+    if (TM > 8u) {
+      (*a8).c7 = fma(x8, w7, (*a8).c7);
+    }
+    if (TM > 9u) {
+      (*a9).c7 = fma(x9, w7, (*a9).c7);
+    }
+    if (TM > 10u) {
+      (*a10).c7 = fma(x10, w7, (*a10).c7);
+    }
+    if (TM > 11u) {
+      (*a11).c7 = fma(x11, w7, (*a11).c7);
+    }
+    if (TM > 12u) {
+      (*a12).c7 = fma(x12, w7, (*a12).c7);
+    }
+    if (TM > 13u) {
+      (*a13).c7 = fma(x13, w7, (*a13).c7);
+    }
+    if (TM > 14u) {
+      (*a14).c7 = fma(x14, w7, (*a14).c7);
+    }
+    if (TM > 15u) {
+      (*a15).c7 = fma(x15, w7, (*a15).c7);
+    }
   }
 }
 
+
 // The input columns of a ROW invocation at one kernel row and input channel: column j (input x
-// ox0 * STRIDE - pad + j) in c{j}, for the (TM - 1) * STRIDE + KSIZE <= 17 columns its taps cover.
+// ox0 * STRIDE - pad + j) in c{j}, for the (TM - 1) * STRIDE + KSIZE <= 33 columns its taps cover.
 struct Cols {
   c0: f32,
   c1: f32,
@@ -509,27 +732,62 @@ struct Cols {
   c14: f32,
   c15: f32,
   c16: f32,
+  c17: f32,
+  c18: f32,
+  c19: f32,
+  c20: f32,
+  c21: f32,
+  c22: f32,
+  c23: f32,
+  c24: f32,
+  c25: f32,
+  c26: f32,
+  c27: f32,
+  c28: f32,
+  c29: f32,
+  c30: f32,
+  c31: f32,
+  c32: f32,
 }
+
 
 // The TM pixels' values of kernel column kx (0, 1 or 2, a constant at every call): columns kx,
 // STRIDE + kx, 2 * STRIDE + kx, ... (STRIDE 1 or 2).
 fn rowPixels(cs: Cols, kx: u32) -> Pixels {
   if (STRIDE == 1u) {
     if (kx == 0u) {
-      return Pixels(cs.c0, cs.c1, cs.c2, cs.c3, cs.c4, cs.c5, cs.c6, cs.c7);
+      return Pixels(
+        cs.c0, cs.c1, cs.c2, cs.c3, cs.c4, cs.c5, cs.c6, cs.c7, cs.c8, cs.c9, cs.c10, cs.c11,
+        cs.c12, cs.c13, cs.c14, cs.c15,
+      );
     }
     if (kx == 1u) {
-      return Pixels(cs.c1, cs.c2, cs.c3, cs.c4, cs.c5, cs.c6, cs.c7, cs.c8);
+      return Pixels(
+        cs.c1, cs.c2, cs.c3, cs.c4, cs.c5, cs.c6, cs.c7, cs.c8, cs.c9, cs.c10, cs.c11, cs.c12,
+        cs.c13, cs.c14, cs.c15, cs.c16,
+      );
     }
-    return Pixels(cs.c2, cs.c3, cs.c4, cs.c5, cs.c6, cs.c7, cs.c8, cs.c9);
+    return Pixels(
+      cs.c2, cs.c3, cs.c4, cs.c5, cs.c6, cs.c7, cs.c8, cs.c9, cs.c10, cs.c11, cs.c12, cs.c13,
+      cs.c14, cs.c15, cs.c16, cs.c17,
+    );
   }
   if (kx == 0u) {
-    return Pixels(cs.c0, cs.c2, cs.c4, cs.c6, cs.c8, cs.c10, cs.c12, cs.c14);
+    return Pixels(
+      cs.c0, cs.c2, cs.c4, cs.c6, cs.c8, cs.c10, cs.c12, cs.c14, cs.c16, cs.c18, cs.c20, cs.c22,
+      cs.c24, cs.c26, cs.c28, cs.c30,
+    );
   }
   if (kx == 1u) {
-    return Pixels(cs.c1, cs.c3, cs.c5, cs.c7, cs.c9, cs.c11, cs.c13, cs.c15);
+    return Pixels(
+      cs.c1, cs.c3, cs.c5, cs.c7, cs.c9, cs.c11, cs.c13, cs.c15, cs.c17, cs.c19, cs.c21, cs.c23,
+      cs.c25, cs.c27, cs.c29, cs.c31,
+    );
   }
-  return Pixels(cs.c2, cs.c4, cs.c6, cs.c8, cs.c10, cs.c12, cs.c14, cs.c16);
+  return Pixels(
+    cs.c2, cs.c4, cs.c6, cs.c8, cs.c10, cs.c12, cs.c14, cs.c16, cs.c18, cs.c20, cs.c22, cs.c24,
+    cs.c26, cs.c28, cs.c30, cs.c32,
+  );
 }
 
 // Input value at tap `t` shifted by `off` channels; zero where the tap lies in the padding.
@@ -565,6 +823,14 @@ fn main(
   var a5: Regs;
   var a6: Regs;
   var a7: Regs;
+  var a8: Regs;
+  var a9: Regs;
+  var a10: Regs;
+  var a11: Regs;
+  var a12: Regs;
+  var a13: Regs;
+  var a14: Regs;
+  var a15: Regs;
   // Pixel t of this invocation is linear output pixel m0 + t * mStep; the first `count` are stored.
   var m0: u32;
   var mStep: u32;
@@ -600,6 +866,22 @@ fn main(
       let k14 = tapOf(p, ky, 14u, cinOff);
       let k15 = tapOf(p, ky, 15u, cinOff);
       let k16 = tapOf(p, ky, 16u, cinOff);
+      let k17 = tapOf(p, ky, 17u, cinOff);
+      let k18 = tapOf(p, ky, 18u, cinOff);
+      let k19 = tapOf(p, ky, 19u, cinOff);
+      let k20 = tapOf(p, ky, 20u, cinOff);
+      let k21 = tapOf(p, ky, 21u, cinOff);
+      let k22 = tapOf(p, ky, 22u, cinOff);
+      let k23 = tapOf(p, ky, 23u, cinOff);
+      let k24 = tapOf(p, ky, 24u, cinOff);
+      let k25 = tapOf(p, ky, 25u, cinOff);
+      let k26 = tapOf(p, ky, 26u, cinOff);
+      let k27 = tapOf(p, ky, 27u, cinOff);
+      let k28 = tapOf(p, ky, 28u, cinOff);
+      let k29 = tapOf(p, ky, 29u, cinOff);
+      let k30 = tapOf(p, ky, 30u, cinOff);
+      let k31 = tapOf(p, ky, 31u, cinOff);
+      let k32 = tapOf(p, ky, 32u, cinOff);
       var wi = ky * KSIZE * kStep;
       var off = 0u;
       for (var ci = 0u; ci < params.ciCount; ci++) {
@@ -654,12 +936,117 @@ fn main(
         if (ncol > 16u) {
           cs.c16 = load(k16, off);
         }
-        fmaStep(&a0, &a1, &a2, &a3, &a4, &a5, &a6, &a7, rowPixels(cs, 0u), wi);
+        if (ncol > 17u) {
+          cs.c17 = load(k17, off);
+        }
+        if (ncol > 18u) {
+          cs.c18 = load(k18, off);
+        }
+        if (ncol > 19u) {
+          cs.c19 = load(k19, off);
+        }
+        if (ncol > 20u) {
+          cs.c20 = load(k20, off);
+        }
+        if (ncol > 21u) {
+          cs.c21 = load(k21, off);
+        }
+        if (ncol > 22u) {
+          cs.c22 = load(k22, off);
+        }
+        if (ncol > 23u) {
+          cs.c23 = load(k23, off);
+        }
+        if (ncol > 24u) {
+          cs.c24 = load(k24, off);
+        }
+        if (ncol > 25u) {
+          cs.c25 = load(k25, off);
+        }
+        if (ncol > 26u) {
+          cs.c26 = load(k26, off);
+        }
+        if (ncol > 27u) {
+          cs.c27 = load(k27, off);
+        }
+        if (ncol > 28u) {
+          cs.c28 = load(k28, off);
+        }
+        if (ncol > 29u) {
+          cs.c29 = load(k29, off);
+        }
+        if (ncol > 30u) {
+          cs.c30 = load(k30, off);
+        }
+        if (ncol > 31u) {
+          cs.c31 = load(k31, off);
+        }
+        if (ncol > 32u) {
+          cs.c32 = load(k32, off);
+        }
+        fmaStep(
+          &a0,
+          &a1,
+          &a2,
+          &a3,
+          &a4,
+          &a5,
+          &a6,
+          &a7,
+          &a8,
+          &a9,
+          &a10,
+          &a11,
+          &a12,
+          &a13,
+          &a14,
+          &a15,
+          rowPixels(cs, 0u),
+          wi,
+        );
         if (KSIZE > 1u) {
-          fmaStep(&a0, &a1, &a2, &a3, &a4, &a5, &a6, &a7, rowPixels(cs, 1u), wi + kStep);
+          fmaStep(
+            &a0,
+            &a1,
+            &a2,
+            &a3,
+            &a4,
+            &a5,
+            &a6,
+            &a7,
+            &a8,
+            &a9,
+            &a10,
+            &a11,
+            &a12,
+            &a13,
+            &a14,
+            &a15,
+            rowPixels(cs, 1u),
+            wi + kStep,
+          );
         }
         if (KSIZE > 2u) {
-          fmaStep(&a0, &a1, &a2, &a3, &a4, &a5, &a6, &a7, rowPixels(cs, 2u), wi + 2u * kStep);
+          fmaStep(
+            &a0,
+            &a1,
+            &a2,
+            &a3,
+            &a4,
+            &a5,
+            &a6,
+            &a7,
+            &a8,
+            &a9,
+            &a10,
+            &a11,
+            &a12,
+            &a13,
+            &a14,
+            &a15,
+            rowPixels(cs, 2u),
+            wi + 2u * kStep,
+          );
         }
         off += cStep;
         wi += TN4;
@@ -677,6 +1064,14 @@ fn main(
     let p5 = pixelAt(min(m0 + 5u * WG, pixels - 1u));
     let p6 = pixelAt(min(m0 + 6u * WG, pixels - 1u));
     let p7 = pixelAt(min(m0 + 7u * WG, pixels - 1u));
+    let p8 = pixelAt(min(m0 + 8u * WG, pixels - 1u));
+    let p9 = pixelAt(min(m0 + 9u * WG, pixels - 1u));
+    let p10 = pixelAt(min(m0 + 10u * WG, pixels - 1u));
+    let p11 = pixelAt(min(m0 + 11u * WG, pixels - 1u));
+    let p12 = pixelAt(min(m0 + 12u * WG, pixels - 1u));
+    let p13 = pixelAt(min(m0 + 13u * WG, pixels - 1u));
+    let p14 = pixelAt(min(m0 + 14u * WG, pixels - 1u));
+    let p15 = pixelAt(min(m0 + 15u * WG, pixels - 1u));
     for (var ky = 0u; ky < KSIZE; ky++) {
       for (var kx = 0u; kx < KSIZE; kx++) {
         let t0 = tapOf(p0, ky, kx, cinOff);
@@ -687,6 +1082,14 @@ fn main(
         let t5 = tapOf(p5, ky, kx, cinOff);
         let t6 = tapOf(p6, ky, kx, cinOff);
         let t7 = tapOf(p7, ky, kx, cinOff);
+        let t8 = tapOf(p8, ky, kx, cinOff);
+        let t9 = tapOf(p9, ky, kx, cinOff);
+        let t10 = tapOf(p10, ky, kx, cinOff);
+        let t11 = tapOf(p11, ky, kx, cinOff);
+        let t12 = tapOf(p12, ky, kx, cinOff);
+        let t13 = tapOf(p13, ky, kx, cinOff);
+        let t14 = tapOf(p14, ky, kx, cinOff);
+        let t15 = tapOf(p15, ky, kx, cinOff);
         var wi = (ky * KSIZE + kx) * params.ciCount * TN4;
         var off = 0u;
         for (var ci = 0u; ci < params.ciCount; ci++) {
@@ -700,8 +1103,35 @@ fn main(
             select(0.0, load(t5, off), TM > 5u),
             select(0.0, load(t6, off), TM > 6u),
             select(0.0, load(t7, off), TM > 7u),
+            select(0.0, load(t8, off), TM > 8u),
+            select(0.0, load(t9, off), TM > 9u),
+            select(0.0, load(t10, off), TM > 10u),
+            select(0.0, load(t11, off), TM > 11u),
+            select(0.0, load(t12, off), TM > 12u),
+            select(0.0, load(t13, off), TM > 13u),
+            select(0.0, load(t14, off), TM > 14u),
+            select(0.0, load(t15, off), TM > 15u),
           );
-          fmaStep(&a0, &a1, &a2, &a3, &a4, &a5, &a6, &a7, xs, wi);
+          fmaStep(
+            &a0,
+            &a1,
+            &a2,
+            &a3,
+            &a4,
+            &a5,
+            &a6,
+            &a7,
+            &a8,
+            &a9,
+            &a10,
+            &a11,
+            &a12,
+            &a13,
+            &a14,
+            &a15,
+            xs,
+            wi,
+          );
           off += cStep;
           wi += TN4;
         }
@@ -709,28 +1139,59 @@ fn main(
     }
   }
 
-  if (count > 0u) {
-    store(m0, a0);
-  }
-  if (TM > 1u && count > 1u) {
-    store(m0 + 1u * mStep, a1);
-  }
-  if (TM > 2u && count > 2u) {
-    store(m0 + 2u * mStep, a2);
-  }
-  if (TM > 3u && count > 3u) {
-    store(m0 + 3u * mStep, a3);
-  }
-  if (TM > 4u && count > 4u) {
-    store(m0 + 4u * mStep, a4);
-  }
-  if (TM > 5u && count > 5u) {
-    store(m0 + 5u * mStep, a5);
-  }
-  if (TM > 6u && count > 6u) {
-    store(m0 + 6u * mStep, a6);
-  }
-  if (TM > 7u && count > 7u) {
-    store(m0 + 7u * mStep, a7);
+  // One store call for the TM pixels (the registers picked by a switch): the epilogue's code once.
+  for (var t = 0u; t < count; t++) {
+    var a: Regs;
+    switch t {
+      case 0u: {
+        a = a0;
+      }
+      case 1u: {
+        a = a1;
+      }
+      case 2u: {
+        a = a2;
+      }
+      case 3u: {
+        a = a3;
+      }
+      case 4u: {
+        a = a4;
+      }
+      case 5u: {
+        a = a5;
+      }
+      case 6u: {
+        a = a6;
+      }
+      case 7u: {
+        a = a7;
+      }
+      case 8u: {
+        a = a8;
+      }
+      case 9u: {
+        a = a9;
+      }
+      case 10u: {
+        a = a10;
+      }
+      case 11u: {
+        a = a11;
+      }
+      case 12u: {
+        a = a12;
+      }
+      case 13u: {
+        a = a13;
+      }
+      case 14u: {
+        a = a14;
+      }
+      default: {
+        a = a15;
+      }
+    }
+    store(m0 + t * mStep, a);
   }
 }

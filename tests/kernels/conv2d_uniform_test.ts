@@ -262,6 +262,19 @@ const cases: [string, Case][] = [
     cout: 36,
     k: 3,
     stride: 2,
+    tm: 8,
+    wg: 4,
+  }],
+  ["TM 16, WG 2, 3x3, a map of 45 pixels", { h: 5, w: 9, cin: 5, cout: 12, k: 3, wg: 2, act: 1 }],
+  ["TM 13, TN4 2, WG 4, 1x1, batch 2", {
+    batch: 2,
+    h: 7,
+    w: 6,
+    cin: 9,
+    cout: 8,
+    k: 1,
+    tm: 13,
+    tn4: 2,
     wg: 4,
   }],
   ["TM 5, TN4 3, WG 8, 1x1, residual", {
@@ -346,6 +359,28 @@ const cases: [string, Case][] = [
     k: 3,
     stride: 2,
     act: 1,
+    tm: 8,
+    row: true,
+  }],
+  // TM 16 at stride 2 reads 33: width 70 has 35 outputs per row, 16 + 16 + 3.
+  ["ROW TM 16 s2, 33 columns, width 70", {
+    h: 5,
+    w: 70,
+    cin: 4,
+    cout: 20,
+    k: 3,
+    stride: 2,
+    act: 1,
+    row: true,
+  }],
+  ["ROW TM 16 s1, width 37, batch 2, residual", {
+    batch: 2,
+    h: 3,
+    w: 37,
+    cin: 6,
+    cout: 8,
+    k: 3,
+    residual: true,
     row: true,
   }],
   ["ROW TM 6 s1, TN4 6, WG 8, width 20", {
@@ -359,7 +394,8 @@ const cases: [string, Case][] = [
     wg: 8,
     row: true,
   }],
-  ["ROW TM 8 2x2 s1 pad 0", { h: 5, w: 19, cin: 3, cout: 8, k: 2, pad: 0, row: true }],
+  ["ROW TM 8 2x2 s1 pad 0", { h: 5, w: 19, cin: 3, cout: 8, k: 2, pad: 0, tm: 8, row: true }],
+  ["ROW TM 16 2x2 s2 pad 0", { h: 4, w: 40, cin: 3, cout: 8, k: 2, stride: 2, pad: 0, row: true }],
 ];
 
 cases.forEach(([name, c], i) => {
@@ -464,7 +500,7 @@ Deno.test("conv2d_uniform: slices and packing keep each window within 64 KiB", (
     RangeError,
   );
   assert.throws(() => conv2dUniform.validate!({ ...conv2dUniform.overrides, TN4: 9 }), RangeError);
-  assert.throws(() => conv2dUniform.validate!({ ...conv2dUniform.overrides, TM: 9 }), RangeError);
+  assert.throws(() => conv2dUniform.validate!({ ...conv2dUniform.overrides, TM: 17 }), RangeError);
   assert.throws(() => conv2dUniform.validate!({ ...conv2dUniform.overrides, STRIDE: 3, ROW: 1 }), RangeError);
   assert.throws(() => conv2dUniform.validate!({ ...conv2dUniform.overrides, KSIZE: 5, ROW: 1 }), RangeError);
   assert.throws(() => transposedTapWeight(new Float32Array(8), [1, 2, 2, 2], 4), RangeError);
