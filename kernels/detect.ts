@@ -25,7 +25,7 @@ export type DetectParam =
   | `${"xBase" | "h" | "w" | "stride"}${0 | 1 | 2 | 3}`;
 
 /** Names of the overrides of `detect.wgsl`. */
-export type DetectOverride = "REG_MAX" | "WG" | "JOBS";
+export type DetectOverride = "REG_MAX" | "WG" | "JOBS" | "PART";
 
 /** Params values of a detect dispatch; fields of levels past `nLevels` are ignored (give 0). */
 export type DetectParams = Record<DetectParam, number>;
@@ -58,10 +58,16 @@ export const detect: KernelSpec<DetectParam, DetectOverride> = {
     "yBase",
     ...[0, 1, 2, 3].flatMap((l) => [`xBase${l}`, `h${l}`, `w${l}`, `stride${l}`] as DetectParam[]),
   ),
-  overrides: { REG_MAX: 16, WG: 64, JOBS: 1 },
+  overrides: { REG_MAX: 16, WG: 64, JOBS: 1, PART: 0 },
   dispatch(p, o) {
-    const [x, y] = fold(ceilDiv(p.batch * ceilDiv(2 + p.nc + p.nm, o.JOBS) * detectAnchors(p), o.WG));
+    const jobs = o.PART === 1 ? 2 : o.PART === 2 ? p.nc + p.nm : 2 + p.nc + p.nm;
+    const [x, y] = fold(ceilDiv(p.batch * ceilDiv(jobs, o.JOBS) * detectAnchors(p), o.WG));
     return [x, y, 1];
+  },
+  validate(o) {
+    if (!(o.PART === 0 || o.PART === 1 || o.PART === 2)) {
+      throw new RangeError(`Set detect PART to 0 (all jobs), 1 (box axes) or 2 (channels): got ${o.PART}`);
+    }
   },
 };
 

@@ -50,6 +50,11 @@ override WG: u32 = 64u;
 // 1 on a big GPU; more on a software adapter, where the per-lane index arithmetic (integer division
 // is scalar there) would otherwise cost far more than the one load and store of a row.
 override JOBS: u32 = 1u;
+// Which jobs this dispatch runs: 0 all, 1 the two box axes, 2 the class and coefficient channels. A
+// software adapter runs both halves of a divergent branch under a lane mask, so a dispatch with both
+// kinds pays the DFL's 64 loads in every job; split in two dispatches (1 then 2) each folds the
+// other half away (lavapipe, YOLO11n-seg at 640: 19.7 -> 6.0 ms).
+override PART: u32 = 0u;
 
 // Level l as (xBase, h, w, stride).
 fn level(l: u32) -> vec4<u32> {
@@ -104,8 +109,10 @@ fn main(
     anchors += lv.y * lv.z;
   }
   let outC = 4u + params.nc + params.nm;
-  let jobs = outC - 2u;
-  let runs = (jobs + JOBS - 1u) / JOBS;
+  // This dispatch's jobs: first .. end - 1.
+  let first = select(0u, 2u, PART == 2u);
+  let end = select(outC - 2u, 2u, PART == 1u);
+  let runs = (end - first + JOBS - 1u) / JOBS;
   let idx = (wid.x + wid.y * nwg.x) * WG + lid;
   if (anchors == 0u || idx >= params.batch * runs * anchors) {
     return;
@@ -128,14 +135,14 @@ fn main(
   let py = rest / lv.z;
   let row = lv.x + ((img * lv.y + py) * lv.z + px) * (4u * REG_MAX + params.nc + params.nm);
   let out = params.yBase + img * outC * anchors + a;
-  for (var job = run * JOBS; job < min(jobs, (run + 1u) * JOBS); job++) {
+  for (var job = first + run * JOBS; job < min(end, first + (run + 1u) * JOBS); job++) {
     decode(job, row, out, anchors, px, py, lv.w);
   }
 }
 
 // One output row of one anchor: a box axis (jobs 0, 1) or one class / coefficient channel.
 fn decode(job: u32, row: u32, out: u32, anchors: u32, px: u32, py: u32, levelStride: u32) {
-  if (job < 2u) {
+  if (PART == 1u || (PART == 0u && job < 2u)) {
     // job 0: x axis (left, right) -> cx, w; job 1: y axis (top, bottom) -> cy, h.
     let center = f32(select(px, py, job == 1u)) + 0.5;
     let lo = center - dfl(row + job * REG_MAX);

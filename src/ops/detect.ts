@@ -15,8 +15,11 @@ import type { CallLimits } from "./plan_calls.ts";
  */
 const SOFTWARE_JOBS = 8;
 
-/** The kernel call of the detect op at the plan's shape. */
-export function detectCall(op: DetectOp, plan: Plan, limits: CallLimits = {}): KernelCall {
+/**
+ * The kernel calls of the detect op at the plan's shape: one, or on a software adapter two (the box axes,
+ * then the class and coefficient channels: see `PART` in detect.wgsl).
+ */
+export function detectCalls(op: DetectOp, plan: Plan, limits: CallLimits = {}): KernelCall[] {
   const levels = op.boxes.map((box, l) => {
     const loc = plan.locs[box];
     const s = plan.shapes[box];
@@ -27,11 +30,13 @@ export function detectCall(op: DetectOp, plan: Plan, limits: CallLimits = {}): K
     return { xBase: loc.base, h: s.h, w: s.w, stride: op.strides[l] };
   });
   const n = plan.shapes[op.boxes[0]].n;
-  return {
+  const call = (overrides: Record<string, number>): KernelCall => ({
     label: op.name,
     spec: detect,
-    overrides: { REG_MAX: op.regMax, JOBS: limits.software ? SOFTWARE_JOBS : 1 },
+    overrides: { REG_MAX: op.regMax, ...overrides },
     params: detectParams(n, op.nc, op.nm, levels, plan.locs[op.y].base),
     bind: { x: { value: op.boxes[0] }, y: { value: op.y } },
-  };
+  });
+  if (!limits.software) return [call({ JOBS: 1 })];
+  return [call({ JOBS: 2, PART: 1 }), call({ JOBS: SOFTWARE_JOBS, PART: 2 })];
 }

@@ -3,7 +3,7 @@ import type { Plan } from "../graph/plan.ts";
 import { attentionCall } from "./attention.ts";
 import { convCalls } from "./conv.ts";
 import { convTransposeCalls } from "./conv_transpose.ts";
-import { detectCall } from "./detect.ts";
+import { detectCalls } from "./detect.ts";
 import type { KernelCall } from "./kernel_call.ts";
 import { copyCall, maxPoolCall, maxPoolCascadeCall, poolChain, upsampleCall } from "./pool.ts";
 
@@ -64,7 +64,7 @@ export function planCalls(plan: Plan, limits: CallLimits = {}): KernelCall[] {
         calls.push(attentionCall(op, plan, limits));
         break;
       case "detect":
-        calls.push(detectCall(op, plan, limits));
+        calls.push(...detectCalls(op, plan, limits));
         break;
       case "split":
       case "concat":

@@ -34,6 +34,11 @@ interface Case {
   range?: number;
   /** Output rows per invocation (the JOBS override). @default {1} */
   jobs?: number;
+  /**
+   * Two dispatches as on a software adapter: PART 1 (the box axes, JOBS 2), then PART 2 (the channels,
+   * `jobs` per invocation); the first must leave the channel rows untouched.
+   */
+  split?: boolean;
 }
 
 async function check(c: Case, seed: number, half = false): Promise<void> {
@@ -58,17 +63,28 @@ async function check(c: Case, seed: number, half = false): Promise<void> {
   const expected = y0.slice();
   detectCpu({ x, y: expected }, p, o);
   if (half) expected.set(roundF16(expected));
-  const got = await runKernel(half ? detectF16 : detect, {
-    inputs: { x },
-    outputs: { y: y0 },
-    params: p,
-    overrides: o,
-  });
+  const spec = half ? detectF16 : detect;
   // Split output0 into box channels (0..3) and the rest, each with its tolerance.
   const isBox = (i: number) =>
     i >= p.yBase && i < p.yBase + batch * outC * anchors && Math.floor((i - p.yBase) / anchors) % outC < 4;
   const pick = (a: Float32Array, box: boolean) => a.filter((_, i) => isBox(i) === box);
   const label = `detect ${JSON.stringify(c)}`;
+  let y = y0;
+  if (c.split) {
+    y = (await runKernel(spec, {
+      inputs: { x },
+      outputs: { y },
+      params: p,
+      overrides: { ...o, JOBS: 2, PART: 1 },
+    })).y;
+    assert.deepEqual(pick(y, false), pick(y0, false), `${label}: PART 1 wrote only the box rows`);
+  }
+  const got = await runKernel(spec, {
+    inputs: { x },
+    outputs: { y },
+    params: p,
+    overrides: c.split ? { ...o, PART: 2 } : o,
+  });
   assertClose(
     pick(got.y, true),
     pick(expected, true),
@@ -105,6 +121,22 @@ const cases: [string, Case][] = [
     jobs: 16,
   }],
   ["JOBS 5 over 7 rows, REG_MAX 4", { nc: 3, nm: 2, levels: [[3, 2, 8]], regMax: 4, jobs: 5 }],
+  ["split as on software adapters (PART 1 then 2, JOBS 8), batch 2, output0 offset", {
+    batch: 2,
+    nc: 80,
+    nm: 32,
+    levels: [[4, 4, 8], [2, 2, 16], [1, 1, 32]],
+    jobs: 8,
+    yBase: 7,
+    split: true,
+  }],
+  ["split, detection only, JOBS 3 over 5 channel rows", {
+    nc: 5,
+    nm: 0,
+    levels: [[3, 3, 8]],
+    jobs: 3,
+    split: true,
+  }],
   ["wide logits (stable DFL softmax and sigmoid)", {
     nc: 4,
     nm: 4,
@@ -135,6 +167,11 @@ Deno.test("detect: hand-derived anchor decode", async () => {
     overrides: { REG_MAX: 2 },
   });
   assert.deepEqual([0, 1, 2, 3, 4, 5].map((ch) => got.y[ch * 2 + 1]), [12, 4, 8, 8, 0.5, 3]);
+});
+
+Deno.test("detect: PART is 0, 1 or 2", () => {
+  assert.throws(() => detect.validate!({ ...detect.overrides, PART: 3 }), RangeError);
+  detect.validate!({ ...detect.overrides, PART: 2 });
 });
 
 Deno.test("detect: detectParams rejects 0 or 5 levels", () => {
