@@ -94,12 +94,16 @@ async function timeRuns(run: () => Promise<unknown>): Promise<number[]> {
   return times;
 }
 
-/** Prints the slowest layers of one forward, a conv split into chunks summed into one line. */
+/**
+ * Prints the slowest layers of one forward, a layer's consecutive dispatches of one kernel (a conv's chunks,
+ * the two halves of a software adapter's detect decode) summed into one line under the first's overrides.
+ */
 async function printProfile(model: YOLO, input: Float32Array, shape: number[]): Promise<void> {
   const steps: { label: string; kernel: string; ms: number; calls: number }[] = [];
+  const name = (kernel: string) => kernel.split("|")[0];
   for (const s of await model.profile(input, shape)) {
     const last = steps.at(-1);
-    if (last && last.label === s.label && last.kernel === s.kernel) {
+    if (last && last.label === s.label && name(last.kernel) === name(s.kernel)) {
       last.ms += s.ms;
       last.calls++;
     } else steps.push({ ...s, calls: 1 });
@@ -117,9 +121,7 @@ async function printProfile(model: YOLO, input: Float32Array, shape: number[]): 
     );
   }
   const byKernel = new Map<string, number>();
-  for (const s of steps) {
-    byKernel.set(s.kernel.split("|")[0], (byKernel.get(s.kernel.split("|")[0]) ?? 0) + s.ms);
-  }
+  for (const s of steps) byKernel.set(name(s.kernel), (byKernel.get(name(s.kernel)) ?? 0) + s.ms);
   console.log(`  by kernel: ${[...byKernel].map(([k, v]) => `${k} ${v.toFixed(2)} ms`).join(", ")}`);
 }
 
