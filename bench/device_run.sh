@@ -48,6 +48,8 @@ trap 'kill $smi 2>/dev/null' EXIT
 case $mode in
 main)
   step forward_b1 200 "${run[@]}" bench/forward.ts --no-peer --iterations 20 --batch 1 --inflight 4 --profile --predict
+  # The early readbacks (MapReader) on a real GPU: the probe's answer and reads against their own bytes.
+  step map_read_test 20 "${tst[@]}" tests/gpu/map_read_test.ts
   # The same on Dawn (Vulkan): GPU and wall times against wgpu's (its own tuning: another adapter id).
   step forward_dawn 150 "${run[@]}" bench/forward.ts --no-peer --webgpu dawn --iterations 20 --batch 1 --inflight 4 --predict
   step forward_b32 150 "${run[@]}" bench/forward.ts --no-peer --iterations 10 --batch 32 --profile
