@@ -60,6 +60,8 @@ export interface KernelSpec<P extends string = string, O extends string = string
   readonly f16?: readonly string[];
   /** Optional check of an override set; throws `RangeError` when the combination cannot work. */
   validate?(overrides: Readonly<Record<O, number>>): void;
+  /** The entry point compiled for an override set; `main` when absent. */
+  entryPoint?(overrides: Readonly<Record<O, number>>): string;
 }
 
 /** The largest workgroup count WebGPU guarantees per dispatch dimension. */

@@ -70,6 +70,10 @@ const W_VEC4S = 4096u;
 @group(0) @binding(2) var<storage, read> r: array<S>;
 @group(0) @binding(3) var<storage, read_write> y: array<S>;
 @group(0) @binding(4) var<uniform> params: Params;
+// The residual and the output again as vec4s of four channels, for the entry point `main4`
+// (VEC4_OUT): the same bindings, each used by one entry point only.
+@group(0) @binding(2) var<storage, read> r4: array<vec4<S>>;
+@group(0) @binding(3) var<storage, read_write> y4: array<vec4<S>>;
 
 // 0: identity, 1: SiLU x * sigmoid(x).
 override ACT: u32 = 0u;
@@ -96,6 +100,11 @@ override TN4: u32 = 8u;
 // 256-bit llvmpipe) keeps small maps spread over the CPU's threads, each running whole workgroups:
 // on lavapipe YOLO11n-seg's forward took 458 ms with 8, 477 with 16, 483 with 32.
 override WG: u32 = 8u;
+// VEC4_OUT: the spec picks the entry point `main4`, which stores (and reads back partial sums and the
+// residual) four channels at a time: one per-lane loop of a vec4 where `main` runs four of a scalar.
+// Needs NHWC output (and residual) views whose channel offsets and strides are multiples of 4 and a
+// channel count per group that is one too. Not read by the shader itself.
+override VEC4_OUT: bool = false;
 // ROW: an invocation's TM pixels are neighbours in a row (rows padded to a multiple of TM), so
 // that, for KSIZE <= 3 and STRIDE <= 2, the (TM - 1) * STRIDE + KSIZE <= 33 input columns they
 // cover are loaded once per input channel and shared by the taps; else they are WG pixels apart and
@@ -214,6 +223,35 @@ fn store4(o: Out, j: u32, acc: vec4<f32>) {
   }
 }
 
+// put for four channels at once (main4): i and ri are multiples of 4.
+fn put4(i: u32, ri: u32, bias: vec4<f32>, s: vec4<f32>) {
+  var v = s;
+  if (params.accumulate != 0u) {
+    v += vec4<f32>(y4[i / 4u]);
+  }
+  if (params.finish != 0u) {
+    v += bias;
+    if (ACT == 1u) {
+      v = v / (1.0 + exp(-v));
+    }
+    if (RESIDUAL && R_IN_Y) {
+      v += vec4<f32>(y4[ri / 4u]);
+    } else if (RESIDUAL) {
+      v += vec4<f32>(r4[ri / 4u]);
+    }
+  }
+  y4[i / 4u] = vec4<S>(v);
+}
+
+// store4 for main4 (NHWC, coCount a multiple of 4).
+fn store4Vec(o: Out, j: u32, acc: vec4<f32>) {
+  let co = 4u * j;
+  if (co >= params.coCount) {
+    return;
+  }
+  put4(o.yi + co, o.ri + co, w[KSIZE * KSIZE * params.ciCount * TN4 + j], acc);
+}
+
 // The registers of one pixel of the tile (`a0` .. `a15` in main): its 4 * TN4 output channels of the
 // chunk, channels 4j .. 4j + 3 in c{j}. Named fields rather than an array: llvmpipe keeps these in
 // registers (or plain stack slots), while an array indexed by a loop counter, even an unrolled one,
@@ -275,6 +313,33 @@ fn store(m: u32, a: Regs) {
   }
   if (TN4 > 7u) {
     store4(o, 7u, a.c7);
+  }
+}
+
+// store for main4.
+fn storeVec(m: u32, a: Regs) {
+  let o = outOf(m);
+  store4Vec(o, 0u, a.c0);
+  if (TN4 > 1u) {
+    store4Vec(o, 1u, a.c1);
+  }
+  if (TN4 > 2u) {
+    store4Vec(o, 2u, a.c2);
+  }
+  if (TN4 > 3u) {
+    store4Vec(o, 3u, a.c3);
+  }
+  if (TN4 > 4u) {
+    store4Vec(o, 4u, a.c4);
+  }
+  if (TN4 > 5u) {
+    store4Vec(o, 5u, a.c5);
+  }
+  if (TN4 > 6u) {
+    store4Vec(o, 6u, a.c6);
+  }
+  if (TN4 > 7u) {
+    store4Vec(o, 7u, a.c7);
   }
 }
 
@@ -795,19 +860,42 @@ fn load(t: Tap, off: u32) -> f32 {
   return select(0.0, f32(x[t.xi + off]), t.ok);
 }
 
-@compute @workgroup_size(WG)
-fn main(
-  @builtin(local_invocation_index) lid: u32,
-  @builtin(workgroup_id) wid: vec3<u32>,
-  @builtin(num_workgroups) nwg: vec3<u32>,
-) {
+// The pixels of one invocation (see tile): pixel t is m0 + t * mStep, the first `count` stored.
+struct Span {
+  m0: u32,
+  mStep: u32,
+  count: u32,
+}
+
+// The reduction of one invocation into its registers a0 .. a(TM - 1).
+fn tile(
+  lid: u32,
+  wid: vec3<u32>,
+  nwg: vec3<u32>,
+  a0: ptr<function, Regs>,
+  a1: ptr<function, Regs>,
+  a2: ptr<function, Regs>,
+  a3: ptr<function, Regs>,
+  a4: ptr<function, Regs>,
+  a5: ptr<function, Regs>,
+  a6: ptr<function, Regs>,
+  a7: ptr<function, Regs>,
+  a8: ptr<function, Regs>,
+  a9: ptr<function, Regs>,
+  a10: ptr<function, Regs>,
+  a11: ptr<function, Regs>,
+  a12: ptr<function, Regs>,
+  a13: ptr<function, Regs>,
+  a14: ptr<function, Regs>,
+  a15: ptr<function, Regs>,
+) -> Span {
   let pixels = params.batch * params.outH * params.outW;
   let cinG = params.inC / params.groups;
   let coutG = params.outC / params.groups;
   // Bounds guard, uniform over the dispatch: an empty map or chunk does nothing; pixels past the
   // last one (or past the end of a ROW invocation's row) are computed and not stored.
   if (pixels == 0u || params.coCount == 0u || params.ciCount == 0u) {
-    return;
+    return Span(0u, 1u, 0u);
   }
   let cinOff = params.coBase / coutG * cinG + params.ciBase;
   var cStep = 1u;
@@ -815,22 +903,6 @@ fn main(
     cStep = params.inH * params.inW;
   }
   let g = (wid.x + wid.y * nwg.x) * WG + lid;
-  var a0: Regs;
-  var a1: Regs;
-  var a2: Regs;
-  var a3: Regs;
-  var a4: Regs;
-  var a5: Regs;
-  var a6: Regs;
-  var a7: Regs;
-  var a8: Regs;
-  var a9: Regs;
-  var a10: Regs;
-  var a11: Regs;
-  var a12: Regs;
-  var a13: Regs;
-  var a14: Regs;
-  var a15: Regs;
   // Pixel t of this invocation is linear output pixel m0 + t * mStep; the first `count` are stored.
   var m0: u32;
   var mStep: u32;
@@ -985,65 +1057,65 @@ fn main(
           cs.c32 = load(k32, off);
         }
         fmaStep(
-          &a0,
-          &a1,
-          &a2,
-          &a3,
-          &a4,
-          &a5,
-          &a6,
-          &a7,
-          &a8,
-          &a9,
-          &a10,
-          &a11,
-          &a12,
-          &a13,
-          &a14,
-          &a15,
+          a0,
+          a1,
+          a2,
+          a3,
+          a4,
+          a5,
+          a6,
+          a7,
+          a8,
+          a9,
+          a10,
+          a11,
+          a12,
+          a13,
+          a14,
+          a15,
           rowPixels(cs, 0u),
           wi,
         );
         if (KSIZE > 1u) {
           fmaStep(
-            &a0,
-            &a1,
-            &a2,
-            &a3,
-            &a4,
-            &a5,
-            &a6,
-            &a7,
-            &a8,
-            &a9,
-            &a10,
-            &a11,
-            &a12,
-            &a13,
-            &a14,
-            &a15,
+            a0,
+            a1,
+            a2,
+            a3,
+            a4,
+            a5,
+            a6,
+            a7,
+            a8,
+            a9,
+            a10,
+            a11,
+            a12,
+            a13,
+            a14,
+            a15,
             rowPixels(cs, 1u),
             wi + kStep,
           );
         }
         if (KSIZE > 2u) {
           fmaStep(
-            &a0,
-            &a1,
-            &a2,
-            &a3,
-            &a4,
-            &a5,
-            &a6,
-            &a7,
-            &a8,
-            &a9,
-            &a10,
-            &a11,
-            &a12,
-            &a13,
-            &a14,
-            &a15,
+            a0,
+            a1,
+            a2,
+            a3,
+            a4,
+            a5,
+            a6,
+            a7,
+            a8,
+            a9,
+            a10,
+            a11,
+            a12,
+            a13,
+            a14,
+            a15,
             rowPixels(cs, 2u),
             wi + 2u * kStep,
           );
@@ -1113,22 +1185,22 @@ fn main(
             select(0.0, load(t15, off), TM > 15u),
           );
           fmaStep(
-            &a0,
-            &a1,
-            &a2,
-            &a3,
-            &a4,
-            &a5,
-            &a6,
-            &a7,
-            &a8,
-            &a9,
-            &a10,
-            &a11,
-            &a12,
-            &a13,
-            &a14,
-            &a15,
+            a0,
+            a1,
+            a2,
+            a3,
+            a4,
+            a5,
+            a6,
+            a7,
+            a8,
+            a9,
+            a10,
+            a11,
+            a12,
+            a13,
+            a14,
+            a15,
             xs,
             wi,
           );
@@ -1139,59 +1211,181 @@ fn main(
     }
   }
 
-  // One store call for the TM pixels (the registers picked by a switch): the epilogue's code once.
-  for (var t = 0u; t < count; t++) {
-    var a: Regs;
-    switch t {
-      case 0u: {
-        a = a0;
-      }
-      case 1u: {
-        a = a1;
-      }
-      case 2u: {
-        a = a2;
-      }
-      case 3u: {
-        a = a3;
-      }
-      case 4u: {
-        a = a4;
-      }
-      case 5u: {
-        a = a5;
-      }
-      case 6u: {
-        a = a6;
-      }
-      case 7u: {
-        a = a7;
-      }
-      case 8u: {
-        a = a8;
-      }
-      case 9u: {
-        a = a9;
-      }
-      case 10u: {
-        a = a10;
-      }
-      case 11u: {
-        a = a11;
-      }
-      case 12u: {
-        a = a12;
-      }
-      case 13u: {
-        a = a13;
-      }
-      case 14u: {
-        a = a14;
-      }
-      default: {
-        a = a15;
-      }
+  return Span(m0, mStep, count);
+}
+
+// Pixel t's registers (t < TM): a switch, so that the epilogue is written once (one call in a loop
+// over the pixels: llvmpipe inlines every call before it folds the branches on overrides).
+fn pick(
+  t: u32,
+  a0: ptr<function, Regs>,
+  a1: ptr<function, Regs>,
+  a2: ptr<function, Regs>,
+  a3: ptr<function, Regs>,
+  a4: ptr<function, Regs>,
+  a5: ptr<function, Regs>,
+  a6: ptr<function, Regs>,
+  a7: ptr<function, Regs>,
+  a8: ptr<function, Regs>,
+  a9: ptr<function, Regs>,
+  a10: ptr<function, Regs>,
+  a11: ptr<function, Regs>,
+  a12: ptr<function, Regs>,
+  a13: ptr<function, Regs>,
+  a14: ptr<function, Regs>,
+  a15: ptr<function, Regs>,
+) -> Regs {
+  switch t {
+    case 0u: {
+      return *a0;
     }
-    store(m0 + t * mStep, a);
+    case 1u: {
+      return *a1;
+    }
+    case 2u: {
+      return *a2;
+    }
+    case 3u: {
+      return *a3;
+    }
+    case 4u: {
+      return *a4;
+    }
+    case 5u: {
+      return *a5;
+    }
+    case 6u: {
+      return *a6;
+    }
+    case 7u: {
+      return *a7;
+    }
+    case 8u: {
+      return *a8;
+    }
+    case 9u: {
+      return *a9;
+    }
+    case 10u: {
+      return *a10;
+    }
+    case 11u: {
+      return *a11;
+    }
+    case 12u: {
+      return *a12;
+    }
+    case 13u: {
+      return *a13;
+    }
+    case 14u: {
+      return *a14;
+    }
+    default: {
+      return *a15;
+    }
+  }
+}
+
+@compute @workgroup_size(WG)
+fn main(
+  @builtin(local_invocation_index) lid: u32,
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+  var a0: Regs;
+  var a1: Regs;
+  var a2: Regs;
+  var a3: Regs;
+  var a4: Regs;
+  var a5: Regs;
+  var a6: Regs;
+  var a7: Regs;
+  var a8: Regs;
+  var a9: Regs;
+  var a10: Regs;
+  var a11: Regs;
+  var a12: Regs;
+  var a13: Regs;
+  var a14: Regs;
+  var a15: Regs;
+  let span = tile(
+    lid,
+    wid,
+    nwg,
+    &a0,
+    &a1,
+    &a2,
+    &a3,
+    &a4,
+    &a5,
+    &a6,
+    &a7,
+    &a8,
+    &a9,
+    &a10,
+    &a11,
+    &a12,
+    &a13,
+    &a14,
+    &a15,
+  );
+  for (var t = 0u; t < span.count; t++) {
+    store(
+      span.m0 + t * span.mStep,
+      pick(t, &a0, &a1, &a2, &a3, &a4, &a5, &a6, &a7, &a8, &a9, &a10, &a11, &a12, &a13, &a14, &a15),
+    );
+  }
+}
+
+// main with the vec4 epilogue (VEC4_OUT).
+@compute @workgroup_size(WG)
+fn main4(
+  @builtin(local_invocation_index) lid: u32,
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+  var a0: Regs;
+  var a1: Regs;
+  var a2: Regs;
+  var a3: Regs;
+  var a4: Regs;
+  var a5: Regs;
+  var a6: Regs;
+  var a7: Regs;
+  var a8: Regs;
+  var a9: Regs;
+  var a10: Regs;
+  var a11: Regs;
+  var a12: Regs;
+  var a13: Regs;
+  var a14: Regs;
+  var a15: Regs;
+  let span = tile(
+    lid,
+    wid,
+    nwg,
+    &a0,
+    &a1,
+    &a2,
+    &a3,
+    &a4,
+    &a5,
+    &a6,
+    &a7,
+    &a8,
+    &a9,
+    &a10,
+    &a11,
+    &a12,
+    &a13,
+    &a14,
+    &a15,
+  );
+  for (var t = 0u; t < span.count; t++) {
+    storeVec(
+      span.m0 + t * span.mStep,
+      pick(t, &a0, &a1, &a2, &a3, &a4, &a5, &a6, &a7, &a8, &a9, &a10, &a11, &a12, &a13, &a14, &a15),
+    );
   }
 }

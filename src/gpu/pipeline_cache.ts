@@ -125,7 +125,7 @@ export class PipelineCache {
       return await device.createComputePipelineAsync({
         label: key,
         layout: pipelineLayout,
-        compute: { module, entryPoint: "main", constants: overrides },
+        compute: { module, entryPoint: spec.entryPoint?.(overrides) ?? "main", constants: overrides },
       });
     });
     return { spec, key, overrides, pipeline, layout };

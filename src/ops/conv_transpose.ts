@@ -5,8 +5,10 @@
 import {
   conv2dUniform,
   conv2dUniformChunks,
+  type Conv2dUniformParams,
   conv2dUniformSlices,
   conv2dUniformTile,
+  conv2dUniformVec4Out,
 } from "../../kernels/conv2d_uniform.ts";
 import { convTranspose2d, convTranspose2dTile } from "../../kernels/conv_transpose2d.ts";
 import type { ConvTransposeOp } from "../graph/ir.ts";
@@ -24,12 +26,23 @@ export function convTransposeCalls(op: ConvTransposeOp, plan: Plan, limits: Call
   const slices = limits.software ? conv2dUniformSlices(op.cin, 1, tn4) : 0;
   if (slices > 0) {
     const calls: KernelCall[] = [];
+    const yView = { outC: op.cout, groups: 1, ...viewParams("y", y.loc), ...noView("r") };
+    const VEC4_OUT =
+      conv2dUniformVec4Out(yView as unknown as Conv2dUniformParams, { OUT_NCHW: 0, RESIDUAL: 0 }) ? 1 : 0;
     for (let tap = 0; tap < op.k * op.k; tap++) {
       for (const { offset, ...chunk } of conv2dUniformChunks(op.cout, op.cin, 1, 1, tn4, slices)) {
         calls.push({
           label: op.name,
           spec: conv2dUniform,
-          overrides: { ACT: 0, KSIZE: 1, STRIDE: 1, OUT_STEP: op.k, TN4: tn4, WG: limits.lanes ?? 8 },
+          overrides: {
+            ACT: 0,
+            KSIZE: 1,
+            STRIDE: 1,
+            OUT_STEP: op.k,
+            TN4: tn4,
+            WG: limits.lanes ?? 8,
+            VEC4_OUT,
+          },
           params: {
             batch: x.n,
             inH: x.h,

@@ -17,6 +17,12 @@ import {
   attentionRowsWorkgroupBytes,
 } from "../../kernels/attention_rows.ts";
 import { attentionHeuristic, attentionVariants } from "../../src/ops/attention.ts";
+import {
+  conv2dUniform,
+  type Conv2dUniformOverrides,
+  type Conv2dUniformParams,
+  conv2dUniformVec4Out,
+} from "../../kernels/conv2d_uniform.ts";
 
 function graphOf(name: string) {
   return fuseResidualAdds(parseModel(parseModelYaml(builtinModelYaml(name)!, name), name).graph);
@@ -117,6 +123,32 @@ Deno.test("planCalls splits C2PSA's keys over streams on a big GPU at batch 1 on
   assert.deepEqual(kvSplit(1, h200), [3]); // 4 streams would need 58 KiB
   assert.deepEqual(kvSplit(32, h200), [1]); // 32 images x 2 heads x 25 query blocks fill the GPU
   assert.deepEqual(kvSplit(1, { ...h200, software: true, targetWorkgroups: 8 }), [1]);
+});
+
+Deno.test("planCalls on a software adapter: conv2d_uniform with one SIMD group per workgroup, vec4 stores where the views allow, detect in two halves", () => {
+  const plan = planMemory(graphOf("yolo11n-seg.yaml"), 1, 640, 640);
+  const calls = planCalls(plan, { software: true, targetWorkgroups: 8, lanes: 16 });
+  const convs = calls.filter((c) => c.spec.name === "conv2d_uniform");
+  assert.ok(convs.length > 100, `${convs.length} conv2d_uniform calls`);
+  for (const c of convs) {
+    assert.equal(c.overrides.WG, 16, c.label);
+    const p = c.params as unknown as Conv2dUniformParams;
+    const o = { ...conv2dUniform.overrides, ...c.overrides } as Conv2dUniformOverrides;
+    assert.equal(c.overrides.VEC4_OUT, conv2dUniformVec4Out(p, o) ? 1 : 0, c.label);
+  }
+  // YOLO11n-seg's channel counts and concat offsets are multiples of 4 except where it writes NCHW output.
+  const vec4 = convs.filter((c) => c.overrides.VEC4_OUT === 1).length;
+  assert.ok(vec4 > 0.9 * convs.length, `${vec4} of ${convs.length} with vec4 stores`);
+  const detects = calls.filter((c) => c.spec.name === "detect").map((
+    c,
+  ) => [c.overrides.PART, c.overrides.JOBS]);
+  assert.deepEqual(detects, [[1, 2], [2, 8]]);
+  const hardware = planCalls(plan, {
+    maxWorkgroupStorage: 49152,
+    maxInvocations: 1024,
+    targetWorkgroups: 264,
+  });
+  assert.deepEqual(hardware.filter((c) => c.spec.name === "detect").map((c) => c.overrides.PART ?? 0), [0]);
 });
 
 Deno.test("the attention variants the autotuner times: the heuristic first, key streams and whole rows, all fitting the device", () => {

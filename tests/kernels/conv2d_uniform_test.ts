@@ -16,6 +16,7 @@ import {
   type Conv2dUniformParams,
   conv2dUniformSlices,
   conv2dUniformTile,
+  conv2dUniformVec4Out,
   packConv2dUniformWeight,
   transposedTapWeight,
 } from "../../kernels/conv2d_uniform.ts";
@@ -59,6 +60,8 @@ interface Case {
    * dummy; give `yView` at least `cout` extra channels past its offset).
    */
   rInY?: boolean;
+  /** Store four channels at a time (VEC4_OUT, entry point main4); the views must allow it. */
+  vec4?: boolean;
 }
 
 async function check(c: Case, seed: number, half = false): Promise<void> {
@@ -75,6 +78,22 @@ async function check(c: Case, seed: number, half = false): Promise<void> {
   const cinG = c.cin / groups;
   const tn4 = c.tn4 ?? conv2dUniformTile(c.cout / groups);
   const slices = c.slices ?? conv2dUniformSlices(cinG, c.k, tn4);
+  if (c.vec4) {
+    const view = {
+      outC: c.cout,
+      groups,
+      yBase,
+      yStride: c.cout + yExtra,
+      yOff,
+      rBase,
+      rStride: c.cout + rExtra,
+      rOff,
+    };
+    assert.ok(
+      conv2dUniformVec4Out(view, { OUT_NCHW: c.outNchw ? 1 : 0, RESIDUAL: c.residual ? 1 : 0 }),
+      "vec4 views",
+    );
+  }
   type Chunked = "coBase" | "coCount" | "ciBase" | "ciCount" | "accumulate" | "finish" | "phaseY" | "phaseX";
   const base: Omit<Conv2dUniformParams, Chunked> = {
     batch,
@@ -108,6 +127,7 @@ async function check(c: Case, seed: number, half = false): Promise<void> {
     ...(c.tm ? { TM: c.tm } : {}),
     ...(c.row ? { ROW: 1 } : {}),
     ...(c.rInY ? { R_IN_Y: 1 } : {}),
+    ...(c.vec4 ? { VEC4_OUT: 1 } : {}),
   };
   const wShape = [c.cout, cinG, c.k, c.k] as const;
   const w = randomArray(c.cout * cinG * c.k * c.k, seed + 1, -0.5, 0.5);
@@ -396,6 +416,48 @@ const cases: [string, Case][] = [
   }],
   ["ROW TM 8 2x2 s1 pad 0", { h: 5, w: 19, cin: 3, cout: 8, k: 2, pad: 0, tm: 8, row: true }],
   ["ROW TM 16 2x2 s2 pad 0", { h: 4, w: 40, cin: 3, cout: 8, k: 2, stride: 2, pad: 0, row: true }],
+  // VEC4_OUT: views whose bases, strides and offsets are multiples of 4.
+  ["VEC4_OUT 1x1, slices, residual, channel views, batch 2", {
+    batch: 2,
+    h: 5,
+    w: 9,
+    cin: 20,
+    cout: 24,
+    k: 1,
+    act: 1,
+    residual: true,
+    slices: 2,
+    xView: [3, 5, 2],
+    yView: [8, 4, 4],
+    rView: [4, 8, 4],
+    vec4: true,
+  }],
+  ["VEC4_OUT ROW 3x3 s2, residual in y's buffer, TM 8", {
+    h: 9,
+    w: 21,
+    cin: 6,
+    cout: 12,
+    k: 3,
+    stride: 2,
+    act: 1,
+    residual: true,
+    rInY: true,
+    yView: [4, 12, 0],
+    tm: 8,
+    row: true,
+    vec4: true,
+  }],
+  ["VEC4_OUT groups 2, 3x3, TN4 1 (one vec4 per chunk)", {
+    h: 6,
+    w: 7,
+    cin: 10,
+    cout: 16,
+    k: 3,
+    groups: 2,
+    tn4: 1,
+    yView: [0, 4, 0],
+    vec4: true,
+  }],
 ];
 
 cases.forEach(([name, c], i) => {
@@ -411,10 +473,11 @@ cases.forEach(([name, c], i) => {
  * path of src/ops/conv_transpose.ts), against the conv_transpose2d CPU reference; channel views.
  */
 async function checkTransposed(
-  c: { batch: number; h: number; w: number; cin: number; cout: number; k: number },
+  c: { batch: number; h: number; w: number; cin: number; cout: number; k: number; vec4?: boolean },
   seed: number,
 ) {
-  const [xExtra, xOff, yExtra, yOff] = [3, 2, 5, 4];
+  // With vec4 (VEC4_OUT) the output view is 4-aligned.
+  const [xExtra, xOff, yExtra, yOff] = c.vec4 ? [3, 2, 4, 8] : [3, 2, 5, 4];
   const p: ConvTranspose2dParams = {
     batch: c.batch,
     inH: c.h,
@@ -424,7 +487,7 @@ async function checkTransposed(
     xBase: 7,
     xStride: c.cin + xExtra,
     xOff,
-    yBase: 9,
+    yBase: c.vec4 ? 12 : 9,
     yStride: c.cout + yExtra,
     yOff,
   };
@@ -457,7 +520,7 @@ async function checkTransposed(
           phaseY: Math.floor(tap / c.k),
           phaseX: tap % c.k,
         },
-        overrides: { KSIZE: 1, OUT_STEP: c.k, TN4: tn4 },
+        overrides: { KSIZE: 1, OUT_STEP: c.k, TN4: tn4, VEC4_OUT: c.vec4 ? 1 : 0 },
       })).y;
     }
   }
@@ -469,6 +532,9 @@ Deno.test("conv2d_uniform: transposed conv 2x2 s2 as 4 phases (Proto upsample), 
 
 Deno.test("conv2d_uniform: transposed conv 3x3 s3 as 9 phases, 5 -> 6", () =>
   checkTransposed({ batch: 1, h: 4, w: 4, cin: 5, cout: 6, k: 3 }, 92000));
+
+Deno.test("conv2d_uniform: transposed conv 2x2 s2 as 4 phases with VEC4_OUT, 12 -> 40", () =>
+  checkTransposed({ batch: 2, h: 5, w: 3, cin: 12, cout: 40, k: 2, vec4: true }, 93000));
 
 Deno.test("conv2d_uniform: packing puts channel j of a chunk at column j of each k row", () => {
   // cout 3, cinG 2, 1x1, TN4 1 (chunks of 4 channels): row ci holds w[0..2][ci], then a zero; then
@@ -501,6 +567,12 @@ Deno.test("conv2d_uniform: slices and packing keep each window within 64 KiB", (
   );
   assert.throws(() => conv2dUniform.validate!({ ...conv2dUniform.overrides, TN4: 9 }), RangeError);
   assert.throws(() => conv2dUniform.validate!({ ...conv2dUniform.overrides, TM: 17 }), RangeError);
+  assert.throws(
+    () => conv2dUniform.validate!({ ...conv2dUniform.overrides, VEC4_OUT: 1, OUT_NCHW: 1 }),
+    RangeError,
+  );
+  assert.equal(conv2dUniform.entryPoint!({ ...conv2dUniform.overrides, VEC4_OUT: 1 }), "main4");
+  assert.equal(conv2dUniform.entryPoint!(conv2dUniform.overrides), "main");
   assert.throws(() => conv2dUniform.validate!({ ...conv2dUniform.overrides, STRIDE: 3, ROW: 1 }), RangeError);
   assert.throws(() => conv2dUniform.validate!({ ...conv2dUniform.overrides, KSIZE: 5, ROW: 1 }), RangeError);
   assert.throws(() => transposedTapWeight(new Float32Array(8), [1, 2, 2, 2], 4), RangeError);
