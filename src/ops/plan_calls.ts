@@ -58,7 +58,7 @@ export function planCalls(plan: Plan, limits: CallLimits = {}): KernelCall[] {
         break;
       }
       case "upsample":
-        calls.push(upsampleCall(op, plan, `upsample.${i}`));
+        calls.push(upsampleCall(op, plan, `upsample.${i}`, limits));
         break;
       case "attention":
         calls.push(attentionCall(op, plan, limits));

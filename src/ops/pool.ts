@@ -2,10 +2,15 @@
 import { copyChannels } from "../../kernels/copy_channels.ts";
 import { maxpool2d } from "../../kernels/maxpool2d.ts";
 import { maxpool2dCascade } from "../../kernels/maxpool2d_cascade.ts";
-import { upsampleNearest } from "../../kernels/upsample_nearest.ts";
+import {
+  upsampleNearest,
+  type UpsampleNearestParams,
+  upsampleNearestVec4Fits,
+} from "../../kernels/upsample_nearest.ts";
 import type { MaxPoolOp, UpsampleOp } from "../graph/ir.ts";
 import type { CopyStep, Plan } from "../graph/plan.ts";
 import { type KernelCall, sameBuffer, valueAt, viewParams } from "./kernel_call.ts";
+import type { CallLimits } from "./plan_calls.ts";
 
 /** `maxpool2d` for a max-pool op. */
 export function maxPoolCall(op: MaxPoolOp, plan: Plan, label: string): KernelCall {
@@ -76,21 +81,24 @@ export function maxPoolCascadeCall(
 }
 
 /** `upsample_nearest` for an upsample op. */
-export function upsampleCall(op: UpsampleOp, plan: Plan, label: string): KernelCall {
+export function upsampleCall(op: UpsampleOp, plan: Plan, label: string, limits: CallLimits = {}): KernelCall {
   const x = valueAt(plan, op.x);
   const y = valueAt(plan, op.y);
+  const params = {
+    batch: x.n,
+    inH: x.h,
+    inW: x.w,
+    channels: x.c,
+    ...viewParams("x", x.loc),
+    ...viewParams("y", y.loc),
+  } as UpsampleNearestParams;
+  // Four channels per invocation on software adapters, where each load and store is a loop over the lanes.
+  const vec4 = limits.software === true && upsampleNearestVec4Fits(params);
   return {
     label,
     spec: upsampleNearest,
-    overrides: { SCALE: op.scale },
-    params: {
-      batch: x.n,
-      inH: x.h,
-      inW: x.w,
-      channels: x.c,
-      ...viewParams("x", x.loc),
-      ...viewParams("y", y.loc),
-    },
+    overrides: { SCALE: op.scale, VEC4: vec4 ? 1 : 0 },
+    params,
     bind: { x: { value: op.x }, y: { value: op.y } },
   };
 }
