@@ -50,7 +50,7 @@ export function planCalls(plan: Plan, limits: CallLimits = {}): KernelCall[] {
       case "maxpool": {
         const chain = poolChain(plan, i);
         if (chain) {
-          calls.push(maxPoolCascadeCall(chain, plan, `maxpool.${i}-${i + 2}`));
+          calls.push(maxPoolCascadeCall(chain, plan, `maxpool.${i}-${i + 2}`, limits));
           fused = i + 2;
         } else {
           calls.push(maxPoolCall(op, plan, `maxpool.${i}`));

@@ -1,7 +1,11 @@
 /** Max pooling (SPPF's chain of three in one call), nearest upsampling and channel copies → their kernels. */
 import { copyChannels } from "../../kernels/copy_channels.ts";
 import { maxpool2d } from "../../kernels/maxpool2d.ts";
-import { maxpool2dCascade } from "../../kernels/maxpool2d_cascade.ts";
+import {
+  maxpool2dCascade,
+  type Maxpool2dCascadeParams,
+  maxpool2dCascadeVec4Fits,
+} from "../../kernels/maxpool2d_cascade.ts";
 import {
   upsampleNearest,
   type UpsampleNearestParams,
@@ -57,25 +61,29 @@ export function maxPoolCascadeCall(
   chain: [MaxPoolOp, MaxPoolOp, MaxPoolOp],
   plan: Plan,
   label: string,
+  limits: CallLimits = {},
 ): KernelCall {
   const [a, b, c] = chain;
   const x = valueAt(plan, a.x);
   // SPPF's cv1 output (x) is the first part of the concat the pools write into: read through y then.
   const inY = sameBuffer(plan, a.x, a.y);
+  const params = {
+    batch: x.n,
+    height: x.h,
+    width: x.w,
+    channels: x.c,
+    ...viewParams("x", x.loc),
+    ...viewParams("y1", plan.locs[a.y]),
+    ...viewParams("y2", plan.locs[b.y]),
+    ...viewParams("y3", plan.locs[c.y]),
+  } as Maxpool2dCascadeParams;
+  // Four channels per invocation on software adapters, where each load is a loop over the lanes.
+  const vec4 = limits.software === true && maxpool2dCascadeVec4Fits(params);
   return {
     label,
     spec: maxpool2dCascade,
-    overrides: { KSIZE: a.k, X_IN_Y: inY ? 1 : 0 },
-    params: {
-      batch: x.n,
-      height: x.h,
-      width: x.w,
-      channels: x.c,
-      ...viewParams("x", x.loc),
-      ...viewParams("y1", plan.locs[a.y]),
-      ...viewParams("y2", plan.locs[b.y]),
-      ...viewParams("y3", plan.locs[c.y]),
-    },
+    overrides: { KSIZE: a.k, X_IN_Y: inY ? 1 : 0, VEC4: vec4 ? 1 : 0 },
+    params,
     bind: { x: inY ? { dummy: true } : { value: a.x }, y: { value: a.y } },
   };
 }

@@ -9,6 +9,7 @@ import {
   maxpool2dCascade,
   maxpool2dCascadeF16,
   type Maxpool2dCascadeParams,
+  maxpool2dCascadeVec4Fits,
 } from "../../kernels/maxpool2d_cascade.ts";
 import { maxpool2dCascade as cascadeCpu } from "../../src/cpu/maxpool2d_cascade.ts";
 import { assertClose } from "../_close.ts";
@@ -30,6 +31,8 @@ interface Case {
    * `xView` is then [y's base, its extra channels, the input's channel offset].
    */
   xInY?: boolean;
+  /** Four channels per invocation (VEC4, entry point main4); the views must allow it. */
+  vec4?: boolean;
 }
 
 async function check(c: Case, seed: number, half = false): Promise<void> {
@@ -55,7 +58,8 @@ async function check(c: Case, seed: number, half = false): Promise<void> {
     y3Stride: ys.stride,
     y3Off: ys.offs[2],
   };
-  const o = { KSIZE: c.k ?? 5, X_IN_Y: c.xInY ? 1 : 0 };
+  const o = { KSIZE: c.k ?? 5, X_IN_Y: c.xInY ? 1 : 0, VEC4: c.vec4 ? 1 : 0 };
+  assert.equal(maxpool2dCascadeVec4Fits(p), c.vec4 ?? maxpool2dCascadeVec4Fits(p), "the case's views");
   const y0 = h(randomArray(ys.base + batch * c.h * c.w * ys.stride + 5, seed + 2, -5, 5));
   const x = c.xInY ? y0 : h(randomArray(xBase + batch * c.h * c.w * p.xStride + 3, seed + 1, -5, 5));
   const expected = y0.slice();
@@ -84,6 +88,25 @@ const cases: [string, Case][] = [
     xView: [4, 24, 2],
     ySlices: { base: 6, stride: 35, offs: [9, 17, 25] },
   }],
+  ["VEC4 SPPF's concat with the input as its slice 0 (X_IN_Y), batch 2", {
+    batch: 2,
+    h: 7,
+    w: 6,
+    c: 8,
+    xView: [4, 24, 0],
+    ySlices: { base: 4, stride: 32, offs: [8, 16, 24] },
+    xInY: true,
+    vec4: true,
+  }],
+  ["VEC4 k3, strided input, 12 channels", {
+    h: 9,
+    w: 5,
+    c: 12,
+    k: 3,
+    xView: [8, 4, 4],
+    ySlices: { base: 0, stride: 40, offs: [4, 16, 28] },
+    vec4: true,
+  }],
   ["SPPF's concat with the input as its slice 0, read through y (X_IN_Y), batch 2", {
     batch: 2,
     h: 7,
@@ -104,7 +127,8 @@ cases.forEach(([name, c], i) => {
 });
 
 Deno.test("maxpool2d_cascade: validate rejects even windows; dispatch covers every element", () => {
-  assert.throws(() => maxpool2dCascade.validate!({ KSIZE: 4, WG: 64, X_IN_Y: 0 }), RangeError);
+  assert.throws(() => maxpool2dCascade.validate!({ KSIZE: 4, WG: 64, X_IN_Y: 0, VEC4: 0 }), RangeError);
   const p = { batch: 2, height: 20, width: 20, channels: 128 } as Maxpool2dCascadeParams;
   assert.deepEqual(maxpool2dCascade.dispatch(p, maxpool2dCascade.overrides), [1600, 1, 1]);
+  assert.deepEqual(maxpool2dCascade.dispatch(p, { ...maxpool2dCascade.overrides, VEC4: 1 }), [400, 1, 1]);
 });
