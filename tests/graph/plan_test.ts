@@ -125,7 +125,7 @@ Deno.test("planCalls splits C2PSA's keys over streams on a big GPU at batch 1 on
   assert.deepEqual(kvSplit(1, { ...h200, software: true, targetWorkgroups: 8 }), [1]);
 });
 
-Deno.test("planCalls on a software adapter: conv2d_uniform with one SIMD group per workgroup, vec4 stores where the views allow, detect in two halves, vec4 upsamples", () => {
+Deno.test("planCalls on a software adapter: conv2d_uniform with one SIMD group per workgroup, vec4 stores where the views allow, detect in two halves, vec4 upsamples and pools", () => {
   const plan = planMemory(graphOf("yolo11n-seg.yaml"), 1, 640, 640);
   const calls = planCalls(plan, { software: true, targetWorkgroups: 8, lanes: 16 });
   const convs = calls.filter((c) => c.spec.name === "conv2d_uniform");
@@ -144,10 +144,9 @@ Deno.test("planCalls on a software adapter: conv2d_uniform with one SIMD group p
   ) => [c.overrides.PART, c.overrides.JOBS]);
   assert.deepEqual(detects, [[1, 2], [2, 8]]);
   // Both upsamples (256 and 128 channels into concats at multiples of 4) four channels per invocation.
-  assert.deepEqual(calls.filter((c) => c.spec.name === "upsample_nearest").map((c) => c.overrides.VEC4), [
-    1,
-    1,
-  ]);
+  const vec4Of = (name: string) => calls.filter((c) => c.spec.name === name).map((c) => c.overrides.VEC4);
+  assert.deepEqual(vec4Of("upsample_nearest"), [1, 1]);
+  assert.deepEqual(vec4Of("maxpool2d_cascade"), [1]);
   const hardware = planCalls(plan, {
     maxWorkgroupStorage: 49152,
     maxInvocations: 1024,
