@@ -21,6 +21,11 @@ export interface BindingSpec {
   readonly access: BindingAccess;
   /** Declared `array<f32>` in both variants (scratch such as split-K partial sums): never f16. */
   readonly f32?: boolean;
+  /**
+   * Other variables declared at this binding: the same buffer read as another type (`y4`, vec4s) by another
+   * entry point ({@linkcode KernelSpec.entryPoints}); a binding has one type per entry point.
+   */
+  readonly views?: readonly string[];
 }
 
 /** One field of the kernel's `struct Params`. */
@@ -60,8 +65,31 @@ export interface KernelSpec<P extends string = string, O extends string = string
   readonly f16?: readonly string[];
   /** Optional check of an override set; throws `RangeError` when the combination cannot work. */
   validate?(overrides: Readonly<Record<O, number>>): void;
-  /** The entry point compiled for an override set; `main` when absent. */
-  entryPoint?(overrides: Readonly<Record<O, number>>): string;
+  /**
+   * Entry points besides `main`, each with the override that selects it (compiled when that override is
+   * nonzero), e.g. `{ main4: "VEC4" }`.
+   */
+  readonly entryPoints?: Readonly<Record<string, O>>;
+}
+
+/**
+ * The entry point compiled for a full override set: the first of `spec.entryPoints` whose override is
+ * nonzero, else `main`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { entryPointOf } from "./_spec.ts";
+ * import { upsampleNearest } from "./upsample_nearest.ts";
+ * assert.equal(entryPointOf(upsampleNearest, { ...upsampleNearest.overrides, VEC4: 1 }), "main4");
+ * assert.equal(entryPointOf(upsampleNearest, upsampleNearest.overrides), "main");
+ * ```
+ */
+export function entryPointOf<O extends string>(
+  spec: Pick<KernelSpec<string, O>, "entryPoints">,
+  overrides: Readonly<Record<O, number>>,
+): string {
+  return Object.entries(spec.entryPoints ?? {}).find(([, o]) => overrides[o as O])?.[0] ?? "main";
 }
 
 /** The largest workgroup count WebGPU guarantees per dispatch dimension. */

@@ -90,8 +90,8 @@ export const conv2dUniform: KernelSpec<Conv2dUniformParam, Conv2dUniformOverride
   bindings: [
     { name: "x", access: "read" },
     { name: "w", access: "uniform" },
-    { name: "r", access: "read" },
-    { name: "y", access: "read_write" },
+    { name: "r", access: "read", views: ["r4"] },
+    { name: "y", access: "read_write", views: ["y4"] },
     { name: "params", access: "uniform" },
   ],
   params: u32Params<Conv2dUniformParam>(
@@ -145,7 +145,7 @@ export const conv2dUniform: KernelSpec<Conv2dUniformParam, Conv2dUniformOverride
     const [x, y] = fold(ceilDiv(invocations, o.WG));
     return [x, y, 1];
   },
-  entryPoint: (o) => o.VEC4_OUT ? "main4" : "main",
+  entryPoints: { main4: "VEC4_OUT" },
   validate(o) {
     if (!(o.ACT === 0 || o.ACT === 1)) {
       throw new RangeError(`Set conv2d_uniform ACT to 0 (none) or 1 (SiLU): got ${o.ACT}`);

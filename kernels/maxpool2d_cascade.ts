@@ -42,8 +42,8 @@ export const maxpool2dCascade: KernelSpec<Maxpool2dCascadeParam, Maxpool2dCascad
   name: "maxpool2d_cascade",
   code,
   bindings: [
-    { name: "x", access: "read" },
-    { name: "y", access: "read_write" },
+    { name: "x", access: "read", views: ["x4"] },
+    { name: "y", access: "read_write", views: ["y4"] },
     { name: "params", access: "uniform" },
   ],
   params: u32Params<Maxpool2dCascadeParam>(
@@ -69,7 +69,7 @@ export const maxpool2dCascade: KernelSpec<Maxpool2dCascadeParam, Maxpool2dCascad
     const [x, y] = fold(ceilDiv(p.batch * p.height * p.width * (o.VEC4 ? p.channels / 4 : p.channels), o.WG));
     return [x, y, 1];
   },
-  entryPoint: (o) => o.VEC4 ? "main4" : "main",
+  entryPoints: { main4: "VEC4" },
   validate(o) {
     if (!(Number.isInteger(o.KSIZE) && o.KSIZE >= 1 && o.KSIZE % 2 === 1)) {
       throw new RangeError(`Give maxpool2d_cascade an odd KSIZE: got ${o.KSIZE}`);

@@ -35,8 +35,8 @@ export const upsampleNearest: KernelSpec<UpsampleNearestParam, UpsampleNearestOv
   name: "upsample_nearest",
   code,
   bindings: [
-    { name: "x", access: "read" },
-    { name: "y", access: "read_write" },
+    { name: "x", access: "read", views: ["x4"] },
+    { name: "y", access: "read_write", views: ["y4"] },
     { name: "params", access: "uniform" },
   ],
   params: u32Params<UpsampleNearestParam>(
@@ -59,7 +59,7 @@ export const upsampleNearest: KernelSpec<UpsampleNearestParam, UpsampleNearestOv
     const [x, y] = fold(ceilDiv(invocations, o.WG));
     return [x, y, 1];
   },
-  entryPoint: (o) => o.VEC4 ? "main4" : "main",
+  entryPoints: { main4: "VEC4" },
 };
 
 /**

@@ -8,7 +8,13 @@
  *
  * @module
  */
-import { type KernelSpec, packParams, paramsByteLength, resolveOverrides } from "../../kernels/_spec.ts";
+import {
+  entryPointOf,
+  type KernelSpec,
+  packParams,
+  paramsByteLength,
+  resolveOverrides,
+} from "../../kernels/_spec.ts";
 import { withErrorScope } from "./device.ts";
 
 /** A pipeline for one spec and one full override set. */
@@ -125,7 +131,7 @@ export class PipelineCache {
       return await device.createComputePipelineAsync({
         label: key,
         layout: pipelineLayout,
-        compute: { module, entryPoint: spec.entryPoint?.(overrides) ?? "main", constants: overrides },
+        compute: { module, entryPoint: entryPointOf(spec, overrides), constants: overrides },
       });
     });
     return { spec, key, overrides, pipeline, layout };

@@ -204,7 +204,7 @@ Deno.test("planCalls runs SPPF's three chained pools as one maxpool2d_cascade ca
   assert.equal(pools.length, 1);
   const [pool] = pools;
   // cv1's output lies in the concat's buffer the pools write: read through y, x bound to a dummy.
-  assert.deepEqual(pool.overrides, { KSIZE: 5, X_IN_Y: 1 });
+  assert.deepEqual(pool.overrides, { KSIZE: 5, X_IN_Y: 1, VEC4: 0 });
   assert.deepEqual(pool.bind.x, { dummy: true });
   const p = pool.params;
   assert.deepEqual([p.batch, p.height, p.width, p.channels], [2, 10, 8, 128]);

@@ -6,6 +6,7 @@
  * <= 1152 terms).
  */
 import assert from "node:assert/strict";
+import { entryPointOf } from "../../kernels/_spec.ts";
 import { convOutSize } from "../../kernels/conv2d.ts";
 import type { ConvTranspose2dParams } from "../../kernels/conv_transpose2d.ts";
 import {
@@ -571,8 +572,8 @@ Deno.test("conv2d_uniform: slices and packing keep each window within 64 KiB", (
     () => conv2dUniform.validate!({ ...conv2dUniform.overrides, VEC4_OUT: 1, OUT_NCHW: 1 }),
     RangeError,
   );
-  assert.equal(conv2dUniform.entryPoint!({ ...conv2dUniform.overrides, VEC4_OUT: 1 }), "main4");
-  assert.equal(conv2dUniform.entryPoint!(conv2dUniform.overrides), "main");
+  assert.equal(entryPointOf(conv2dUniform, { ...conv2dUniform.overrides, VEC4_OUT: 1 }), "main4");
+  assert.equal(entryPointOf(conv2dUniform, conv2dUniform.overrides), "main");
   assert.throws(() => conv2dUniform.validate!({ ...conv2dUniform.overrides, STRIDE: 3, ROW: 1 }), RangeError);
   assert.throws(() => conv2dUniform.validate!({ ...conv2dUniform.overrides, KSIZE: 5, ROW: 1 }), RangeError);
   assert.throws(() => transposedTapWeight(new Float32Array(8), [1, 2, 2, 2], 4), RangeError);

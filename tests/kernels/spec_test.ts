@@ -1,7 +1,8 @@
 /**
  * Every kernel in kernels/mod.ts: its .wgsl text agrees with its spec (bindings in order with
  * names and access, `struct Params` fields with names, order and types, overrides with defaults,
- * entry point `main`), and it compiles with its default overrides on the device. So does every f16 variant
+ * entry points `main` and the spec's others, views of one binding), and it compiles with its default overrides
+ * (and each other entry point) on the device. So does every f16 variant
  * and cast kernel (on lavapipe, which has `shader-f16`); an f16 variant is its f32 file with `enable f16;`
  * first and `alias S = f16;` (derived by `f16Variant`), and its spec lists the f16 bindings.
  */
@@ -16,13 +17,24 @@ function stripComments(code: string): string {
   return code.replaceAll(/\/\*[\s\S]*?\*\//g, "").replaceAll(/\/\/[^\n]*/g, "");
 }
 
-function parseBindings(code: string): { index: number; name: string; access: string }[] {
+/**
+ * The bindings in declaration order; a binding declared again (the same buffer as another type for another
+ * entry point) lists the later names as its views, each with the same access.
+ */
+function parseBindings(code: string): { index: number; name: string; access: string; views?: string[] }[] {
   const re = /@group\(\s*0\s*\)\s*@binding\(\s*(\d+)\s*\)\s*var\s*<\s*([\w\s,]+?)\s*>\s*(\w+)\s*:/g;
-  return [...code.matchAll(re)].map((m) => {
+  const out: { index: number; name: string; access: string; views?: string[] }[] = [];
+  for (const m of code.matchAll(re)) {
     const space = m[2].split(",").map((s) => s.trim());
     const access = space[0] === "uniform" ? "uniform" : space[1] ?? "read";
-    return { index: Number(m[1]), name: m[3], access };
-  });
+    const first = out.find((b) => b.index === Number(m[1]));
+    if (!first) out.push({ index: Number(m[1]), name: m[3], access });
+    else {
+      assert.equal(access, first.access, `view ${m[3]} of ${first.name}: same access`);
+      first.views = [...first.views ?? [], m[3]];
+    }
+  }
+  return out.sort((a, b) => a.index - b.index);
 }
 
 function parseParams(code: string): { name: string; type: string }[] {
@@ -54,7 +66,12 @@ for (const [stem, spec] of Object.entries({ ...kernels, ...f16Specs, ...castKern
     const bindings = parseBindings(code);
     assert.deepEqual(
       bindings,
-      spec.bindings.map((b, index) => ({ index, name: b.name, access: b.access })),
+      spec.bindings.map((b, index) => ({
+        index,
+        name: b.name,
+        access: b.access,
+        ...(b.views ? { views: [...b.views] } : {}),
+      })),
       "bindings: names, order, access",
     );
     const accesses = spec.bindings.map((b) => b.access);
@@ -68,8 +85,20 @@ for (const [stem, spec] of Object.entries({ ...kernels, ...f16Specs, ...castKern
     assert.deepEqual(parseOverrides(code), { ...spec.overrides }, "overrides and defaults");
     for (const name of Object.keys(spec.overrides)) assert.match(name, /^[A-Z][A-Z0-9_]*$/);
 
-    assert.match(code, /@compute\s+@workgroup_size\([^)]*\)\s*fn\s+main\s*\(/, "entry point main");
-    assert.equal([...code.matchAll(/@compute/g)].length, 1, "one entry point");
+    const entries = [...code.matchAll(/@compute\s+@workgroup_size\([^)]*\)\s*fn\s+(\w+)\s*\(/g)].map((m) =>
+      m[1]
+    );
+    assert.equal(
+      [...code.matchAll(/@compute/g)].length,
+      entries.length,
+      "every @compute a workgroup-sized fn",
+    );
+    assert.deepEqual(
+      entries,
+      ["main", ...Object.keys(spec.entryPoints ?? {})],
+      "entry points main, then the spec's",
+    );
+    for (const o of Object.values(spec.entryPoints ?? {})) assert.ok(o in spec.overrides, `selector ${o}`);
 
     const values = Object.fromEntries(spec.params.map((p) => [p.name, 1]));
     assert.equal(packParams(spec, values).byteLength, paramsByteLength(spec));
@@ -77,11 +106,15 @@ for (const [stem, spec] of Object.entries({ ...kernels, ...f16Specs, ...castKern
     assert.ok(dispatch.every((n) => Number.isInteger(n) && n >= 1), `dispatch ${dispatch}`);
   });
 
-  Deno.test(`spec: ${stem} compiles with its default overrides`, async () => {
+  Deno.test(`spec: ${stem} compiles with its default overrides (and each other entry point)`, async () => {
     const { cache } = await testGpu();
     const kernel = await cache.get(spec);
     assert.equal(kernel.key, pipelineKey(spec));
     assert.equal(kernel.pipeline.label, kernel.key);
+    for (const o of Object.values(spec.entryPoints ?? {})) {
+      const other = await cache.get(spec, { [o]: 1 } as never);
+      assert.notEqual(other.pipeline, kernel.pipeline, o);
+    }
   });
 }
 
@@ -176,7 +209,8 @@ for (const [stem, spec] of Object.entries(f16Kernels)) {
 for (const [stem, spec] of Object.entries({ ...f16Specs, ...castKernels })) {
   Deno.test(`spec: ${stem} lists its f16 bindings`, async () => {
     assert.match(spec.code, /^enable f16;/);
-    assert.deepEqual(spec.f16, f16Bindings(stripComments(spec.code)));
+    const views = spec.bindings.flatMap((b) => b.views ?? []);
+    assert.deepEqual(spec.f16, f16Bindings(stripComments(spec.code)).filter((n) => !views.includes(n)));
     const { gpu } = await testGpu();
     assert.ok(gpu.features.f16, "the test device has shader-f16 (lavapipe has it)");
   });
