@@ -14,7 +14,6 @@ import {
 import {
   conv2dUniform,
   conv2dUniformChunks,
-  type Conv2dUniformParams,
   conv2dUniformSlices,
   conv2dUniformTile,
   conv2dUniformVec4Out,
@@ -172,7 +171,7 @@ export function convCalls(op: ConvOp, plan: Plan, limits: CallLimits = {}): Kern
         TN4: tn4,
         WG: limits.lanes ?? 8,
         ROW: op.k > 1 && op.k <= 3 && op.s <= 2 ? 1 : 0,
-        VEC4_OUT: conv2dUniformVec4Out(params as unknown as Conv2dUniformParams, common) ? 1 : 0,
+        VEC4_OUT: conv2dUniformVec4Out(params, common) ? 1 : 0,
       },
       params: { ...params, ...chunk, phaseY: 0, phaseX: 0 },
       bind: {

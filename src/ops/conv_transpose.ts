@@ -5,7 +5,6 @@
 import {
   conv2dUniform,
   conv2dUniformChunks,
-  type Conv2dUniformParams,
   conv2dUniformSlices,
   conv2dUniformTile,
   conv2dUniformVec4Out,
@@ -27,8 +26,7 @@ export function convTransposeCalls(op: ConvTransposeOp, plan: Plan, limits: Call
   if (slices > 0) {
     const calls: KernelCall[] = [];
     const yView = { outC: op.cout, groups: 1, ...viewParams("y", y.loc), ...noView("r") };
-    const VEC4_OUT =
-      conv2dUniformVec4Out(yView as unknown as Conv2dUniformParams, { OUT_NCHW: 0, RESIDUAL: 0 }) ? 1 : 0;
+    const VEC4_OUT = conv2dUniformVec4Out(yView, { OUT_NCHW: 0, RESIDUAL: 0 }) ? 1 : 0;
     for (let tap = 0; tap < op.k * op.k; tap++) {
       for (const { offset, ...chunk } of conv2dUniformChunks(op.cout, op.cin, 1, 1, tn4, slices)) {
         calls.push({

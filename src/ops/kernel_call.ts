@@ -50,14 +50,21 @@ export interface KernelCall {
   bind: Record<string, BindingTarget>;
 }
 
+/** The three Params fields of a view with the given prefix. */
+export type ViewParams<P extends string> = Record<`${P}${"Base" | "Stride" | "Off"}`, number>;
+
 /** `(base, cStride, cOff)` of a value as Params fields with the given prefix (`x` → xBase, xStride, xOff). */
-export function viewParams(prefix: string, loc: Loc): Record<string, number> {
-  return { [`${prefix}Base`]: loc.base, [`${prefix}Stride`]: loc.cStride, [`${prefix}Off`]: loc.cOff };
+export function viewParams<P extends string>(prefix: P, loc: Loc): ViewParams<P> {
+  return {
+    [`${prefix}Base`]: loc.base,
+    [`${prefix}Stride`]: loc.cStride,
+    [`${prefix}Off`]: loc.cOff,
+  } as ViewParams<P>;
 }
 
 /** The three view fields of an unused operand. */
-export function noView(prefix: string): Record<string, number> {
-  return { [`${prefix}Base`]: 0, [`${prefix}Stride`]: 0, [`${prefix}Off`]: 0 };
+export function noView<P extends string>(prefix: P): ViewParams<P> {
+  return { [`${prefix}Base`]: 0, [`${prefix}Stride`]: 0, [`${prefix}Off`]: 0 } as ViewParams<P>;
 }
 
 /** Shape and location of a value in a plan. */

@@ -1,16 +1,8 @@
 /** Max pooling (SPPF's chain of three in one call), nearest upsampling and channel copies → their kernels. */
 import { copyChannels } from "../../kernels/copy_channels.ts";
 import { maxpool2d } from "../../kernels/maxpool2d.ts";
-import {
-  maxpool2dCascade,
-  type Maxpool2dCascadeParams,
-  maxpool2dCascadeVec4Fits,
-} from "../../kernels/maxpool2d_cascade.ts";
-import {
-  upsampleNearest,
-  type UpsampleNearestParams,
-  upsampleNearestVec4Fits,
-} from "../../kernels/upsample_nearest.ts";
+import { maxpool2dCascade, maxpool2dCascadeVec4Fits } from "../../kernels/maxpool2d_cascade.ts";
+import { upsampleNearest, upsampleNearestVec4Fits } from "../../kernels/upsample_nearest.ts";
 import type { MaxPoolOp, UpsampleOp } from "../graph/ir.ts";
 import type { CopyStep, Plan } from "../graph/plan.ts";
 import { type KernelCall, sameBuffer, valueAt, viewParams } from "./kernel_call.ts";
@@ -76,7 +68,7 @@ export function maxPoolCascadeCall(
     ...viewParams("y1", plan.locs[a.y]),
     ...viewParams("y2", plan.locs[b.y]),
     ...viewParams("y3", plan.locs[c.y]),
-  } as Maxpool2dCascadeParams;
+  };
   // Four channels per invocation on software adapters, where each load is a loop over the lanes.
   const vec4 = limits.software === true && maxpool2dCascadeVec4Fits(params);
   return {
@@ -99,7 +91,7 @@ export function upsampleCall(op: UpsampleOp, plan: Plan, label: string, limits: 
     channels: x.c,
     ...viewParams("x", x.loc),
     ...viewParams("y", y.loc),
-  } as UpsampleNearestParams;
+  };
   // Four channels per invocation on software adapters, where each load and store is a loop over the lanes.
   const vec4 = limits.software === true && upsampleNearestVec4Fits(params);
   return {
