@@ -14,6 +14,7 @@ import {
 import {
   conv2dUniform,
   conv2dUniformChunks,
+  conv2dUniformRowTile,
   conv2dUniformSlices,
   conv2dUniformTile,
   conv2dUniformVec4Out,
@@ -160,6 +161,7 @@ export function convCalls(op: ConvOp, plan: Plan, limits: CallLimits = {}): Kern
   };
   const tn4 = conv2dUniformTile(op.cout / op.g);
   const slices = limits.software ? conv2dUniformSlices(op.cin / op.g, op.k, tn4) : 0;
+  const row = op.k > 1 && op.k <= 3 && op.s <= 2;
   if (slices > 0) {
     return conv2dUniformChunks(op.cout, op.cin / op.g, op.k, op.g, tn4, slices).map((
       { offset, ...chunk },
@@ -170,7 +172,7 @@ export function convCalls(op: ConvOp, plan: Plan, limits: CallLimits = {}): Kern
         ...common,
         TN4: tn4,
         WG: limits.lanes ?? 8,
-        ROW: op.k > 1 && op.k <= 3 && op.s <= 2 ? 1 : 0,
+        ...(row ? { ROW: 1, TM: conv2dUniformRowTile(y.w) } : { ROW: 0 }),
         VEC4_OUT: conv2dUniformVec4Out(params, common) ? 1 : 0,
       },
       params: { ...params, ...chunk, phaseY: 0, phaseX: 0 },

@@ -125,7 +125,7 @@ Deno.test("planCalls splits C2PSA's keys over streams on a big GPU at batch 1 on
   assert.deepEqual(kvSplit(1, { ...h200, software: true, targetWorkgroups: 8 }), [1]);
 });
 
-Deno.test("planCalls on a software adapter: conv2d_uniform with one SIMD group per workgroup, vec4 stores where the views allow, detect in two halves, vec4 upsamples and pools", () => {
+Deno.test("planCalls on a software adapter: conv2d_uniform with one SIMD group per workgroup, vec4 stores where the views allow, row tiles that split the rows evenly, detect in two halves, vec4 upsamples and pools", () => {
   const plan = planMemory(graphOf("yolo11n-seg.yaml"), 1, 640, 640);
   const calls = planCalls(plan, { software: true, targetWorkgroups: 8, lanes: 16 });
   const convs = calls.filter((c) => c.spec.name === "conv2d_uniform");
@@ -135,7 +135,13 @@ Deno.test("planCalls on a software adapter: conv2d_uniform with one SIMD group p
     const p = c.params as unknown as Conv2dUniformParams;
     const o = { ...conv2dUniform.overrides, ...c.overrides } as Conv2dUniformOverrides;
     assert.equal(c.overrides.VEC4_OUT, conv2dUniformVec4Out(p, o) ? 1 : 0, c.label);
+    // ROW tiles split the output rows evenly: 320- to 80-wide maps in 16s, 40 and 20 in 10s.
+    assert.equal(o.TM, o.ROW && p.outW % 16 !== 0 ? 10 : 16, `${c.label} ${p.outW}`);
   }
+  assert.deepEqual(
+    [...new Set(convs.filter((c) => c.overrides.ROW === 1).map((c) => c.overrides.TM))].sort(),
+    [10, 16],
+  );
   // YOLO11n-seg's channel counts and concat offsets are multiples of 4 except where it writes NCHW output.
   const vec4 = convs.filter((c) => c.overrides.VEC4_OUT === 1).length;
   assert.ok(vec4 > 0.9 * convs.length, `${vec4} of ${convs.length} with vec4 stores`);
