@@ -8,7 +8,9 @@
 //   - a workgroup covers one vec4 of channels (workgroup z) and WG * TM output pixels; weights and
 //     bias come from the uniform buffer `w` at addresses that depend only on that vec4 and the tap;
 //   - an invocation computes TM neighbouring pixels of one row, and loads each of the
-//     (TM - 1) * STRIDE + KSIZE input columns of a kernel row once for all its taps.
+//     (TM - 1) * STRIDE + KSIZE input columns of a kernel row once for all its taps;
+//   - with VEC4 (entry point main4) a column's four channels are one vec4 load and a pixel's four
+//     outputs one vec4 store (one per-lane loop where main runs four).
 //
 // Views: activation element (b, y, x, c) lives at base + ((b * H + y) * W + x) * stride + off + c.
 
@@ -44,6 +46,10 @@ const W_VEC4S = 4096u;
 @group(0) @binding(2) var<storage, read> r: array<S>;
 @group(0) @binding(3) var<storage, read_write> y: array<S>;
 @group(0) @binding(4) var<uniform> params: Params;
+// x, r and y again as vec4s of four channels, for main4 (the same bindings, each used by one entry point).
+@group(0) @binding(0) var<storage, read> x4: array<vec4<S>>;
+@group(0) @binding(2) var<storage, read> r4: array<vec4<S>>;
+@group(0) @binding(3) var<storage, read_write> y4: array<vec4<S>>;
 
 // 0: identity, 1: SiLU x * sigmoid(x).
 override ACT: u32 = 0u;
@@ -55,6 +61,9 @@ override RESIDUAL: bool = false;
 // Neighbouring output pixels per invocation (1..4).
 override TM: u32 = 4u;
 override WG: u32 = 64u;
+// VEC4: the spec picks main4. Needs channels, bases, strides and offsets (x, y and the residual's)
+// that are multiples of 4. Not read by the shader itself.
+override VEC4: bool = false;
 
 // One input column: where its channel c0 is, and whether it lies inside the map.
 struct Column {
@@ -74,45 +83,96 @@ fn load4(col: Column, last: u32) -> vec4<f32> {
   return select(vec4<f32>(), v, col.ok);
 }
 
-// Column j of this invocation's kernel row (j constant wherever this is called: folds away).
-fn pick(j: u32, v0: vec4<f32>, v1: vec4<f32>, v2: vec4<f32>, v3: vec4<f32>, v4: vec4<f32>, v5: vec4<f32>, v6: vec4<f32>, v7: vec4<f32>, v8: vec4<f32>) -> vec4<f32> {
+// The same as one vec4 load (main4: xi is a multiple of 4).
+fn loadVec(col: Column) -> vec4<f32> {
+  return select(vec4<f32>(), vec4<f32>(x4[col.xi / 4u]), col.ok);
+}
+
+// One kernel row's input columns (past ncol: zero, never read by a tap).
+struct Columns {
+  v0: vec4<f32>,
+  v1: vec4<f32>,
+  v2: vec4<f32>,
+  v3: vec4<f32>,
+  v4: vec4<f32>,
+  v5: vec4<f32>,
+  v6: vec4<f32>,
+  v7: vec4<f32>,
+  v8: vec4<f32>,
+}
+
+// Column j of a kernel row (j constant wherever this is called: folds away).
+fn pick(j: u32, c: Columns) -> vec4<f32> {
   switch j {
     case 0u: {
-      return v0;
+      return c.v0;
     }
     case 1u: {
-      return v1;
+      return c.v1;
     }
     case 2u: {
-      return v2;
+      return c.v2;
     }
     case 3u: {
-      return v3;
+      return c.v3;
     }
     case 4u: {
-      return v4;
+      return c.v4;
     }
     case 5u: {
-      return v5;
+      return c.v5;
     }
     case 6u: {
-      return v6;
+      return c.v6;
     }
     case 7u: {
-      return v7;
+      return c.v7;
     }
     default: {
-      return v8;
+      return c.v8;
     }
   }
 }
 
+// The TM pixels' sums.
+struct Acc {
+  a0: vec4<f32>,
+  a1: vec4<f32>,
+  a2: vec4<f32>,
+  a3: vec4<f32>,
+}
+
+// One kernel row's taps added to the TM pixels' sums: each weight vec4 loaded once for them.
+fn rowTaps(acc: Acc, ky: u32, c4s: u32, c4: u32, c: Columns) -> Acc {
+  var a = acc;
+  for (var kx = 0u; kx < KSIZE; kx++) {
+    let wv = w[(ky * KSIZE + kx) * c4s + c4];
+    a.a0 = fma(pick(kx, c), wv, a.a0);
+    if (TM > 1u) {
+      a.a1 = fma(pick(STRIDE + kx, c), wv, a.a1);
+    }
+    if (TM > 2u) {
+      a.a2 = fma(pick(2u * STRIDE + kx, c), wv, a.a2);
+    }
+    if (TM > 3u) {
+      a.a3 = fma(pick(3u * STRIDE + kx, c), wv, a.a3);
+    }
+  }
+  return a;
+}
+
+// The bias and activation of one pixel's 4 channels.
+fn finish(acc: vec4<f32>, bias: vec4<f32>) -> vec4<f32> {
+  let v = acc + bias;
+  if (ACT == 1u) {
+    return v / (1.0 + exp(-v));
+  }
+  return v;
+}
+
 // Epilogue of one pixel's 4 channels: bias, activation, residual, store of the real channels.
 fn store(pix: u32, c0: u32, valid: u32, bias: vec4<f32>, acc: vec4<f32>) {
-  var v = acc + bias;
-  if (ACT == 1u) {
-    v = v / (1.0 + exp(-v));
-  }
+  var v = finish(acc, bias);
   let o = params.yBase + pix * params.yStride + params.yOff + c0;
   let ro = params.rBase + pix * params.rStride + params.rOff + c0;
   if (RESIDUAL) {
@@ -139,98 +199,162 @@ fn store(pix: u32, c0: u32, valid: u32, bias: vec4<f32>, acc: vec4<f32>) {
   }
 }
 
+// The same as one vec4 store (main4: all four channels real, views multiples of 4).
+fn storeVec(pix: u32, c0: u32, bias: vec4<f32>, acc: vec4<f32>) {
+  var v = finish(acc, bias);
+  if (RESIDUAL) {
+    v += vec4<f32>(r4[(params.rBase + pix * params.rStride + params.rOff + c0) / 4u]);
+  }
+  y4[(params.yBase + pix * params.yStride + params.yOff + c0) / 4u] = vec4<S>(v);
+}
+
+// Where an invocation works: its row of TM pixels and its vec4 of channels.
+struct Work {
+  live: bool,
+  row: u32,
+  ox0: u32,
+  n: u32,
+  oy: u32,
+  c4: u32,
+  c4s: u32,
+}
+
+fn workOf(lid: u32, wid: vec3<u32>, nwg: vec3<u32>) -> Work {
+  let c4s = (params.channels + 3u) / 4u;
+  let perRow = (params.outW + TM - 1u) / TM;
+  let g = (wid.x + wid.y * nwg.x) * WG + lid;
+  let row = g / perRow;
+  // Invocations past the last row, and channel vec4s past the last, do nothing.
+  let live = g < params.batch * params.outH * perRow && wid.z < c4s;
+  return Work(live, row, g % perRow * TM, row / params.outH, row % params.outH, wid.z, c4s);
+}
+
+// Input row iy of a kernel row: whether it lies inside the map, and its clamped index.
+fn inputRow(t: Work, ky: u32) -> vec2<u32> {
+  let iy = i32(t.oy * STRIDE + ky) - i32(params.pad);
+  return vec2<u32>(select(0u, 1u, iy >= 0 && iy < i32(params.inH)), u32(clamp(iy, 0, i32(params.inH) - 1)));
+}
+
 @compute @workgroup_size(WG)
 fn main(
   @builtin(local_invocation_index) lid: u32,
   @builtin(workgroup_id) wid: vec3<u32>,
   @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
-  let c4s = (params.channels + 3u) / 4u;
-  let c4 = wid.z;
-  let perRow = (params.outW + TM - 1u) / TM;
-  let rows = params.batch * params.outH;
-  let g = (wid.x + wid.y * nwg.x) * WG + lid;
-  // Bounds guard: invocations past the last row, and channel vec4s past the last, do nothing.
-  if (g >= rows * perRow || c4 >= c4s) {
+  let t = workOf(lid, wid, nwg);
+  if (!t.live) {
     return;
   }
-  let row = g / perRow;
-  let ox0 = g % perRow * TM;
-  let n = row / params.outH;
-  let oy = row % params.outH;
-  let c0 = 4u * c4;
+  let c0 = 4u * t.c4;
   let valid = min(4u, params.channels - c0);
   let last = arrayLength(&x) - 1u;
   let ncol = (TM - 1u) * STRIDE + KSIZE;
-  let ix0 = i32(ox0 * STRIDE) - i32(params.pad);
-
-  var acc0 = vec4<f32>();
-  var acc1 = vec4<f32>();
-  var acc2 = vec4<f32>();
-  var acc3 = vec4<f32>();
+  let ix0 = i32(t.ox0 * STRIDE) - i32(params.pad);
+  var acc = Acc();
   for (var ky = 0u; ky < KSIZE; ky++) {
-    let iy = i32(oy * STRIDE + ky) - i32(params.pad);
-    let yok = iy >= 0 && iy < i32(params.inH);
-    let yc = u32(clamp(iy, 0, i32(params.inH) - 1));
+    let iy = inputRow(t, ky);
+    let yok = iy.x == 1u;
     // Each input column once (the only per-lane loads), shared by the taps.
-    let v0 = load4(columnAt(n, yc, yok, ix0, c0), last);
-    var v1 = vec4<f32>();
-    var v2 = vec4<f32>();
-    var v3 = vec4<f32>();
-    var v4 = vec4<f32>();
-    var v5 = vec4<f32>();
-    var v6 = vec4<f32>();
-    var v7 = vec4<f32>();
-    var v8 = vec4<f32>();
+    var c = Columns();
+    c.v0 = load4(columnAt(t.n, iy.y, yok, ix0, c0), last);
     if (ncol > 1u) {
-      v1 = load4(columnAt(n, yc, yok, ix0 + 1, c0), last);
+      c.v1 = load4(columnAt(t.n, iy.y, yok, ix0 + 1, c0), last);
     }
     if (ncol > 2u) {
-      v2 = load4(columnAt(n, yc, yok, ix0 + 2, c0), last);
+      c.v2 = load4(columnAt(t.n, iy.y, yok, ix0 + 2, c0), last);
     }
     if (ncol > 3u) {
-      v3 = load4(columnAt(n, yc, yok, ix0 + 3, c0), last);
+      c.v3 = load4(columnAt(t.n, iy.y, yok, ix0 + 3, c0), last);
     }
     if (ncol > 4u) {
-      v4 = load4(columnAt(n, yc, yok, ix0 + 4, c0), last);
+      c.v4 = load4(columnAt(t.n, iy.y, yok, ix0 + 4, c0), last);
     }
     if (ncol > 5u) {
-      v5 = load4(columnAt(n, yc, yok, ix0 + 5, c0), last);
+      c.v5 = load4(columnAt(t.n, iy.y, yok, ix0 + 5, c0), last);
     }
     if (ncol > 6u) {
-      v6 = load4(columnAt(n, yc, yok, ix0 + 6, c0), last);
+      c.v6 = load4(columnAt(t.n, iy.y, yok, ix0 + 6, c0), last);
     }
     if (ncol > 7u) {
-      v7 = load4(columnAt(n, yc, yok, ix0 + 7, c0), last);
+      c.v7 = load4(columnAt(t.n, iy.y, yok, ix0 + 7, c0), last);
     }
     if (ncol > 8u) {
-      v8 = load4(columnAt(n, yc, yok, ix0 + 8, c0), last);
+      c.v8 = load4(columnAt(t.n, iy.y, yok, ix0 + 8, c0), last);
     }
-    for (var kx = 0u; kx < KSIZE; kx++) {
-      let wv = w[(ky * KSIZE + kx) * c4s + c4];
-      acc0 = fma(pick(kx, v0, v1, v2, v3, v4, v5, v6, v7, v8), wv, acc0);
-      if (TM > 1u) {
-        acc1 = fma(pick(STRIDE + kx, v0, v1, v2, v3, v4, v5, v6, v7, v8), wv, acc1);
-      }
-      if (TM > 2u) {
-        acc2 = fma(pick(2u * STRIDE + kx, v0, v1, v2, v3, v4, v5, v6, v7, v8), wv, acc2);
-      }
-      if (TM > 3u) {
-        acc3 = fma(pick(3u * STRIDE + kx, v0, v1, v2, v3, v4, v5, v6, v7, v8), wv, acc3);
-      }
-    }
+    acc = rowTaps(acc, ky, t.c4s, t.c4, c);
   }
 
-  let bias = w[KSIZE * KSIZE * c4s + c4];
-  let pix = row * params.outW + ox0;
-  store(pix, c0, valid, bias, acc0);
-  if (TM > 1u && ox0 + 1u < params.outW) {
-    store(pix + 1u, c0, valid, bias, acc1);
+  let bias = w[KSIZE * KSIZE * t.c4s + t.c4];
+  let pix = t.row * params.outW + t.ox0;
+  store(pix, c0, valid, bias, acc.a0);
+  if (TM > 1u && t.ox0 + 1u < params.outW) {
+    store(pix + 1u, c0, valid, bias, acc.a1);
   }
-  if (TM > 2u && ox0 + 2u < params.outW) {
-    store(pix + 2u, c0, valid, bias, acc2);
+  if (TM > 2u && t.ox0 + 2u < params.outW) {
+    store(pix + 2u, c0, valid, bias, acc.a2);
   }
-  if (TM > 3u && ox0 + 3u < params.outW) {
-    store(pix + 3u, c0, valid, bias, acc3);
+  if (TM > 3u && t.ox0 + 3u < params.outW) {
+    store(pix + 3u, c0, valid, bias, acc.a3);
+  }
+}
+
+// main with vec4 loads and stores (VEC4): the same sums in the same order.
+@compute @workgroup_size(WG)
+fn main4(
+  @builtin(local_invocation_index) lid: u32,
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+  let t = workOf(lid, wid, nwg);
+  if (!t.live) {
+    return;
+  }
+  let c0 = 4u * t.c4;
+  let ncol = (TM - 1u) * STRIDE + KSIZE;
+  let ix0 = i32(t.ox0 * STRIDE) - i32(params.pad);
+  var acc = Acc();
+  for (var ky = 0u; ky < KSIZE; ky++) {
+    let iy = inputRow(t, ky);
+    let yok = iy.x == 1u;
+    var c = Columns();
+    c.v0 = loadVec(columnAt(t.n, iy.y, yok, ix0, c0));
+    if (ncol > 1u) {
+      c.v1 = loadVec(columnAt(t.n, iy.y, yok, ix0 + 1, c0));
+    }
+    if (ncol > 2u) {
+      c.v2 = loadVec(columnAt(t.n, iy.y, yok, ix0 + 2, c0));
+    }
+    if (ncol > 3u) {
+      c.v3 = loadVec(columnAt(t.n, iy.y, yok, ix0 + 3, c0));
+    }
+    if (ncol > 4u) {
+      c.v4 = loadVec(columnAt(t.n, iy.y, yok, ix0 + 4, c0));
+    }
+    if (ncol > 5u) {
+      c.v5 = loadVec(columnAt(t.n, iy.y, yok, ix0 + 5, c0));
+    }
+    if (ncol > 6u) {
+      c.v6 = loadVec(columnAt(t.n, iy.y, yok, ix0 + 6, c0));
+    }
+    if (ncol > 7u) {
+      c.v7 = loadVec(columnAt(t.n, iy.y, yok, ix0 + 7, c0));
+    }
+    if (ncol > 8u) {
+      c.v8 = loadVec(columnAt(t.n, iy.y, yok, ix0 + 8, c0));
+    }
+    acc = rowTaps(acc, ky, t.c4s, t.c4, c);
+  }
+
+  let bias = w[KSIZE * KSIZE * t.c4s + t.c4];
+  let pix = t.row * params.outW + t.ox0;
+  storeVec(pix, c0, bias, acc.a0);
+  if (TM > 1u && t.ox0 + 1u < params.outW) {
+    storeVec(pix + 1u, c0, bias, acc.a1);
+  }
+  if (TM > 2u && t.ox0 + 2u < params.outW) {
+    storeVec(pix + 2u, c0, bias, acc.a2);
+  }
+  if (TM > 3u && t.ox0 + 3u < params.outW) {
+    storeVec(pix + 3u, c0, bias, acc.a3);
   }
 }

@@ -20,7 +20,11 @@ import {
   conv2dUniformVec4Out,
 } from "../../kernels/conv2d_uniform.ts";
 import { dwconv2d } from "../../kernels/dwconv2d.ts";
-import { dwconv2dUniform, dwconv2dUniformFits } from "../../kernels/dwconv2d_uniform.ts";
+import {
+  dwconv2dUniform,
+  dwconv2dUniformFits,
+  dwconv2dUniformVec4Fits,
+} from "../../kernels/dwconv2d_uniform.ts";
 import type { ConvOp } from "../graph/ir.ts";
 import type { Plan } from "../graph/plan.ts";
 import { type KernelCall, noView, sameBuffer, valueAt, viewParams } from "./kernel_call.ts";
@@ -94,11 +98,18 @@ export function convCalls(op: ConvOp, plan: Plan, limits: CallLimits = {}): Kern
     throw new RangeError(`Cannot run depthwise conv "${op.name}" with its residual in its output's buffer`);
   }
   if (depthwise && !xNchw && !yNchw && limits.software && dwconv2dUniformFits(op.cin, op.k)) {
+    const params = { ...shape, channels: op.cin, ...viewParams("x", x.loc), ...viewParams("y", y.loc), ...r };
     return [{
       label: op.name,
       spec: dwconv2dUniform,
-      overrides: { ACT: op.act === "silu" ? 1 : 0, KSIZE: op.k, STRIDE: op.s, RESIDUAL: residual ? 1 : 0 },
-      params: { ...shape, channels: op.cin, ...viewParams("x", x.loc), ...viewParams("y", y.loc), ...r },
+      overrides: {
+        ACT: op.act === "silu" ? 1 : 0,
+        KSIZE: op.k,
+        STRIDE: op.s,
+        RESIDUAL: residual ? 1 : 0,
+        VEC4: dwconv2dUniformVec4Fits(params, !!residual) ? 1 : 0,
+      },
+      params,
       bind: {
         x: bind.x,
         w: { weight: op.weight, bias: op.bias, packing: "dwconv2d_uniform" },

@@ -125,7 +125,7 @@ Deno.test("planCalls splits C2PSA's keys over streams on a big GPU at batch 1 on
   assert.deepEqual(kvSplit(1, { ...h200, software: true, targetWorkgroups: 8 }), [1]);
 });
 
-Deno.test("planCalls on a software adapter: conv2d_uniform with one SIMD group per workgroup, vec4 stores where the views allow, row tiles that split the rows evenly, detect in two halves, vec4 upsamples and pools", () => {
+Deno.test("planCalls on a software adapter: conv2d_uniform with one SIMD group per workgroup, vec4 stores where the views allow, row tiles that split the rows evenly, detect in two halves, vec4 upsamples, pools and depthwise convs", () => {
   const plan = planMemory(graphOf("yolo11n-seg.yaml"), 1, 640, 640);
   const calls = planCalls(plan, { software: true, targetWorkgroups: 8, lanes: 16 });
   const convs = calls.filter((c) => c.spec.name === "conv2d_uniform");
@@ -153,6 +153,8 @@ Deno.test("planCalls on a software adapter: conv2d_uniform with one SIMD group p
   const vec4Of = (name: string) => calls.filter((c) => c.spec.name === name).map((c) => c.overrides.VEC4);
   assert.deepEqual(vec4Of("upsample_nearest"), [1, 1]);
   assert.deepEqual(vec4Of("maxpool2d_cascade"), [1]);
+  // The depthwise convs (Segment's cv3 heads: 64, 80, 128, 80, 256, 80 channels; C2PSA's pe) too.
+  assert.deepEqual(vec4Of("dwconv2d_uniform"), [1, 1, 1, 1, 1, 1, 1]);
   const hardware = planCalls(plan, {
     maxWorkgroupStorage: 49152,
     maxInvocations: 1024,

@@ -11,6 +11,7 @@ import {
   dwconv2dUniform,
   dwconv2dUniformF16,
   dwconv2dUniformFits,
+  dwconv2dUniformVec4Fits,
   packDwconv2dUniformWeight,
 } from "../../kernels/dwconv2d_uniform.ts";
 import { dwconv2dUniform as dwconv2dUniformCpu } from "../../src/cpu/dwconv2d_uniform.ts";
@@ -37,6 +38,8 @@ interface Case {
   yView?: [number, number, number];
   /** Residual view [base, extra stride, offset]; residual off when absent. */
   rView?: [number, number, number];
+  /** Run main4 (VEC4: vec4 loads and stores); the views must allow it. */
+  vec4?: boolean;
 }
 
 async function check(c: Case, seed: number, half = false): Promise<void> {
@@ -74,7 +77,9 @@ async function check(c: Case, seed: number, half = false): Promise<void> {
     RESIDUAL: c.rView ? 1 : 0,
     ...(c.tm ? { TM: c.tm } : {}),
     ...(c.wg ? { WG: c.wg } : {}),
+    ...(c.vec4 ? { VEC4: 1 } : {}),
   };
+  if (c.vec4) assert.ok(dwconv2dUniformVec4Fits(p, !!c.rView), "the case's views allow VEC4");
   const w = randomArray(c.c * c.k * c.k, seed + 1);
   const b = randomArray(c.c, seed + 2);
   const x = h(randomArray(xBase + batch * c.h * c.w * p.xStride + 3, seed + 3));
@@ -111,6 +116,33 @@ const cases: [string, Case][] = [
     rView: [7, 4, 2],
   }],
   ["80 ch at 20x20 (head-like), SiLU", { h: 20, w: 20, c: 80, k: 3, act: 1 }],
+  // VEC4 (main4): channels and views multiples of 4.
+  ["VEC4 3x3 s1, 16 ch, width 7 (a partial tile), SiLU", { h: 5, w: 7, c: 16, k: 3, act: 1, vec4: true }],
+  ["VEC4 3x3 s2, batch 2, views in and out, residual", {
+    batch: 2,
+    h: 7,
+    w: 9,
+    c: 8,
+    k: 3,
+    stride: 2,
+    xView: [4, 8, 4],
+    yView: [8, 4, 4],
+    rView: [12, 12, 8],
+    vec4: true,
+  }],
+  ["VEC4 1x1 kernel, TM 3", { h: 4, w: 5, c: 12, k: 1, tm: 3, vec4: true }],
+  ["VEC4 2x2 kernel s2 pad 0, TM 2, WG 4", {
+    h: 6,
+    w: 10,
+    c: 4,
+    k: 2,
+    stride: 2,
+    pad: 0,
+    tm: 2,
+    wg: 4,
+    vec4: true,
+  }],
+  ["VEC4 80 ch at 20x20 (head-like), SiLU", { h: 20, w: 20, c: 80, k: 3, act: 1, vec4: true }],
 ];
 
 cases.forEach(([name, c], i) => {
