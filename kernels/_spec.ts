@@ -66,15 +66,16 @@ export interface KernelSpec<P extends string = string, O extends string = string
   /** Optional check of an override set; throws `RangeError` when the combination cannot work. */
   validate?(overrides: Readonly<Record<O, number>>): void;
   /**
-   * Entry points besides `main`, each with the override that selects it (compiled when that override is
-   * nonzero), e.g. `{ main4: "VEC4" }`.
+   * Entry points besides `main`, each with the override (or overrides) that select it: compiled when
+   * they are all nonzero, the first that matches in this order (the most specific first), e.g.
+   * `{ main4: "VEC4" }` or `{ mainRow4: ["ROW", "VEC4_OUT"], mainRow: "ROW", main4: "VEC4_OUT" }`.
    */
-  readonly entryPoints?: Readonly<Record<string, O>>;
+  readonly entryPoints?: Readonly<Record<string, O | readonly O[]>>;
 }
 
 /**
- * The entry point compiled for a full override set: the first of `spec.entryPoints` whose override is
- * nonzero, else `main`.
+ * The entry point compiled for a full override set: the first of `spec.entryPoints` whose overrides are
+ * all nonzero, else `main`.
  *
  * @example
  * ```ts
@@ -89,7 +90,25 @@ export function entryPointOf<O extends string>(
   spec: Pick<KernelSpec<string, O>, "entryPoints">,
   overrides: Readonly<Record<O, number>>,
 ): string {
-  return Object.entries(spec.entryPoints ?? {}).find(([, o]) => overrides[o as O])?.[0] ?? "main";
+  return Object.entries(spec.entryPoints ?? {}).find(([, o]) =>
+    entrySelectors(o as O | readonly O[]).every((k) => overrides[k])
+  )
+    ?.[0] ?? "main";
+}
+
+/**
+ * The overrides that select an entry point of {@linkcode KernelSpec.entryPoints}, as a list.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { entrySelectors } from "./_spec.ts";
+ * assert.deepEqual(entrySelectors("VEC4"), ["VEC4"]);
+ * assert.deepEqual(entrySelectors(["ROW", "VEC4_OUT"]), ["ROW", "VEC4_OUT"]);
+ * ```
+ */
+export function entrySelectors<O extends string>(o: O | readonly O[]): readonly O[] {
+  return typeof o === "string" ? [o] : o;
 }
 
 /** The largest workgroup count WebGPU guarantees per dispatch dimension. */

@@ -145,7 +145,7 @@ export const conv2dUniform: KernelSpec<Conv2dUniformParam, Conv2dUniformOverride
     const [x, y] = fold(ceilDiv(invocations, o.WG));
     return [x, y, 1];
   },
-  entryPoints: { main4: "VEC4_OUT" },
+  entryPoints: { mainRow4: ["ROW", "VEC4_OUT"], mainRow: "ROW", main4: "VEC4_OUT" },
   validate(o) {
     if (!(o.ACT === 0 || o.ACT === 1)) {
       throw new RangeError(`Set conv2d_uniform ACT to 0 (none) or 1 (SiLU): got ${o.ACT}`);

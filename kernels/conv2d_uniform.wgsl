@@ -100,15 +100,17 @@ override TN4: u32 = 8u;
 // 256-bit llvmpipe) keeps small maps spread over the CPU's threads, each running whole workgroups:
 // on lavapipe YOLO11n-seg's forward took 458 ms with 8, 477 with 16, 483 with 32.
 override WG: u32 = 8u;
-// VEC4_OUT: the spec picks the entry point `main4`, which stores (and reads back partial sums and the
-// residual) four channels at a time: one per-lane loop of a vec4 where `main` runs four of a scalar.
-// Needs NHWC output (and residual) views whose channel offsets and strides are multiples of 4 and a
-// channel count per group that is one too. Not read by the shader itself.
+// VEC4_OUT: the spec picks the entry point `main4` (`mainRow4` with ROW), which stores (and reads
+// back partial sums and the residual) four channels at a time: one per-lane loop of a vec4 where
+// `main` runs four of a scalar. Needs NHWC output (and residual) views whose channel offsets and
+// strides are multiples of 4 and a channel count per group that is one too. Not read by the shader
+// itself.
 override VEC4_OUT: bool = false;
-// ROW: an invocation's TM pixels are neighbours in a row (rows padded to a multiple of TM), so
-// that, for KSIZE <= 3 and STRIDE <= 2, the (TM - 1) * STRIDE + KSIZE <= 33 input columns they
-// cover are loaded once per input channel and shared by the taps; else they are WG pixels apart and
-// each tap loads its own.
+// ROW: the spec picks the entry point `mainRow` (`mainRow4` with VEC4_OUT): an invocation's TM
+// pixels are neighbours in a row (rows padded to a multiple of TM), so that, for KSIZE <= 3 and
+// STRIDE <= 2, the (TM - 1) * STRIDE + KSIZE <= 33 input columns they cover are loaded once per
+// input channel and shared by the taps; else they are WG pixels apart and each tap loads its own.
+// Not read by the shader itself.
 override ROW: bool = false;
 
 // One input tap of one output pixel: where its channel 0 is, and whether it lies inside the map
@@ -860,15 +862,43 @@ fn load(t: Tap, off: u32) -> f32 {
   return select(0.0, f32(x[t.xi + off]), t.ok);
 }
 
-// The pixels of one invocation (see tile): pixel t is m0 + t * mStep, the first `count` stored.
+// The pixels of one invocation (see tileRow, tileSpread): pixel t is m0 + t * mStep, the first `count` stored.
 struct Span {
   m0: u32,
   mStep: u32,
   count: u32,
 }
 
-// The reduction of one invocation into its registers a0 .. a(TM - 1).
-fn tile(
+// What both tiles start from: the map's pixel count, where the chunk's input channels start, the
+// step between input channels; `empty` for a map or chunk with nothing to do (uniform over the
+// dispatch).
+struct Setup {
+  empty: bool,
+  pixels: u32,
+  cinOff: u32,
+  cStep: u32,
+}
+
+fn setup() -> Setup {
+  let pixels = params.batch * params.outH * params.outW;
+  let cinG = params.inC / params.groups;
+  let coutG = params.outC / params.groups;
+  var cStep = 1u;
+  if (IN_NCHW) {
+    cStep = params.inH * params.inW;
+  }
+  return Setup(
+    pixels == 0u || params.coCount == 0u || params.ciCount == 0u,
+    pixels,
+    params.coBase / coutG * cinG + params.ciBase,
+    cStep,
+  );
+}
+
+// The reduction of a ROW invocation into its registers a0 .. a(TM - 1): TM neighbouring pixels of
+// one row. Called by mainRow and mainRow4 only, so that a pipeline holds one of the two tiles (on
+// lavapipe a ROW pipeline took 25% less time to create, one without ROW 55% less).
+fn tileRow(
   lid: u32,
   wid: vec3<u32>,
   nwg: vec3<u32>,
@@ -889,173 +919,189 @@ fn tile(
   a14: ptr<function, Regs>,
   a15: ptr<function, Regs>,
 ) -> Span {
-  let pixels = params.batch * params.outH * params.outW;
-  let cinG = params.inC / params.groups;
-  let coutG = params.outC / params.groups;
-  // Bounds guard, uniform over the dispatch: an empty map or chunk does nothing; pixels past the
-  // last one (or past the end of a ROW invocation's row) are computed and not stored.
-  if (pixels == 0u || params.coCount == 0u || params.ciCount == 0u) {
+  // Bounds guard: an empty map or chunk does nothing; pixels past the last one (or past the end of
+  // a ROW invocation's row) are computed and not stored.
+  let s = setup();
+  if (s.empty) {
     return Span(0u, 1u, 0u);
   }
-  let cinOff = params.coBase / coutG * cinG + params.ciBase;
-  var cStep = 1u;
-  if (IN_NCHW) {
-    cStep = params.inH * params.inW;
-  }
-  let g = (wid.x + wid.y * nwg.x) * WG + lid;
+  let pixels = s.pixels;
+  let cinOff = s.cinOff;
+  let cStep = s.cStep;
   // Pixel t of this invocation is linear output pixel m0 + t * mStep; the first `count` are stored.
   var m0: u32;
   var mStep: u32;
   var count: u32;
-  if (ROW) {
-    let perRow = (params.outW + TM - 1u) / TM;
-    let rows = params.batch * params.outH;
-    let row = min(g / perRow, rows - 1u);
-    let ox0 = g % perRow * TM;
-    m0 = row * params.outW + ox0;
-    mStep = 1u;
-    count = select(0u, min(TM, params.outW - ox0), g / perRow < rows);
-    let p = Pixel(row / params.outH, row % params.outH, ox0);
-    // Input columns ox0 * STRIDE - pad + j, j < ncol, cover every tap of the TM pixels: each is
-    // loaded once per input channel and shared by the taps.
-    let ncol = (TM - 1u) * STRIDE + KSIZE;
-    let kStep = params.ciCount * TN4;
-    for (var ky = 0u; ky < KSIZE; ky++) {
-      let k0 = tapOf(p, ky, 0u, cinOff);
-      let k1 = tapOf(p, ky, 1u, cinOff);
-      let k2 = tapOf(p, ky, 2u, cinOff);
-      let k3 = tapOf(p, ky, 3u, cinOff);
-      let k4 = tapOf(p, ky, 4u, cinOff);
-      let k5 = tapOf(p, ky, 5u, cinOff);
-      let k6 = tapOf(p, ky, 6u, cinOff);
-      let k7 = tapOf(p, ky, 7u, cinOff);
-      let k8 = tapOf(p, ky, 8u, cinOff);
-      let k9 = tapOf(p, ky, 9u, cinOff);
-      let k10 = tapOf(p, ky, 10u, cinOff);
-      let k11 = tapOf(p, ky, 11u, cinOff);
-      let k12 = tapOf(p, ky, 12u, cinOff);
-      let k13 = tapOf(p, ky, 13u, cinOff);
-      let k14 = tapOf(p, ky, 14u, cinOff);
-      let k15 = tapOf(p, ky, 15u, cinOff);
-      let k16 = tapOf(p, ky, 16u, cinOff);
-      let k17 = tapOf(p, ky, 17u, cinOff);
-      let k18 = tapOf(p, ky, 18u, cinOff);
-      let k19 = tapOf(p, ky, 19u, cinOff);
-      let k20 = tapOf(p, ky, 20u, cinOff);
-      let k21 = tapOf(p, ky, 21u, cinOff);
-      let k22 = tapOf(p, ky, 22u, cinOff);
-      let k23 = tapOf(p, ky, 23u, cinOff);
-      let k24 = tapOf(p, ky, 24u, cinOff);
-      let k25 = tapOf(p, ky, 25u, cinOff);
-      let k26 = tapOf(p, ky, 26u, cinOff);
-      let k27 = tapOf(p, ky, 27u, cinOff);
-      let k28 = tapOf(p, ky, 28u, cinOff);
-      let k29 = tapOf(p, ky, 29u, cinOff);
-      let k30 = tapOf(p, ky, 30u, cinOff);
-      let k31 = tapOf(p, ky, 31u, cinOff);
-      let k32 = tapOf(p, ky, 32u, cinOff);
-      var wi = ky * KSIZE * kStep;
-      var off = 0u;
-      for (var ci = 0u; ci < params.ciCount; ci++) {
-        // The only per-lane loads: each input column once.
-        var cs: Cols;
-        cs.c0 = load(k0, off);
-        if (ncol > 1u) {
-          cs.c1 = load(k1, off);
-        }
-        if (ncol > 2u) {
-          cs.c2 = load(k2, off);
-        }
-        if (ncol > 3u) {
-          cs.c3 = load(k3, off);
-        }
-        if (ncol > 4u) {
-          cs.c4 = load(k4, off);
-        }
-        if (ncol > 5u) {
-          cs.c5 = load(k5, off);
-        }
-        if (ncol > 6u) {
-          cs.c6 = load(k6, off);
-        }
-        if (ncol > 7u) {
-          cs.c7 = load(k7, off);
-        }
-        if (ncol > 8u) {
-          cs.c8 = load(k8, off);
-        }
-        if (ncol > 9u) {
-          cs.c9 = load(k9, off);
-        }
-        if (ncol > 10u) {
-          cs.c10 = load(k10, off);
-        }
-        if (ncol > 11u) {
-          cs.c11 = load(k11, off);
-        }
-        if (ncol > 12u) {
-          cs.c12 = load(k12, off);
-        }
-        if (ncol > 13u) {
-          cs.c13 = load(k13, off);
-        }
-        if (ncol > 14u) {
-          cs.c14 = load(k14, off);
-        }
-        if (ncol > 15u) {
-          cs.c15 = load(k15, off);
-        }
-        if (ncol > 16u) {
-          cs.c16 = load(k16, off);
-        }
-        if (ncol > 17u) {
-          cs.c17 = load(k17, off);
-        }
-        if (ncol > 18u) {
-          cs.c18 = load(k18, off);
-        }
-        if (ncol > 19u) {
-          cs.c19 = load(k19, off);
-        }
-        if (ncol > 20u) {
-          cs.c20 = load(k20, off);
-        }
-        if (ncol > 21u) {
-          cs.c21 = load(k21, off);
-        }
-        if (ncol > 22u) {
-          cs.c22 = load(k22, off);
-        }
-        if (ncol > 23u) {
-          cs.c23 = load(k23, off);
-        }
-        if (ncol > 24u) {
-          cs.c24 = load(k24, off);
-        }
-        if (ncol > 25u) {
-          cs.c25 = load(k25, off);
-        }
-        if (ncol > 26u) {
-          cs.c26 = load(k26, off);
-        }
-        if (ncol > 27u) {
-          cs.c27 = load(k27, off);
-        }
-        if (ncol > 28u) {
-          cs.c28 = load(k28, off);
-        }
-        if (ncol > 29u) {
-          cs.c29 = load(k29, off);
-        }
-        if (ncol > 30u) {
-          cs.c30 = load(k30, off);
-        }
-        if (ncol > 31u) {
-          cs.c31 = load(k31, off);
-        }
-        if (ncol > 32u) {
-          cs.c32 = load(k32, off);
-        }
+  let g = (wid.x + wid.y * nwg.x) * WG + lid;
+  let perRow = (params.outW + TM - 1u) / TM;
+  let rows = params.batch * params.outH;
+  let row = min(g / perRow, rows - 1u);
+  let ox0 = g % perRow * TM;
+  m0 = row * params.outW + ox0;
+  mStep = 1u;
+  count = select(0u, min(TM, params.outW - ox0), g / perRow < rows);
+  let p = Pixel(row / params.outH, row % params.outH, ox0);
+  // Input columns ox0 * STRIDE - pad + j, j < ncol, cover every tap of the TM pixels: each is
+  // loaded once per input channel and shared by the taps.
+  let ncol = (TM - 1u) * STRIDE + KSIZE;
+  let kStep = params.ciCount * TN4;
+  for (var ky = 0u; ky < KSIZE; ky++) {
+    let k0 = tapOf(p, ky, 0u, cinOff);
+    let k1 = tapOf(p, ky, 1u, cinOff);
+    let k2 = tapOf(p, ky, 2u, cinOff);
+    let k3 = tapOf(p, ky, 3u, cinOff);
+    let k4 = tapOf(p, ky, 4u, cinOff);
+    let k5 = tapOf(p, ky, 5u, cinOff);
+    let k6 = tapOf(p, ky, 6u, cinOff);
+    let k7 = tapOf(p, ky, 7u, cinOff);
+    let k8 = tapOf(p, ky, 8u, cinOff);
+    let k9 = tapOf(p, ky, 9u, cinOff);
+    let k10 = tapOf(p, ky, 10u, cinOff);
+    let k11 = tapOf(p, ky, 11u, cinOff);
+    let k12 = tapOf(p, ky, 12u, cinOff);
+    let k13 = tapOf(p, ky, 13u, cinOff);
+    let k14 = tapOf(p, ky, 14u, cinOff);
+    let k15 = tapOf(p, ky, 15u, cinOff);
+    let k16 = tapOf(p, ky, 16u, cinOff);
+    let k17 = tapOf(p, ky, 17u, cinOff);
+    let k18 = tapOf(p, ky, 18u, cinOff);
+    let k19 = tapOf(p, ky, 19u, cinOff);
+    let k20 = tapOf(p, ky, 20u, cinOff);
+    let k21 = tapOf(p, ky, 21u, cinOff);
+    let k22 = tapOf(p, ky, 22u, cinOff);
+    let k23 = tapOf(p, ky, 23u, cinOff);
+    let k24 = tapOf(p, ky, 24u, cinOff);
+    let k25 = tapOf(p, ky, 25u, cinOff);
+    let k26 = tapOf(p, ky, 26u, cinOff);
+    let k27 = tapOf(p, ky, 27u, cinOff);
+    let k28 = tapOf(p, ky, 28u, cinOff);
+    let k29 = tapOf(p, ky, 29u, cinOff);
+    let k30 = tapOf(p, ky, 30u, cinOff);
+    let k31 = tapOf(p, ky, 31u, cinOff);
+    let k32 = tapOf(p, ky, 32u, cinOff);
+    var wi = ky * KSIZE * kStep;
+    var off = 0u;
+    for (var ci = 0u; ci < params.ciCount; ci++) {
+      // The only per-lane loads: each input column once.
+      var cs: Cols;
+      cs.c0 = load(k0, off);
+      if (ncol > 1u) {
+        cs.c1 = load(k1, off);
+      }
+      if (ncol > 2u) {
+        cs.c2 = load(k2, off);
+      }
+      if (ncol > 3u) {
+        cs.c3 = load(k3, off);
+      }
+      if (ncol > 4u) {
+        cs.c4 = load(k4, off);
+      }
+      if (ncol > 5u) {
+        cs.c5 = load(k5, off);
+      }
+      if (ncol > 6u) {
+        cs.c6 = load(k6, off);
+      }
+      if (ncol > 7u) {
+        cs.c7 = load(k7, off);
+      }
+      if (ncol > 8u) {
+        cs.c8 = load(k8, off);
+      }
+      if (ncol > 9u) {
+        cs.c9 = load(k9, off);
+      }
+      if (ncol > 10u) {
+        cs.c10 = load(k10, off);
+      }
+      if (ncol > 11u) {
+        cs.c11 = load(k11, off);
+      }
+      if (ncol > 12u) {
+        cs.c12 = load(k12, off);
+      }
+      if (ncol > 13u) {
+        cs.c13 = load(k13, off);
+      }
+      if (ncol > 14u) {
+        cs.c14 = load(k14, off);
+      }
+      if (ncol > 15u) {
+        cs.c15 = load(k15, off);
+      }
+      if (ncol > 16u) {
+        cs.c16 = load(k16, off);
+      }
+      if (ncol > 17u) {
+        cs.c17 = load(k17, off);
+      }
+      if (ncol > 18u) {
+        cs.c18 = load(k18, off);
+      }
+      if (ncol > 19u) {
+        cs.c19 = load(k19, off);
+      }
+      if (ncol > 20u) {
+        cs.c20 = load(k20, off);
+      }
+      if (ncol > 21u) {
+        cs.c21 = load(k21, off);
+      }
+      if (ncol > 22u) {
+        cs.c22 = load(k22, off);
+      }
+      if (ncol > 23u) {
+        cs.c23 = load(k23, off);
+      }
+      if (ncol > 24u) {
+        cs.c24 = load(k24, off);
+      }
+      if (ncol > 25u) {
+        cs.c25 = load(k25, off);
+      }
+      if (ncol > 26u) {
+        cs.c26 = load(k26, off);
+      }
+      if (ncol > 27u) {
+        cs.c27 = load(k27, off);
+      }
+      if (ncol > 28u) {
+        cs.c28 = load(k28, off);
+      }
+      if (ncol > 29u) {
+        cs.c29 = load(k29, off);
+      }
+      if (ncol > 30u) {
+        cs.c30 = load(k30, off);
+      }
+      if (ncol > 31u) {
+        cs.c31 = load(k31, off);
+      }
+      if (ncol > 32u) {
+        cs.c32 = load(k32, off);
+      }
+      fmaStep(
+        a0,
+        a1,
+        a2,
+        a3,
+        a4,
+        a5,
+        a6,
+        a7,
+        a8,
+        a9,
+        a10,
+        a11,
+        a12,
+        a13,
+        a14,
+        a15,
+        rowPixels(cs, 0u),
+        wi,
+      );
+      if (KSIZE > 1u) {
         fmaStep(
           a0,
           a1,
@@ -1073,144 +1119,159 @@ fn tile(
           a13,
           a14,
           a15,
-          rowPixels(cs, 0u),
+          rowPixels(cs, 1u),
+          wi + kStep,
+        );
+      }
+      if (KSIZE > 2u) {
+        fmaStep(
+          a0,
+          a1,
+          a2,
+          a3,
+          a4,
+          a5,
+          a6,
+          a7,
+          a8,
+          a9,
+          a10,
+          a11,
+          a12,
+          a13,
+          a14,
+          a15,
+          rowPixels(cs, 2u),
+          wi + 2u * kStep,
+        );
+      }
+      off += cStep;
+      wi += TN4;
+    }
+  }
+  return Span(m0, mStep, count);
+}
+
+// The reduction of an invocation into its registers a0 .. a(TM - 1): TM pixels WG apart. Called
+// by main and main4.
+fn tileSpread(
+  lid: u32,
+  wid: vec3<u32>,
+  nwg: vec3<u32>,
+  a0: ptr<function, Regs>,
+  a1: ptr<function, Regs>,
+  a2: ptr<function, Regs>,
+  a3: ptr<function, Regs>,
+  a4: ptr<function, Regs>,
+  a5: ptr<function, Regs>,
+  a6: ptr<function, Regs>,
+  a7: ptr<function, Regs>,
+  a8: ptr<function, Regs>,
+  a9: ptr<function, Regs>,
+  a10: ptr<function, Regs>,
+  a11: ptr<function, Regs>,
+  a12: ptr<function, Regs>,
+  a13: ptr<function, Regs>,
+  a14: ptr<function, Regs>,
+  a15: ptr<function, Regs>,
+) -> Span {
+  // Bounds guard: an empty map or chunk does nothing; pixels past the last one (or past the end of
+  // a ROW invocation's row) are computed and not stored.
+  let s = setup();
+  if (s.empty) {
+    return Span(0u, 1u, 0u);
+  }
+  let pixels = s.pixels;
+  let cinOff = s.cinOff;
+  let cStep = s.cStep;
+  // Pixel t of this invocation is linear output pixel m0 + t * mStep; the first `count` are stored.
+  var m0: u32;
+  var mStep: u32;
+  var count: u32;
+  m0 = (wid.x + wid.y * nwg.x) * WG * TM + lid;
+  mStep = WG;
+  count = select(0u, min(TM, (pixels - m0 + WG - 1u) / WG), m0 < pixels);
+  let p0 = pixelAt(min(m0 + 0u * WG, pixels - 1u));
+  let p1 = pixelAt(min(m0 + 1u * WG, pixels - 1u));
+  let p2 = pixelAt(min(m0 + 2u * WG, pixels - 1u));
+  let p3 = pixelAt(min(m0 + 3u * WG, pixels - 1u));
+  let p4 = pixelAt(min(m0 + 4u * WG, pixels - 1u));
+  let p5 = pixelAt(min(m0 + 5u * WG, pixels - 1u));
+  let p6 = pixelAt(min(m0 + 6u * WG, pixels - 1u));
+  let p7 = pixelAt(min(m0 + 7u * WG, pixels - 1u));
+  let p8 = pixelAt(min(m0 + 8u * WG, pixels - 1u));
+  let p9 = pixelAt(min(m0 + 9u * WG, pixels - 1u));
+  let p10 = pixelAt(min(m0 + 10u * WG, pixels - 1u));
+  let p11 = pixelAt(min(m0 + 11u * WG, pixels - 1u));
+  let p12 = pixelAt(min(m0 + 12u * WG, pixels - 1u));
+  let p13 = pixelAt(min(m0 + 13u * WG, pixels - 1u));
+  let p14 = pixelAt(min(m0 + 14u * WG, pixels - 1u));
+  let p15 = pixelAt(min(m0 + 15u * WG, pixels - 1u));
+  for (var ky = 0u; ky < KSIZE; ky++) {
+    for (var kx = 0u; kx < KSIZE; kx++) {
+      let t0 = tapOf(p0, ky, kx, cinOff);
+      let t1 = tapOf(p1, ky, kx, cinOff);
+      let t2 = tapOf(p2, ky, kx, cinOff);
+      let t3 = tapOf(p3, ky, kx, cinOff);
+      let t4 = tapOf(p4, ky, kx, cinOff);
+      let t5 = tapOf(p5, ky, kx, cinOff);
+      let t6 = tapOf(p6, ky, kx, cinOff);
+      let t7 = tapOf(p7, ky, kx, cinOff);
+      let t8 = tapOf(p8, ky, kx, cinOff);
+      let t9 = tapOf(p9, ky, kx, cinOff);
+      let t10 = tapOf(p10, ky, kx, cinOff);
+      let t11 = tapOf(p11, ky, kx, cinOff);
+      let t12 = tapOf(p12, ky, kx, cinOff);
+      let t13 = tapOf(p13, ky, kx, cinOff);
+      let t14 = tapOf(p14, ky, kx, cinOff);
+      let t15 = tapOf(p15, ky, kx, cinOff);
+      var wi = (ky * KSIZE + kx) * params.ciCount * TN4;
+      var off = 0u;
+      for (var ci = 0u; ci < params.ciCount; ci++) {
+        // The only per-lane loads: one input value per pixel.
+        let xs = Pixels(
+          load(t0, off),
+          select(0.0, load(t1, off), TM > 1u),
+          select(0.0, load(t2, off), TM > 2u),
+          select(0.0, load(t3, off), TM > 3u),
+          select(0.0, load(t4, off), TM > 4u),
+          select(0.0, load(t5, off), TM > 5u),
+          select(0.0, load(t6, off), TM > 6u),
+          select(0.0, load(t7, off), TM > 7u),
+          select(0.0, load(t8, off), TM > 8u),
+          select(0.0, load(t9, off), TM > 9u),
+          select(0.0, load(t10, off), TM > 10u),
+          select(0.0, load(t11, off), TM > 11u),
+          select(0.0, load(t12, off), TM > 12u),
+          select(0.0, load(t13, off), TM > 13u),
+          select(0.0, load(t14, off), TM > 14u),
+          select(0.0, load(t15, off), TM > 15u),
+        );
+        fmaStep(
+          a0,
+          a1,
+          a2,
+          a3,
+          a4,
+          a5,
+          a6,
+          a7,
+          a8,
+          a9,
+          a10,
+          a11,
+          a12,
+          a13,
+          a14,
+          a15,
+          xs,
           wi,
         );
-        if (KSIZE > 1u) {
-          fmaStep(
-            a0,
-            a1,
-            a2,
-            a3,
-            a4,
-            a5,
-            a6,
-            a7,
-            a8,
-            a9,
-            a10,
-            a11,
-            a12,
-            a13,
-            a14,
-            a15,
-            rowPixels(cs, 1u),
-            wi + kStep,
-          );
-        }
-        if (KSIZE > 2u) {
-          fmaStep(
-            a0,
-            a1,
-            a2,
-            a3,
-            a4,
-            a5,
-            a6,
-            a7,
-            a8,
-            a9,
-            a10,
-            a11,
-            a12,
-            a13,
-            a14,
-            a15,
-            rowPixels(cs, 2u),
-            wi + 2u * kStep,
-          );
-        }
         off += cStep;
         wi += TN4;
       }
     }
-  } else {
-    m0 = (wid.x + wid.y * nwg.x) * WG * TM + lid;
-    mStep = WG;
-    count = select(0u, min(TM, (pixels - m0 + WG - 1u) / WG), m0 < pixels);
-    let p0 = pixelAt(min(m0 + 0u * WG, pixels - 1u));
-    let p1 = pixelAt(min(m0 + 1u * WG, pixels - 1u));
-    let p2 = pixelAt(min(m0 + 2u * WG, pixels - 1u));
-    let p3 = pixelAt(min(m0 + 3u * WG, pixels - 1u));
-    let p4 = pixelAt(min(m0 + 4u * WG, pixels - 1u));
-    let p5 = pixelAt(min(m0 + 5u * WG, pixels - 1u));
-    let p6 = pixelAt(min(m0 + 6u * WG, pixels - 1u));
-    let p7 = pixelAt(min(m0 + 7u * WG, pixels - 1u));
-    let p8 = pixelAt(min(m0 + 8u * WG, pixels - 1u));
-    let p9 = pixelAt(min(m0 + 9u * WG, pixels - 1u));
-    let p10 = pixelAt(min(m0 + 10u * WG, pixels - 1u));
-    let p11 = pixelAt(min(m0 + 11u * WG, pixels - 1u));
-    let p12 = pixelAt(min(m0 + 12u * WG, pixels - 1u));
-    let p13 = pixelAt(min(m0 + 13u * WG, pixels - 1u));
-    let p14 = pixelAt(min(m0 + 14u * WG, pixels - 1u));
-    let p15 = pixelAt(min(m0 + 15u * WG, pixels - 1u));
-    for (var ky = 0u; ky < KSIZE; ky++) {
-      for (var kx = 0u; kx < KSIZE; kx++) {
-        let t0 = tapOf(p0, ky, kx, cinOff);
-        let t1 = tapOf(p1, ky, kx, cinOff);
-        let t2 = tapOf(p2, ky, kx, cinOff);
-        let t3 = tapOf(p3, ky, kx, cinOff);
-        let t4 = tapOf(p4, ky, kx, cinOff);
-        let t5 = tapOf(p5, ky, kx, cinOff);
-        let t6 = tapOf(p6, ky, kx, cinOff);
-        let t7 = tapOf(p7, ky, kx, cinOff);
-        let t8 = tapOf(p8, ky, kx, cinOff);
-        let t9 = tapOf(p9, ky, kx, cinOff);
-        let t10 = tapOf(p10, ky, kx, cinOff);
-        let t11 = tapOf(p11, ky, kx, cinOff);
-        let t12 = tapOf(p12, ky, kx, cinOff);
-        let t13 = tapOf(p13, ky, kx, cinOff);
-        let t14 = tapOf(p14, ky, kx, cinOff);
-        let t15 = tapOf(p15, ky, kx, cinOff);
-        var wi = (ky * KSIZE + kx) * params.ciCount * TN4;
-        var off = 0u;
-        for (var ci = 0u; ci < params.ciCount; ci++) {
-          // The only per-lane loads: one input value per pixel.
-          let xs = Pixels(
-            load(t0, off),
-            select(0.0, load(t1, off), TM > 1u),
-            select(0.0, load(t2, off), TM > 2u),
-            select(0.0, load(t3, off), TM > 3u),
-            select(0.0, load(t4, off), TM > 4u),
-            select(0.0, load(t5, off), TM > 5u),
-            select(0.0, load(t6, off), TM > 6u),
-            select(0.0, load(t7, off), TM > 7u),
-            select(0.0, load(t8, off), TM > 8u),
-            select(0.0, load(t9, off), TM > 9u),
-            select(0.0, load(t10, off), TM > 10u),
-            select(0.0, load(t11, off), TM > 11u),
-            select(0.0, load(t12, off), TM > 12u),
-            select(0.0, load(t13, off), TM > 13u),
-            select(0.0, load(t14, off), TM > 14u),
-            select(0.0, load(t15, off), TM > 15u),
-          );
-          fmaStep(
-            a0,
-            a1,
-            a2,
-            a3,
-            a4,
-            a5,
-            a6,
-            a7,
-            a8,
-            a9,
-            a10,
-            a11,
-            a12,
-            a13,
-            a14,
-            a15,
-            xs,
-            wi,
-          );
-          off += cStep;
-          wi += TN4;
-        }
-      }
-    }
   }
-
   return Span(m0, mStep, count);
 }
 
@@ -1309,7 +1370,111 @@ fn main(
   var a13: Regs;
   var a14: Regs;
   var a15: Regs;
-  let span = tile(
+  let span = tileSpread(
+    lid,
+    wid,
+    nwg,
+    &a0,
+    &a1,
+    &a2,
+    &a3,
+    &a4,
+    &a5,
+    &a6,
+    &a7,
+    &a8,
+    &a9,
+    &a10,
+    &a11,
+    &a12,
+    &a13,
+    &a14,
+    &a15,
+  );
+  for (var t = 0u; t < span.count; t++) {
+    store(
+      span.m0 + t * span.mStep,
+      pick(t, &a0, &a1, &a2, &a3, &a4, &a5, &a6, &a7, &a8, &a9, &a10, &a11, &a12, &a13, &a14, &a15),
+    );
+  }
+}
+
+// main with the ROW tile and the vec4 epilogue (ROW and VEC4_OUT).
+@compute @workgroup_size(WG)
+fn mainRow4(
+  @builtin(local_invocation_index) lid: u32,
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+  var a0: Regs;
+  var a1: Regs;
+  var a2: Regs;
+  var a3: Regs;
+  var a4: Regs;
+  var a5: Regs;
+  var a6: Regs;
+  var a7: Regs;
+  var a8: Regs;
+  var a9: Regs;
+  var a10: Regs;
+  var a11: Regs;
+  var a12: Regs;
+  var a13: Regs;
+  var a14: Regs;
+  var a15: Regs;
+  let span = tileRow(
+    lid,
+    wid,
+    nwg,
+    &a0,
+    &a1,
+    &a2,
+    &a3,
+    &a4,
+    &a5,
+    &a6,
+    &a7,
+    &a8,
+    &a9,
+    &a10,
+    &a11,
+    &a12,
+    &a13,
+    &a14,
+    &a15,
+  );
+  for (var t = 0u; t < span.count; t++) {
+    storeVec(
+      span.m0 + t * span.mStep,
+      pick(t, &a0, &a1, &a2, &a3, &a4, &a5, &a6, &a7, &a8, &a9, &a10, &a11, &a12, &a13, &a14, &a15),
+    );
+  }
+}
+
+// main with the ROW tile (ROW).
+@compute @workgroup_size(WG)
+fn mainRow(
+  @builtin(local_invocation_index) lid: u32,
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+  var a0: Regs;
+  var a1: Regs;
+  var a2: Regs;
+  var a3: Regs;
+  var a4: Regs;
+  var a5: Regs;
+  var a6: Regs;
+  var a7: Regs;
+  var a8: Regs;
+  var a9: Regs;
+  var a10: Regs;
+  var a11: Regs;
+  var a12: Regs;
+  var a13: Regs;
+  var a14: Regs;
+  var a15: Regs;
+  let span = tileRow(
     lid,
     wid,
     nwg,
@@ -1361,7 +1526,7 @@ fn main4(
   var a13: Regs;
   var a14: Regs;
   var a15: Regs;
-  let span = tile(
+  let span = tileSpread(
     lid,
     wid,
     nwg,

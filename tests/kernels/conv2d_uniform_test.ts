@@ -598,6 +598,8 @@ Deno.test("conv2d_uniform: slices and packing keep each window within 64 KiB", (
     RangeError,
   );
   assert.equal(entryPointOf(conv2dUniform, { ...conv2dUniform.overrides, VEC4_OUT: 1 }), "main4");
+  assert.equal(entryPointOf(conv2dUniform, { ...conv2dUniform.overrides, ROW: 1 }), "mainRow");
+  assert.equal(entryPointOf(conv2dUniform, { ...conv2dUniform.overrides, ROW: 1, VEC4_OUT: 1 }), "mainRow4");
   assert.equal(entryPointOf(conv2dUniform, conv2dUniform.overrides), "main");
   assert.throws(() => conv2dUniform.validate!({ ...conv2dUniform.overrides, STRIDE: 3, ROW: 1 }), RangeError);
   assert.throws(() => conv2dUniform.validate!({ ...conv2dUniform.overrides, KSIZE: 5, ROW: 1 }), RangeError);

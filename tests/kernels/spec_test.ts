@@ -7,7 +7,7 @@
  * first and `alias S = f16;` (derived by `f16Variant`), and its spec lists the f16 bindings.
  */
 import assert from "node:assert/strict";
-import { packParams, paramsByteLength } from "../../kernels/_spec.ts";
+import { entryPointOf, entrySelectors, packParams, paramsByteLength } from "../../kernels/_spec.ts";
 import { castKernels, f16Kernels, kernels } from "../../kernels/mod.ts";
 import { pipelineKey } from "../../src/gpu/pipeline_cache.ts";
 import { testGpu } from "../_gpu.ts";
@@ -98,7 +98,9 @@ for (const [stem, spec] of Object.entries({ ...kernels, ...f16Specs, ...castKern
       ["main", ...Object.keys(spec.entryPoints ?? {})],
       "entry points main, then the spec's",
     );
-    for (const o of Object.values(spec.entryPoints ?? {})) assert.ok(o in spec.overrides, `selector ${o}`);
+    for (const o of Object.values(spec.entryPoints ?? {})) {
+      for (const k of entrySelectors(o)) assert.ok(k in spec.overrides, `selector ${k}`);
+    }
 
     const values = Object.fromEntries(spec.params.map((p) => [p.name, 1]));
     assert.equal(packParams(spec, values).byteLength, paramsByteLength(spec));
@@ -111,9 +113,11 @@ for (const [stem, spec] of Object.entries({ ...kernels, ...f16Specs, ...castKern
     const kernel = await cache.get(spec);
     assert.equal(kernel.key, pipelineKey(spec));
     assert.equal(kernel.pipeline.label, kernel.key);
-    for (const o of Object.values(spec.entryPoints ?? {})) {
-      const other = await cache.get(spec, { [o]: 1 } as never);
-      assert.notEqual(other.pipeline, kernel.pipeline, o);
+    for (const [name, o] of Object.entries(spec.entryPoints ?? {})) {
+      const set = Object.fromEntries(entrySelectors(o).map((k) => [k, 1]));
+      assert.equal(entryPointOf(spec, { ...spec.overrides, ...set }), name);
+      const other = await cache.get(spec, set as never);
+      assert.notEqual(other.pipeline, kernel.pipeline, name);
     }
   });
 }
