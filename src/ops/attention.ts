@@ -8,7 +8,11 @@ import {
   attentionTile,
   attentionWorkgroupBytes,
 } from "../../kernels/attention.ts";
-import { attentionRows, attentionRowsTiles } from "../../kernels/attention_rows.ts";
+import {
+  attentionRows,
+  attentionRowsTiles,
+  attentionRowsWorkgroupBytes,
+} from "../../kernels/attention_rows.ts";
 import type { AttentionOp } from "../graph/ir.ts";
 import type { Plan } from "../graph/plan.ts";
 import { type KernelCall, noView, valueAt, viewParams } from "./kernel_call.ts";
@@ -18,11 +22,12 @@ import type { CallLimits } from "./plan_calls.ts";
 export type AttentionVariant = Pick<KernelCall, "spec" | "overrides">;
 
 /**
- * The kernel an attention call runs when nothing is timed: the key streams (`attention`), with a query tile
- * that fits the workgroup memory and, on hardware adapters, several streams per workgroup on small maps
- * (`attentionKvSplit`). On lavapipe every variant takes about the same time (`bench/attention.ts`: 75-117 ms
- * at 20x20, the heuristic 78 ms); on hardware adapters the autotuner times them all, `attention_rows`
- * included.
+ * The kernel an attention call runs when nothing is timed: on software adapters `attention_rows` (whole score
+ * rows of 8 queries, the smallest workgroup that holds a head's value columns) where the rows fit the
+ * workgroup memory, as at 640x640 (`bench/attention.ts` on lavapipe, YOLO11n-seg's 20x20 map: 7.1-7.7 ms
+ * against 10.1-10.6 for the key streams, which wait at a barrier per key block); else the key streams
+ * (`attention`), with a query tile that fits the workgroup memory and, on hardware adapters, several streams
+ * per workgroup on small maps (`attentionKvSplit`). On hardware adapters the autotuner times every variant.
  */
 export function attentionHeuristic(
   keyDim: number,
@@ -34,6 +39,19 @@ export function attentionHeuristic(
 ): AttentionVariant {
   const bytes = limits.maxWorkgroupStorage ?? 16384;
   const invocations = limits.maxInvocations ?? 256;
+  if (limits.software && headDim % 4 === 0) {
+    const rows = {
+      KEY_DIM: keyDim,
+      HEAD_DIM: headDim,
+      QB: 8,
+      MAX_N: pixels,
+      WG: 8 * Math.ceil(headDim / 32),
+      PE_K: peK,
+    };
+    if (rows.WG <= invocations && attentionRowsWorkgroupBytes(rows) <= bytes) {
+      return { spec: attentionRows, overrides: rows };
+    }
+  }
   const tile = {
     KEY_DIM: keyDim,
     HEAD_DIM: headDim,

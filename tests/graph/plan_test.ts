@@ -114,15 +114,30 @@ Deno.test("plan rejects sizes that are not multiples of 32", () => {
   assert.throws(() => planMemory(graphOf("yolo11n-seg.yaml"), 1, 600, 640), /multiple of 32: got 600x640/);
 });
 
-Deno.test("planCalls splits C2PSA's keys over streams on a big GPU at batch 1 only, never on a software adapter", () => {
-  const kvSplit = (n: number, limits: CallLimits) =>
-    planCalls(planMemory(graphOf("yolo11n-seg.yaml"), n, 640, 640), limits)
-      .filter((c) => c.spec.name === "attention")
-      .map((c) => c.overrides.KV_SPLIT);
+Deno.test("planCalls splits C2PSA's keys over streams on a big GPU at batch 1 only; a software adapter runs whole score rows where they fit, else one stream", () => {
+  const attentionOf = (n: number, size: number, limits: CallLimits) =>
+    planCalls(planMemory(graphOf("yolo11n-seg.yaml"), n, size, size), limits)
+      .filter((c) => c.spec.name.startsWith("attention"))
+      .map((c): [string, Record<string, number>] => [c.spec.name, c.overrides]);
+  const kvSplit = (n: number, limits: CallLimits) => attentionOf(n, 640, limits).map(([, o]) => o.KV_SPLIT);
   const h200 = { maxWorkgroupStorage: 49152, maxInvocations: 1024, targetWorkgroups: 264 };
   assert.deepEqual(kvSplit(1, h200), [3]); // 4 streams would need 58 KiB
   assert.deepEqual(kvSplit(32, h200), [1]); // 32 images x 2 heads x 25 query blocks fill the GPU
-  assert.deepEqual(kvSplit(1, { ...h200, software: true, targetWorkgroups: 8 }), [1]);
+  const lavapipe = {
+    maxWorkgroupStorage: 32768,
+    maxInvocations: 256,
+    software: true,
+    targetWorkgroups: 8,
+    lanes: 8,
+  };
+  // 640x640: 400 keys, rows of 8 queries in 14 KiB; 16 invocations hold a head's 64 value columns as vec4s.
+  assert.deepEqual(attentionOf(1, 640, lavapipe), [
+    ["attention_rows", { KEY_DIM: 32, HEAD_DIM: 64, QB: 8, MAX_N: 400, WG: 16, PE_K: 0 }],
+  ]);
+  // 1280x1280: 1600 keys' rows need 52 KiB, so the key streams, one per workgroup.
+  assert.deepEqual(attentionOf(1, 1280, lavapipe), [
+    ["attention", { KEY_DIM: 32, HEAD_DIM: 64, WG_Q: 8, KV_SPLIT: 1, PE_K: 0 }],
+  ]);
 });
 
 Deno.test("planCalls on a software adapter: conv2d_uniform with one SIMD group per workgroup, vec4 stores where the views allow, row tiles that split the rows evenly, detect in two halves, vec4 upsamples, pools and depthwise convs", () => {
