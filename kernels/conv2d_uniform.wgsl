@@ -254,7 +254,7 @@ fn store4Vec(o: Out, j: u32, acc: vec4<f32>) {
   put4(o.yi + co, o.ri + co, w[KSIZE * KSIZE * params.ciCount * TN4 + j], acc);
 }
 
-// The registers of one pixel of the tile (`a0` .. `a15` in main): its 4 * TN4 output channels of the
+// The registers of one pixel of the tile (`a0` .. `a15` in each entry point): its 4 * TN4 output channels of the
 // chunk, channels 4j .. 4j + 3 in c{j}. Named fields rather than an array: llvmpipe keeps these in
 // registers (or plain stack slots), while an array indexed by a loop counter, even an unrolled one,
 // runs at half the speed. Fields past TN4 are never read or written (their code is folded away).

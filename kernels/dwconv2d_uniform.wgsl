@@ -229,10 +229,15 @@ fn workOf(lid: u32, wid: vec3<u32>, nwg: vec3<u32>) -> Work {
   return Work(live, row, g % perRow * TM, row / params.outH, row % params.outH, wid.z, c4s);
 }
 
-// Input row iy of a kernel row: whether it lies inside the map, and its clamped index.
-fn inputRow(t: Work, ky: u32) -> vec2<u32> {
+// The input row of kernel row ky: whether it lies inside the map, and its index clamped into it.
+struct InputRow {
+  ok: bool,
+  y: u32,
+}
+
+fn inputRow(t: Work, ky: u32) -> InputRow {
   let iy = i32(t.oy * STRIDE + ky) - i32(params.pad);
-  return vec2<u32>(select(0u, 1u, iy >= 0 && iy < i32(params.inH)), u32(clamp(iy, 0, i32(params.inH) - 1)));
+  return InputRow(iy >= 0 && iy < i32(params.inH), u32(clamp(iy, 0, i32(params.inH) - 1)));
 }
 
 @compute @workgroup_size(WG)
@@ -253,33 +258,32 @@ fn main(
   var acc = Acc();
   for (var ky = 0u; ky < KSIZE; ky++) {
     let iy = inputRow(t, ky);
-    let yok = iy.x == 1u;
     // Each input column once (the only per-lane loads), shared by the taps.
     var c = Columns();
-    c.v0 = load4(columnAt(t.n, iy.y, yok, ix0, c0), last);
+    c.v0 = load4(columnAt(t.n, iy.y, iy.ok, ix0, c0), last);
     if (ncol > 1u) {
-      c.v1 = load4(columnAt(t.n, iy.y, yok, ix0 + 1, c0), last);
+      c.v1 = load4(columnAt(t.n, iy.y, iy.ok, ix0 + 1, c0), last);
     }
     if (ncol > 2u) {
-      c.v2 = load4(columnAt(t.n, iy.y, yok, ix0 + 2, c0), last);
+      c.v2 = load4(columnAt(t.n, iy.y, iy.ok, ix0 + 2, c0), last);
     }
     if (ncol > 3u) {
-      c.v3 = load4(columnAt(t.n, iy.y, yok, ix0 + 3, c0), last);
+      c.v3 = load4(columnAt(t.n, iy.y, iy.ok, ix0 + 3, c0), last);
     }
     if (ncol > 4u) {
-      c.v4 = load4(columnAt(t.n, iy.y, yok, ix0 + 4, c0), last);
+      c.v4 = load4(columnAt(t.n, iy.y, iy.ok, ix0 + 4, c0), last);
     }
     if (ncol > 5u) {
-      c.v5 = load4(columnAt(t.n, iy.y, yok, ix0 + 5, c0), last);
+      c.v5 = load4(columnAt(t.n, iy.y, iy.ok, ix0 + 5, c0), last);
     }
     if (ncol > 6u) {
-      c.v6 = load4(columnAt(t.n, iy.y, yok, ix0 + 6, c0), last);
+      c.v6 = load4(columnAt(t.n, iy.y, iy.ok, ix0 + 6, c0), last);
     }
     if (ncol > 7u) {
-      c.v7 = load4(columnAt(t.n, iy.y, yok, ix0 + 7, c0), last);
+      c.v7 = load4(columnAt(t.n, iy.y, iy.ok, ix0 + 7, c0), last);
     }
     if (ncol > 8u) {
-      c.v8 = load4(columnAt(t.n, iy.y, yok, ix0 + 8, c0), last);
+      c.v8 = load4(columnAt(t.n, iy.y, iy.ok, ix0 + 8, c0), last);
     }
     acc = rowTaps(acc, ky, t.c4s, t.c4, c);
   }
@@ -315,32 +319,31 @@ fn main4(
   var acc = Acc();
   for (var ky = 0u; ky < KSIZE; ky++) {
     let iy = inputRow(t, ky);
-    let yok = iy.x == 1u;
     var c = Columns();
-    c.v0 = loadVec(columnAt(t.n, iy.y, yok, ix0, c0));
+    c.v0 = loadVec(columnAt(t.n, iy.y, iy.ok, ix0, c0));
     if (ncol > 1u) {
-      c.v1 = loadVec(columnAt(t.n, iy.y, yok, ix0 + 1, c0));
+      c.v1 = loadVec(columnAt(t.n, iy.y, iy.ok, ix0 + 1, c0));
     }
     if (ncol > 2u) {
-      c.v2 = loadVec(columnAt(t.n, iy.y, yok, ix0 + 2, c0));
+      c.v2 = loadVec(columnAt(t.n, iy.y, iy.ok, ix0 + 2, c0));
     }
     if (ncol > 3u) {
-      c.v3 = loadVec(columnAt(t.n, iy.y, yok, ix0 + 3, c0));
+      c.v3 = loadVec(columnAt(t.n, iy.y, iy.ok, ix0 + 3, c0));
     }
     if (ncol > 4u) {
-      c.v4 = loadVec(columnAt(t.n, iy.y, yok, ix0 + 4, c0));
+      c.v4 = loadVec(columnAt(t.n, iy.y, iy.ok, ix0 + 4, c0));
     }
     if (ncol > 5u) {
-      c.v5 = loadVec(columnAt(t.n, iy.y, yok, ix0 + 5, c0));
+      c.v5 = loadVec(columnAt(t.n, iy.y, iy.ok, ix0 + 5, c0));
     }
     if (ncol > 6u) {
-      c.v6 = loadVec(columnAt(t.n, iy.y, yok, ix0 + 6, c0));
+      c.v6 = loadVec(columnAt(t.n, iy.y, iy.ok, ix0 + 6, c0));
     }
     if (ncol > 7u) {
-      c.v7 = loadVec(columnAt(t.n, iy.y, yok, ix0 + 7, c0));
+      c.v7 = loadVec(columnAt(t.n, iy.y, iy.ok, ix0 + 7, c0));
     }
     if (ncol > 8u) {
-      c.v8 = loadVec(columnAt(t.n, iy.y, yok, ix0 + 8, c0));
+      c.v8 = loadVec(columnAt(t.n, iy.y, iy.ok, ix0 + 8, c0));
     }
     acc = rowTaps(acc, ky, t.c4s, t.c4, c);
   }
