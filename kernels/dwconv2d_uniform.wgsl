@@ -41,6 +41,11 @@ struct Params {
 // [ky * KSIZE + kx][ceil(channels / 4)] vec4, then the bias row (packDwconv2dUniformWeight).
 const W_VEC4S = 4096u;
 
+// Results smaller than this in magnitude are stored as 0 (flush to zero): lavapipe runs with
+// denormals enabled, and a tiny activation (SiLU's negative tail) times a weight in the next conv is a
+// denormal product, a microcode assist each on x86 (see conv2d_uniform.wgsl).
+const FLUSH_BELOW = 1e-30;
+
 @group(0) @binding(0) var<storage, read> x: array<S>;
 @group(0) @binding(1) var<uniform> w: array<vec4<f32>, W_VEC4S>;
 @group(0) @binding(2) var<storage, read> r: array<S>;
@@ -163,11 +168,16 @@ fn rowTaps(acc: Acc, ky: u32, c4s: u32, c4: u32, c: Columns) -> Acc {
 
 // The bias and activation of one pixel's 4 channels.
 fn finish(acc: vec4<f32>, bias: vec4<f32>) -> vec4<f32> {
-  let v = acc + bias;
+  var v = acc + bias;
   if (ACT == 1u) {
-    return v / (1.0 + exp(-v));
+    v = v / (1.0 + exp(-v));
   }
   return v;
+}
+
+// Values below FLUSH_BELOW in magnitude as 0.
+fn flush4(v: vec4<f32>) -> vec4<f32> {
+  return select(v, vec4<f32>(), abs(v) < vec4<f32>(FLUSH_BELOW));
 }
 
 // Epilogue of one pixel's 4 channels: bias, activation, residual, store of the real channels.
@@ -177,24 +187,25 @@ fn store(pix: u32, c0: u32, valid: u32, bias: vec4<f32>, acc: vec4<f32>) {
   let ro = params.rBase + pix * params.rStride + params.rOff + c0;
   if (RESIDUAL) {
     v.x += f32(r[ro]);
-  }
-  y[o] = S(v.x);
-  if (valid > 1u) {
-    if (RESIDUAL) {
+    if (valid > 1u) {
       v.y += f32(r[ro + 1u]);
     }
+    if (valid > 2u) {
+      v.z += f32(r[ro + 2u]);
+    }
+    if (valid > 3u) {
+      v.w += f32(r[ro + 3u]);
+    }
+  }
+  v = flush4(v);
+  y[o] = S(v.x);
+  if (valid > 1u) {
     y[o + 1u] = S(v.y);
   }
   if (valid > 2u) {
-    if (RESIDUAL) {
-      v.z += f32(r[ro + 2u]);
-    }
     y[o + 2u] = S(v.z);
   }
   if (valid > 3u) {
-    if (RESIDUAL) {
-      v.w += f32(r[ro + 3u]);
-    }
     y[o + 3u] = S(v.w);
   }
 }
@@ -205,7 +216,7 @@ fn storeVec(pix: u32, c0: u32, bias: vec4<f32>, acc: vec4<f32>) {
   if (RESIDUAL) {
     v += vec4<f32>(r4[(params.rBase + pix * params.rStride + params.rOff + c0) / 4u]);
   }
-  y4[(params.yBase + pix * params.yStride + params.yOff + c0) / 4u] = vec4<S>(v);
+  y4[(params.yBase + pix * params.yStride + params.yOff + c0) / 4u] = vec4<S>(flush4(v));
 }
 
 // Where an invocation works: its row of TM pixels and its vec4 of channels.

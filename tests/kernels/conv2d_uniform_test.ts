@@ -605,3 +605,66 @@ Deno.test("conv2d_uniform: slices and packing keep each window within 64 KiB", (
   assert.throws(() => conv2dUniform.validate!({ ...conv2dUniform.overrides, KSIZE: 5, ROW: 1 }), RangeError);
   assert.throws(() => transposedTapWeight(new Float32Array(8), [1, 2, 2, 2], 4), RangeError);
 });
+
+Deno.test("conv2d_uniform stores results under 1e-30 in magnitude as 0 (SiLU's far negative tail), others as computed", async () => {
+  // A 1x1 conv of one input channel (x = 1 at 2x2 pixels), so output channel c is w[c] + b[c]: pre-activations
+  // -80, -60, 1e-31, -1e-31, 0.5, -200 and 1e-20; SiLU on, so the stored values would be ~-1.44e-33 (flushed),
+  // ~-5.26e-25 (kept), ~5e-32 and -5e-32 (flushed), 0.311, -0 and 5e-21 (kept).
+  const pre = [-80, -60, 1e-31, -1e-31, 0.5, -200, 1e-20, 2];
+  const cout = pre.length;
+  const silu = (v: number) => Math.fround(v / (1 + Math.exp(-v)));
+  const w = new Float32Array(pre);
+  const b = new Float32Array(cout);
+  const p: Conv2dUniformParams = {
+    batch: 1,
+    inH: 2,
+    inW: 2,
+    inC: 1,
+    outH: 2,
+    outW: 2,
+    outC: cout,
+    groups: 1,
+    pad: 0,
+    xBase: 0,
+    xStride: 1,
+    xOff: 0,
+    yBase: 0,
+    yStride: cout,
+    yOff: 0,
+    rBase: 0,
+    rStride: 0,
+    rOff: 0,
+    coBase: 0,
+    coCount: cout,
+    phaseY: 0,
+    phaseX: 0,
+    ciBase: 0,
+    ciCount: 1,
+    accumulate: 0,
+    finish: 1,
+  };
+  for (const vec4 of [0, 1]) {
+    const { y } = await runKernel(conv2dUniform, {
+      inputs: {
+        x: new Float32Array([1, 1, 1, 1]),
+        w: packConv2dUniformWeight(w, [cout, 1, 1, 1], { tn4: 2, bias: b }),
+      },
+      outputs: { y: new Float32Array(4 * cout).fill(7) },
+      params: p,
+      overrides: { KSIZE: 1, ACT: 1, TN4: 2, TM: 4, VEC4_OUT: vec4 },
+    });
+    for (let px = 0; px < 4; px++) {
+      const got = [...y.subarray(px * cout, (px + 1) * cout)];
+      const want = pre.map((v) => (Math.abs(silu(v)) < 1e-30 ? 0 : silu(v)));
+      for (const c of [0, 2, 3]) assert.ok(Object.is(got[c], 0), `channel ${c} flushed to 0: ${got[c]}`);
+      for (const c of [1, 4, 5, 6, 7]) {
+        assert.ok(
+          Math.abs(got[c] - want[c]) <= 1e-5 * Math.abs(want[c]) + 1e-45,
+          `channel ${c}: ${got[c]} vs ${want[c]}`,
+        );
+      }
+      assert.notEqual(got[1], 0, "-5.26e-25 is kept");
+      assert.notEqual(got[6], 0, "5e-21 is kept");
+    }
+  }
+});

@@ -166,3 +166,50 @@ Deno.test("dwconv2d_uniform: the window holds the weights and bias or the op fal
   );
   assert.throws(() => dwconv2dUniform.validate!({ ...dwconv2dUniform.overrides, KSIZE: 5 }), RangeError);
 });
+
+Deno.test("dwconv2d_uniform stores results under 1e-30 in magnitude as 0 (SiLU's far negative tail), in main and main4", async () => {
+  // A 1x1 depthwise conv with x = 1, so channel c is w[c] + b[c]: pre-activations -80, 1e-31, -60, 0.5; SiLU
+  // would store ~-1.44e-33 and 5e-32 (flushed), ~-5.26e-25 and 0.311 (kept).
+  const pre = [-80, 1e-31, -60, 0.5];
+  const silu = (v: number) => v / (1 + Math.exp(-v));
+  const p: Dwconv2dParams = {
+    batch: 1,
+    inH: 1,
+    inW: 3,
+    channels: 4,
+    outH: 1,
+    outW: 3,
+    pad: 0,
+    xBase: 0,
+    xStride: 4,
+    xOff: 0,
+    yBase: 0,
+    yStride: 4,
+    yOff: 0,
+    rBase: 0,
+    rStride: 4,
+    rOff: 0,
+  };
+  assert.ok(dwconv2dUniformVec4Fits(p, false));
+  for (const VEC4 of [0, 1]) {
+    const { y } = await runKernel(dwconv2dUniform, {
+      inputs: {
+        x: new Float32Array(12).fill(1),
+        w: packDwconv2dUniformWeight(new Float32Array(pre), [4, 1, 1, 1], new Float32Array(4)),
+      },
+      outputs: { y: new Float32Array(12).fill(7) },
+      params: p,
+      overrides: { KSIZE: 1, ACT: 1, VEC4 },
+    });
+    for (let px = 0; px < 3; px++) {
+      const got = y.subarray(4 * px, 4 * px + 4);
+      assert.ok(Object.is(got[0], 0) && Object.is(got[1], 0), `flushed: ${got}`);
+      for (const c of [2, 3]) {
+        assert.ok(
+          Math.abs(got[c] - silu(pre[c])) <= 1e-5 * Math.abs(silu(pre[c])),
+          `channel ${c}: ${got[c]}`,
+        );
+      }
+    }
+  }
+});
