@@ -269,7 +269,7 @@ fn store4Vec(o: Out, j: u32, acc: vec4<f32>) {
   put4(o.yi + co, o.ri + co, w[KSIZE * KSIZE * params.ciCount * TN4 + j], acc);
 }
 
-// The registers of one pixel of the tile (`a0` .. `a15` in each entry point): its 4 * TN4 output channels of the
+// The registers of one pixel of the tile (`Tile.a0` .. `a15`): its 4 * TN4 output channels of the
 // chunk, channels 4j .. 4j + 3 in c{j}. Named fields rather than an array: llvmpipe keeps these in
 // registers (or plain stack slots), while an array indexed by a loop counter, even an unrolled one,
 // runs at half the speed. Fields past TN4 are never read or written (their code is folded away).
@@ -284,6 +284,26 @@ struct Regs {
   c7: vec4<f32>,
 }
 
+// The registers of an invocation's TM pixels, declared once in each entry point and passed by pointer
+// (fields past TM are never read or written).
+struct Tile {
+  a0: Regs,
+  a1: Regs,
+  a2: Regs,
+  a3: Regs,
+  a4: Regs,
+  a5: Regs,
+  a6: Regs,
+  a7: Regs,
+  a8: Regs,
+  a9: Regs,
+  a10: Regs,
+  a11: Regs,
+  a12: Regs,
+  a13: Regs,
+  a14: Regs,
+  a15: Regs,
+}
 
 // One value per pixel of the tile: pixel t's input value of a reduction step in v{t}.
 struct Pixels {
@@ -363,26 +383,7 @@ fn storeVec(m: u32, a: Regs) {
 
 // One reduction step: pixel t's input value xs.v{t} times the TN4 weight vec4s of row `wi`, each
 // weight vec4 loaded once for the TM pixels (fields past TM / TN4 are constant-folded away).
-fn fmaStep(
-  a0: ptr<function, Regs>,
-  a1: ptr<function, Regs>,
-  a2: ptr<function, Regs>,
-  a3: ptr<function, Regs>,
-  a4: ptr<function, Regs>,
-  a5: ptr<function, Regs>,
-  a6: ptr<function, Regs>,
-  a7: ptr<function, Regs>,
-  a8: ptr<function, Regs>,
-  a9: ptr<function, Regs>,
-  a10: ptr<function, Regs>,
-  a11: ptr<function, Regs>,
-  a12: ptr<function, Regs>,
-  a13: ptr<function, Regs>,
-  a14: ptr<function, Regs>,
-  a15: ptr<function, Regs>,
-  xs: Pixels,
-  wi: u32,
-) {
+fn fmaStep(tl: ptr<function, Tile>, xs: Pixels, wi: u32) {
   let x0 = vec4<f32>(xs.v0);
   let x1 = vec4<f32>(xs.v1);
   let x2 = vec4<f32>(xs.v2);
@@ -401,394 +402,394 @@ fn fmaStep(
   let x15 = vec4<f32>(xs.v15);
   {
     let w0 = w[wi + 0u];
-    (*a0).c0 = fma(x0, w0, (*a0).c0);
+    (*tl).a0.c0 = fma(x0, w0, (*tl).a0.c0);
     if (TM > 1u) {
-      (*a1).c0 = fma(x1, w0, (*a1).c0);
+      (*tl).a1.c0 = fma(x1, w0, (*tl).a1.c0);
     }
     if (TM > 2u) {
-      (*a2).c0 = fma(x2, w0, (*a2).c0);
+      (*tl).a2.c0 = fma(x2, w0, (*tl).a2.c0);
     }
     if (TM > 3u) {
-      (*a3).c0 = fma(x3, w0, (*a3).c0);
+      (*tl).a3.c0 = fma(x3, w0, (*tl).a3.c0);
     }
     if (TM > 4u) {
-      (*a4).c0 = fma(x4, w0, (*a4).c0);
+      (*tl).a4.c0 = fma(x4, w0, (*tl).a4.c0);
     }
     if (TM > 5u) {
-      (*a5).c0 = fma(x5, w0, (*a5).c0);
+      (*tl).a5.c0 = fma(x5, w0, (*tl).a5.c0);
     }
     if (TM > 6u) {
-      (*a6).c0 = fma(x6, w0, (*a6).c0);
+      (*tl).a6.c0 = fma(x6, w0, (*tl).a6.c0);
     }
     if (TM > 7u) {
-      (*a7).c0 = fma(x7, w0, (*a7).c0);
+      (*tl).a7.c0 = fma(x7, w0, (*tl).a7.c0);
     }
     if (TM > 8u) {
-      (*a8).c0 = fma(x8, w0, (*a8).c0);
+      (*tl).a8.c0 = fma(x8, w0, (*tl).a8.c0);
     }
     if (TM > 9u) {
-      (*a9).c0 = fma(x9, w0, (*a9).c0);
+      (*tl).a9.c0 = fma(x9, w0, (*tl).a9.c0);
     }
     if (TM > 10u) {
-      (*a10).c0 = fma(x10, w0, (*a10).c0);
+      (*tl).a10.c0 = fma(x10, w0, (*tl).a10.c0);
     }
     if (TM > 11u) {
-      (*a11).c0 = fma(x11, w0, (*a11).c0);
+      (*tl).a11.c0 = fma(x11, w0, (*tl).a11.c0);
     }
     if (TM > 12u) {
-      (*a12).c0 = fma(x12, w0, (*a12).c0);
+      (*tl).a12.c0 = fma(x12, w0, (*tl).a12.c0);
     }
     if (TM > 13u) {
-      (*a13).c0 = fma(x13, w0, (*a13).c0);
+      (*tl).a13.c0 = fma(x13, w0, (*tl).a13.c0);
     }
     if (TM > 14u) {
-      (*a14).c0 = fma(x14, w0, (*a14).c0);
+      (*tl).a14.c0 = fma(x14, w0, (*tl).a14.c0);
     }
     if (TM > 15u) {
-      (*a15).c0 = fma(x15, w0, (*a15).c0);
+      (*tl).a15.c0 = fma(x15, w0, (*tl).a15.c0);
     }
   }
   if (TN4 > 1u) {
     let w1 = w[wi + 1u];
-    (*a0).c1 = fma(x0, w1, (*a0).c1);
+    (*tl).a0.c1 = fma(x0, w1, (*tl).a0.c1);
     if (TM > 1u) {
-      (*a1).c1 = fma(x1, w1, (*a1).c1);
+      (*tl).a1.c1 = fma(x1, w1, (*tl).a1.c1);
     }
     if (TM > 2u) {
-      (*a2).c1 = fma(x2, w1, (*a2).c1);
+      (*tl).a2.c1 = fma(x2, w1, (*tl).a2.c1);
     }
     if (TM > 3u) {
-      (*a3).c1 = fma(x3, w1, (*a3).c1);
+      (*tl).a3.c1 = fma(x3, w1, (*tl).a3.c1);
     }
     if (TM > 4u) {
-      (*a4).c1 = fma(x4, w1, (*a4).c1);
+      (*tl).a4.c1 = fma(x4, w1, (*tl).a4.c1);
     }
     if (TM > 5u) {
-      (*a5).c1 = fma(x5, w1, (*a5).c1);
+      (*tl).a5.c1 = fma(x5, w1, (*tl).a5.c1);
     }
     if (TM > 6u) {
-      (*a6).c1 = fma(x6, w1, (*a6).c1);
+      (*tl).a6.c1 = fma(x6, w1, (*tl).a6.c1);
     }
     if (TM > 7u) {
-      (*a7).c1 = fma(x7, w1, (*a7).c1);
+      (*tl).a7.c1 = fma(x7, w1, (*tl).a7.c1);
     }
     if (TM > 8u) {
-      (*a8).c1 = fma(x8, w1, (*a8).c1);
+      (*tl).a8.c1 = fma(x8, w1, (*tl).a8.c1);
     }
     if (TM > 9u) {
-      (*a9).c1 = fma(x9, w1, (*a9).c1);
+      (*tl).a9.c1 = fma(x9, w1, (*tl).a9.c1);
     }
     if (TM > 10u) {
-      (*a10).c1 = fma(x10, w1, (*a10).c1);
+      (*tl).a10.c1 = fma(x10, w1, (*tl).a10.c1);
     }
     if (TM > 11u) {
-      (*a11).c1 = fma(x11, w1, (*a11).c1);
+      (*tl).a11.c1 = fma(x11, w1, (*tl).a11.c1);
     }
     if (TM > 12u) {
-      (*a12).c1 = fma(x12, w1, (*a12).c1);
+      (*tl).a12.c1 = fma(x12, w1, (*tl).a12.c1);
     }
     if (TM > 13u) {
-      (*a13).c1 = fma(x13, w1, (*a13).c1);
+      (*tl).a13.c1 = fma(x13, w1, (*tl).a13.c1);
     }
     if (TM > 14u) {
-      (*a14).c1 = fma(x14, w1, (*a14).c1);
+      (*tl).a14.c1 = fma(x14, w1, (*tl).a14.c1);
     }
     if (TM > 15u) {
-      (*a15).c1 = fma(x15, w1, (*a15).c1);
+      (*tl).a15.c1 = fma(x15, w1, (*tl).a15.c1);
     }
   }
   if (TN4 > 2u) {
     let w2 = w[wi + 2u];
-    (*a0).c2 = fma(x0, w2, (*a0).c2);
+    (*tl).a0.c2 = fma(x0, w2, (*tl).a0.c2);
     if (TM > 1u) {
-      (*a1).c2 = fma(x1, w2, (*a1).c2);
+      (*tl).a1.c2 = fma(x1, w2, (*tl).a1.c2);
     }
     if (TM > 2u) {
-      (*a2).c2 = fma(x2, w2, (*a2).c2);
+      (*tl).a2.c2 = fma(x2, w2, (*tl).a2.c2);
     }
     if (TM > 3u) {
-      (*a3).c2 = fma(x3, w2, (*a3).c2);
+      (*tl).a3.c2 = fma(x3, w2, (*tl).a3.c2);
     }
     if (TM > 4u) {
-      (*a4).c2 = fma(x4, w2, (*a4).c2);
+      (*tl).a4.c2 = fma(x4, w2, (*tl).a4.c2);
     }
     if (TM > 5u) {
-      (*a5).c2 = fma(x5, w2, (*a5).c2);
+      (*tl).a5.c2 = fma(x5, w2, (*tl).a5.c2);
     }
     if (TM > 6u) {
-      (*a6).c2 = fma(x6, w2, (*a6).c2);
+      (*tl).a6.c2 = fma(x6, w2, (*tl).a6.c2);
     }
     if (TM > 7u) {
-      (*a7).c2 = fma(x7, w2, (*a7).c2);
+      (*tl).a7.c2 = fma(x7, w2, (*tl).a7.c2);
     }
     if (TM > 8u) {
-      (*a8).c2 = fma(x8, w2, (*a8).c2);
+      (*tl).a8.c2 = fma(x8, w2, (*tl).a8.c2);
     }
     if (TM > 9u) {
-      (*a9).c2 = fma(x9, w2, (*a9).c2);
+      (*tl).a9.c2 = fma(x9, w2, (*tl).a9.c2);
     }
     if (TM > 10u) {
-      (*a10).c2 = fma(x10, w2, (*a10).c2);
+      (*tl).a10.c2 = fma(x10, w2, (*tl).a10.c2);
     }
     if (TM > 11u) {
-      (*a11).c2 = fma(x11, w2, (*a11).c2);
+      (*tl).a11.c2 = fma(x11, w2, (*tl).a11.c2);
     }
     if (TM > 12u) {
-      (*a12).c2 = fma(x12, w2, (*a12).c2);
+      (*tl).a12.c2 = fma(x12, w2, (*tl).a12.c2);
     }
     if (TM > 13u) {
-      (*a13).c2 = fma(x13, w2, (*a13).c2);
+      (*tl).a13.c2 = fma(x13, w2, (*tl).a13.c2);
     }
     if (TM > 14u) {
-      (*a14).c2 = fma(x14, w2, (*a14).c2);
+      (*tl).a14.c2 = fma(x14, w2, (*tl).a14.c2);
     }
     if (TM > 15u) {
-      (*a15).c2 = fma(x15, w2, (*a15).c2);
+      (*tl).a15.c2 = fma(x15, w2, (*tl).a15.c2);
     }
   }
   if (TN4 > 3u) {
     let w3 = w[wi + 3u];
-    (*a0).c3 = fma(x0, w3, (*a0).c3);
+    (*tl).a0.c3 = fma(x0, w3, (*tl).a0.c3);
     if (TM > 1u) {
-      (*a1).c3 = fma(x1, w3, (*a1).c3);
+      (*tl).a1.c3 = fma(x1, w3, (*tl).a1.c3);
     }
     if (TM > 2u) {
-      (*a2).c3 = fma(x2, w3, (*a2).c3);
+      (*tl).a2.c3 = fma(x2, w3, (*tl).a2.c3);
     }
     if (TM > 3u) {
-      (*a3).c3 = fma(x3, w3, (*a3).c3);
+      (*tl).a3.c3 = fma(x3, w3, (*tl).a3.c3);
     }
     if (TM > 4u) {
-      (*a4).c3 = fma(x4, w3, (*a4).c3);
+      (*tl).a4.c3 = fma(x4, w3, (*tl).a4.c3);
     }
     if (TM > 5u) {
-      (*a5).c3 = fma(x5, w3, (*a5).c3);
+      (*tl).a5.c3 = fma(x5, w3, (*tl).a5.c3);
     }
     if (TM > 6u) {
-      (*a6).c3 = fma(x6, w3, (*a6).c3);
+      (*tl).a6.c3 = fma(x6, w3, (*tl).a6.c3);
     }
     if (TM > 7u) {
-      (*a7).c3 = fma(x7, w3, (*a7).c3);
+      (*tl).a7.c3 = fma(x7, w3, (*tl).a7.c3);
     }
     if (TM > 8u) {
-      (*a8).c3 = fma(x8, w3, (*a8).c3);
+      (*tl).a8.c3 = fma(x8, w3, (*tl).a8.c3);
     }
     if (TM > 9u) {
-      (*a9).c3 = fma(x9, w3, (*a9).c3);
+      (*tl).a9.c3 = fma(x9, w3, (*tl).a9.c3);
     }
     if (TM > 10u) {
-      (*a10).c3 = fma(x10, w3, (*a10).c3);
+      (*tl).a10.c3 = fma(x10, w3, (*tl).a10.c3);
     }
     if (TM > 11u) {
-      (*a11).c3 = fma(x11, w3, (*a11).c3);
+      (*tl).a11.c3 = fma(x11, w3, (*tl).a11.c3);
     }
     if (TM > 12u) {
-      (*a12).c3 = fma(x12, w3, (*a12).c3);
+      (*tl).a12.c3 = fma(x12, w3, (*tl).a12.c3);
     }
     if (TM > 13u) {
-      (*a13).c3 = fma(x13, w3, (*a13).c3);
+      (*tl).a13.c3 = fma(x13, w3, (*tl).a13.c3);
     }
     if (TM > 14u) {
-      (*a14).c3 = fma(x14, w3, (*a14).c3);
+      (*tl).a14.c3 = fma(x14, w3, (*tl).a14.c3);
     }
     if (TM > 15u) {
-      (*a15).c3 = fma(x15, w3, (*a15).c3);
+      (*tl).a15.c3 = fma(x15, w3, (*tl).a15.c3);
     }
   }
   if (TN4 > 4u) {
     let w4 = w[wi + 4u];
-    (*a0).c4 = fma(x0, w4, (*a0).c4);
+    (*tl).a0.c4 = fma(x0, w4, (*tl).a0.c4);
     if (TM > 1u) {
-      (*a1).c4 = fma(x1, w4, (*a1).c4);
+      (*tl).a1.c4 = fma(x1, w4, (*tl).a1.c4);
     }
     if (TM > 2u) {
-      (*a2).c4 = fma(x2, w4, (*a2).c4);
+      (*tl).a2.c4 = fma(x2, w4, (*tl).a2.c4);
     }
     if (TM > 3u) {
-      (*a3).c4 = fma(x3, w4, (*a3).c4);
+      (*tl).a3.c4 = fma(x3, w4, (*tl).a3.c4);
     }
     if (TM > 4u) {
-      (*a4).c4 = fma(x4, w4, (*a4).c4);
+      (*tl).a4.c4 = fma(x4, w4, (*tl).a4.c4);
     }
     if (TM > 5u) {
-      (*a5).c4 = fma(x5, w4, (*a5).c4);
+      (*tl).a5.c4 = fma(x5, w4, (*tl).a5.c4);
     }
     if (TM > 6u) {
-      (*a6).c4 = fma(x6, w4, (*a6).c4);
+      (*tl).a6.c4 = fma(x6, w4, (*tl).a6.c4);
     }
     if (TM > 7u) {
-      (*a7).c4 = fma(x7, w4, (*a7).c4);
+      (*tl).a7.c4 = fma(x7, w4, (*tl).a7.c4);
     }
     if (TM > 8u) {
-      (*a8).c4 = fma(x8, w4, (*a8).c4);
+      (*tl).a8.c4 = fma(x8, w4, (*tl).a8.c4);
     }
     if (TM > 9u) {
-      (*a9).c4 = fma(x9, w4, (*a9).c4);
+      (*tl).a9.c4 = fma(x9, w4, (*tl).a9.c4);
     }
     if (TM > 10u) {
-      (*a10).c4 = fma(x10, w4, (*a10).c4);
+      (*tl).a10.c4 = fma(x10, w4, (*tl).a10.c4);
     }
     if (TM > 11u) {
-      (*a11).c4 = fma(x11, w4, (*a11).c4);
+      (*tl).a11.c4 = fma(x11, w4, (*tl).a11.c4);
     }
     if (TM > 12u) {
-      (*a12).c4 = fma(x12, w4, (*a12).c4);
+      (*tl).a12.c4 = fma(x12, w4, (*tl).a12.c4);
     }
     if (TM > 13u) {
-      (*a13).c4 = fma(x13, w4, (*a13).c4);
+      (*tl).a13.c4 = fma(x13, w4, (*tl).a13.c4);
     }
     if (TM > 14u) {
-      (*a14).c4 = fma(x14, w4, (*a14).c4);
+      (*tl).a14.c4 = fma(x14, w4, (*tl).a14.c4);
     }
     if (TM > 15u) {
-      (*a15).c4 = fma(x15, w4, (*a15).c4);
+      (*tl).a15.c4 = fma(x15, w4, (*tl).a15.c4);
     }
   }
   if (TN4 > 5u) {
     let w5 = w[wi + 5u];
-    (*a0).c5 = fma(x0, w5, (*a0).c5);
+    (*tl).a0.c5 = fma(x0, w5, (*tl).a0.c5);
     if (TM > 1u) {
-      (*a1).c5 = fma(x1, w5, (*a1).c5);
+      (*tl).a1.c5 = fma(x1, w5, (*tl).a1.c5);
     }
     if (TM > 2u) {
-      (*a2).c5 = fma(x2, w5, (*a2).c5);
+      (*tl).a2.c5 = fma(x2, w5, (*tl).a2.c5);
     }
     if (TM > 3u) {
-      (*a3).c5 = fma(x3, w5, (*a3).c5);
+      (*tl).a3.c5 = fma(x3, w5, (*tl).a3.c5);
     }
     if (TM > 4u) {
-      (*a4).c5 = fma(x4, w5, (*a4).c5);
+      (*tl).a4.c5 = fma(x4, w5, (*tl).a4.c5);
     }
     if (TM > 5u) {
-      (*a5).c5 = fma(x5, w5, (*a5).c5);
+      (*tl).a5.c5 = fma(x5, w5, (*tl).a5.c5);
     }
     if (TM > 6u) {
-      (*a6).c5 = fma(x6, w5, (*a6).c5);
+      (*tl).a6.c5 = fma(x6, w5, (*tl).a6.c5);
     }
     if (TM > 7u) {
-      (*a7).c5 = fma(x7, w5, (*a7).c5);
+      (*tl).a7.c5 = fma(x7, w5, (*tl).a7.c5);
     }
     if (TM > 8u) {
-      (*a8).c5 = fma(x8, w5, (*a8).c5);
+      (*tl).a8.c5 = fma(x8, w5, (*tl).a8.c5);
     }
     if (TM > 9u) {
-      (*a9).c5 = fma(x9, w5, (*a9).c5);
+      (*tl).a9.c5 = fma(x9, w5, (*tl).a9.c5);
     }
     if (TM > 10u) {
-      (*a10).c5 = fma(x10, w5, (*a10).c5);
+      (*tl).a10.c5 = fma(x10, w5, (*tl).a10.c5);
     }
     if (TM > 11u) {
-      (*a11).c5 = fma(x11, w5, (*a11).c5);
+      (*tl).a11.c5 = fma(x11, w5, (*tl).a11.c5);
     }
     if (TM > 12u) {
-      (*a12).c5 = fma(x12, w5, (*a12).c5);
+      (*tl).a12.c5 = fma(x12, w5, (*tl).a12.c5);
     }
     if (TM > 13u) {
-      (*a13).c5 = fma(x13, w5, (*a13).c5);
+      (*tl).a13.c5 = fma(x13, w5, (*tl).a13.c5);
     }
     if (TM > 14u) {
-      (*a14).c5 = fma(x14, w5, (*a14).c5);
+      (*tl).a14.c5 = fma(x14, w5, (*tl).a14.c5);
     }
     if (TM > 15u) {
-      (*a15).c5 = fma(x15, w5, (*a15).c5);
+      (*tl).a15.c5 = fma(x15, w5, (*tl).a15.c5);
     }
   }
   if (TN4 > 6u) {
     let w6 = w[wi + 6u];
-    (*a0).c6 = fma(x0, w6, (*a0).c6);
+    (*tl).a0.c6 = fma(x0, w6, (*tl).a0.c6);
     if (TM > 1u) {
-      (*a1).c6 = fma(x1, w6, (*a1).c6);
+      (*tl).a1.c6 = fma(x1, w6, (*tl).a1.c6);
     }
     if (TM > 2u) {
-      (*a2).c6 = fma(x2, w6, (*a2).c6);
+      (*tl).a2.c6 = fma(x2, w6, (*tl).a2.c6);
     }
     if (TM > 3u) {
-      (*a3).c6 = fma(x3, w6, (*a3).c6);
+      (*tl).a3.c6 = fma(x3, w6, (*tl).a3.c6);
     }
     if (TM > 4u) {
-      (*a4).c6 = fma(x4, w6, (*a4).c6);
+      (*tl).a4.c6 = fma(x4, w6, (*tl).a4.c6);
     }
     if (TM > 5u) {
-      (*a5).c6 = fma(x5, w6, (*a5).c6);
+      (*tl).a5.c6 = fma(x5, w6, (*tl).a5.c6);
     }
     if (TM > 6u) {
-      (*a6).c6 = fma(x6, w6, (*a6).c6);
+      (*tl).a6.c6 = fma(x6, w6, (*tl).a6.c6);
     }
     if (TM > 7u) {
-      (*a7).c6 = fma(x7, w6, (*a7).c6);
+      (*tl).a7.c6 = fma(x7, w6, (*tl).a7.c6);
     }
     if (TM > 8u) {
-      (*a8).c6 = fma(x8, w6, (*a8).c6);
+      (*tl).a8.c6 = fma(x8, w6, (*tl).a8.c6);
     }
     if (TM > 9u) {
-      (*a9).c6 = fma(x9, w6, (*a9).c6);
+      (*tl).a9.c6 = fma(x9, w6, (*tl).a9.c6);
     }
     if (TM > 10u) {
-      (*a10).c6 = fma(x10, w6, (*a10).c6);
+      (*tl).a10.c6 = fma(x10, w6, (*tl).a10.c6);
     }
     if (TM > 11u) {
-      (*a11).c6 = fma(x11, w6, (*a11).c6);
+      (*tl).a11.c6 = fma(x11, w6, (*tl).a11.c6);
     }
     if (TM > 12u) {
-      (*a12).c6 = fma(x12, w6, (*a12).c6);
+      (*tl).a12.c6 = fma(x12, w6, (*tl).a12.c6);
     }
     if (TM > 13u) {
-      (*a13).c6 = fma(x13, w6, (*a13).c6);
+      (*tl).a13.c6 = fma(x13, w6, (*tl).a13.c6);
     }
     if (TM > 14u) {
-      (*a14).c6 = fma(x14, w6, (*a14).c6);
+      (*tl).a14.c6 = fma(x14, w6, (*tl).a14.c6);
     }
     if (TM > 15u) {
-      (*a15).c6 = fma(x15, w6, (*a15).c6);
+      (*tl).a15.c6 = fma(x15, w6, (*tl).a15.c6);
     }
   }
   if (TN4 > 7u) {
     let w7 = w[wi + 7u];
-    (*a0).c7 = fma(x0, w7, (*a0).c7);
+    (*tl).a0.c7 = fma(x0, w7, (*tl).a0.c7);
     if (TM > 1u) {
-      (*a1).c7 = fma(x1, w7, (*a1).c7);
+      (*tl).a1.c7 = fma(x1, w7, (*tl).a1.c7);
     }
     if (TM > 2u) {
-      (*a2).c7 = fma(x2, w7, (*a2).c7);
+      (*tl).a2.c7 = fma(x2, w7, (*tl).a2.c7);
     }
     if (TM > 3u) {
-      (*a3).c7 = fma(x3, w7, (*a3).c7);
+      (*tl).a3.c7 = fma(x3, w7, (*tl).a3.c7);
     }
     if (TM > 4u) {
-      (*a4).c7 = fma(x4, w7, (*a4).c7);
+      (*tl).a4.c7 = fma(x4, w7, (*tl).a4.c7);
     }
     if (TM > 5u) {
-      (*a5).c7 = fma(x5, w7, (*a5).c7);
+      (*tl).a5.c7 = fma(x5, w7, (*tl).a5.c7);
     }
     if (TM > 6u) {
-      (*a6).c7 = fma(x6, w7, (*a6).c7);
+      (*tl).a6.c7 = fma(x6, w7, (*tl).a6.c7);
     }
     if (TM > 7u) {
-      (*a7).c7 = fma(x7, w7, (*a7).c7);
+      (*tl).a7.c7 = fma(x7, w7, (*tl).a7.c7);
     }
     if (TM > 8u) {
-      (*a8).c7 = fma(x8, w7, (*a8).c7);
+      (*tl).a8.c7 = fma(x8, w7, (*tl).a8.c7);
     }
     if (TM > 9u) {
-      (*a9).c7 = fma(x9, w7, (*a9).c7);
+      (*tl).a9.c7 = fma(x9, w7, (*tl).a9.c7);
     }
     if (TM > 10u) {
-      (*a10).c7 = fma(x10, w7, (*a10).c7);
+      (*tl).a10.c7 = fma(x10, w7, (*tl).a10.c7);
     }
     if (TM > 11u) {
-      (*a11).c7 = fma(x11, w7, (*a11).c7);
+      (*tl).a11.c7 = fma(x11, w7, (*tl).a11.c7);
     }
     if (TM > 12u) {
-      (*a12).c7 = fma(x12, w7, (*a12).c7);
+      (*tl).a12.c7 = fma(x12, w7, (*tl).a12.c7);
     }
     if (TM > 13u) {
-      (*a13).c7 = fma(x13, w7, (*a13).c7);
+      (*tl).a13.c7 = fma(x13, w7, (*tl).a13.c7);
     }
     if (TM > 14u) {
-      (*a14).c7 = fma(x14, w7, (*a14).c7);
+      (*tl).a14.c7 = fma(x14, w7, (*tl).a14.c7);
     }
     if (TM > 15u) {
-      (*a15).c7 = fma(x15, w7, (*a15).c7);
+      (*tl).a15.c7 = fma(x15, w7, (*tl).a15.c7);
     }
   }
 }
@@ -910,30 +911,10 @@ fn setup() -> Setup {
   );
 }
 
-// The reduction of a ROW invocation into its registers a0 .. a(TM - 1): TM neighbouring pixels of
+// The reduction of a ROW invocation into its registers tl.a0 .. a(TM - 1): TM neighbouring pixels of
 // one row. Called by mainRow and mainRow4 only, so that a pipeline holds one of the two tiles (on
 // lavapipe a ROW pipeline took 25% less time to create, one without ROW 55% less).
-fn tileRow(
-  lid: u32,
-  wid: vec3<u32>,
-  nwg: vec3<u32>,
-  a0: ptr<function, Regs>,
-  a1: ptr<function, Regs>,
-  a2: ptr<function, Regs>,
-  a3: ptr<function, Regs>,
-  a4: ptr<function, Regs>,
-  a5: ptr<function, Regs>,
-  a6: ptr<function, Regs>,
-  a7: ptr<function, Regs>,
-  a8: ptr<function, Regs>,
-  a9: ptr<function, Regs>,
-  a10: ptr<function, Regs>,
-  a11: ptr<function, Regs>,
-  a12: ptr<function, Regs>,
-  a13: ptr<function, Regs>,
-  a14: ptr<function, Regs>,
-  a15: ptr<function, Regs>,
-) -> Span {
+fn tileRow(lid: u32, wid: vec3<u32>, nwg: vec3<u32>, tl: ptr<function, Tile>) -> Span {
   // Bounds guard: an empty map or chunk does nothing; pixels past the last one (or past the end of
   // a ROW invocation's row) are computed and not stored.
   let s = setup();
@@ -1096,69 +1077,12 @@ fn tileRow(
       if (ncol > 32u) {
         cs.c32 = load(k32, off);
       }
-      fmaStep(
-        a0,
-        a1,
-        a2,
-        a3,
-        a4,
-        a5,
-        a6,
-        a7,
-        a8,
-        a9,
-        a10,
-        a11,
-        a12,
-        a13,
-        a14,
-        a15,
-        rowPixels(cs, 0u),
-        wi,
-      );
+      fmaStep(tl, rowPixels(cs, 0u), wi);
       if (KSIZE > 1u) {
-        fmaStep(
-          a0,
-          a1,
-          a2,
-          a3,
-          a4,
-          a5,
-          a6,
-          a7,
-          a8,
-          a9,
-          a10,
-          a11,
-          a12,
-          a13,
-          a14,
-          a15,
-          rowPixels(cs, 1u),
-          wi + kStep,
-        );
+        fmaStep(tl, rowPixels(cs, 1u), wi + kStep);
       }
       if (KSIZE > 2u) {
-        fmaStep(
-          a0,
-          a1,
-          a2,
-          a3,
-          a4,
-          a5,
-          a6,
-          a7,
-          a8,
-          a9,
-          a10,
-          a11,
-          a12,
-          a13,
-          a14,
-          a15,
-          rowPixels(cs, 2u),
-          wi + 2u * kStep,
-        );
+        fmaStep(tl, rowPixels(cs, 2u), wi + 2u * kStep);
       }
       off += cStep;
       wi += TN4;
@@ -1167,29 +1091,9 @@ fn tileRow(
   return Span(m0, mStep, count);
 }
 
-// The reduction of an invocation into its registers a0 .. a(TM - 1): TM pixels WG apart. Called
+// The reduction of an invocation into its registers tl.a0 .. a(TM - 1): TM pixels WG apart. Called
 // by main and main4.
-fn tileSpread(
-  lid: u32,
-  wid: vec3<u32>,
-  nwg: vec3<u32>,
-  a0: ptr<function, Regs>,
-  a1: ptr<function, Regs>,
-  a2: ptr<function, Regs>,
-  a3: ptr<function, Regs>,
-  a4: ptr<function, Regs>,
-  a5: ptr<function, Regs>,
-  a6: ptr<function, Regs>,
-  a7: ptr<function, Regs>,
-  a8: ptr<function, Regs>,
-  a9: ptr<function, Regs>,
-  a10: ptr<function, Regs>,
-  a11: ptr<function, Regs>,
-  a12: ptr<function, Regs>,
-  a13: ptr<function, Regs>,
-  a14: ptr<function, Regs>,
-  a15: ptr<function, Regs>,
-) -> Span {
+fn tileSpread(lid: u32, wid: vec3<u32>, nwg: vec3<u32>, tl: ptr<function, Tile>) -> Span {
   // Bounds guard: an empty map or chunk does nothing; pixels past the last one (or past the end of
   // a ROW invocation's row) are computed and not stored.
   let s = setup();
@@ -1262,26 +1166,7 @@ fn tileSpread(
           select(0.0, load(t14, off), TM > 14u),
           select(0.0, load(t15, off), TM > 15u),
         );
-        fmaStep(
-          a0,
-          a1,
-          a2,
-          a3,
-          a4,
-          a5,
-          a6,
-          a7,
-          a8,
-          a9,
-          a10,
-          a11,
-          a12,
-          a13,
-          a14,
-          a15,
-          xs,
-          wi,
-        );
+        fmaStep(tl, xs, wi);
         off += cStep;
         wi += TN4;
       }
@@ -1292,73 +1177,55 @@ fn tileSpread(
 
 // Pixel t's registers (t < TM): a switch, so that the epilogue is written once (one call in a loop
 // over the pixels: llvmpipe inlines every call before it folds the branches on overrides).
-fn pick(
-  t: u32,
-  a0: ptr<function, Regs>,
-  a1: ptr<function, Regs>,
-  a2: ptr<function, Regs>,
-  a3: ptr<function, Regs>,
-  a4: ptr<function, Regs>,
-  a5: ptr<function, Regs>,
-  a6: ptr<function, Regs>,
-  a7: ptr<function, Regs>,
-  a8: ptr<function, Regs>,
-  a9: ptr<function, Regs>,
-  a10: ptr<function, Regs>,
-  a11: ptr<function, Regs>,
-  a12: ptr<function, Regs>,
-  a13: ptr<function, Regs>,
-  a14: ptr<function, Regs>,
-  a15: ptr<function, Regs>,
-) -> Regs {
+fn pick(t: u32, tl: ptr<function, Tile>) -> Regs {
   switch t {
     case 0u: {
-      return *a0;
+      return (*tl).a0;
     }
     case 1u: {
-      return *a1;
+      return (*tl).a1;
     }
     case 2u: {
-      return *a2;
+      return (*tl).a2;
     }
     case 3u: {
-      return *a3;
+      return (*tl).a3;
     }
     case 4u: {
-      return *a4;
+      return (*tl).a4;
     }
     case 5u: {
-      return *a5;
+      return (*tl).a5;
     }
     case 6u: {
-      return *a6;
+      return (*tl).a6;
     }
     case 7u: {
-      return *a7;
+      return (*tl).a7;
     }
     case 8u: {
-      return *a8;
+      return (*tl).a8;
     }
     case 9u: {
-      return *a9;
+      return (*tl).a9;
     }
     case 10u: {
-      return *a10;
+      return (*tl).a10;
     }
     case 11u: {
-      return *a11;
+      return (*tl).a11;
     }
     case 12u: {
-      return *a12;
+      return (*tl).a12;
     }
     case 13u: {
-      return *a13;
+      return (*tl).a13;
     }
     case 14u: {
-      return *a14;
+      return (*tl).a14;
     }
     default: {
-      return *a15;
+      return (*tl).a15;
     }
   }
 }
@@ -1369,48 +1236,10 @@ fn main(
   @builtin(workgroup_id) wid: vec3<u32>,
   @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
-  var a0: Regs;
-  var a1: Regs;
-  var a2: Regs;
-  var a3: Regs;
-  var a4: Regs;
-  var a5: Regs;
-  var a6: Regs;
-  var a7: Regs;
-  var a8: Regs;
-  var a9: Regs;
-  var a10: Regs;
-  var a11: Regs;
-  var a12: Regs;
-  var a13: Regs;
-  var a14: Regs;
-  var a15: Regs;
-  let span = tileSpread(
-    lid,
-    wid,
-    nwg,
-    &a0,
-    &a1,
-    &a2,
-    &a3,
-    &a4,
-    &a5,
-    &a6,
-    &a7,
-    &a8,
-    &a9,
-    &a10,
-    &a11,
-    &a12,
-    &a13,
-    &a14,
-    &a15,
-  );
+  var tl: Tile;
+  let span = tileSpread(lid, wid, nwg, &tl);
   for (var t = 0u; t < span.count; t++) {
-    store(
-      span.m0 + t * span.mStep,
-      pick(t, &a0, &a1, &a2, &a3, &a4, &a5, &a6, &a7, &a8, &a9, &a10, &a11, &a12, &a13, &a14, &a15),
-    );
+    store(span.m0 + t * span.mStep, pick(t, &tl));
   }
 }
 
@@ -1421,48 +1250,10 @@ fn mainRow4(
   @builtin(workgroup_id) wid: vec3<u32>,
   @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
-  var a0: Regs;
-  var a1: Regs;
-  var a2: Regs;
-  var a3: Regs;
-  var a4: Regs;
-  var a5: Regs;
-  var a6: Regs;
-  var a7: Regs;
-  var a8: Regs;
-  var a9: Regs;
-  var a10: Regs;
-  var a11: Regs;
-  var a12: Regs;
-  var a13: Regs;
-  var a14: Regs;
-  var a15: Regs;
-  let span = tileRow(
-    lid,
-    wid,
-    nwg,
-    &a0,
-    &a1,
-    &a2,
-    &a3,
-    &a4,
-    &a5,
-    &a6,
-    &a7,
-    &a8,
-    &a9,
-    &a10,
-    &a11,
-    &a12,
-    &a13,
-    &a14,
-    &a15,
-  );
+  var tl: Tile;
+  let span = tileRow(lid, wid, nwg, &tl);
   for (var t = 0u; t < span.count; t++) {
-    storeVec(
-      span.m0 + t * span.mStep,
-      pick(t, &a0, &a1, &a2, &a3, &a4, &a5, &a6, &a7, &a8, &a9, &a10, &a11, &a12, &a13, &a14, &a15),
-    );
+    storeVec(span.m0 + t * span.mStep, pick(t, &tl));
   }
 }
 
@@ -1473,48 +1264,10 @@ fn mainRow(
   @builtin(workgroup_id) wid: vec3<u32>,
   @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
-  var a0: Regs;
-  var a1: Regs;
-  var a2: Regs;
-  var a3: Regs;
-  var a4: Regs;
-  var a5: Regs;
-  var a6: Regs;
-  var a7: Regs;
-  var a8: Regs;
-  var a9: Regs;
-  var a10: Regs;
-  var a11: Regs;
-  var a12: Regs;
-  var a13: Regs;
-  var a14: Regs;
-  var a15: Regs;
-  let span = tileRow(
-    lid,
-    wid,
-    nwg,
-    &a0,
-    &a1,
-    &a2,
-    &a3,
-    &a4,
-    &a5,
-    &a6,
-    &a7,
-    &a8,
-    &a9,
-    &a10,
-    &a11,
-    &a12,
-    &a13,
-    &a14,
-    &a15,
-  );
+  var tl: Tile;
+  let span = tileRow(lid, wid, nwg, &tl);
   for (var t = 0u; t < span.count; t++) {
-    store(
-      span.m0 + t * span.mStep,
-      pick(t, &a0, &a1, &a2, &a3, &a4, &a5, &a6, &a7, &a8, &a9, &a10, &a11, &a12, &a13, &a14, &a15),
-    );
+    store(span.m0 + t * span.mStep, pick(t, &tl));
   }
 }
 
@@ -1525,47 +1278,9 @@ fn main4(
   @builtin(workgroup_id) wid: vec3<u32>,
   @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
-  var a0: Regs;
-  var a1: Regs;
-  var a2: Regs;
-  var a3: Regs;
-  var a4: Regs;
-  var a5: Regs;
-  var a6: Regs;
-  var a7: Regs;
-  var a8: Regs;
-  var a9: Regs;
-  var a10: Regs;
-  var a11: Regs;
-  var a12: Regs;
-  var a13: Regs;
-  var a14: Regs;
-  var a15: Regs;
-  let span = tileSpread(
-    lid,
-    wid,
-    nwg,
-    &a0,
-    &a1,
-    &a2,
-    &a3,
-    &a4,
-    &a5,
-    &a6,
-    &a7,
-    &a8,
-    &a9,
-    &a10,
-    &a11,
-    &a12,
-    &a13,
-    &a14,
-    &a15,
-  );
+  var tl: Tile;
+  let span = tileSpread(lid, wid, nwg, &tl);
   for (var t = 0u; t < span.count; t++) {
-    storeVec(
-      span.m0 + t * span.mStep,
-      pick(t, &a0, &a1, &a2, &a3, &a4, &a5, &a6, &a7, &a8, &a9, &a10, &a11, &a12, &a13, &a14, &a15),
-    );
+    storeVec(span.m0 + t * span.mStep, pick(t, &tl));
   }
 }
