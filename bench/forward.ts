@@ -6,7 +6,7 @@
  *   deno task bench [--model PATH.pt[,yolo11s-seg.yaml,...]] [--scales n,s,m,l,x] [--batch 1[,8,16]]
  *                   [--imgsz 640] [--iterations N] [--warmup N] [--no-peer] [--predict [--image PATH]] [--profile]
  *                   [--half] [--no-tune] [--no-fuse | --folds all|KIND,...] [--inflight N] [--onnx PATH.onnx]
- *                   [--onnx-dynamic PATH.onnx] [--webgpu deno|dawn]
+ *                   [--onnx-dynamic PATH.onnx] [--webgpu deno|dawn] [--no-subgroups]
  *
  * Every model x batch gets a line. `--scales` adds `yolo11{scale}-seg.yaml` (random weights: the same
  * architecture and FLOPs as the released checkpoints). The peer runs the ONNX export of the default
@@ -25,7 +25,8 @@
  * whose forwards it timed faster: the `folds:` line names them and the times); `--folds all` or a list of
  * kinds (`pre,pe,cat,post,up`) makes exactly those, untimed. `--profile`'s first line counts the kernels one
  * forward dispatches. `--webgpu dawn` runs ours on Chromium's Dawn (`npm:webgpu`) instead of Deno's WebGPU (the
- * peer stays on Deno's): the same kernels, readbacks without Deno's 10 ms wait.
+ * peer stays on Deno's): the same kernels, readbacks without Deno's 10 ms wait. `--no-subgroups` keeps a
+ * software adapter's convs off subgroups (`conv2d_uniform` instead of `conv2d_uniform_subgroups`).
  * @module
  */
 import { parseArgs } from "node:util";
@@ -56,10 +57,11 @@ const { values } = parseArgs({
     folds: { type: "string" },
     inflight: { type: "string", default: "1" },
     webgpu: { type: "string", default: "deno" },
+    "no-subgroups": { type: "boolean", default: false },
   },
 });
 
-const gpu = await requestGpu({ webgpu: values.webgpu as WebGpuName });
+const gpu = await requestGpu({ webgpu: values.webgpu as WebGpuName, subgroups: !values["no-subgroups"] });
 const info = gpu.adapter?.info;
 const adapter = info
   ? [info.description || info.vendor || info.device, info.architecture].filter(Boolean).join(" ") +
@@ -128,7 +130,7 @@ async function printProfile(model: YOLO, input: Float32Array, shape: number[]): 
 console.log(
   `adapter: ${adapter}; ${imgsz}x${imgsz}; ${iterations} timed runs after ${warmup} warm-up${
     values.half ? (gpu.features.f16 ? "; half (f16 activations)" : "; half asked, no shader-f16: f32") : ""
-  }`,
+  }${gpu.features.subgroups ? "; weights through subgroups" : ""}`,
 );
 const image = values.predict ? await decodeImage(await Deno.readFile(values.image), values.image) : undefined;
 for (const file of models) {

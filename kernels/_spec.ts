@@ -240,3 +240,43 @@ export function f16Variant<P extends string, O extends string>(spec: KernelSpec<
   const f16 = spec.bindings.filter((b) => b.access !== "uniform" && !b.f32).map((b) => b.name);
   return { ...spec, name: `${spec.name}_f16`, code, f16 };
 }
+
+/** A line of WGSL with a `// subgroups: CODE` comment: its indent, and CODE. */
+const SUBGROUP_LINE = /^([ \t]*)(?:\S.*?[ \t])?\/\/ subgroups: (.+)$/gm;
+
+/**
+ * The `subgroups` variant of a kernel: the same bindings, Params, overrides and dispatch over the kernel's
+ * own `.wgsl` in which each line that ends in (or is) a `// subgroups: CODE` comment is replaced by CODE
+ * (builtins such as `subgroup_invocation_id` and calls such as `subgroupShuffle` compile only on a device
+ * with the `subgroups` feature, so they cannot sit in the plain kernel even unused). Chosen only where
+ * `subgroupsWork` found whole, working subgroups.
+ *
+ * @throws {TypeError} When the kernel's code has no such line.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type KernelSpec, subgroupVariant } from "./_spec.ts";
+ * const spec: KernelSpec = {
+ *   name: "toy", bindings: [], params: [], overrides: {}, dispatch: () => [1, 1, 1],
+ *   code: "fn lane() -> u32 {\n  return 0u; // subgroups: return l;\n}\n",
+ * };
+ * const variant = subgroupVariant(spec);
+ * assert.equal(variant.name, "toy_subgroups");
+ * assert.equal(variant.code, "fn lane() -> u32 {\n  return l;\n}\n");
+ * ```
+ */
+export function subgroupVariant<P extends string, O extends string>(
+  spec: KernelSpec<P, O>,
+): KernelSpec<P, O> {
+  const code = spec.code.replace(
+    SUBGROUP_LINE,
+    (_, indent: string, alternative: string) => indent + alternative,
+  );
+  if (code === spec.code) {
+    throw new TypeError(
+      `Cannot make a subgroup variant of ${spec.name}: its .wgsl has no "// subgroups:" line`,
+    );
+  }
+  return { ...spec, name: `${spec.name}_subgroups`, code };
+}

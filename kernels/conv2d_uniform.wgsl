@@ -12,7 +12,8 @@
 //     kernel row instead of KSIZE * TM);
 //   - per reduction step it loads the TM pixels' input values (the per-lane loads) and TN4 weight
 //     vec4s from the uniform buffer `w`, each weight vec4 feeding TM FMAs. On lavapipe 16 x 8 ran
-//     the 3x3 64 -> 64 conv at 160x160 at 46 GFLOP/s, 8 x 8 at 35, 4 x 8 at 25.
+//     the 3x3 64 -> 64 conv at 160x160 at 46 GFLOP/s, 8 x 8 at 35, 4 x 8 at 25; with subgroups
+//     (the subgroup variant, `weightOf`) a row's TN4 vec4s are one load spread over the lanes: 61.
 // Every code path is written once (the taps of a kernel row aside): llvmpipe inlines every call
 // before it folds the branches on overrides, so dead copies cost compile time (an epilogue written
 // once per pixel made each pipeline take 3x as long to create as the loop over pixels below).
@@ -381,9 +382,40 @@ fn storeVec(m: u32, a: Regs) {
 }
 
 
+// An invocation's builtins, one struct for the four entry points. The subgroup variant adds its lane.
+struct Invocation {
+  @builtin(local_invocation_index) lid: u32,
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(num_workgroups) nwg: vec3<u32>,
+  // subgroups: @builtin(subgroup_invocation_id) lane: u32,
+}
+
+// A line with a trailing "subgroups:" comment is that comment's code in the subgroup variant
+// (`subgroupVariant`; for a device with the `subgroups` feature whose subgroups are whole workgroups of
+// at least TN4 lanes). There a reduction row's TN4 weight vec4s are one per-lane load (lane l loads
+// vec4 l of the row) and each lane takes vec4 j from lane j by a shuffle, a register move on llvmpipe,
+// instead of one uniform-buffer gather per vec4 (lavapipe, TM 16 x TN4 8: 3x3 convs 46 -> 61 GFLOP/s,
+// 1x1 with 256 input channels 28 -> 33).
+
+// This invocation's lane in its subgroup (0 here, where no lane is read).
+fn laneOf(inv: Invocation) -> u32 {
+  return 0u; // subgroups: return inv.lane;
+}
+
+// This lane's share of weight row `wi`: its vec4 `lane` (nothing here, where weightOf loads each vec4).
+fn laneWeights(wi: u32, lane: u32) -> vec4<f32> {
+  return vec4<f32>(); // subgroups: return w[min(wi + lane, W_VEC4S - 1u)];
+}
+
+// Weight vec4 j of row `wi` (j < TN4, a constant at each call), given this lane's share `wl`.
+fn weightOf(wl: vec4<f32>, wi: u32, j: u32) -> vec4<f32> {
+  return w[wi + j]; // subgroups: return subgroupShuffle(wl, j);
+}
+
 // One reduction step: pixel t's input value xs.v{t} times the TN4 weight vec4s of row `wi`, each
 // weight vec4 loaded once for the TM pixels (fields past TM / TN4 are constant-folded away).
-fn fmaStep(tl: ptr<function, Tile>, xs: Pixels, wi: u32) {
+fn fmaStep(tl: ptr<function, Tile>, xs: Pixels, wi: u32, lane: u32) {
+  let wl = laneWeights(wi, lane);
   let x0 = vec4<f32>(xs.v0);
   let x1 = vec4<f32>(xs.v1);
   let x2 = vec4<f32>(xs.v2);
@@ -401,7 +433,7 @@ fn fmaStep(tl: ptr<function, Tile>, xs: Pixels, wi: u32) {
   let x14 = vec4<f32>(xs.v14);
   let x15 = vec4<f32>(xs.v15);
   {
-    let w0 = w[wi + 0u];
+    let w0 = weightOf(wl, wi, 0u);
     (*tl).a0.c0 = fma(x0, w0, (*tl).a0.c0);
     if (TM > 1u) {
       (*tl).a1.c0 = fma(x1, w0, (*tl).a1.c0);
@@ -450,7 +482,7 @@ fn fmaStep(tl: ptr<function, Tile>, xs: Pixels, wi: u32) {
     }
   }
   if (TN4 > 1u) {
-    let w1 = w[wi + 1u];
+    let w1 = weightOf(wl, wi, 1u);
     (*tl).a0.c1 = fma(x0, w1, (*tl).a0.c1);
     if (TM > 1u) {
       (*tl).a1.c1 = fma(x1, w1, (*tl).a1.c1);
@@ -499,7 +531,7 @@ fn fmaStep(tl: ptr<function, Tile>, xs: Pixels, wi: u32) {
     }
   }
   if (TN4 > 2u) {
-    let w2 = w[wi + 2u];
+    let w2 = weightOf(wl, wi, 2u);
     (*tl).a0.c2 = fma(x0, w2, (*tl).a0.c2);
     if (TM > 1u) {
       (*tl).a1.c2 = fma(x1, w2, (*tl).a1.c2);
@@ -548,7 +580,7 @@ fn fmaStep(tl: ptr<function, Tile>, xs: Pixels, wi: u32) {
     }
   }
   if (TN4 > 3u) {
-    let w3 = w[wi + 3u];
+    let w3 = weightOf(wl, wi, 3u);
     (*tl).a0.c3 = fma(x0, w3, (*tl).a0.c3);
     if (TM > 1u) {
       (*tl).a1.c3 = fma(x1, w3, (*tl).a1.c3);
@@ -597,7 +629,7 @@ fn fmaStep(tl: ptr<function, Tile>, xs: Pixels, wi: u32) {
     }
   }
   if (TN4 > 4u) {
-    let w4 = w[wi + 4u];
+    let w4 = weightOf(wl, wi, 4u);
     (*tl).a0.c4 = fma(x0, w4, (*tl).a0.c4);
     if (TM > 1u) {
       (*tl).a1.c4 = fma(x1, w4, (*tl).a1.c4);
@@ -646,7 +678,7 @@ fn fmaStep(tl: ptr<function, Tile>, xs: Pixels, wi: u32) {
     }
   }
   if (TN4 > 5u) {
-    let w5 = w[wi + 5u];
+    let w5 = weightOf(wl, wi, 5u);
     (*tl).a0.c5 = fma(x0, w5, (*tl).a0.c5);
     if (TM > 1u) {
       (*tl).a1.c5 = fma(x1, w5, (*tl).a1.c5);
@@ -695,7 +727,7 @@ fn fmaStep(tl: ptr<function, Tile>, xs: Pixels, wi: u32) {
     }
   }
   if (TN4 > 6u) {
-    let w6 = w[wi + 6u];
+    let w6 = weightOf(wl, wi, 6u);
     (*tl).a0.c6 = fma(x0, w6, (*tl).a0.c6);
     if (TM > 1u) {
       (*tl).a1.c6 = fma(x1, w6, (*tl).a1.c6);
@@ -744,7 +776,7 @@ fn fmaStep(tl: ptr<function, Tile>, xs: Pixels, wi: u32) {
     }
   }
   if (TN4 > 7u) {
-    let w7 = w[wi + 7u];
+    let w7 = weightOf(wl, wi, 7u);
     (*tl).a0.c7 = fma(x0, w7, (*tl).a0.c7);
     if (TM > 1u) {
       (*tl).a1.c7 = fma(x1, w7, (*tl).a1.c7);
@@ -914,7 +946,7 @@ fn setup() -> Setup {
 // The reduction of a ROW invocation into its registers tl.a0 .. a(TM - 1): TM neighbouring pixels of
 // one row. Called by mainRow and mainRow4 only, so that a pipeline holds one of the two tiles (on
 // lavapipe a ROW pipeline took 25% less time to create, one without ROW 55% less).
-fn tileRow(lid: u32, wid: vec3<u32>, nwg: vec3<u32>, tl: ptr<function, Tile>) -> Span {
+fn tileRow(inv: Invocation, tl: ptr<function, Tile>) -> Span {
   // Bounds guard: an empty map or chunk does nothing; pixels past the last one (or past the end of
   // a ROW invocation's row) are computed and not stored.
   let s = setup();
@@ -922,13 +954,14 @@ fn tileRow(lid: u32, wid: vec3<u32>, nwg: vec3<u32>, tl: ptr<function, Tile>) ->
     return Span(0u, 1u, 0u);
   }
   let pixels = s.pixels;
+  let lane = laneOf(inv);
   let cinOff = s.cinOff;
   let cStep = s.cStep;
   // Pixel t of this invocation is linear output pixel m0 + t * mStep; the first `count` are stored.
   var m0: u32;
   var mStep: u32;
   var count: u32;
-  let g = (wid.x + wid.y * nwg.x) * WG + lid;
+  let g = (inv.wid.x + inv.wid.y * inv.nwg.x) * WG + inv.lid;
   let perRow = (params.outW + TM - 1u) / TM;
   let rows = params.batch * params.outH;
   let row = min(g / perRow, rows - 1u);
@@ -1077,12 +1110,12 @@ fn tileRow(lid: u32, wid: vec3<u32>, nwg: vec3<u32>, tl: ptr<function, Tile>) ->
       if (ncol > 32u) {
         cs.c32 = load(k32, off);
       }
-      fmaStep(tl, rowPixels(cs, 0u), wi);
+      fmaStep(tl, rowPixels(cs, 0u), wi, lane);
       if (KSIZE > 1u) {
-        fmaStep(tl, rowPixels(cs, 1u), wi + kStep);
+        fmaStep(tl, rowPixels(cs, 1u), wi + kStep, lane);
       }
       if (KSIZE > 2u) {
-        fmaStep(tl, rowPixels(cs, 2u), wi + 2u * kStep);
+        fmaStep(tl, rowPixels(cs, 2u), wi + 2u * kStep, lane);
       }
       off += cStep;
       wi += TN4;
@@ -1093,7 +1126,7 @@ fn tileRow(lid: u32, wid: vec3<u32>, nwg: vec3<u32>, tl: ptr<function, Tile>) ->
 
 // The reduction of an invocation into its registers tl.a0 .. a(TM - 1): TM pixels WG apart. Called
 // by main and main4.
-fn tileSpread(lid: u32, wid: vec3<u32>, nwg: vec3<u32>, tl: ptr<function, Tile>) -> Span {
+fn tileSpread(inv: Invocation, tl: ptr<function, Tile>) -> Span {
   // Bounds guard: an empty map or chunk does nothing; pixels past the last one (or past the end of
   // a ROW invocation's row) are computed and not stored.
   let s = setup();
@@ -1101,13 +1134,14 @@ fn tileSpread(lid: u32, wid: vec3<u32>, nwg: vec3<u32>, tl: ptr<function, Tile>)
     return Span(0u, 1u, 0u);
   }
   let pixels = s.pixels;
+  let lane = laneOf(inv);
   let cinOff = s.cinOff;
   let cStep = s.cStep;
   // Pixel t of this invocation is linear output pixel m0 + t * mStep; the first `count` are stored.
   var m0: u32;
   var mStep: u32;
   var count: u32;
-  m0 = (wid.x + wid.y * nwg.x) * WG * TM + lid;
+  m0 = (inv.wid.x + inv.wid.y * inv.nwg.x) * WG * TM + inv.lid;
   mStep = WG;
   count = select(0u, min(TM, (pixels - m0 + WG - 1u) / WG), m0 < pixels);
   let p0 = pixelAt(min(m0 + 0u * WG, pixels - 1u));
@@ -1166,7 +1200,7 @@ fn tileSpread(lid: u32, wid: vec3<u32>, nwg: vec3<u32>, tl: ptr<function, Tile>)
           select(0.0, load(t14, off), TM > 14u),
           select(0.0, load(t15, off), TM > 15u),
         );
-        fmaStep(tl, xs, wi);
+        fmaStep(tl, xs, wi, lane);
         off += cStep;
         wi += TN4;
       }
@@ -1231,13 +1265,9 @@ fn pick(t: u32, tl: ptr<function, Tile>) -> Regs {
 }
 
 @compute @workgroup_size(WG)
-fn main(
-  @builtin(local_invocation_index) lid: u32,
-  @builtin(workgroup_id) wid: vec3<u32>,
-  @builtin(num_workgroups) nwg: vec3<u32>,
-) {
+fn main(inv: Invocation) {
   var tl: Tile;
-  let span = tileSpread(lid, wid, nwg, &tl);
+  let span = tileSpread(inv, &tl);
   for (var t = 0u; t < span.count; t++) {
     store(span.m0 + t * span.mStep, pick(t, &tl));
   }
@@ -1245,13 +1275,9 @@ fn main(
 
 // main with the ROW tile and the vec4 epilogue (ROW and VEC4_OUT).
 @compute @workgroup_size(WG)
-fn mainRow4(
-  @builtin(local_invocation_index) lid: u32,
-  @builtin(workgroup_id) wid: vec3<u32>,
-  @builtin(num_workgroups) nwg: vec3<u32>,
-) {
+fn mainRow4(inv: Invocation) {
   var tl: Tile;
-  let span = tileRow(lid, wid, nwg, &tl);
+  let span = tileRow(inv, &tl);
   for (var t = 0u; t < span.count; t++) {
     storeVec(span.m0 + t * span.mStep, pick(t, &tl));
   }
@@ -1259,13 +1285,9 @@ fn mainRow4(
 
 // main with the ROW tile (ROW).
 @compute @workgroup_size(WG)
-fn mainRow(
-  @builtin(local_invocation_index) lid: u32,
-  @builtin(workgroup_id) wid: vec3<u32>,
-  @builtin(num_workgroups) nwg: vec3<u32>,
-) {
+fn mainRow(inv: Invocation) {
   var tl: Tile;
-  let span = tileRow(lid, wid, nwg, &tl);
+  let span = tileRow(inv, &tl);
   for (var t = 0u; t < span.count; t++) {
     store(span.m0 + t * span.mStep, pick(t, &tl));
   }
@@ -1273,13 +1295,9 @@ fn mainRow(
 
 // main with the vec4 epilogue (VEC4_OUT).
 @compute @workgroup_size(WG)
-fn main4(
-  @builtin(local_invocation_index) lid: u32,
-  @builtin(workgroup_id) wid: vec3<u32>,
-  @builtin(num_workgroups) nwg: vec3<u32>,
-) {
+fn main4(inv: Invocation) {
   var tl: Tile;
-  let span = tileSpread(lid, wid, nwg, &tl);
+  let span = tileSpread(inv, &tl);
   for (var t = 0u; t < span.count; t++) {
     storeVec(span.m0 + t * span.mStep, pick(t, &tl));
   }

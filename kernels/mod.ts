@@ -9,7 +9,12 @@ import { attention, attentionF16 } from "./attention.ts";
 import { attentionRows, attentionRowsF16 } from "./attention_rows.ts";
 import { conv2d, conv2dF16 } from "./conv2d.ts";
 import { conv2dSplitkReduce, conv2dSplitkReduceF16 } from "./conv2d_splitk_reduce.ts";
-import { conv2dUniform, conv2dUniformF16 } from "./conv2d_uniform.ts";
+import {
+  conv2dUniform,
+  conv2dUniformF16,
+  conv2dUniformSubgroups,
+  conv2dUniformSubgroupsF16,
+} from "./conv2d_uniform.ts";
 import { convTranspose2d, convTranspose2dF16 } from "./conv_transpose2d.ts";
 import { copyChannels, copyChannelsF16 } from "./copy_channels.ts";
 import { detect, detectF16 } from "./detect.ts";
@@ -21,6 +26,7 @@ import { maxpool2d, maxpool2dF16 } from "./maxpool2d.ts";
 import { maxpool2dCascade, maxpool2dCascadeF16 } from "./maxpool2d_cascade.ts";
 import { nms } from "./nms.ts";
 import { selectCandidates } from "./select_candidates.ts";
+import { subgroupProbe } from "./subgroup_probe.ts";
 import { toF16 } from "./to_f16.ts";
 import { toF32 } from "./to_f32.ts";
 import { upsampleNearest, upsampleNearestF16 } from "./upsample_nearest.ts";
@@ -31,6 +37,7 @@ export {
   conv2d,
   conv2dSplitkReduce,
   conv2dUniform,
+  conv2dUniformSubgroups,
   convTranspose2d,
   copyChannels,
   detect,
@@ -42,6 +49,7 @@ export {
   maxpool2dCascade,
   nms,
   selectCandidates,
+  subgroupProbe,
   toF16,
   toF32,
   upsampleNearest,
@@ -52,6 +60,7 @@ export const kernels: Readonly<Record<string, KernelSpec>> = {
   conv2d,
   conv2d_splitk_reduce: conv2dSplitkReduce,
   conv2d_uniform: conv2dUniform,
+  conv2d_uniform_subgroups: conv2dUniformSubgroups,
   dwconv2d,
   dwconv2d_uniform: dwconv2dUniform,
   maxpool2d,
@@ -66,6 +75,7 @@ export const kernels: Readonly<Record<string, KernelSpec>> = {
   select_candidates: selectCandidates,
   nms,
   instance_masks: instanceMasks,
+  subgroup_probe: subgroupProbe,
 };
 
 /**
@@ -76,6 +86,7 @@ export const f16Kernels: Readonly<Record<string, KernelSpec>> = {
   conv2d: conv2dF16,
   conv2d_splitk_reduce: conv2dSplitkReduceF16,
   conv2d_uniform: conv2dUniformF16,
+  conv2d_uniform_subgroups: conv2dUniformSubgroupsF16,
   dwconv2d: dwconv2dF16,
   dwconv2d_uniform: dwconv2dUniformF16,
   maxpool2d: maxpool2dF16,

@@ -8,6 +8,7 @@ import * as log from "../log.ts";
 import { requestDawnAdapter } from "./dawn.ts";
 import { envVar } from "../env.ts";
 import { MapReader } from "./map_read.ts";
+import { subgroupsWork } from "./subgroups.ts";
 
 /** The one-line error when no WebGPU adapter exists. */
 export const NO_ADAPTER_MESSAGE =
@@ -30,6 +31,11 @@ export interface GpuFeatures {
   f16: boolean;
   /** `timestamp-query`: passes may record GPU timestamps. */
   timestamps: boolean;
+  /**
+   * `subgroups`, requested on software adapters only, with whole subgroups of {@linkcode simdLanes} lanes
+   * (`subgroupsWork`): the uniform convs read weights through shuffles (`conv2d_uniform_subgroups`).
+   */
+  subgroups: boolean;
 }
 
 /** The WebGPU implementations {@linkcode requestGpu} can use. */
@@ -70,6 +76,12 @@ export interface GpuOptions {
   f16?: boolean;
   /** Enable `timestamp-query` when the adapter has it. @default {true} */
   timestamps?: boolean;
+  /**
+   * On a software adapter, enable `subgroups` where the device can be created with it (Deno 2.9.6 lists no
+   * `subgroups` among lavapipe's adapter features, yet creates devices with it) and subgroups work as
+   * `conv2d_uniform_subgroups` needs. @default {true}
+   */
+  subgroups?: boolean;
   /**
    * Called with each uncaptured GPU error (validation, out-of-memory, internal). By default the
    * error is printed as one line naming the error kind and the labelled object when the message
@@ -114,24 +126,56 @@ export async function requestGpu(options: GpuOptions = {}): Promise<Gpu> {
     }
     const requiredLimits: Record<string, number> = {};
     for (const name of REQUESTED_LIMITS) requiredLimits[name] = adapter.limits[name];
-    device = await adapter.requestDevice({ label: "yolo-wgsl", requiredFeatures, requiredLimits });
+    const descriptor = { label: "yolo-wgsl", requiredFeatures, requiredLimits };
+    if ((options.subgroups ?? true) && softwareAdapter(adapter.info)) {
+      // A refused feature rejects the request before the adapter is used: ask again without it.
+      const features: GPUFeatureName[] = [...requiredFeatures, "subgroups" as GPUFeatureName];
+      device = await adapter.requestDevice({ ...descriptor, requiredFeatures: features }).catch(() =>
+        undefined
+      );
+    }
+    device ??= await adapter.requestDevice(descriptor);
   }
   const onError = options.onError ?? ((error: GPUError) => log.error(describeGpuError(error)));
   device.addEventListener("uncapturederror", (event) => onError((event as GPUUncapturedErrorEvent).error));
   device.lost.then((info) => {
     if (info.reason !== "destroyed") log.error(`WebGPU device lost: ${info.message}`);
   });
-  // Every field of the adapter's info: Dawn's OpenGL backend names llvmpipe in `device`, not `description`.
-  const info = (i?: GPUAdapterInfo) => i ? `${i.vendor} ${i.architecture} ${i.device} ${i.description}` : "";
-  const description = `${info(adapter?.info)} ${info(device.adapterInfo)}`;
+  const software = softwareAdapter(adapter?.info, device.adapterInfo);
+  const reader = new MapReader(device);
+  const subgroups = software && (options.subgroups ?? true) &&
+    await subgroupsWork(device, simdLanes({ adapter, device }), reader);
   return {
-    software: !!adapter?.info.isFallbackAdapter || /llvmpipe|lavapipe|swiftshader/i.test(description),
+    software,
     adapter,
     device,
-    features: { f16: device.features.has("shader-f16"), timestamps: device.features.has("timestamp-query") },
+    features: {
+      f16: device.features.has("shader-f16"),
+      timestamps: device.features.has("timestamp-query"),
+      subgroups,
+    },
     limits: device.limits,
-    reader: new MapReader(device),
+    reader,
   };
+}
+
+/**
+ * Whether an adapter is CPU-backed (lavapipe, llvmpipe, SwiftShader, or a fallback adapter), from every field
+ * of its info (Dawn's OpenGL backend names llvmpipe in `device`, not `description`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { softwareAdapter } from "./device.ts";
+ * const info = { vendor: "65541", architecture: "", device: "0", description: "llvmpipe (LLVM 15.0.6, 256 bits)" };
+ * assert.equal(softwareAdapter(info as GPUAdapterInfo), true);
+ * assert.equal(softwareAdapter({ ...info, description: "NVIDIA H200" } as GPUAdapterInfo), false);
+ * ```
+ */
+export function softwareAdapter(...infos: (GPUAdapterInfo | undefined)[]): boolean {
+  const text = (i?: GPUAdapterInfo) => i ? `${i.vendor} ${i.architecture} ${i.device} ${i.description}` : "";
+  return infos.some((i) => !!i?.isFallbackAdapter) ||
+    /llvmpipe|lavapipe|swiftshader/i.test(infos.map(text).join(" "));
 }
 
 /**

@@ -16,6 +16,7 @@ import {
   conv2dUniformChunks,
   conv2dUniformRowTile,
   conv2dUniformSlices,
+  conv2dUniformSubgroups,
   conv2dUniformTile,
   conv2dUniformVec4Out,
 } from "../../kernels/conv2d_uniform.ts";
@@ -32,6 +33,24 @@ import type { CallLimits } from "./plan_calls.ts";
 
 /** Bytes of the uniform window each conv2d_uniform dispatch binds. */
 export const UNIFORM_WINDOW_BYTES = 65536;
+
+/**
+ * The uniform conv a software adapter runs for a register tile of `tn4` weight vec4s:
+ * `conv2d_uniform_subgroups` where `limits.subgroups` (checked at a workgroup of `limits.lanes`) and the
+ * subgroup has a lane per weight vec4, else `conv2d_uniform`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { uniformConvSpec } from "./conv.ts";
+ * assert.equal(uniformConvSpec(8, { subgroups: true, lanes: 8 }).name, "conv2d_uniform_subgroups");
+ * assert.equal(uniformConvSpec(8, { subgroups: true, lanes: 4 }).name, "conv2d_uniform");
+ * assert.equal(uniformConvSpec(8, {}).name, "conv2d_uniform");
+ * ```
+ */
+export function uniformConvSpec(tn4: number, limits: CallLimits): typeof conv2dUniform {
+  return limits.subgroups && tn4 <= (limits.lanes ?? 8) ? conv2dUniformSubgroups : conv2dUniform;
+}
 
 /**
  * The kernel calls of one conv at the plan's shape: one call, or one per output-channel chunk and
@@ -178,7 +197,7 @@ export function convCalls(op: ConvOp, plan: Plan, limits: CallLimits = {}): Kern
       { offset, ...chunk },
     ) => ({
       label: op.name,
-      spec: conv2dUniform,
+      spec: uniformConvSpec(tn4, limits),
       overrides: {
         ...common,
         TN4: tn4,

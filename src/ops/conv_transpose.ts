@@ -3,7 +3,6 @@
  * adapter, `conv2d_uniform` as one 1x1 conv per output phase (and output-channel chunk).
  */
 import {
-  conv2dUniform,
   conv2dUniformChunks,
   conv2dUniformSlices,
   conv2dUniformTile,
@@ -12,7 +11,7 @@ import {
 import { convTranspose2d, convTranspose2dTile } from "../../kernels/conv_transpose2d.ts";
 import type { ConvTransposeOp } from "../graph/ir.ts";
 import type { Plan } from "../graph/plan.ts";
-import { UNIFORM_WINDOW_BYTES } from "./conv.ts";
+import { UNIFORM_WINDOW_BYTES, uniformConvSpec } from "./conv.ts";
 import { type KernelCall, noView, valueAt, viewParams } from "./kernel_call.ts";
 import type { CallLimits } from "./plan_calls.ts";
 
@@ -31,7 +30,7 @@ export function convTransposeCalls(op: ConvTransposeOp, plan: Plan, limits: Call
       for (const { offset, ...chunk } of conv2dUniformChunks(op.cout, op.cin, 1, 1, tn4, slices)) {
         calls.push({
           label: op.name,
-          spec: conv2dUniform,
+          spec: uniformConvSpec(tn4, limits),
           overrides: {
             ACT: 0,
             KSIZE: 1,

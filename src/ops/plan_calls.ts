@@ -27,6 +27,11 @@ export interface CallLimits {
    * `conv2d_uniform`. @default 8
    */
   lanes?: number;
+  /**
+   * The device's subgroups are whole workgroups of `lanes` lanes with working shuffles (`subgroupsWork`):
+   * `conv2d_uniform` reads its weights through them (`conv2d_uniform_subgroups`). @default false
+   */
+  subgroups?: boolean;
   /** `maxComputeInvocationsPerWorkgroup` of the device. @default 256 */
   maxInvocations?: number;
 }

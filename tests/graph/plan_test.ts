@@ -140,6 +140,24 @@ Deno.test("planCalls splits C2PSA's keys over streams on a big GPU at batch 1 on
   ]);
 });
 
+Deno.test("planCalls on a software adapter with working subgroups: every uniform conv reads its weights through them where the subgroup has a lane per weight vec4", () => {
+  const plan = planMemory(graphOf("yolo11n-seg.yaml"), 1, 640, 640);
+  const names = (limits: CallLimits) =>
+    planCalls(plan, { software: true, targetWorkgroups: 8, ...limits }).map((c) => c.spec.name)
+      .filter((n) => n.startsWith("conv2d_uniform"));
+  const plain = names({ lanes: 8 });
+  assert.ok(plain.length > 100 && plain.every((n) => n === "conv2d_uniform"));
+  // The transposed conv's phases (Proto's upsample) too.
+  assert.deepEqual(names({ lanes: 8, subgroups: true }), plain.map(() => "conv2d_uniform_subgroups"));
+  // 4 lanes (a 128-bit llvmpipe): the convs of TN4 <= 4 only.
+  const narrow = planCalls(plan, { software: true, targetWorkgroups: 8, lanes: 4, subgroups: true })
+    .filter((c) => c.spec.name.startsWith("conv2d_uniform"));
+  for (const c of narrow) {
+    assert.equal(c.spec.name, c.overrides.TN4! <= 4 ? "conv2d_uniform_subgroups" : "conv2d_uniform", c.label);
+  }
+  assert.ok(narrow.some((c) => c.spec.name === "conv2d_uniform_subgroups"));
+});
+
 Deno.test("planCalls on a software adapter: conv2d_uniform with one SIMD group per workgroup, vec4 stores where the views allow, row tiles that split the rows evenly, detect in two halves, vec4 upsamples, pools and depthwise convs", () => {
   const plan = planMemory(graphOf("yolo11n-seg.yaml"), 1, 640, 640);
   const calls = planCalls(plan, { software: true, targetWorkgroups: 8, lanes: 16 });

@@ -16,6 +16,8 @@ import {
   type Conv2dUniformOverrides,
   type Conv2dUniformParams,
   conv2dUniformSlices,
+  conv2dUniformSubgroups,
+  conv2dUniformSubgroupsF16,
   conv2dUniformTile,
   conv2dUniformVec4Out,
   packConv2dUniformWeight,
@@ -24,7 +26,7 @@ import {
 import { conv2dUniform as conv2dUniformCpu } from "../../src/cpu/conv2d_uniform.ts";
 import { convTranspose2d as convTranspose2dCpu } from "../../src/cpu/conv_transpose2d.ts";
 import { assertClose } from "../_close.ts";
-import { roundF16, runKernel } from "../_gpu.ts";
+import { roundF16, runKernel, testGpu } from "../_gpu.ts";
 import { randomArray } from "../_rand.ts";
 
 const TOL = { atol: 1e-4, rtol: 1e-4 };
@@ -65,7 +67,16 @@ interface Case {
   vec4?: boolean;
 }
 
-async function check(c: Case, seed: number, half = false): Promise<void> {
+/** Which conv2d_uniform runs: the plain kernel or its subgroup variant (weights through shuffles). */
+type Variant = "plain" | "subgroups";
+
+/** The kernel spec of a variant, f16 with `half`. */
+function specOf(variant: Variant, half: boolean): typeof conv2dUniform {
+  if (variant === "subgroups") return half ? conv2dUniformSubgroupsF16 : conv2dUniformSubgroups;
+  return half ? conv2dUniformF16 : conv2dUniform;
+}
+
+async function check(c: Case, seed: number, half = false, variant: Variant = "plain"): Promise<void> {
   const h = (a: Float32Array) => (half ? roundF16(a) : a);
   const batch = c.batch ?? 1;
   const stride = c.stride ?? 1;
@@ -145,7 +156,7 @@ async function check(c: Case, seed: number, half = false): Promise<void> {
     expected = expected.slice();
     conv2dUniformCpu({ x, w, b, r, y: expected }, p, o);
     if (half) expected.set(roundF16(expected));
-    got = (await runKernel(half ? conv2dUniformF16 : conv2dUniform, {
+    got = (await runKernel(specOf(variant, half), {
       inputs: { x, w: packed, ...(c.residual && !c.rInY ? { r } : {}) },
       ranges: { w: { offset, size: 65536 } },
       outputs: { y: got },
@@ -156,7 +167,7 @@ async function check(c: Case, seed: number, half = false): Promise<void> {
       got,
       expected,
       half ? TOL_F16 : TOL,
-      `conv2d_uniform ${JSON.stringify(c)} chunk ${JSON.stringify(chunk)}`,
+      `conv2d_uniform ${variant} ${JSON.stringify(c)} chunk ${JSON.stringify(chunk)}`,
     );
   }
 }
@@ -492,6 +503,32 @@ cases.forEach(([name, c], i) => {
 
 cases.forEach(([name, c], i) => {
   Deno.test(`conv2d_uniform_f16: ${name}`, () => check(c, 7000 * (i + 1), true));
+});
+
+/**
+ * The subgroup variant where its workgroups are whole subgroups of the test device (lavapipe: 8 lanes; WG
+ * 8, 16 or 32 here), which is where the planner uses it.
+ */
+async function checkSubgroups(c: Case, seed: number, half: boolean): Promise<void> {
+  const { gpu } = await testGpu();
+  assert.ok(gpu.features.subgroups, "the test device's subgroups work (lavapipe's do)");
+  await check(c, seed, half, "subgroups");
+}
+
+const wholeSubgroups = (c: Case) => (c.wg ?? 8) % 8 === 0;
+
+cases.forEach(([name, c], i) => {
+  if (!wholeSubgroups(c)) return;
+  Deno.test(`conv2d_uniform_subgroups: ${name}`, () => checkSubgroups(c, 7000 * (i + 1), false));
+  Deno.test(`conv2d_uniform_subgroups_f16: ${name}`, () => checkSubgroups(c, 7000 * (i + 1), true));
+});
+
+Deno.test("conv2d_uniform_subgroups: runs the cases' ROW, VEC4_OUT, sliced and NCHW tiles", () => {
+  const run = cases.map(([, c]) => c).filter(wholeSubgroups);
+  assert.ok(run.length >= cases.length - 8, `${run.length} of ${cases.length}`);
+  for (const has of [(c: Case) => c.row, (c: Case) => c.vec4, (c: Case) => c.slices, (c: Case) => c.inNchw]) {
+    assert.ok(run.some(has), String(has));
+  }
 });
 
 /**

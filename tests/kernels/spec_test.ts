@@ -7,7 +7,13 @@
  * first and `alias S = f16;` (derived by `f16Variant`), and its spec lists the f16 bindings.
  */
 import assert from "node:assert/strict";
-import { entryPointOf, entrySelectors, packParams, paramsByteLength } from "../../kernels/_spec.ts";
+import {
+  entryPointOf,
+  entrySelectors,
+  packParams,
+  paramsByteLength,
+  subgroupVariant,
+} from "../../kernels/_spec.ts";
 import { castKernels, f16Kernels, kernels } from "../../kernels/mod.ts";
 import { pipelineKey } from "../../src/gpu/pipeline_cache.ts";
 import { testGpu } from "../_gpu.ts";
@@ -219,3 +225,38 @@ for (const [stem, spec] of Object.entries({ ...f16Specs, ...castKernels })) {
     assert.ok(gpu.features.f16, "the test device has shader-f16 (lavapipe has it)");
   });
 }
+
+Deno.test("spec: conv2d_uniform_subgroups is conv2d_uniform.wgsl with its subgroups lines, same contract", () => {
+  const plain = kernels.conv2d_uniform;
+  const variant = kernels.conv2d_uniform_subgroups;
+  assert.equal(variant.name, "conv2d_uniform_subgroups");
+  const plainLines = plain.code.split("\n");
+  const variantLines = variant.code.split("\n");
+  assert.equal(variantLines.length, plainLines.length, "one line for one line");
+  const changed = plainLines.flatMap((line, i) => line === variantLines[i] ? [] : [[line, variantLines[i]]]);
+  assert.equal(changed.length, 4, "the lane builtin, laneOf, laneWeights and weightOf");
+  for (const [line, replaced] of changed) {
+    const m = line.match(/^(\s*)(?:\S.*\s)?\/\/ subgroups: (.+)$/);
+    assert.ok(m, line);
+    assert.equal(replaced, m[1] + m[2]);
+  }
+  // No subgroup builtin or call in the plain kernel's code (it compiles without the feature).
+  assert.doesNotMatch(stripComments(plain.code), /subgroup/i);
+  assert.match(stripComments(variant.code), /@builtin\(subgroup_invocation_id\)/);
+  assert.match(stripComments(variant.code), /subgroupShuffle\(/);
+  const { name: _a, code: _b, validate: _c, ...contract } = variant;
+  const { name: _d, code: _e, validate: _f, ...plainContract } = plain;
+  assert.deepEqual(contract, plainContract, "same bindings, Params, overrides, entry points and dispatch");
+  // Lane j holds weight vec4 j: a workgroup narrower than TN4 is refused.
+  const o = { ...variant.overrides, TN4: 8 };
+  assert.throws(() => variant.validate!({ ...o, WG: 4 }), /at least TN4 8 lanes/);
+  variant.validate!({ ...o, WG: 8 });
+  assert.throws(() => variant.validate!({ ...o, TN4: 9, WG: 16 }), /TN4 to 1..8/);
+});
+
+Deno.test("spec: subgroupVariant refuses a kernel without subgroups lines", () => {
+  assert.throws(
+    () => subgroupVariant(kernels.copy_channels),
+    /copy_channels: its .wgsl has no "\/\/ subgroups:" line/,
+  );
+});
