@@ -18,6 +18,7 @@ import {
   conv2dUniformSlices,
   conv2dUniformSubgroups,
   conv2dUniformTile,
+  conv2dUniformVec4In,
   conv2dUniformVec4Out,
 } from "../../kernels/conv2d_uniform.ts";
 import { dwconv2d } from "../../kernels/dwconv2d.ts";
@@ -204,6 +205,7 @@ export function convCalls(op: ConvOp, plan: Plan, limits: CallLimits = {}): Kern
         WG: limits.lanes ?? 8,
         ...(row ? { ROW: 1, TM: conv2dUniformRowTile(y.w) } : { ROW: 0 }),
         VEC4_OUT: conv2dUniformVec4Out(params, common) ? 1 : 0,
+        VEC4_IN: conv2dUniformVec4In({ ...params, ...chunk }, { ...common, ROW: row ? 1 : 0 }) ? 1 : 0,
       },
       params: { ...params, ...chunk, phaseY: 0, phaseX: 0 },
       bind: {

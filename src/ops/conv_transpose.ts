@@ -6,6 +6,7 @@ import {
   conv2dUniformChunks,
   conv2dUniformSlices,
   conv2dUniformTile,
+  conv2dUniformVec4In,
   conv2dUniformVec4Out,
 } from "../../kernels/conv2d_uniform.ts";
 import { convTranspose2d, convTranspose2dTile } from "../../kernels/conv_transpose2d.ts";
@@ -28,6 +29,7 @@ export function convTransposeCalls(op: ConvTransposeOp, plan: Plan, limits: Call
     const VEC4_OUT = conv2dUniformVec4Out(yView, { OUT_NCHW: 0, RESIDUAL: 0 }) ? 1 : 0;
     for (let tap = 0; tap < op.k * op.k; tap++) {
       for (const { offset, ...chunk } of conv2dUniformChunks(op.cout, op.cin, 1, 1, tn4, slices)) {
+        const xView = { inC: op.cin, outC: op.cout, groups: 1, ...viewParams("x", x.loc), ...chunk };
         calls.push({
           label: op.name,
           spec: uniformConvSpec(tn4, limits),
@@ -39,6 +41,7 @@ export function convTransposeCalls(op: ConvTransposeOp, plan: Plan, limits: Call
             TN4: tn4,
             WG: limits.lanes ?? 8,
             VEC4_OUT,
+            VEC4_IN: conv2dUniformVec4In(xView, { IN_NCHW: 0, ROW: 0 }) ? 1 : 0,
           },
           params: {
             batch: x.n,

@@ -19,6 +19,7 @@ import {
   conv2dUniformSubgroups,
   conv2dUniformSubgroupsF16,
   conv2dUniformTile,
+  conv2dUniformVec4In,
   conv2dUniformVec4Out,
   packConv2dUniformWeight,
   transposedTapWeight,
@@ -65,6 +66,8 @@ interface Case {
   rInY?: boolean;
   /** Store four channels at a time (VEC4_OUT, entry point main4); the views must allow it. */
   vec4?: boolean;
+  /** Load four input channels at a time (VEC4_IN, entry points mainIn4 / main4In4); each chunk must allow it. */
+  vec4In?: boolean;
 }
 
 /** Which conv2d_uniform runs: the plain kernel or its subgroup variant (weights through shuffles). */
@@ -140,6 +143,7 @@ async function check(c: Case, seed: number, half = false, variant: Variant = "pl
     ...(c.row ? { ROW: 1 } : {}),
     ...(c.rInY ? { R_IN_Y: 1 } : {}),
     ...(c.vec4 ? { VEC4_OUT: 1 } : {}),
+    ...(c.vec4In ? { VEC4_IN: 1 } : {}),
   };
   const wShape = [c.cout, cinG, c.k, c.k] as const;
   const w = randomArray(c.cout * cinG * c.k * c.k, seed + 1, -0.5, 0.5);
@@ -153,6 +157,9 @@ async function check(c: Case, seed: number, half = false, variant: Variant = "pl
   const chunks = conv2dUniformChunks(c.cout, cinG, c.k, groups, tn4, slices);
   for (const { offset, ...chunk } of chunks) {
     const p = { ...base, ...chunk, phaseY: 0, phaseX: 0 };
+    if (c.vec4In) {
+      assert.ok(conv2dUniformVec4In(p, { IN_NCHW: 0, ROW: 0 }), `vec4 input views ${JSON.stringify(chunk)}`);
+    }
     expected = expected.slice();
     conv2dUniformCpu({ x, w, b, r, y: expected }, p, o);
     if (half) expected.set(roundF16(expected));
@@ -495,6 +502,58 @@ const cases: [string, Case][] = [
     yView: [0, 4, 0],
     vec4: true,
   }],
+  ["VEC4_IN 1x1, 64 -> 40, channel views, batch 2, SiLU, a partial tile", {
+    batch: 2,
+    h: 7,
+    w: 9,
+    cin: 64,
+    cout: 40,
+    k: 1,
+    act: 1,
+    xView: [4, 8, 4],
+    yView: [3, 2, 1],
+    vec4In: true,
+  }],
+  ["VEC4_IN and VEC4_OUT 1x1, 3 slices of 16 channels, residual", {
+    h: 6,
+    w: 11,
+    cin: 48,
+    cout: 32,
+    k: 1,
+    act: 1,
+    slices: 3,
+    residual: true,
+    xView: [8, 4, 0],
+    yView: [4, 0, 0],
+    rView: [0, 8, 4],
+    vec4: true,
+    vec4In: true,
+  }],
+  ["VEC4_IN 3x3 s2 spread tile (no ROW), padding, groups 2 (8 input channels each)", {
+    batch: 2,
+    h: 9,
+    w: 7,
+    cin: 16,
+    cout: 12,
+    k: 3,
+    stride: 2,
+    groups: 2,
+    xView: [4, 4, 4],
+    vec4In: true,
+  }],
+  ["VEC4_IN 5x5 s1 pad 2, TM 7, TN4 3, WG 16", {
+    h: 6,
+    w: 10,
+    cin: 8,
+    cout: 12,
+    k: 5,
+    tm: 7,
+    tn4: 3,
+    wg: 16,
+    act: 1,
+    vec4In: true,
+  }],
+  ["VEC4_IN 1x1 map, 256 -> 256 (TN4 8, 8 chunks)", { h: 1, w: 1, cin: 256, cout: 256, k: 1, vec4In: true }],
 ];
 
 cases.forEach(([name, c], i) => {
@@ -526,7 +585,7 @@ cases.forEach(([name, c], i) => {
 Deno.test("conv2d_uniform_subgroups: runs the cases' ROW, VEC4_OUT, sliced and NCHW tiles", () => {
   const run = cases.map(([, c]) => c).filter(wholeSubgroups);
   assert.ok(run.length >= cases.length - 8, `${run.length} of ${cases.length}`);
-  for (const has of [(c: Case) => c.row, (c: Case) => c.vec4, (c: Case) => c.slices, (c: Case) => c.inNchw]) {
+  for (const has of [(c: Case) => c.row, (c: Case) => c.vec4, (c: Case) => c.vec4In, (c: Case) => c.slices]) {
     assert.ok(run.some(has), String(has));
   }
 });
@@ -536,18 +595,27 @@ Deno.test("conv2d_uniform_subgroups: runs the cases' ROW, VEC4_OUT, sliced and N
  * path of src/ops/conv_transpose.ts), against the conv_transpose2d CPU reference; channel views.
  */
 async function checkTransposed(
-  c: { batch: number; h: number; w: number; cin: number; cout: number; k: number; vec4?: boolean },
+  c: {
+    batch: number;
+    h: number;
+    w: number;
+    cin: number;
+    cout: number;
+    k: number;
+    vec4?: boolean;
+    vec4In?: boolean;
+  },
   seed: number,
 ) {
-  // With vec4 (VEC4_OUT) the output view is 4-aligned.
-  const [xExtra, xOff, yExtra, yOff] = c.vec4 ? [3, 2, 4, 8] : [3, 2, 5, 4];
+  // With vec4 (VEC4_OUT) the output view is 4-aligned, with vec4In (VEC4_IN) the input view.
+  const [xExtra, xOff, yExtra, yOff] = [c.vec4In ? 4 : 3, c.vec4In ? 4 : 2, ...(c.vec4 ? [4, 8] : [5, 4])];
   const p: ConvTranspose2dParams = {
     batch: c.batch,
     inH: c.h,
     inW: c.w,
     inC: c.cin,
     outC: c.cout,
-    xBase: 7,
+    xBase: c.vec4In ? 8 : 7,
     xStride: c.cin + xExtra,
     xOff,
     yBase: c.vec4 ? 12 : 9,
@@ -583,7 +651,7 @@ async function checkTransposed(
           phaseY: Math.floor(tap / c.k),
           phaseX: tap % c.k,
         },
-        overrides: { KSIZE: 1, OUT_STEP: c.k, TN4: tn4, VEC4_OUT: c.vec4 ? 1 : 0 },
+        overrides: { KSIZE: 1, OUT_STEP: c.k, TN4: tn4, VEC4_OUT: c.vec4 ? 1 : 0, VEC4_IN: c.vec4In ? 1 : 0 },
       })).y;
     }
   }
@@ -598,6 +666,9 @@ Deno.test("conv2d_uniform: transposed conv 3x3 s3 as 9 phases, 5 -> 6", () =>
 
 Deno.test("conv2d_uniform: transposed conv 2x2 s2 as 4 phases with VEC4_OUT, 12 -> 40", () =>
   checkTransposed({ batch: 2, h: 5, w: 3, cin: 12, cout: 40, k: 2, vec4: true }, 93000));
+
+Deno.test("conv2d_uniform: transposed conv 2x2 s2 as 4 phases with VEC4_IN and VEC4_OUT, 12 -> 40", () =>
+  checkTransposed({ batch: 2, h: 5, w: 3, cin: 12, cout: 40, k: 2, vec4: true, vec4In: true }, 94000));
 
 Deno.test("conv2d_uniform: packing puts channel j of a chunk at column j of each k row", () => {
   // cout 3, cinG 2, 1x1, TN4 1 (chunks of 4 channels): row ci holds w[0..2][ci], then a zero; then
@@ -638,6 +709,16 @@ Deno.test("conv2d_uniform: slices and packing keep each window within 64 KiB", (
   assert.equal(entryPointOf(conv2dUniform, { ...conv2dUniform.overrides, ROW: 1 }), "mainRow");
   assert.equal(entryPointOf(conv2dUniform, { ...conv2dUniform.overrides, ROW: 1, VEC4_OUT: 1 }), "mainRow4");
   assert.equal(entryPointOf(conv2dUniform, conv2dUniform.overrides), "main");
+  assert.equal(entryPointOf(conv2dUniform, { ...conv2dUniform.overrides, VEC4_IN: 1 }), "mainIn4");
+  assert.equal(
+    entryPointOf(conv2dUniform, { ...conv2dUniform.overrides, VEC4_IN: 1, VEC4_OUT: 1 }),
+    "main4In4",
+  );
+  assert.throws(() => conv2dUniform.validate!({ ...conv2dUniform.overrides, VEC4_IN: 1, ROW: 1 }), /VEC4_IN/);
+  assert.throws(
+    () => conv2dUniform.validate!({ ...conv2dUniform.overrides, VEC4_IN: 1, IN_NCHW: 1 }),
+    /VEC4_IN/,
+  );
   assert.throws(() => conv2dUniform.validate!({ ...conv2dUniform.overrides, STRIDE: 3, ROW: 1 }), RangeError);
   assert.throws(() => conv2dUniform.validate!({ ...conv2dUniform.overrides, KSIZE: 5, ROW: 1 }), RangeError);
   assert.throws(() => transposedTapWeight(new Float32Array(8), [1, 2, 2, 2], 4), RangeError);
