@@ -152,6 +152,8 @@ export const conv2dUniform: KernelSpec<Conv2dUniformParam, Conv2dUniformOverride
     return [x, y, 1];
   },
   entryPoints: {
+    mainRow4In4: ["ROW", "VEC4_IN", "VEC4_OUT"],
+    mainRowIn4: ["ROW", "VEC4_IN"],
     mainRow4: ["ROW", "VEC4_OUT"],
     mainRow: "ROW",
     main4In4: ["VEC4_IN", "VEC4_OUT"],
@@ -174,8 +176,8 @@ export const conv2dUniform: KernelSpec<Conv2dUniformParam, Conv2dUniformOverride
     if (o.VEC4_OUT && o.OUT_NCHW) {
       throw new RangeError(`Use conv2d_uniform VEC4_OUT only with NHWC output (OUT_NCHW 0)`);
     }
-    if (o.VEC4_IN && (o.ROW || o.IN_NCHW)) {
-      throw new RangeError(`Use conv2d_uniform VEC4_IN only with NHWC input (IN_NCHW 0) and without ROW`);
+    if (o.VEC4_IN && o.IN_NCHW) {
+      throw new RangeError(`Use conv2d_uniform VEC4_IN only with NHWC input (IN_NCHW 0)`);
     }
     if (o.ROW && !(o.KSIZE <= 3 && o.STRIDE <= 2 && o.OUT_STEP === 1)) {
       throw new RangeError(
@@ -216,13 +218,13 @@ export function conv2dUniformVec4Out(
 
 /**
  * Whether a conv2d_uniform dispatch may load four input channels at a time (`VEC4_IN`, entry points
- * `mainIn4` / `main4In4`): a spread tile (not `ROW`) over an NHWC input view whose base, channel stride and
- * offset are multiples of 4, and a dispatch whose first input channel (`coBase`'s group's, plus `ciBase`) and
- * input channel count are too. On lavapipe that made the 1x1 convs with 64 or more input channels 20-45%
- * faster (one per-lane loop per four loads).
+ * `mainIn4` / `main4In4`, with ROW `mainRowIn4` / `mainRow4In4`): an NHWC input view whose base, channel
+ * stride and offset are multiples of 4, and a dispatch whose first input channel (`coBase`'s group's, plus
+ * `ciBase`) and input channel count are too. On lavapipe that made the 1x1 convs with 64 or more input
+ * channels 20-45% faster (one per-lane loop per four loads), the 3x3 stride-1 row tiles 8-12%.
  *
  * @param p The dispatch's Params (its chunk and slice included).
- * @param o Its overrides (`IN_NCHW`, `ROW`).
+ * @param o Its overrides (`IN_NCHW`).
  * @returns True when the VEC4_IN entry points apply.
  *
  * @example
@@ -230,10 +232,10 @@ export function conv2dUniformVec4Out(
  * import assert from "node:assert/strict";
  * import { conv2dUniformVec4In } from "./conv2d_uniform.ts";
  * const p = { inC: 64, outC: 32, groups: 1, xBase: 0, xStride: 96, xOff: 32, coBase: 0, ciBase: 0, ciCount: 64 };
- * assert.equal(conv2dUniformVec4In(p, { IN_NCHW: 0, ROW: 0 }), true);
- * assert.equal(conv2dUniformVec4In({ ...p, xOff: 2 }, { IN_NCHW: 0, ROW: 0 }), false);
- * assert.equal(conv2dUniformVec4In({ ...p, ciCount: 30 }, { IN_NCHW: 0, ROW: 0 }), false);
- * assert.equal(conv2dUniformVec4In(p, { IN_NCHW: 0, ROW: 1 }), false);
+ * assert.equal(conv2dUniformVec4In(p, { IN_NCHW: 0 }), true);
+ * assert.equal(conv2dUniformVec4In({ ...p, xOff: 2 }, { IN_NCHW: 0 }), false);
+ * assert.equal(conv2dUniformVec4In({ ...p, ciCount: 30 }, { IN_NCHW: 0 }), false);
+ * assert.equal(conv2dUniformVec4In(p, { IN_NCHW: 1 }), false);
  * ```
  */
 export function conv2dUniformVec4In(
@@ -243,10 +245,10 @@ export function conv2dUniformVec4In(
       "inC" | "outC" | "groups" | "xBase" | "xStride" | "xOff" | "coBase" | "ciBase" | "ciCount"
     >
   >,
-  o: Readonly<Pick<Conv2dUniformOverrides, "IN_NCHW" | "ROW">>,
+  o: Readonly<Pick<Conv2dUniformOverrides, "IN_NCHW">>,
 ): boolean {
   const cinOff = Math.floor(p.coBase / (p.outC / p.groups)) * (p.inC / p.groups) + p.ciBase;
-  return !o.IN_NCHW && !o.ROW && [p.xBase, p.xStride, p.xOff, cinOff, p.ciCount].every((n) => n % 4 === 0);
+  return !o.IN_NCHW && [p.xBase, p.xStride, p.xOff, cinOff, p.ciCount].every((n) => n % 4 === 0);
 }
 
 /**
@@ -328,6 +330,27 @@ export function conv2dUniformSlices(cinPerGroup: number, k: number, tn4: number)
   return perSlice < 1 ? 0 : ceilDiv(cinPerGroup, perSlice);
 }
 
+/**
+ * Input channels per slice when a conv's `cinPerGroup` are split into `slices`: as even as whole channels
+ * allow, rounded up to a multiple of 4 where that is more than 4 and still fits the window (so the slices
+ * keep the four-channel loads of `VEC4_IN`: 128 channels in slices of 44, 44 and 40 rather than 43, 43, 42).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { conv2dUniformSliceWidth } from "./conv2d_uniform.ts";
+ * assert.equal(conv2dUniformSliceWidth(128, 3, 8, 3), 44);
+ * assert.equal(conv2dUniformSliceWidth(5, 1, 1, 2), 3);
+ * assert.equal(conv2dUniformSliceWidth(1022, 1, 8, 2), 511); // 512 would overflow the window
+ * ```
+ */
+export function conv2dUniformSliceWidth(cinPerGroup: number, k: number, tn4: number, slices: number): number {
+  const even = ceilDiv(cinPerGroup, slices);
+  const aligned = ceilDiv(even, 4) * 4;
+  const fits = (k * k * aligned + 1) * 4 * tn4 <= CONV2D_UNIFORM_WINDOW;
+  return even > 4 && fits ? aligned : even;
+}
+
 /** One dispatch of a chunked conv: its output channels, input channels and weight window. */
 export interface Conv2dUniformChunk {
   /** First output channel (over all groups). */
@@ -382,7 +405,7 @@ export function conv2dUniformChunks(
   slices = 1,
 ): Conv2dUniformChunk[] {
   const coutG = cout / groups;
-  const perSlice = ceilDiv(cinPerGroup, slices);
+  const perSlice = conv2dUniformSliceWidth(cinPerGroup, k, tn4, slices);
   const stride = ceilDiv((k * k * perSlice + 1) * 4 * tn4, CHUNK_ALIGN) * CHUNK_ALIGN;
   const chunks: Conv2dUniformChunk[] = [];
   for (let g = 0; g < groups; g++) {
@@ -460,7 +483,7 @@ export function packConv2dUniformWeight(
     throw new RangeError(`Use a group count that divides cout ${cout}: got ${groups}`);
   }
   const row = 4 * tn4;
-  const rows = kh * kw * ceilDiv(cinG, slices);
+  const rows = kh * kw * conv2dUniformSliceWidth(cinG, kh, tn4, slices);
   if ((rows + 1) * row > CONV2D_UNIFORM_WINDOW) {
     throw new RangeError(
       `Use more input-channel slices or a smaller conv2d_uniform TN4 for ${rows} weight rows per window: TN4 ${tn4} overflows 64 KiB`,

@@ -130,10 +130,10 @@ override VEC4_OUT: bool = false;
 // input channel and shared by the taps; else they are WG pixels apart and each tap loads its own.
 // Not read by the shader itself.
 override ROW: bool = false;
-// VEC4_IN: the spec picks the entry point `mainIn4` (`main4In4` with VEC4_OUT), whose spread tile
-// loads four input channels at a time (tileSpread4). Needs an NHWC input view whose base, channel
-// stride and offset are multiples of 4, and a dispatch whose first input channel and channel count are
-// too; not with ROW. Not read by the shader itself.
+// VEC4_IN: the spec picks the entry point `mainIn4` (`main4In4` with VEC4_OUT; with ROW `mainRowIn4`,
+// `mainRow4In4`), whose tile loads four input channels at a time (tileSpread4, tileRow4). Needs an NHWC
+// input view whose base, channel stride and offset are multiples of 4, and a dispatch whose first input
+// channel and channel count are too. Not read by the shader itself.
 override VEC4_IN: bool = false;
 
 // One input tap of one output pixel: where its channel 0 is, and whether it lies inside the map
@@ -950,8 +950,466 @@ fn setup() -> Setup {
   );
 }
 
+// The input taps of a ROW invocation's columns at one kernel row: column j (input x ox0 * STRIDE -
+// pad + j) in k{j}, for the (TM - 1) * STRIDE + KSIZE <= 33 columns its taps cover.
+struct RowTaps {
+  k0: Tap,
+  k1: Tap,
+  k2: Tap,
+  k3: Tap,
+  k4: Tap,
+  k5: Tap,
+  k6: Tap,
+  k7: Tap,
+  k8: Tap,
+  k9: Tap,
+  k10: Tap,
+  k11: Tap,
+  k12: Tap,
+  k13: Tap,
+  k14: Tap,
+  k15: Tap,
+  k16: Tap,
+  k17: Tap,
+  k18: Tap,
+  k19: Tap,
+  k20: Tap,
+  k21: Tap,
+  k22: Tap,
+  k23: Tap,
+  k24: Tap,
+  k25: Tap,
+  k26: Tap,
+  k27: Tap,
+  k28: Tap,
+  k29: Tap,
+  k30: Tap,
+  k31: Tap,
+  k32: Tap,
+}
+
+fn rowTaps(p: Pixel, ky: u32, cinOff: u32) -> RowTaps {
+  return RowTaps(
+    tapOf(p, ky, 0u, cinOff),
+    tapOf(p, ky, 1u, cinOff),
+    tapOf(p, ky, 2u, cinOff),
+    tapOf(p, ky, 3u, cinOff),
+    tapOf(p, ky, 4u, cinOff),
+    tapOf(p, ky, 5u, cinOff),
+    tapOf(p, ky, 6u, cinOff),
+    tapOf(p, ky, 7u, cinOff),
+    tapOf(p, ky, 8u, cinOff),
+    tapOf(p, ky, 9u, cinOff),
+    tapOf(p, ky, 10u, cinOff),
+    tapOf(p, ky, 11u, cinOff),
+    tapOf(p, ky, 12u, cinOff),
+    tapOf(p, ky, 13u, cinOff),
+    tapOf(p, ky, 14u, cinOff),
+    tapOf(p, ky, 15u, cinOff),
+    tapOf(p, ky, 16u, cinOff),
+    tapOf(p, ky, 17u, cinOff),
+    tapOf(p, ky, 18u, cinOff),
+    tapOf(p, ky, 19u, cinOff),
+    tapOf(p, ky, 20u, cinOff),
+    tapOf(p, ky, 21u, cinOff),
+    tapOf(p, ky, 22u, cinOff),
+    tapOf(p, ky, 23u, cinOff),
+    tapOf(p, ky, 24u, cinOff),
+    tapOf(p, ky, 25u, cinOff),
+    tapOf(p, ky, 26u, cinOff),
+    tapOf(p, ky, 27u, cinOff),
+    tapOf(p, ky, 28u, cinOff),
+    tapOf(p, ky, 29u, cinOff),
+    tapOf(p, ky, 30u, cinOff),
+    tapOf(p, ky, 31u, cinOff),
+    tapOf(p, ky, 32u, cinOff),
+  );
+}
+
+// The columns a ROW invocation's taps cover.
+fn rowColumns() -> u32 {
+  return (TM - 1u) * STRIDE + KSIZE;
+}
+
+// One input channel's columns (the only per-lane loads: each column once for all its taps).
+fn rowCols(ts: RowTaps, off: u32) -> Cols {
+  let ncol = rowColumns();
+  var cs: Cols;
+  cs.c0 = load(ts.k0, off);
+  if (ncol > 1u) {
+    cs.c1 = load(ts.k1, off);
+  }
+  if (ncol > 2u) {
+    cs.c2 = load(ts.k2, off);
+  }
+  if (ncol > 3u) {
+    cs.c3 = load(ts.k3, off);
+  }
+  if (ncol > 4u) {
+    cs.c4 = load(ts.k4, off);
+  }
+  if (ncol > 5u) {
+    cs.c5 = load(ts.k5, off);
+  }
+  if (ncol > 6u) {
+    cs.c6 = load(ts.k6, off);
+  }
+  if (ncol > 7u) {
+    cs.c7 = load(ts.k7, off);
+  }
+  if (ncol > 8u) {
+    cs.c8 = load(ts.k8, off);
+  }
+  if (ncol > 9u) {
+    cs.c9 = load(ts.k9, off);
+  }
+  if (ncol > 10u) {
+    cs.c10 = load(ts.k10, off);
+  }
+  if (ncol > 11u) {
+    cs.c11 = load(ts.k11, off);
+  }
+  if (ncol > 12u) {
+    cs.c12 = load(ts.k12, off);
+  }
+  if (ncol > 13u) {
+    cs.c13 = load(ts.k13, off);
+  }
+  if (ncol > 14u) {
+    cs.c14 = load(ts.k14, off);
+  }
+  if (ncol > 15u) {
+    cs.c15 = load(ts.k15, off);
+  }
+  if (ncol > 16u) {
+    cs.c16 = load(ts.k16, off);
+  }
+  if (ncol > 17u) {
+    cs.c17 = load(ts.k17, off);
+  }
+  if (ncol > 18u) {
+    cs.c18 = load(ts.k18, off);
+  }
+  if (ncol > 19u) {
+    cs.c19 = load(ts.k19, off);
+  }
+  if (ncol > 20u) {
+    cs.c20 = load(ts.k20, off);
+  }
+  if (ncol > 21u) {
+    cs.c21 = load(ts.k21, off);
+  }
+  if (ncol > 22u) {
+    cs.c22 = load(ts.k22, off);
+  }
+  if (ncol > 23u) {
+    cs.c23 = load(ts.k23, off);
+  }
+  if (ncol > 24u) {
+    cs.c24 = load(ts.k24, off);
+  }
+  if (ncol > 25u) {
+    cs.c25 = load(ts.k25, off);
+  }
+  if (ncol > 26u) {
+    cs.c26 = load(ts.k26, off);
+  }
+  if (ncol > 27u) {
+    cs.c27 = load(ts.k27, off);
+  }
+  if (ncol > 28u) {
+    cs.c28 = load(ts.k28, off);
+  }
+  if (ncol > 29u) {
+    cs.c29 = load(ts.k29, off);
+  }
+  if (ncol > 30u) {
+    cs.c30 = load(ts.k30, off);
+  }
+  if (ncol > 31u) {
+    cs.c31 = load(ts.k31, off);
+  }
+  if (ncol > 32u) {
+    cs.c32 = load(ts.k32, off);
+  }
+  return cs;
+}
+
+// Four input channels' columns, each column one vec4 load (tileRow4).
+struct ColsQuad {
+  a: Cols,
+  b: Cols,
+  c: Cols,
+  d: Cols,
+}
+
+fn rowQuads(ts: RowTaps, off: u32) -> ColsQuad {
+  let ncol = rowColumns();
+  var q: ColsQuad;
+  {
+    let v0 = load4(ts.k0, off);
+    q.a.c0 = v0.x;
+    q.b.c0 = v0.y;
+    q.c.c0 = v0.z;
+    q.d.c0 = v0.w;
+  }
+  if (ncol > 1u) {
+    let v1 = load4(ts.k1, off);
+    q.a.c1 = v1.x;
+    q.b.c1 = v1.y;
+    q.c.c1 = v1.z;
+    q.d.c1 = v1.w;
+  }
+  if (ncol > 2u) {
+    let v2 = load4(ts.k2, off);
+    q.a.c2 = v2.x;
+    q.b.c2 = v2.y;
+    q.c.c2 = v2.z;
+    q.d.c2 = v2.w;
+  }
+  if (ncol > 3u) {
+    let v3 = load4(ts.k3, off);
+    q.a.c3 = v3.x;
+    q.b.c3 = v3.y;
+    q.c.c3 = v3.z;
+    q.d.c3 = v3.w;
+  }
+  if (ncol > 4u) {
+    let v4 = load4(ts.k4, off);
+    q.a.c4 = v4.x;
+    q.b.c4 = v4.y;
+    q.c.c4 = v4.z;
+    q.d.c4 = v4.w;
+  }
+  if (ncol > 5u) {
+    let v5 = load4(ts.k5, off);
+    q.a.c5 = v5.x;
+    q.b.c5 = v5.y;
+    q.c.c5 = v5.z;
+    q.d.c5 = v5.w;
+  }
+  if (ncol > 6u) {
+    let v6 = load4(ts.k6, off);
+    q.a.c6 = v6.x;
+    q.b.c6 = v6.y;
+    q.c.c6 = v6.z;
+    q.d.c6 = v6.w;
+  }
+  if (ncol > 7u) {
+    let v7 = load4(ts.k7, off);
+    q.a.c7 = v7.x;
+    q.b.c7 = v7.y;
+    q.c.c7 = v7.z;
+    q.d.c7 = v7.w;
+  }
+  if (ncol > 8u) {
+    let v8 = load4(ts.k8, off);
+    q.a.c8 = v8.x;
+    q.b.c8 = v8.y;
+    q.c.c8 = v8.z;
+    q.d.c8 = v8.w;
+  }
+  if (ncol > 9u) {
+    let v9 = load4(ts.k9, off);
+    q.a.c9 = v9.x;
+    q.b.c9 = v9.y;
+    q.c.c9 = v9.z;
+    q.d.c9 = v9.w;
+  }
+  if (ncol > 10u) {
+    let v10 = load4(ts.k10, off);
+    q.a.c10 = v10.x;
+    q.b.c10 = v10.y;
+    q.c.c10 = v10.z;
+    q.d.c10 = v10.w;
+  }
+  if (ncol > 11u) {
+    let v11 = load4(ts.k11, off);
+    q.a.c11 = v11.x;
+    q.b.c11 = v11.y;
+    q.c.c11 = v11.z;
+    q.d.c11 = v11.w;
+  }
+  if (ncol > 12u) {
+    let v12 = load4(ts.k12, off);
+    q.a.c12 = v12.x;
+    q.b.c12 = v12.y;
+    q.c.c12 = v12.z;
+    q.d.c12 = v12.w;
+  }
+  if (ncol > 13u) {
+    let v13 = load4(ts.k13, off);
+    q.a.c13 = v13.x;
+    q.b.c13 = v13.y;
+    q.c.c13 = v13.z;
+    q.d.c13 = v13.w;
+  }
+  if (ncol > 14u) {
+    let v14 = load4(ts.k14, off);
+    q.a.c14 = v14.x;
+    q.b.c14 = v14.y;
+    q.c.c14 = v14.z;
+    q.d.c14 = v14.w;
+  }
+  if (ncol > 15u) {
+    let v15 = load4(ts.k15, off);
+    q.a.c15 = v15.x;
+    q.b.c15 = v15.y;
+    q.c.c15 = v15.z;
+    q.d.c15 = v15.w;
+  }
+  if (ncol > 16u) {
+    let v16 = load4(ts.k16, off);
+    q.a.c16 = v16.x;
+    q.b.c16 = v16.y;
+    q.c.c16 = v16.z;
+    q.d.c16 = v16.w;
+  }
+  if (ncol > 17u) {
+    let v17 = load4(ts.k17, off);
+    q.a.c17 = v17.x;
+    q.b.c17 = v17.y;
+    q.c.c17 = v17.z;
+    q.d.c17 = v17.w;
+  }
+  if (ncol > 18u) {
+    let v18 = load4(ts.k18, off);
+    q.a.c18 = v18.x;
+    q.b.c18 = v18.y;
+    q.c.c18 = v18.z;
+    q.d.c18 = v18.w;
+  }
+  if (ncol > 19u) {
+    let v19 = load4(ts.k19, off);
+    q.a.c19 = v19.x;
+    q.b.c19 = v19.y;
+    q.c.c19 = v19.z;
+    q.d.c19 = v19.w;
+  }
+  if (ncol > 20u) {
+    let v20 = load4(ts.k20, off);
+    q.a.c20 = v20.x;
+    q.b.c20 = v20.y;
+    q.c.c20 = v20.z;
+    q.d.c20 = v20.w;
+  }
+  if (ncol > 21u) {
+    let v21 = load4(ts.k21, off);
+    q.a.c21 = v21.x;
+    q.b.c21 = v21.y;
+    q.c.c21 = v21.z;
+    q.d.c21 = v21.w;
+  }
+  if (ncol > 22u) {
+    let v22 = load4(ts.k22, off);
+    q.a.c22 = v22.x;
+    q.b.c22 = v22.y;
+    q.c.c22 = v22.z;
+    q.d.c22 = v22.w;
+  }
+  if (ncol > 23u) {
+    let v23 = load4(ts.k23, off);
+    q.a.c23 = v23.x;
+    q.b.c23 = v23.y;
+    q.c.c23 = v23.z;
+    q.d.c23 = v23.w;
+  }
+  if (ncol > 24u) {
+    let v24 = load4(ts.k24, off);
+    q.a.c24 = v24.x;
+    q.b.c24 = v24.y;
+    q.c.c24 = v24.z;
+    q.d.c24 = v24.w;
+  }
+  if (ncol > 25u) {
+    let v25 = load4(ts.k25, off);
+    q.a.c25 = v25.x;
+    q.b.c25 = v25.y;
+    q.c.c25 = v25.z;
+    q.d.c25 = v25.w;
+  }
+  if (ncol > 26u) {
+    let v26 = load4(ts.k26, off);
+    q.a.c26 = v26.x;
+    q.b.c26 = v26.y;
+    q.c.c26 = v26.z;
+    q.d.c26 = v26.w;
+  }
+  if (ncol > 27u) {
+    let v27 = load4(ts.k27, off);
+    q.a.c27 = v27.x;
+    q.b.c27 = v27.y;
+    q.c.c27 = v27.z;
+    q.d.c27 = v27.w;
+  }
+  if (ncol > 28u) {
+    let v28 = load4(ts.k28, off);
+    q.a.c28 = v28.x;
+    q.b.c28 = v28.y;
+    q.c.c28 = v28.z;
+    q.d.c28 = v28.w;
+  }
+  if (ncol > 29u) {
+    let v29 = load4(ts.k29, off);
+    q.a.c29 = v29.x;
+    q.b.c29 = v29.y;
+    q.c.c29 = v29.z;
+    q.d.c29 = v29.w;
+  }
+  if (ncol > 30u) {
+    let v30 = load4(ts.k30, off);
+    q.a.c30 = v30.x;
+    q.b.c30 = v30.y;
+    q.c.c30 = v30.z;
+    q.d.c30 = v30.w;
+  }
+  if (ncol > 31u) {
+    let v31 = load4(ts.k31, off);
+    q.a.c31 = v31.x;
+    q.b.c31 = v31.y;
+    q.c.c31 = v31.z;
+    q.d.c31 = v31.w;
+  }
+  if (ncol > 32u) {
+    let v32 = load4(ts.k32, off);
+    q.a.c32 = v32.x;
+    q.b.c32 = v32.y;
+    q.c.c32 = v32.z;
+    q.d.c32 = v32.w;
+  }
+  return q;
+}
+
+// A ROW invocation's pixels: TM neighbours of one output row (rows padded to a multiple of TM), from
+// output pixel (row, ox0); `count` of them inside the row.
+struct RowSpan {
+  span: Span,
+  p: Pixel,
+}
+
+fn rowSpan(inv: Invocation) -> RowSpan {
+  let g = (inv.wid.x + inv.wid.y * inv.nwg.x) * WG + inv.lid;
+  let perRow = (params.outW + TM - 1u) / TM;
+  let rows = params.batch * params.outH;
+  let row = min(g / perRow, rows - 1u);
+  let ox0 = g % perRow * TM;
+  let count = select(0u, min(TM, params.outW - ox0), g / perRow < rows);
+  return RowSpan(Span(row * params.outW + ox0, 1u, count), Pixel(row / params.outH, row % params.outH, ox0));
+}
+
+// One input channel's reduction steps for a kernel row: its columns times the KSIZE taps' weight rows.
+fn rowSteps(tl: ptr<function, Tile>, cs: Cols, wi: u32, kStep: u32, lane: u32) {
+  fmaStep(tl, rowPixels(cs, 0u), wi, lane);
+  if (KSIZE > 1u) {
+    fmaStep(tl, rowPixels(cs, 1u), wi + kStep, lane);
+  }
+  if (KSIZE > 2u) {
+    fmaStep(tl, rowPixels(cs, 2u), wi + 2u * kStep, lane);
+  }
+}
+
 // The reduction of a ROW invocation into its registers tl.a0 .. a(TM - 1): TM neighbouring pixels of
-// one row. Called by mainRow and mainRow4 only, so that a pipeline holds one of the two tiles (on
+// one row. Called by mainRow and mainRow4 only, so that a pipeline holds one of the tiles (on
 // lavapipe a ROW pipeline took 25% less time to create, one without ROW 55% less).
 fn tileRow(inv: Invocation, tl: ptr<function, Tile>) -> Span {
   // Bounds guard: an empty map or chunk does nothing; pixels past the last one (or past the end of
@@ -960,175 +1418,56 @@ fn tileRow(inv: Invocation, tl: ptr<function, Tile>) -> Span {
   if (s.empty) {
     return Span(0u, 1u, 0u);
   }
-  let pixels = s.pixels;
   let lane = laneOf(inv);
-  let cinOff = s.cinOff;
-  let cStep = s.cStep;
-  // Pixel t of this invocation is linear output pixel m0 + t * mStep; the first `count` are stored.
-  var m0: u32;
-  var mStep: u32;
-  var count: u32;
-  let g = (inv.wid.x + inv.wid.y * inv.nwg.x) * WG + inv.lid;
-  let perRow = (params.outW + TM - 1u) / TM;
-  let rows = params.batch * params.outH;
-  let row = min(g / perRow, rows - 1u);
-  let ox0 = g % perRow * TM;
-  m0 = row * params.outW + ox0;
-  mStep = 1u;
-  count = select(0u, min(TM, params.outW - ox0), g / perRow < rows);
-  let p = Pixel(row / params.outH, row % params.outH, ox0);
-  // Input columns ox0 * STRIDE - pad + j, j < ncol, cover every tap of the TM pixels: each is
-  // loaded once per input channel and shared by the taps.
-  let ncol = (TM - 1u) * STRIDE + KSIZE;
+  let rs = rowSpan(inv);
   let kStep = params.ciCount * TN4;
   for (var ky = 0u; ky < KSIZE; ky++) {
-    let k0 = tapOf(p, ky, 0u, cinOff);
-    let k1 = tapOf(p, ky, 1u, cinOff);
-    let k2 = tapOf(p, ky, 2u, cinOff);
-    let k3 = tapOf(p, ky, 3u, cinOff);
-    let k4 = tapOf(p, ky, 4u, cinOff);
-    let k5 = tapOf(p, ky, 5u, cinOff);
-    let k6 = tapOf(p, ky, 6u, cinOff);
-    let k7 = tapOf(p, ky, 7u, cinOff);
-    let k8 = tapOf(p, ky, 8u, cinOff);
-    let k9 = tapOf(p, ky, 9u, cinOff);
-    let k10 = tapOf(p, ky, 10u, cinOff);
-    let k11 = tapOf(p, ky, 11u, cinOff);
-    let k12 = tapOf(p, ky, 12u, cinOff);
-    let k13 = tapOf(p, ky, 13u, cinOff);
-    let k14 = tapOf(p, ky, 14u, cinOff);
-    let k15 = tapOf(p, ky, 15u, cinOff);
-    let k16 = tapOf(p, ky, 16u, cinOff);
-    let k17 = tapOf(p, ky, 17u, cinOff);
-    let k18 = tapOf(p, ky, 18u, cinOff);
-    let k19 = tapOf(p, ky, 19u, cinOff);
-    let k20 = tapOf(p, ky, 20u, cinOff);
-    let k21 = tapOf(p, ky, 21u, cinOff);
-    let k22 = tapOf(p, ky, 22u, cinOff);
-    let k23 = tapOf(p, ky, 23u, cinOff);
-    let k24 = tapOf(p, ky, 24u, cinOff);
-    let k25 = tapOf(p, ky, 25u, cinOff);
-    let k26 = tapOf(p, ky, 26u, cinOff);
-    let k27 = tapOf(p, ky, 27u, cinOff);
-    let k28 = tapOf(p, ky, 28u, cinOff);
-    let k29 = tapOf(p, ky, 29u, cinOff);
-    let k30 = tapOf(p, ky, 30u, cinOff);
-    let k31 = tapOf(p, ky, 31u, cinOff);
-    let k32 = tapOf(p, ky, 32u, cinOff);
+    let ts = rowTaps(rs.p, ky, s.cinOff);
     var wi = ky * KSIZE * kStep;
     var off = 0u;
     for (var ci = 0u; ci < params.ciCount; ci++) {
-      // The only per-lane loads: each input column once.
-      var cs: Cols;
-      cs.c0 = load(k0, off);
-      if (ncol > 1u) {
-        cs.c1 = load(k1, off);
-      }
-      if (ncol > 2u) {
-        cs.c2 = load(k2, off);
-      }
-      if (ncol > 3u) {
-        cs.c3 = load(k3, off);
-      }
-      if (ncol > 4u) {
-        cs.c4 = load(k4, off);
-      }
-      if (ncol > 5u) {
-        cs.c5 = load(k5, off);
-      }
-      if (ncol > 6u) {
-        cs.c6 = load(k6, off);
-      }
-      if (ncol > 7u) {
-        cs.c7 = load(k7, off);
-      }
-      if (ncol > 8u) {
-        cs.c8 = load(k8, off);
-      }
-      if (ncol > 9u) {
-        cs.c9 = load(k9, off);
-      }
-      if (ncol > 10u) {
-        cs.c10 = load(k10, off);
-      }
-      if (ncol > 11u) {
-        cs.c11 = load(k11, off);
-      }
-      if (ncol > 12u) {
-        cs.c12 = load(k12, off);
-      }
-      if (ncol > 13u) {
-        cs.c13 = load(k13, off);
-      }
-      if (ncol > 14u) {
-        cs.c14 = load(k14, off);
-      }
-      if (ncol > 15u) {
-        cs.c15 = load(k15, off);
-      }
-      if (ncol > 16u) {
-        cs.c16 = load(k16, off);
-      }
-      if (ncol > 17u) {
-        cs.c17 = load(k17, off);
-      }
-      if (ncol > 18u) {
-        cs.c18 = load(k18, off);
-      }
-      if (ncol > 19u) {
-        cs.c19 = load(k19, off);
-      }
-      if (ncol > 20u) {
-        cs.c20 = load(k20, off);
-      }
-      if (ncol > 21u) {
-        cs.c21 = load(k21, off);
-      }
-      if (ncol > 22u) {
-        cs.c22 = load(k22, off);
-      }
-      if (ncol > 23u) {
-        cs.c23 = load(k23, off);
-      }
-      if (ncol > 24u) {
-        cs.c24 = load(k24, off);
-      }
-      if (ncol > 25u) {
-        cs.c25 = load(k25, off);
-      }
-      if (ncol > 26u) {
-        cs.c26 = load(k26, off);
-      }
-      if (ncol > 27u) {
-        cs.c27 = load(k27, off);
-      }
-      if (ncol > 28u) {
-        cs.c28 = load(k28, off);
-      }
-      if (ncol > 29u) {
-        cs.c29 = load(k29, off);
-      }
-      if (ncol > 30u) {
-        cs.c30 = load(k30, off);
-      }
-      if (ncol > 31u) {
-        cs.c31 = load(k31, off);
-      }
-      if (ncol > 32u) {
-        cs.c32 = load(k32, off);
-      }
-      fmaStep(tl, rowPixels(cs, 0u), wi, lane);
-      if (KSIZE > 1u) {
-        fmaStep(tl, rowPixels(cs, 1u), wi + kStep, lane);
-      }
-      if (KSIZE > 2u) {
-        fmaStep(tl, rowPixels(cs, 2u), wi + 2u * kStep, lane);
-      }
-      off += cStep;
+      rowSteps(tl, rowCols(ts, off), wi, kStep, lane);
+      off += s.cStep;
       wi += TN4;
     }
   }
-  return Span(m0, mStep, count);
+  return rs.span;
+}
+
+// tileRow with four input channels per column load (VEC4_IN with ROW: NHWC input whose channel offsets,
+// strides and counts are multiples of 4): every fourth channel loads the columns of four, the three
+// after it take theirs from registers, so the loop body holds one channel's steps (the four written
+// out, or the columns as vec4s, ran at half the speed). Called by mainRowIn4 and mainRow4In4.
+fn tileRow4(inv: Invocation, tl: ptr<function, Tile>) -> Span {
+  let s = setup();
+  if (s.empty) {
+    return Span(0u, 1u, 0u);
+  }
+  let lane = laneOf(inv);
+  let rs = rowSpan(inv);
+  let kStep = params.ciCount * TN4;
+  for (var ky = 0u; ky < KSIZE; ky++) {
+    let ts = rowTaps(rs.p, ky, s.cinOff);
+    var wi = ky * KSIZE * kStep;
+    var q: ColsQuad;
+    for (var ci = 0u; ci < params.ciCount; ci++) {
+      let r = ci % 4u;
+      if (r == 0u) {
+        q = rowQuads(ts, ci);
+      }
+      var cs = q.a;
+      if (r == 1u) {
+        cs = q.b;
+      } else if (r == 2u) {
+        cs = q.c;
+      } else if (r == 3u) {
+        cs = q.d;
+      }
+      rowSteps(tl, cs, wi, kStep, lane);
+      wi += TN4;
+    }
+  }
+  return rs.span;
 }
 
 // The input taps of a spread tile's pixels (TM pixels WG apart) at one kernel position: t{j} for
@@ -1371,6 +1710,26 @@ fn pick(t: u32, tl: ptr<function, Tile>) -> Regs {
 fn main(inv: Invocation) {
   var tl: Tile;
   let span = tileSpread(inv, &tl);
+  for (var t = 0u; t < span.count; t++) {
+    store(span.m0 + t * span.mStep, pick(t, &tl));
+  }
+}
+
+// main with the ROW tile, vec4 input loads and the vec4 epilogue (ROW, VEC4_IN and VEC4_OUT).
+@compute @workgroup_size(WG)
+fn mainRow4In4(inv: Invocation) {
+  var tl: Tile;
+  let span = tileRow4(inv, &tl);
+  for (var t = 0u; t < span.count; t++) {
+    storeVec(span.m0 + t * span.mStep, pick(t, &tl));
+  }
+}
+
+// main with the ROW tile and vec4 input loads (ROW and VEC4_IN).
+@compute @workgroup_size(WG)
+fn mainRowIn4(inv: Invocation) {
+  var tl: Tile;
+  let span = tileRow4(inv, &tl);
   for (var t = 0u; t < span.count; t++) {
     store(span.m0 + t * span.mStep, pick(t, &tl));
   }

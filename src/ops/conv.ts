@@ -205,7 +205,9 @@ export function convCalls(op: ConvOp, plan: Plan, limits: CallLimits = {}): Kern
         WG: limits.lanes ?? 8,
         ...(row ? { ROW: 1, TM: conv2dUniformRowTile(y.w) } : { ROW: 0 }),
         VEC4_OUT: conv2dUniformVec4Out(params, common) ? 1 : 0,
-        VEC4_IN: conv2dUniformVec4In({ ...params, ...chunk }, { ...common, ROW: row ? 1 : 0 }) ? 1 : 0,
+        // Four-channel loads: in every spread tile where aligned, in row tiles at stride 1 (at stride 2 their
+        // 33 columns ran no faster).
+        VEC4_IN: (!row || op.s === 1) && conv2dUniformVec4In({ ...params, ...chunk }, common) ? 1 : 0,
       },
       params: { ...params, ...chunk, phaseY: 0, phaseX: 0 },
       bind: {

@@ -41,7 +41,7 @@ export function convTransposeCalls(op: ConvTransposeOp, plan: Plan, limits: Call
             TN4: tn4,
             WG: limits.lanes ?? 8,
             VEC4_OUT,
-            VEC4_IN: conv2dUniformVec4In(xView, { IN_NCHW: 0, ROW: 0 }) ? 1 : 0,
+            VEC4_IN: conv2dUniformVec4In(xView, { IN_NCHW: 0 }) ? 1 : 0,
           },
           params: {
             batch: x.n,

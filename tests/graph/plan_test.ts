@@ -169,7 +169,11 @@ Deno.test("planCalls on a software adapter: conv2d_uniform with one SIMD group p
     const p = c.params as unknown as Conv2dUniformParams;
     const o = { ...conv2dUniform.overrides, ...c.overrides } as Conv2dUniformOverrides;
     assert.equal(c.overrides.VEC4_OUT, conv2dUniformVec4Out(p, o) ? 1 : 0, c.label);
-    assert.equal(c.overrides.VEC4_IN, conv2dUniformVec4In(p, o) ? 1 : 0, c.label);
+    assert.equal(
+      c.overrides.VEC4_IN,
+      (!o.ROW || o.STRIDE === 1) && conv2dUniformVec4In(p, o) ? 1 : 0,
+      c.label,
+    );
     // ROW tiles split the output rows evenly: 320- to 80-wide maps in 16s, 40 and 20 in 10s.
     assert.equal(o.TM, o.ROW && p.outW % 16 !== 0 ? 10 : 16, `${c.label} ${p.outW}`);
   }
@@ -177,11 +181,14 @@ Deno.test("planCalls on a software adapter: conv2d_uniform with one SIMD group p
     [...new Set(convs.filter((c) => c.overrides.ROW === 1).map((c) => c.overrides.TM))].sort(),
     [10, 16],
   );
-  // Every spread-tile conv (1x1) but the NCHW input's loads four input channels at a time.
+  // Every spread-tile conv (1x1) and stride-1 row tile loads four input channels at a time; no stride-2 one.
   const spread = convs.filter((c) => c.overrides.ROW === 0);
   assert.ok(spread.length > 50, `${spread.length} spread convs`);
   assert.deepEqual(spread.filter((c) => c.overrides.VEC4_IN !== 1).map((c) => c.label), []);
-  assert.ok(convs.every((c) => !(c.overrides.ROW && c.overrides.VEC4_IN)));
+  const rowS1 = convs.filter((c) => c.overrides.ROW === 1 && c.overrides.STRIDE === 1);
+  assert.ok(rowS1.length > 30, `${rowS1.length} stride-1 row convs`);
+  assert.deepEqual(rowS1.filter((c) => c.overrides.VEC4_IN !== 1).map((c) => c.label), []);
+  assert.ok(convs.every((c) => !(c.overrides.ROW && c.overrides.STRIDE === 2 && c.overrides.VEC4_IN)));
   // YOLO11n-seg's channel counts and concat offsets are multiples of 4 except where it writes NCHW output.
   const vec4 = convs.filter((c) => c.overrides.VEC4_OUT === 1).length;
   assert.ok(vec4 > 0.9 * convs.length, `${vec4} of ${convs.length} with vec4 stores`);

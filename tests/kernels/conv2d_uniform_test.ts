@@ -158,7 +158,7 @@ async function check(c: Case, seed: number, half = false, variant: Variant = "pl
   for (const { offset, ...chunk } of chunks) {
     const p = { ...base, ...chunk, phaseY: 0, phaseX: 0 };
     if (c.vec4In) {
-      assert.ok(conv2dUniformVec4In(p, { IN_NCHW: 0, ROW: 0 }), `vec4 input views ${JSON.stringify(chunk)}`);
+      assert.ok(conv2dUniformVec4In(p, { IN_NCHW: 0 }), `vec4 input views ${JSON.stringify(chunk)}`);
     }
     expected = expected.slice();
     conv2dUniformCpu({ x, w, b, r, y: expected }, p, o);
@@ -553,6 +553,42 @@ const cases: [string, Case][] = [
     act: 1,
     vec4In: true,
   }],
+  ["VEC4_IN ROW 3x3 s1, width 37 (TM 16), batch 2, residual, channel views, 12 input channels", {
+    batch: 2,
+    h: 5,
+    w: 37,
+    cin: 12,
+    cout: 20,
+    k: 3,
+    act: 1,
+    residual: true,
+    row: true,
+    xView: [4, 8, 4],
+    vec4In: true,
+  }],
+  ["VEC4_IN and VEC4_OUT ROW 3x3 s1 TM 10, 2 slices of 32 channels (64 -> 64, proto.cv2-like)", {
+    h: 6,
+    w: 20,
+    cin: 64,
+    cout: 64,
+    k: 3,
+    act: 1,
+    row: true,
+    tm: 10,
+    vec4: true,
+    vec4In: true,
+  }],
+  ["VEC4_IN ROW 3x3 s2, odd sizes, groups 2 (8 input channels each)", {
+    h: 11,
+    w: 13,
+    cin: 16,
+    cout: 8,
+    k: 3,
+    stride: 2,
+    groups: 2,
+    row: true,
+    vec4In: true,
+  }],
   ["VEC4_IN 1x1 map, 256 -> 256 (TN4 8, 8 chunks)", { h: 1, w: 1, cin: 256, cout: 256, k: 1, vec4In: true }],
 ];
 
@@ -714,7 +750,11 @@ Deno.test("conv2d_uniform: slices and packing keep each window within 64 KiB", (
     entryPointOf(conv2dUniform, { ...conv2dUniform.overrides, VEC4_IN: 1, VEC4_OUT: 1 }),
     "main4In4",
   );
-  assert.throws(() => conv2dUniform.validate!({ ...conv2dUniform.overrides, VEC4_IN: 1, ROW: 1 }), /VEC4_IN/);
+  assert.equal(entryPointOf(conv2dUniform, { ...conv2dUniform.overrides, ROW: 1, VEC4_IN: 1 }), "mainRowIn4");
+  assert.equal(
+    entryPointOf(conv2dUniform, { ...conv2dUniform.overrides, ROW: 1, VEC4_IN: 1, VEC4_OUT: 1 }),
+    "mainRow4In4",
+  );
   assert.throws(
     () => conv2dUniform.validate!({ ...conv2dUniform.overrides, VEC4_IN: 1, IN_NCHW: 1 }),
     /VEC4_IN/,
