@@ -51,15 +51,14 @@ export type Conv2dUniformParam =
   | "ciBase"
   | "ciCount"
   | "accumulate"
-  | "finish";
+  | "finish"
+  | "act"
+  | "residual";
 
 /** Names of the overrides of `conv2d_uniform.wgsl`. */
 export type Conv2dUniformOverride =
-  | "ACT"
   | "KSIZE"
   | "STRIDE"
-  | "RESIDUAL"
-  | "R_IN_Y"
   | "IN_NCHW"
   | "OUT_NCHW"
   | "OUT_STEP"
@@ -126,13 +125,12 @@ export const conv2dUniform: KernelSpec<Conv2dUniformParam, Conv2dUniformOverride
     "ciCount",
     "accumulate",
     "finish",
+    "act",
+    "residual",
   ),
   overrides: {
-    ACT: 0,
     KSIZE: 3,
     STRIDE: 1,
-    RESIDUAL: 0,
-    R_IN_Y: 0,
     IN_NCHW: 0,
     OUT_NCHW: 0,
     OUT_STEP: 1,
@@ -161,9 +159,6 @@ export const conv2dUniform: KernelSpec<Conv2dUniformParam, Conv2dUniformOverride
     main4: "VEC4_OUT",
   },
   validate(o) {
-    if (!(o.ACT === 0 || o.ACT === 1)) {
-      throw new RangeError(`Set conv2d_uniform ACT to 0 (none) or 1 (SiLU): got ${o.ACT}`);
-    }
     if (!(o.KSIZE >= 1 && o.STRIDE >= 1 && o.OUT_STEP >= 1 && o.WG >= 1)) {
       throw new RangeError(`Give conv2d_uniform positive KSIZE, STRIDE, OUT_STEP and WG`);
     }
@@ -193,27 +188,29 @@ export const conv2dUniform: KernelSpec<Conv2dUniformParam, Conv2dUniformOverride
  * and output channels per group a multiple of 4 (so every chunk is whole vec4s). On lavapipe that made
  * the 1x1 convs with few input channels 10-20% faster (one per-lane loop per four stores).
  *
- * @param p The dispatch's Params (any chunk: `coBase` steps by whole vec4s).
- * @param o Its overrides (`OUT_NCHW`, `RESIDUAL`).
+ * @param p The dispatch's Params (any chunk: `coBase` steps by whole vec4s; `residual`).
+ * @param o Its overrides (`OUT_NCHW`).
  * @returns True when `main4` applies.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { conv2dUniformVec4Out } from "./conv2d_uniform.ts";
- * const view = { outC: 64, groups: 1, yBase: 128, yStride: 96, yOff: 32, rBase: 0, rStride: 0, rOff: 0 };
- * assert.equal(conv2dUniformVec4Out(view, { OUT_NCHW: 0, RESIDUAL: 0 }), true);
- * assert.equal(conv2dUniformVec4Out({ ...view, yOff: 2 }, { OUT_NCHW: 0, RESIDUAL: 0 }), false);
- * assert.equal(conv2dUniformVec4Out({ ...view, rStride: 6 }, { OUT_NCHW: 0, RESIDUAL: 1 }), false);
+ * const view = { outC: 64, groups: 1, yBase: 128, yStride: 96, yOff: 32, rBase: 0, rStride: 0, rOff: 0, residual: 0 };
+ * assert.equal(conv2dUniformVec4Out(view, { OUT_NCHW: 0 }), true);
+ * assert.equal(conv2dUniformVec4Out({ ...view, yOff: 2 }, { OUT_NCHW: 0 }), false);
+ * assert.equal(conv2dUniformVec4Out({ ...view, rStride: 6, residual: 1 }, { OUT_NCHW: 0 }), false);
  * ```
  */
 export function conv2dUniformVec4Out(
-  p: Readonly<Pick<Conv2dUniformParams, "outC" | "groups" | `${"y" | "r"}${"Base" | "Stride" | "Off"}`>>,
-  o: Readonly<Pick<Conv2dUniformOverrides, "OUT_NCHW" | "RESIDUAL">>,
+  p: Readonly<
+    Pick<Conv2dUniformParams, "outC" | "groups" | "residual" | `${"y" | "r"}${"Base" | "Stride" | "Off"}`>
+  >,
+  o: Readonly<Pick<Conv2dUniformOverrides, "OUT_NCHW">>,
 ): boolean {
   const four = (...v: number[]) => v.every((n) => n % 4 === 0);
   return !o.OUT_NCHW && four(p.outC / p.groups, p.yBase, p.yStride, p.yOff) &&
-    (!o.RESIDUAL || four(p.rBase, p.rStride, p.rOff));
+    (!p.residual || four(p.rBase, p.rStride, p.rOff));
 }
 
 /**

@@ -60,6 +60,15 @@ struct Params {
   ciCount: u32,
   accumulate: u32,
   finish: u32,
+  // The epilogue, on the last slice (`finish`): 0 identity, 1 SiLU x * sigmoid(x). It and `residual` are
+  // Params rather than overrides so that fewer pipelines are made (YOLO11n-seg: 18 instead of 25, its
+  // first forward on lavapipe 1.2 s instead of 1.7), for ~3% more time per forward (llvmpipe runs each of
+  // these branches under a lane mask where an override's would be folded away).
+  act: u32,
+  // Then add a residual of y's view shape (Ultralytics Bottleneck x + cv2(cv1(x))): 0 none, 1 read through
+  // r, 2 read through y (its view lies in y's buffer, a residual in the concat region y is written into; r
+  // is then a dummy, as WebGPU forbids binding one buffer twice where one binding is writable).
+  residual: u32,
 }
 
 // One chunk's weights (and bias): 64 KiB, the largest uniform binding every WebGPU adapter allows.
@@ -84,7 +93,7 @@ fn flush4(v: vec4<f32>) -> vec4<f32> {
 // The input again as vec4s of four channels, for the entry points of VEC4_IN (`mainIn4`, `main4In4`).
 @group(0) @binding(0) var<storage, read> x4: array<vec4<S>>;
 @group(0) @binding(1) var<uniform> w: array<vec4<f32>, W_VEC4S>;
-// The residual (a dummy with R_IN_Y, its view then read through y).
+// The residual (a dummy with `residual` 2, its view then read through y).
 @group(0) @binding(2) var<storage, read> r: array<S>;
 @group(0) @binding(3) var<storage, read_write> y: array<S>;
 @group(0) @binding(4) var<uniform> params: Params;
@@ -93,16 +102,9 @@ fn flush4(v: vec4<f32>) -> vec4<f32> {
 @group(0) @binding(2) var<storage, read> r4: array<vec4<S>>;
 @group(0) @binding(3) var<storage, read_write> y4: array<vec4<S>>;
 
-// 0: identity, 1: SiLU x * sigmoid(x).
-override ACT: u32 = 0u;
 // Square kernel size and stride.
 override KSIZE: u32 = 3u;
 override STRIDE: u32 = 1u;
-// Add r (same view shape as y) after the activation: Ultralytics Bottleneck x + cv2(cv1(x)).
-override RESIDUAL: bool = false;
-// r's view lies in y's buffer (a residual in the concat region y is written into): read through y, r bound to
-// a dummy (WebGPU forbids binding one buffer twice where one binding is writable).
-override R_IN_Y: bool = false;
 // Read x as NCHW / write y as NCHW instead of NHWC.
 override IN_NCHW: bool = false;
 override OUT_NCHW: bool = false;
@@ -211,12 +213,12 @@ fn put(i: u32, ri: u32, bias: f32, s: f32) {
   }
   if (params.finish != 0u) {
     v += bias;
-    if (ACT == 1u) {
+    if (params.act == 1u) {
       v = v / (1.0 + exp(-v));
     }
-    if (RESIDUAL && R_IN_Y) {
+    if (params.residual == 2u) {
       v += f32(y[ri]);
-    } else if (RESIDUAL) {
+    } else if (params.residual == 1u) {
       v += f32(r[ri]);
     }
   }
@@ -256,12 +258,12 @@ fn put4(i: u32, ri: u32, bias: vec4<f32>, s: vec4<f32>) {
   }
   if (params.finish != 0u) {
     v += bias;
-    if (ACT == 1u) {
+    if (params.act == 1u) {
       v = v / (1.0 + exp(-v));
     }
-    if (RESIDUAL && R_IN_Y) {
+    if (params.residual == 2u) {
       v += vec4<f32>(y4[ri / 4u]);
-    } else if (RESIDUAL) {
+    } else if (params.residual == 1u) {
       v += vec4<f32>(r4[ri / 4u]);
     }
   }

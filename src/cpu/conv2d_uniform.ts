@@ -50,8 +50,8 @@ export function conv2dUniform(
           let v = p.accumulate ? s + buf.y[yi] : s;
           if (p.finish) {
             v += buf.b[c];
-            if (o.ACT === 1) v = silu(v);
-            if (o.RESIDUAL) v += buf.r![yAt(p.rBase, p.rStride, p.rOff, h, w, n, ty, tx, c)];
+            if (p.act === 1) v = silu(v);
+            if (p.residual) v += buf.r![yAt(p.rBase, p.rStride, p.rOff, h, w, n, ty, tx, c)];
           }
           buf.y[yi] = v;
         }

@@ -194,22 +194,27 @@ export function convCalls(op: ConvOp, plan: Plan, limits: CallLimits = {}): Kern
   const slices = limits.software ? conv2dUniformSlices(op.cin / op.g, op.k, tn4) : 0;
   const row = op.k > 1 && op.k <= 3 && op.s <= 2;
   if (slices > 0) {
+    // The epilogue's activation and residual are Params here, not overrides: 7 fewer pipelines to create
+    // for YOLO11n-seg (each a large one on a software adapter: the first forward ~0.5 s sooner), for ~3%
+    // more GPU time per forward on lavapipe.
+    const epilogue = { act: common.ACT, residual: residual ? (rInY ? 2 : 1) : 0 };
+    const layout = { KSIZE: op.k, STRIDE: op.s, IN_NCHW: common.IN_NCHW, OUT_NCHW: common.OUT_NCHW };
     return conv2dUniformChunks(op.cout, op.cin / op.g, op.k, op.g, tn4, slices).map((
       { offset, ...chunk },
     ) => ({
       label: op.name,
       spec: uniformConvSpec(tn4, limits),
       overrides: {
-        ...common,
+        ...layout,
         TN4: tn4,
         WG: limits.lanes ?? 8,
         ...(row ? { ROW: 1, TM: conv2dUniformRowTile(y.w) } : { ROW: 0 }),
-        VEC4_OUT: conv2dUniformVec4Out(params, common) ? 1 : 0,
+        VEC4_OUT: conv2dUniformVec4Out({ ...params, ...epilogue }, layout) ? 1 : 0,
         // Four-channel loads: in every spread tile where aligned, in row tiles at stride 1 (at stride 2 their
         // 33 columns ran no faster).
-        VEC4_IN: (!row || op.s === 1) && conv2dUniformVec4In({ ...params, ...chunk }, common) ? 1 : 0,
+        VEC4_IN: (!row || op.s === 1) && conv2dUniformVec4In({ ...params, ...chunk }, layout) ? 1 : 0,
       },
-      params: { ...params, ...chunk, phaseY: 0, phaseX: 0 },
+      params: { ...params, ...chunk, phaseY: 0, phaseX: 0, ...epilogue },
       bind: {
         x: bind.x,
         w: {

@@ -25,8 +25,8 @@ export function convTransposeCalls(op: ConvTransposeOp, plan: Plan, limits: Call
   const slices = limits.software ? conv2dUniformSlices(op.cin, 1, tn4) : 0;
   if (slices > 0) {
     const calls: KernelCall[] = [];
-    const yView = { outC: op.cout, groups: 1, ...viewParams("y", y.loc), ...noView("r") };
-    const VEC4_OUT = conv2dUniformVec4Out(yView, { OUT_NCHW: 0, RESIDUAL: 0 }) ? 1 : 0;
+    const yView = { outC: op.cout, groups: 1, ...viewParams("y", y.loc), ...noView("r"), residual: 0 };
+    const VEC4_OUT = conv2dUniformVec4Out(yView, { OUT_NCHW: 0 }) ? 1 : 0;
     for (let tap = 0; tap < op.k * op.k; tap++) {
       for (const { offset, ...chunk } of conv2dUniformChunks(op.cout, op.cin, 1, 1, tn4, slices)) {
         const xView = { inC: op.cin, outC: op.cout, groups: 1, ...viewParams("x", x.loc), ...chunk };
@@ -34,7 +34,6 @@ export function convTransposeCalls(op: ConvTransposeOp, plan: Plan, limits: Call
           label: op.name,
           spec: uniformConvSpec(tn4, limits),
           overrides: {
-            ACT: 0,
             KSIZE: 1,
             STRIDE: 1,
             OUT_STEP: op.k,
@@ -59,6 +58,8 @@ export function convTransposeCalls(op: ConvTransposeOp, plan: Plan, limits: Call
             ...chunk,
             phaseY: Math.floor(tap / op.k),
             phaseX: tap % op.k,
+            act: 0,
+            residual: 0,
           },
           bind: {
             x: { value: op.x },

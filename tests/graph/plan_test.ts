@@ -306,7 +306,7 @@ Deno.test("planCalls never binds one buffer twice in a call where a binding is w
               }`,
             );
           }
-          if (call.overrides.R_IN_Y || call.overrides.X_IN_Y) throughY++;
+          if (call.overrides.R_IN_Y || call.overrides.X_IN_Y || call.params.residual === 2) throughY++;
         }
       }
     }

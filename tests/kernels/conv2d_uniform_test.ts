@@ -60,7 +60,7 @@ interface Case {
   /** Run the ROW mapping (TM neighbouring pixels of a row per invocation). */
   row?: boolean;
   /**
-   * The residual's view lies in y's buffer, `cout` channels after y's view (`R_IN_Y`: read through y, r a
+   * The residual's view lies in y's buffer, `cout` channels after y's view (`residual` 2: read through y, r a
    * dummy; give `yView` at least `cout` extra channels past its offset).
    */
   rInY?: boolean;
@@ -103,11 +103,9 @@ async function check(c: Case, seed: number, half = false, variant: Variant = "pl
       rBase,
       rStride: c.cout + rExtra,
       rOff,
+      residual: c.residual ? 1 : 0,
     };
-    assert.ok(
-      conv2dUniformVec4Out(view, { OUT_NCHW: c.outNchw ? 1 : 0, RESIDUAL: c.residual ? 1 : 0 }),
-      "vec4 views",
-    );
+    assert.ok(conv2dUniformVec4Out(view, { OUT_NCHW: c.outNchw ? 1 : 0 }), "vec4 views");
   }
   type Chunked = "coBase" | "coCount" | "ciBase" | "ciCount" | "accumulate" | "finish" | "phaseY" | "phaseX";
   const base: Omit<Conv2dUniformParams, Chunked> = {
@@ -129,19 +127,18 @@ async function check(c: Case, seed: number, half = false, variant: Variant = "pl
     rBase,
     rStride: c.cout + rExtra,
     rOff,
+    act: c.act ?? 0,
+    residual: c.residual ? (c.rInY ? 2 : 1) : 0,
   };
   const o: Partial<Conv2dUniformOverrides> = {
     KSIZE: c.k,
     STRIDE: stride,
-    ACT: c.act ?? 0,
-    RESIDUAL: c.residual ? 1 : 0,
     IN_NCHW: c.inNchw ? 1 : 0,
     OUT_NCHW: c.outNchw ? 1 : 0,
     TN4: tn4,
     ...(c.wg ? { WG: c.wg } : {}),
     ...(c.tm ? { TM: c.tm } : {}),
     ...(c.row ? { ROW: 1 } : {}),
-    ...(c.rInY ? { R_IN_Y: 1 } : {}),
     ...(c.vec4 ? { VEC4_OUT: 1 } : {}),
     ...(c.vec4In ? { VEC4_IN: 1 } : {}),
   };
@@ -180,7 +177,7 @@ async function check(c: Case, seed: number, half = false, variant: Variant = "pl
 }
 
 const cases: [string, Case][] = [
-  ["residual in y's buffer (R_IN_Y: a Bottleneck writing into the concat holding its input), 2 slices", {
+  ["residual in y's buffer (residual 2: a Bottleneck writing into the concat holding its input), 2 slices", {
     batch: 2,
     h: 5,
     w: 6,
@@ -686,6 +683,8 @@ async function checkTransposed(
           ...chunk,
           phaseY: Math.floor(tap / c.k),
           phaseX: tap % c.k,
+          act: 0,
+          residual: 0,
         },
         overrides: { KSIZE: 1, OUT_STEP: c.k, TN4: tn4, VEC4_OUT: c.vec4 ? 1 : 0, VEC4_IN: c.vec4In ? 1 : 0 },
       })).y;
@@ -800,6 +799,8 @@ Deno.test("conv2d_uniform stores results under 1e-30 in magnitude as 0 (SiLU's f
     ciCount: 1,
     accumulate: 0,
     finish: 1,
+    act: 1,
+    residual: 0,
   };
   for (const vec4 of [0, 1]) {
     const { y } = await runKernel(conv2dUniform, {
@@ -809,7 +810,7 @@ Deno.test("conv2d_uniform stores results under 1e-30 in magnitude as 0 (SiLU's f
       },
       outputs: { y: new Float32Array(4 * cout).fill(7) },
       params: p,
-      overrides: { KSIZE: 1, ACT: 1, TN4: 2, TM: 4, VEC4_OUT: vec4 },
+      overrides: { KSIZE: 1, TN4: 2, TM: 4, VEC4_OUT: vec4 },
     });
     for (let px = 0; px < 4; px++) {
       const got = [...y.subarray(px * cout, (px + 1) * cout)];
