@@ -13,10 +13,14 @@
 //   - per reduction step it loads the TM pixels' input values (the per-lane loads) and TN4 weight
 //     vec4s from the uniform buffer `w`, each weight vec4 feeding TM FMAs. On lavapipe 16 x 8 ran
 //     the 3x3 64 -> 64 conv at 160x160 at 46 GFLOP/s, 8 x 8 at 35, 4 x 8 at 25; with subgroups
-//     (the subgroup variant, `weightOf`) a row's TN4 vec4s are one load spread over the lanes: 61.
+//     (the subgroup variant, `weightOf`) a row's TN4 vec4s are one load spread over the lanes: 61;
+//   - with VEC4_IN a pixel's (or column's) input values are loaded four channels at a time, one
+//     per-lane loop for four (tileSpread4, tileRow4): 68 on that conv.
 // Every code path is written once (the taps of a kernel row aside): llvmpipe inlines every call
 // before it folds the branches on overrides, so dead copies cost compile time (an epilogue written
-// once per pixel made each pipeline take 3x as long to create as the loop over pixels below).
+// once per pixel made each pipeline take 3x as long to create as the loop over pixels below). For
+// the same reason each tile has its own entry points, and the epilogue's activation and residual are
+// Params (one pipeline serves every epilogue).
 // A dispatch covers one chunk of at most 4 * TN4 output channels (`coBase`, `coCount`) of one group
 // and one slice of its input channels (`ciBase`, `ciCount`); the executor binds the 64 KiB window
 // of the packed weights that holds that chunk's slice, laid out as
