@@ -930,7 +930,7 @@ struct Span {
   count: u32,
 }
 
-// What both tiles start from: the map's pixel count, where the chunk's input channels start, the
+// What every tile starts from: the map's pixel count, where the chunk's input channels start, the
 // step between input channels; `empty` for a map or chunk with nothing to do (uniform over the
 // dispatch).
 struct Setup {
@@ -1712,13 +1712,25 @@ fn pick(t: u32, tl: ptr<function, Tile>) -> Regs {
   }
 }
 
+// The epilogue of an invocation's pixels: the first span.count, one store call in a loop (see pick).
+fn storeSpan(span: Span, tl: ptr<function, Tile>) {
+  for (var t = 0u; t < span.count; t++) {
+    store(span.m0 + t * span.mStep, pick(t, tl));
+  }
+}
+
+// storeSpan with the vec4 epilogue (VEC4_OUT).
+fn storeSpanVec(span: Span, tl: ptr<function, Tile>) {
+  for (var t = 0u; t < span.count; t++) {
+    storeVec(span.m0 + t * span.mStep, pick(t, tl));
+  }
+}
+
 @compute @workgroup_size(WG)
 fn main(inv: Invocation) {
   var tl: Tile;
   let span = tileSpread(inv, &tl);
-  for (var t = 0u; t < span.count; t++) {
-    store(span.m0 + t * span.mStep, pick(t, &tl));
-  }
+  storeSpan(span, &tl);
 }
 
 // main with the ROW tile, vec4 input loads and the vec4 epilogue (ROW, VEC4_IN and VEC4_OUT).
@@ -1726,9 +1738,7 @@ fn main(inv: Invocation) {
 fn mainRow4In4(inv: Invocation) {
   var tl: Tile;
   let span = tileRow4(inv, &tl);
-  for (var t = 0u; t < span.count; t++) {
-    storeVec(span.m0 + t * span.mStep, pick(t, &tl));
-  }
+  storeSpanVec(span, &tl);
 }
 
 // main with the ROW tile and vec4 input loads (ROW and VEC4_IN).
@@ -1736,9 +1746,7 @@ fn mainRow4In4(inv: Invocation) {
 fn mainRowIn4(inv: Invocation) {
   var tl: Tile;
   let span = tileRow4(inv, &tl);
-  for (var t = 0u; t < span.count; t++) {
-    store(span.m0 + t * span.mStep, pick(t, &tl));
-  }
+  storeSpan(span, &tl);
 }
 
 // main with the ROW tile and the vec4 epilogue (ROW and VEC4_OUT).
@@ -1746,9 +1754,7 @@ fn mainRowIn4(inv: Invocation) {
 fn mainRow4(inv: Invocation) {
   var tl: Tile;
   let span = tileRow(inv, &tl);
-  for (var t = 0u; t < span.count; t++) {
-    storeVec(span.m0 + t * span.mStep, pick(t, &tl));
-  }
+  storeSpanVec(span, &tl);
 }
 
 // main with the ROW tile (ROW).
@@ -1756,9 +1762,7 @@ fn mainRow4(inv: Invocation) {
 fn mainRow(inv: Invocation) {
   var tl: Tile;
   let span = tileRow(inv, &tl);
-  for (var t = 0u; t < span.count; t++) {
-    store(span.m0 + t * span.mStep, pick(t, &tl));
-  }
+  storeSpan(span, &tl);
 }
 
 // main with vec4 input loads and the vec4 epilogue (VEC4_IN and VEC4_OUT).
@@ -1766,9 +1770,7 @@ fn mainRow(inv: Invocation) {
 fn main4In4(inv: Invocation) {
   var tl: Tile;
   let span = tileSpread4(inv, &tl);
-  for (var t = 0u; t < span.count; t++) {
-    storeVec(span.m0 + t * span.mStep, pick(t, &tl));
-  }
+  storeSpanVec(span, &tl);
 }
 
 // main with vec4 input loads (VEC4_IN).
@@ -1776,9 +1778,7 @@ fn main4In4(inv: Invocation) {
 fn mainIn4(inv: Invocation) {
   var tl: Tile;
   let span = tileSpread4(inv, &tl);
-  for (var t = 0u; t < span.count; t++) {
-    store(span.m0 + t * span.mStep, pick(t, &tl));
-  }
+  storeSpan(span, &tl);
 }
 
 // main with the vec4 epilogue (VEC4_OUT).
@@ -1786,7 +1786,5 @@ fn mainIn4(inv: Invocation) {
 fn main4(inv: Invocation) {
   var tl: Tile;
   let span = tileSpread(inv, &tl);
-  for (var t = 0u; t < span.count; t++) {
-    storeVec(span.m0 + t * span.mStep, pick(t, &tl));
-  }
+  storeSpanVec(span, &tl);
 }

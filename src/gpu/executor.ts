@@ -345,7 +345,7 @@ export class Executor {
       targetWorkgroups: gpu.software ? 8 : 264,
       software: gpu.software,
       lanes: simdLanes(gpu),
-      subgroups: gpu.software && gpu.features.subgroups,
+      subgroups: gpu.features.subgroups,
       maxInvocations: gpu.device.limits.maxComputeInvocationsPerWorkgroup,
     };
     this.#uploadWeights();
